@@ -1,0 +1,56 @@
+// swift-tools-version: 6.1
+// PrivacyLab: a research lab for attacking and defending machine-learning models.
+// Layering (arrows point down only) is described in README.md and docs/ARCHITECTURE.md.
+import PackageDescription
+
+/// Optimisation flags for the numeric targets: hot loops are written over raw buffers and
+/// checked by tests in debug builds; release builds may vectorise them for AVX2 machines.
+let numericSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "PrivacyLab",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "PrivacyLab", targets: ["PrivacyLab"]),
+        .executable(name: "privacy-lab", targets: ["privacy-lab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: Layer 0 — C libraries, reached only from layer 1 with `internal import`.
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CGMP", path: "Sources/CGMP", pkgConfig: "gmp",
+            providers: [.apt(["libgmp-dev"])]),
+
+        // MARK: Layer 1 — foundations.
+        .target(name: "LabRandom"),
+        .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+
+        // MARK: Layer 3 — learning.
+        .target(
+            name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom"],
+            swiftSettings: numericSettings),
+
+        // MARK: Layer 7 — surface.
+        .target(name: "PrivacyLab", dependencies: ["LabRandom", "Tensors", "NeuralNetworks"]),
+        .executableTarget(
+            name: "privacy-lab",
+            dependencies: [
+                "PrivacyLab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // MARK: Tests — one test target per source target.
+        .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "LabRandom"]),
+        .testTarget(
+            name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
+            resources: [.copy("Fixtures")]),
+    ]
+)

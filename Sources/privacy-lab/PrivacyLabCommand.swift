@@ -1,0 +1,13 @@
+import ArgumentParser
+import PrivacyLab
+
+/// The `privacy-lab` command: a thin, declarative surface over the library. No science here.
+@main
+struct PrivacyLabCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "privacy-lab",
+        abstract: "Attack and defend machine-learning models: reproducible privacy experiments.",
+        version: PrivacyLabVersion.string,
+        subcommands: [Quickstart.self]
+    )
+}
