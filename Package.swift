@@ -18,6 +18,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // MARK: Layer 0 — C libraries, reached only from layer 1 with `internal import`.
@@ -37,8 +39,17 @@ let package = Package(
             name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom"],
             swiftSettings: numericSettings),
 
+        // MARK: Layer 6 — experiments: specs, planning, caching, store, reports, notebooks.
+        .target(
+            name: "Experiments",
+            dependencies: [
+                "LabRandom", "Tensors", "NeuralNetworks",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+
         // MARK: Layer 7 — surface.
-        .target(name: "PrivacyLab", dependencies: ["LabRandom", "Tensors", "NeuralNetworks"]),
+        .target(name: "PrivacyLab", dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Experiments"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -54,6 +65,7 @@ let package = Package(
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "LabRandom"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNetworks", "LabRandom"]),
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
             resources: [.copy("Fixtures")]),
