@@ -55,7 +55,7 @@ let package = Package(
             ]),
 
         // MARK: Tests — one test target per source target.
-        .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"]),
+        .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "LabRandom"]),
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
