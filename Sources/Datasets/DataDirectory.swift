@@ -53,4 +53,9 @@ public struct DataDirectory: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(url.path) (\(originDescription))" }
+
+    /// Equal when the paths and origins are equal (however the URLs were spelled).
+    public static func == (a: DataDirectory, b: DataDirectory) -> Bool {
+        a.url.path == b.url.path && a.origin == b.origin
+    }
 }

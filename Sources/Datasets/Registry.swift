@@ -191,10 +191,15 @@ public enum DatasetRegistry {
     }
 
     /// The error for a needed file that is absent: where it was looked for and how to get it.
-    public static func missingFileError(_ name: DatasetName, file: KnownFile, in directory: DataDirectory) -> DatasetError {
+    ///
+    /// `file` is the first missing file; `alsoMissing` lists the others (relative paths).
+    public static func missingFileError(
+        _ name: DatasetName, file: KnownFile, alsoMissing: [String] = [], in directory: DataDirectory
+    ) -> DatasetError {
         let d = descriptor(name)
+        let others = alsoMissing.isEmpty ? "" : " (also missing: \(alsoMissing.joined(separator: ", ")))"
         return DatasetError(.missingFile, file: directory.file(file.relativePath).path,
-                            "file not found: dataset \(name.rawValue) needs \(file.relativePath) in the data directory \(directory). To get it: \(d.howToGet)")
+                            "file not found: dataset \(name.rawValue) needs \(file.relativePath)\(others) in the data directory \(directory). To get it: \(d.howToGet)")
     }
 
     /// Loads a dataset by name from `directory`.
@@ -207,8 +212,10 @@ public enum DatasetRegistry {
     ///   `train` with `test == nil` (split with `Splits`).
     public static func load(_ name: DatasetName, from directory: DataDirectory, options: LoadOptions = LoadOptions()) throws(DatasetError) -> Dataset {
         let d = descriptor(name)
-        for file in d.dataFiles where !FileBytes.exists(directory.file(file.relativePath)) {
-            throw missingFileError(name, file: file, in: directory)
+        let missing = d.dataFiles.filter { !FileBytes.exists(directory.file($0.relativePath)) }
+        if let first = missing.first {
+            throw missingFileError(name, file: first, alsoMissing: missing.dropFirst().prefix(5).map(\.relativePath)
+                                   + (missing.count > 6 ? ["… \(missing.count - 6) more"] : []), in: directory)
         }
         var reader = FileReader()
         if options.verifyChecksums {
