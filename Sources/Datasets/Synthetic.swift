@@ -52,14 +52,15 @@ public enum SyntheticDatasets {
 
     /// The noise-free, centred pattern of class `label` on a `side × side` grid, values in {0, 1}.
     ///
-    /// Patterns stay inside a margin of `side / 8` pixels (at least 2), so corner triggers of
-    /// backdoor tests do not overlap them. Model-inversion tests can compare a reconstruction
+    /// Patterns stay inside a margin of `side / 6` pixels (at least 3), so that, shifted by one
+    /// pixel, they leave the two outermost rows and columns to noise: corner triggers of backdoor
+    /// tests do not overlap them. Model-inversion tests can compare a reconstruction
     /// with this prototype.
     public static func patternPrototype(label: Int, side: Int) -> [Float] {
         precondition(label >= 0 && label < patternNames.count, "patternPrototype: label \(label) outside 0..<\(patternNames.count)")
         precondition(side >= 8, "patternPrototype: side must be at least 8, got \(side)")
         var image = [Float](repeating: 0, count: side * side)
-        let margin = max(2, side / 8)
+        let margin = max(3, side / 6)
         let lo = margin, hi = side - 1 - margin          // inclusive inner box
         let mid = side / 2
         let thick = max(1, side / 8)
