@@ -48,7 +48,7 @@ public struct DataDirectory: Sendable, Equatable, CustomStringConvertible {
         switch origin {
         case .explicit: return "given explicitly (--data-dir)"
         case .environment: return "from PRIVACY_LAB_DATA"
-        case .defaultLocation: return "the default ./data (set --data-dir or PRIVACY_LAB_DATA to change it)"
+        case .defaultLocation: return "the default ./data; set --data-dir or PRIVACY_LAB_DATA to change it"
         }
     }
 

@@ -46,6 +46,27 @@ public struct DatasetDescriptor: Sendable {
 
     /// The files a loader reads.
     public var dataFiles: [KnownFile] { files.filter(\.requiredForLoading) }
+
+    /// Where the dataset lives under the data directory: its one data file
+    /// (`sklearn/iris.csv`), or the folder holding its data files (`mnist`, `orl-faces`).
+    public var relativeLocation: String {
+        let paths = dataFiles.map(\.relativePath)
+        if paths.count == 1 { return paths[0] }
+        var common = paths[0].split(separator: "/").dropLast()
+        for path in paths.dropFirst() {
+            let parts = path.split(separator: "/")
+            var k = 0
+            while k < common.count && k < parts.count && common[common.startIndex + k] == parts[k] { k += 1 }
+            common = common.prefix(k)
+        }
+        return common.joined(separator: "/")
+    }
+
+    /// The shape as `train[+test] × sample shape`, e.g. `60000+10000 × 1×28×28`.
+    public var shapeDescription: String {
+        let rows = testCount.map { "\(trainCount)+\($0)" } ?? "\(trainCount)"
+        return "\(rows) × \(sampleShape.map(String.init).joined(separator: "×"))"
+    }
 }
 
 /// Options for `DatasetRegistry.load`.
