@@ -54,6 +54,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // MARK: Benchmarks — side-by-side comparisons with peer tools (see Benchmarks/README.md).
+        .executableTarget(
+            name: "privacy-lab-bench", dependencies: ["PrivacyLab"],
+            path: "Benchmarks/Sources/privacy-lab-bench"),
+
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "LabRandom"]),

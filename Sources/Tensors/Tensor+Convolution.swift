@@ -96,7 +96,12 @@ enum ConvolutionKernels {
                             let ih = y * s - p + kh
                             if ih >= 0 && ih < g.height {
                                 let line = image + ih * g.width
-                                for xo in owLow..<owHigh { line[xo * s - p + kw] += source[xo] }
+                                if s == 1 {
+                                    let shifted = line + (kw - p)
+                                    for xo in owLow..<owHigh { shifted[xo] += source[xo] }
+                                } else {
+                                    for xo in owLow..<owHigh { line[xo * s - p + kw] += source[xo] }
+                                }
                             }
                             source += ow
                         }
@@ -118,18 +123,20 @@ enum ConvolutionKernels {
         }
     }
 
-    static func forward(_ x: Tensor, _ w: Tensor, _ g: Convolution2DGeometry) -> Tensor {
+    /// The convolution; when `keepColumns` and the whole batch fits one chunk, also the im2col
+    /// matrix, which the first-order weight gradient reuses.
+    static func forward(_ x: Tensor, _ w: Tensor, _ g: Convolution2DGeometry, keepColumns: Bool = false) -> (Tensor, ColumnBuffer?) {
         let chunk = g.samplesPerChunk
-        let cols = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, g.patchSize * chunk * g.outPixels))
+        let cols = ColumnBuffer(count: g.patchSize * chunk * g.outPixels)
         let product = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, g.outChannels * chunk * g.outPixels))
-        defer { cols.deallocate(); product.deallocate() }
-        return Tensor(shape: g.outputShape) { out in
+        defer { product.deallocate() }
+        let y = Tensor(shape: g.outputShape) { out in
             var n0 = 0
             while n0 < g.batch {
                 let n1 = Swift.min(g.batch, n0 + chunk), columns = (n1 - n0) * g.outPixels
-                im2col(x.storage.pointer, g, n0, n1, cols)
+                im2col(x.storage.pointer, g, n0, n1, cols.pointer)
                 BLAS.sgemm(transposeA: false, transposeB: false, m: g.outChannels, n: columns, k: g.patchSize,
-                           alpha: 1, a: w.storage.pointer, b: cols, beta: 0, c: product)
+                           alpha: 1, a: w.storage.pointer, b: cols.pointer, beta: 0, c: product)
                 for n in n0..<n1 {
                     for o in 0..<g.outChannels {
                         (out.baseAddress! + (n * g.outChannels + o) * g.outPixels)
@@ -139,6 +146,7 @@ enum ConvolutionKernels {
                 n0 = n1
             }
         }
+        return (y, keepColumns && chunk >= g.batch ? cols : nil)
     }
 
     static func inputGradient(_ dy: Tensor, _ w: Tensor, _ g: Convolution2DGeometry) -> Tensor {
@@ -160,24 +168,31 @@ enum ConvolutionKernels {
         }
     }
 
-    static func weightGradient(_ x: Tensor, _ dy: Tensor, _ g: Convolution2DGeometry) -> Tensor {
-        let chunk = g.samplesPerChunk
-        let cols = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, g.patchSize * chunk * g.outPixels))
+    static func weightGradient(_ x: Tensor, _ dy: Tensor, _ g: Convolution2DGeometry, columns saved: ColumnBuffer? = nil) -> Tensor {
+        let chunk = saved != nil ? g.batch : g.samplesPerChunk
+        let cols = saved ?? ColumnBuffer(count: g.patchSize * chunk * g.outPixels)
         let rearranged = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, g.outChannels * chunk * g.outPixels))
-        defer { cols.deallocate(); rearranged.deallocate() }
+        defer { rearranged.deallocate() }
         return Tensor(shape: g.weightShape) { out in
-            out.initialize(repeating: 0)
             var n0 = 0
             while n0 < g.batch {
                 let n1 = Swift.min(g.batch, n0 + chunk), columns = (n1 - n0) * g.outPixels
-                im2col(x.storage.pointer, g, n0, n1, cols)
+                if saved == nil { im2col(x.storage.pointer, g, n0, n1, cols.pointer) }
                 gatherOutput(dy.storage.pointer, g, n0, n1, rearranged)
                 BLAS.sgemm(transposeA: false, transposeB: true, m: g.outChannels, n: g.patchSize, k: columns,
-                           alpha: 1, a: rearranged, b: cols, beta: 1, c: out.baseAddress!)
+                           alpha: 1, a: rearranged, b: cols.pointer, beta: n0 == 0 ? 0 : 1, c: out.baseAddress!)
                 n0 = n1
             }
+            if g.batch == 0 { out.initialize(repeating: 0) }
         }
     }
+}
+
+/// An im2col matrix kept alive while a backward pass may need it.
+final class ColumnBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(count: Int) { pointer = .allocate(capacity: Swift.max(1, count)) }
+    deinit { pointer.deallocate() }
 }
 
 extension Tensor {
@@ -187,10 +202,17 @@ extension Tensor {
     /// - Complexity: 2·N·O·C·KH·KW·OH·OW flops through GEMM on im2col columns.
     public static func conv2d(_ x: Tensor, weight w: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
         let g = Convolution2DGeometry(input: x.shape, weight: w.shape, stride: stride, padding: padding)
-        let y = ConvolutionKernels.forward(x, w, g)
+        let recording = GradientRecording.isEnabled && (x.requiresGradient || w.requiresGradient)
+        let (y, columns) = ConvolutionKernels.forward(x, w, g, keepColumns: recording && w.requiresGradient)
         return y.recorded(inputs: [x, w]) { dy, wanted in
-            [wanted[0] ? convolutionInputGradient(dy, weight: w, inputShape: g.inputShape, stride: stride, padding: padding) : nil,
-             wanted[1] ? convolutionWeightGradient(x, outputGradient: dy, weightShape: g.weightShape, stride: stride, padding: padding) : nil]
+            let dw: Tensor?
+            if wanted[1], let columns, !GradientRecording.isEnabled {
+                // First order: reuse the forward's columns instead of rebuilding them.
+                dw = ConvolutionKernels.weightGradient(x, dy, g, columns: columns)
+            } else {
+                dw = wanted[1] ? convolutionWeightGradient(x, outputGradient: dy, weightShape: g.weightShape, stride: stride, padding: padding) : nil
+            }
+            return [wanted[0] ? convolutionInputGradient(dy, weight: w, inputShape: g.inputShape, stride: stride, padding: padding) : nil, dw]
         }
     }
 
@@ -230,6 +252,26 @@ extension Tensor {
         let x = storage.pointer
         indices.withUnsafeMutableBufferPointer { idx in
             var o = 0
+            if size == 2 && s == 2 {
+                // The common 2×2 window, unrolled.
+                for plane in 0..<(n * c) {
+                    let base = plane * h * w
+                    for y in 0..<oh {
+                        let top = base + 2 * y * w, bottom = top + w
+                        for xo in 0..<ow {
+                            var best = top + 2 * xo
+                            var bestValue = x[best]
+                            if x[best + 1] > bestValue { bestValue = x[best + 1]; best += 1 }
+                            let b = bottom + 2 * xo
+                            if x[b] > bestValue { bestValue = x[b]; best = b }
+                            if x[b + 1] > bestValue { best = b + 1 }
+                            idx[o] = best
+                            o += 1
+                        }
+                    }
+                }
+                return
+            }
             for plane in 0..<(n * c) {
                 let base = plane * h * w
                 for y in 0..<oh {
