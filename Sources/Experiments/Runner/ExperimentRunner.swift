@@ -73,13 +73,13 @@ public final class ExperimentRunner: Sendable {
         do { (document, kind, planned) = try plan(specText: specText, file: specURL.path, overrides: options.overrides) } catch {
             throw RunnerError.spec(error)
         }
-        let store: ResultStore
         do {
             try FileManager.default.createDirectory(at: options.storeURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-            store = try ResultStore(url: options.storeURL)
-        } catch let error as StoreError { throw RunnerError.store(error) } catch {
-            throw RunnerError.store(.io(file: options.storeURL.path, reason: error.localizedDescription))
+        } catch {
+            throw RunnerError.store(.io(file: options.storeURL.path, reason: "cannot create its folder: \(error.localizedDescription)"))
         }
+        let store: ResultStore
+        do throws(StoreError) { store = try ResultStore(url: options.storeURL) } catch { throw RunnerError.store(error) }
 
         let bodyJSON = document.body.canonicalJSON
         let sweepJSON = "[" + document.sweep.map { "[\(SpecNode.jsonString($0.path)),[\($0.values.map(\.canonicalJSON).joined(separator: ","))]]" }.joined(separator: ",") + "]"
@@ -89,7 +89,7 @@ public final class ExperimentRunner: Sendable {
         }
 
         var run: RunRecord
-        do {
+        do throws(StoreError) {
             if let existing = try store.unfinishedRun(specHash: specHash) {
                 run = existing
                 try store.setRunStatus(run.id, .running)
@@ -101,11 +101,11 @@ public final class ExperimentRunner: Sendable {
                                 codeVersion: options.codeVersion, status: .running, trialCount: planned.count, createdAt: Date(), finishedAt: nil)
                 try store.createRun(run, trials: planned.map { ($0.0.index, $0.0.parametersJSON, $0.0.seed, trialKey($0.0)) })
             }
-        } catch let error as StoreError { throw RunnerError.store(error) }
+        } catch { throw RunnerError.store(error) }
 
         // Pending trials; those computed before (in any run) are copied.
         var pending: [(TrialDefinition, any Sendable)] = []
-        do {
+        do throws(StoreError) {
             let stored = try store.trials(runID: run.id)
             for (trial, parameters) in planned {
                 guard let record = stored.first(where: { $0.index == trial.index }), record.status != .complete else { continue }
@@ -116,7 +116,7 @@ public final class ExperimentRunner: Sendable {
                 }
                 pending.append((trial, parameters))
             }
-        } catch let error as StoreError { throw RunnerError.store(error) }
+        } catch { throw RunnerError.store(error) }
 
         let jobs = max(1, options.jobs)
         let previousThreads = BLAS.threadCount
@@ -162,7 +162,7 @@ public final class ExperimentRunner: Sendable {
                     case let .failure(error):
                         if error is CancellationError { throw CancellationError() }
                         let parameters = planned.first { $0.0.index == index }?.0.parametersJSON ?? ""
-                        let message = (error as? CustomStringConvertible)?.description ?? "\(error)"
+                        let message = String(describing: error)
                         try store.failTrial(runID: run.id, index: index, error: message)
                         failures.append(.trialFailed(index: index, parameters: parameters, reason: message))
                         options.progress?.message("trial \(index) failed: \(message)")
@@ -176,14 +176,15 @@ public final class ExperimentRunner: Sendable {
         } catch let error as StoreError {
             throw RunnerError.store(error)
         }
-        do {
+        let trials: [TrialRecord]
+        do throws(StoreError) {
             try store.setRunStatus(run.id, failures.isEmpty ? .complete : .failed)
             run = try store.run(run.id)
-            let trials = try store.trials(runID: run.id)
-            options.progress?.finished()
-            if let first = failures.first { throw first }
-            return Summary(run: run, trials: trials, computed: pending.count)
-        } catch let error as StoreError { throw RunnerError.store(error) }
+            trials = try store.trials(runID: run.id)
+        } catch { throw RunnerError.store(error) }
+        options.progress?.finished()
+        if let first = failures.first { throw first }
+        return Summary(run: run, trials: trials, computed: pending.count)
     }
 
     static func timestamp(_ date: Date) -> String {

@@ -225,7 +225,7 @@ extension Array: SpecDecodable where Element: SpecDecodable {
 }
 
 /// String enums read from specs by raw value, with suggestions for typos.
-public protocol SpecEnum: SpecDecodable, RawRepresentable, CaseIterable where RawValue == String {}
+public protocol SpecEnum: SpecDecodable, RawRepresentable, CaseIterable, Sendable, Hashable where RawValue == String {}
 
 extension SpecEnum {
     public static var specTypeDescription: String { "one of " + allCases.map { $0.rawValue }.joined(separator: ", ") }

@@ -15,7 +15,7 @@ public final class ResultStore: Sendable {
 
     /// Migrations in order; a store that has applied one this list does not know was written by
     /// a newer PrivacyLab and is refused.
-    static let migrations: [(String, (Database) throws -> Void)] = [
+    static let migrations: [(String, @Sendable (Database) throws -> Void)] = [
         ("v1-runs-trials-metrics-artifacts", { db in
             try db.create(table: "runs") { t in
                 t.primaryKey("id", .text)
