@@ -7,8 +7,3 @@
 @_exported import NeuralNetworks
 @_exported import Tensors
 
-/// The version of the PrivacyLab package, printed by `privacy-lab --version` and recorded
-/// with every stored result.
-public enum PrivacyLabVersion {
-    public static let string = "0.1.0"
-}
