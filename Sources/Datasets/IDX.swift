@@ -193,6 +193,19 @@ public enum IDXImageLoader {
         }
         let header = try IDX.parseHeaderFields(prefix, file: url.path, dimensionCount: 3)
         let count = header.elementCount
+        // Deflate expands at most 1032:1: refuse a header announcing more than the file can hold
+        // before allocating for it.
+        guard count <= raw.count &* 1032 else {
+            // Count what is there, for the message, without allocating for the claim.
+            var found = 0
+            do {
+                try raw.withUnsafeBytes { bytes in try Gzip.decompress(bytes) { found += $0.count } }
+            } catch {
+                throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
+            }
+            try IDX.checkPayload(found: found - header.offset, header: header, file: url.path, what: "pixels")
+            throw DatasetError(.malformed, file: url.path, "expected at most \(raw.count &* 1032) decompressed bytes from \(raw.count) compressed bytes, found \(found)")
+        }
         var produced = 0        // decompressed bytes seen, header included
         var failure: GzipError?
         let features = [Float](unsafeUninitializedCapacity: count) { out, initialized in
