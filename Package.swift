@@ -18,6 +18,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // MARK: Layer 0 — C libraries, reached only from layer 1 with `internal import`.
@@ -41,12 +43,21 @@ let package = Package(
             name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom"],
             swiftSettings: numericSettings),
         .target(
-            name: "Datasets", dependencies: ["Codecs", "LabRandom"], swiftSettings: numericSettings),
+            name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors"], swiftSettings: numericSettings),
+
+        // MARK: Layer 6 — experiments: specs, planning, caching, store, reports, notebooks.
+        .target(
+            name: "Experiments",
+            dependencies: [
+                "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
 
         // MARK: Layer 7 — surface.
         .target(
             name: "PrivacyLab",
-            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets"]),
+            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -65,6 +76,7 @@ let package = Package(
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "LabRandom"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNetworks", "LabRandom"]),
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
             resources: [.copy("Fixtures")]),

@@ -2,6 +2,7 @@
 // `import PrivacyLab` gives a user the whole lab.
 @_exported import Codecs
 @_exported import Datasets
+@_exported import Experiments
 @_exported import LabRandom
 @_exported import NeuralNetworks
 @_exported import Tensors
