@@ -69,6 +69,9 @@ let package = Package(
         .executableTarget(
             name: "privacy-lab-bench", dependencies: ["PrivacyLab"],
             path: "Benchmarks/Sources/privacy-lab-bench"),
+        .executableTarget(
+            name: "privacy-lab-data-bench", dependencies: ["PrivacyLab"],
+            path: "Benchmarks/datasets/Sources/privacy-lab-data-bench"),
 
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
