@@ -31,6 +31,10 @@ let package = Package(
         // MARK: Layer 1 — foundations.
         .target(name: "LabRandom"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+        .target(name: "BigIntegerModule", dependencies: ["CGMP"]),
+
+        // MARK: Layer 2 — mechanisms.
+        .target(name: "Paillier", dependencies: ["BigIntegerModule"]),
 
         // MARK: Layer 3 — learning.
         .target(
@@ -38,7 +42,9 @@ let package = Package(
             swiftSettings: numericSettings),
 
         // MARK: Layer 7 — surface.
-        .target(name: "PrivacyLab", dependencies: ["LabRandom", "Tensors", "NeuralNetworks"]),
+        .target(
+            name: "PrivacyLab",
+            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "BigIntegerModule", "Paillier"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -52,5 +58,9 @@ let package = Package(
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "BigIntegerModuleTests", dependencies: ["BigIntegerModule"]),
+        .testTarget(
+            name: "PaillierTests", dependencies: ["Paillier", "BigIntegerModule"],
+            resources: [.copy("Vectors")]),
     ]
 )
