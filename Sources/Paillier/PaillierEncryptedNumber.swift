@@ -158,6 +158,10 @@ extension PaillierPublicKey {
 }
 
 extension PaillierFastEncryptor {
+    public func encrypt(integer value: BigInteger, precision: Double? = nil) throws -> PaillierEncryptedNumber {
+        try encrypt(encoded: PaillierEncodedNumber.encode(value, publicKey: publicKey, precision: precision))
+    }
+
     public func encrypt(_ value: Double, precision: Double? = nil) throws -> PaillierEncryptedNumber {
         try encrypt(encoded: PaillierEncodedNumber.encode(value, publicKey: publicKey, precision: precision))
     }

@@ -25,7 +25,8 @@ public enum PaillierKeySizePolicy: Sendable {
     /// Any modulus: for tests and known-answer vectors only.
     case insecureAllowingShortKeys
 
-    func check(bits: Int) throws {
+    /// Throws `keyTooShort` when the policy refuses an n of `bits` bits.
+    public func check(bits: Int) throws {
         if self == .standard && bits < PaillierKeySize.minimumBits {
             throw PaillierError.keyTooShort(bits: bits, minimum: PaillierKeySize.minimumBits)
         }

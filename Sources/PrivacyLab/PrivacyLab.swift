@@ -1,7 +1,9 @@
 // The umbrella module: it only re-exports PrivacyLab's targets, so that
 // `import PrivacyLab` gives a user the whole lab.
+@_exported import BigIntegerModule
 @_exported import LabRandom
 @_exported import NeuralNetworks
+@_exported import Paillier
 @_exported import Tensors
 
 /// The version of the PrivacyLab package, printed by `privacy-lab --version` and recorded
