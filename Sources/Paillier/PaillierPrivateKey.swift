@@ -1,6 +1,6 @@
 public import BigIntegerModule
 
-/// A Paillier private key: the primes p < q of n, with the constants of CRT decryption.
+/// A Paillier private key: the primes p < q of n, with the constants of CRT decryption and CRT encryption.
 ///
 /// Decryption (Paillier '99, §7, with g = n + 1): for each prime p,
 ///     m_p = L_p(c^(p−1) mod p²) · h_p mod p,   L_p(x) = (x − 1)/p,
@@ -11,8 +11,8 @@ public import BigIntegerModule
 /// Key generation: two random primes of |n|/2 bits each, the top two bits set (so n has exactly
 /// |n| bits), p ≠ q, |p − q| > 2^(|n|/2 − 100) (no Fermat factoring), gcd(n, (p−1)(q−1)) = 1.
 ///
-/// - Complexity: decryption costs two exponentiations with |n|/2-bit exponents mod |n|-bit moduli,
-///   about 4× less than one without CRT.
+/// - Complexity: decryption and owner encryption cost two exponentiations with |n|/2-bit
+///   exponents mod |n|-bit moduli, about 3–4× less than one |n|-bit exponent mod n².
 ///
 /// Caveat: the primes are zeroed when the key's last copy goes away (BigInteger's storage), but
 /// copies made by the caller (e.g. serialized JSON) are theirs to protect.
@@ -30,9 +30,9 @@ public struct PaillierPrivateKey: Sendable {
     let hq: BigInteger
     /// p⁻¹ mod q.
     let pInverse: BigInteger
-    /// n mod p(p−1) and n mod q(q−1): r^n mod p² = r^(n mod p(p−1)) mod p² for r coprime to p.
-    let nModPhiP2: BigInteger
-    let nModPhiQ2: BigInteger
+    /// q mod (p−1) and p mod (q−1), for known-answer CRT encryption with a given r.
+    let qModPMinusOne: BigInteger
+    let pModQMinusOne: BigInteger
     /// (p²)⁻¹ mod q².
     let pSquaredInverse: BigInteger
 
@@ -86,8 +86,8 @@ public struct PaillierPrivateKey: Sendable {
         hp = h(p, pSquared, pMinusOne)
         hq = h(q, qSquared, qMinusOne)
         pInverse = p.inverse(modulo: q)!
-        nModPhiP2 = publicKey.n.modulo(p * pMinusOne)
-        nModPhiQ2 = publicKey.n.modulo(q * qMinusOne)
+        qModPMinusOne = q.modulo(pMinusOne)
+        pModQMinusOne = p.modulo(qMinusOne)
         pSquaredInverse = pSquared.inverse(modulo: qSquared)!
     }
 
@@ -161,29 +161,41 @@ public struct PaillierPrivateKey: Sendable {
 
     // MARK: Encryption by the key's owner
 
-    /// Encrypts with the factorization: r^n mod n² from r^(n mod p(p−1)) mod p² and the same mod q²
-    /// (secret exponents, `mpz_powm_sec`), joined by CRT. Same ciphertext distribution as
-    /// `PaillierPublicKey.encrypt`, about 2–3× faster.
+    /// Encrypts with the factorization. The n-th residues mod n² are, by CRT, pairs of elements
+    /// of the order-(p−1) subgroup mod p² and the order-(q−1) subgroup mod q²; u ↦ u^p mod p² maps
+    /// Z*_p one-to-one onto the first (it depends only on u mod p). So r^n mod n² for uniform r is
+    /// distributed as CRT(u^p mod p², v^q mod q²) for uniform u ∈ Z*_p, v ∈ Z*_q: two |n|/2-bit
+    /// secret exponents (`mpz_powm_sec`) mod |n|-bit moduli instead of one |n|-bit exponent
+    /// mod n². Same ciphertext distribution as `PaillierPublicKey.encrypt`.
     public func encrypt(_ plaintext: BigInteger) throws -> PaillierCiphertext {
+        try publicKey.checkRawPlaintext(plaintext)
         var random = OSRandom()
-        return try encrypt(plaintext, randomizer: publicKey.randomizer(using: &random))
+        let u = BigInteger.random(below: p - 1, using: &random) + 1
+        let v = BigInteger.random(below: q - 1, using: &random) + 1
+        return combine(u.securePower(p, modulo: pSquared), v.securePower(q, modulo: qSquared), plaintext)
     }
 
-    /// CRT encryption with a caller-chosen randomizer r ∈ [1, n): for known-answer tests only.
+    /// CRT encryption with a caller-chosen randomizer r ∈ [1, n): the ciphertext equals
+    /// `PaillierPublicKey.insecureEncrypt(_:randomizer:)`'s. For known-answer tests only.
+    ///
+    /// r^n mod p² = (r^q mod p)^p mod p², since x^p mod p² depends only on x mod p.
     public func insecureEncrypt(_ plaintext: BigInteger, randomizer r: BigInteger) throws -> PaillierCiphertext {
         guard r > 0, r < publicKey.n else {
             throw PaillierError.plaintextOutOfRange(reason: "randomizer r must lie in [1, n)")
         }
-        return try encrypt(plaintext, randomizer: r)
+        try publicKey.checkRawPlaintext(plaintext)
+        let u = r.modulo(p).securePower(qModPMinusOne, modulo: p)
+        let v = r.modulo(q).securePower(pModQMinusOne, modulo: q)
+        guard !u.isZero, !v.isZero else {
+            throw PaillierError.plaintextOutOfRange(reason: "randomizer r must be coprime with n")
+        }
+        return combine(u.securePower(p, modulo: pSquared), v.securePower(q, modulo: qSquared), plaintext)
     }
 
-    func encrypt(_ plaintext: BigInteger, randomizer r: BigInteger) throws -> PaillierCiphertext {
-        try publicKey.checkRawPlaintext(plaintext)
-        let n2 = publicKey.nSquared
-        let xp = r.modulo(pSquared).securePower(nModPhiP2, modulo: pSquared)
-        let xq = r.modulo(qSquared).securePower(nModPhiQ2, modulo: qSquared)
+    /// (1 + m·n) · CRT(xp mod p², xq mod q²) mod n².
+    func combine(_ xp: BigInteger, _ xq: BigInteger, _ plaintext: BigInteger) -> PaillierCiphertext {
         var c = (xq - xp).multiplied(by: pSquaredInverse, modulo: qSquared) * pSquared + xp
-        c.multiply(by: publicKey.gPower(plaintext), modulo: n2)
+        c.multiply(by: publicKey.gPower(plaintext), modulo: publicKey.nSquared)
         return PaillierCiphertext(trustedValue: c, publicKey: publicKey)
     }
 
