@@ -78,21 +78,72 @@ extension BigInteger {
     /// A random probable prime of exactly `bits` bits whose two top bits are set (so that a
     /// product of two of them has exactly `2·bits` bits).
     ///
-    /// Incremental search from a uniform odd start (Brandt–Damgård, CRYPTO '92): the first
-    /// prime after the start, then a `rounds`-round probable-prime check; restarts if the search
-    /// leaves the `bits`-bit range.
+    /// Incremental search (Brandt–Damgård, CRYPTO '92): from a uniform odd start with the top two
+    /// bits set, a window of odd candidates is sieved by the odd primes below 2^16, and the
+    /// survivors are tested in order with `isProbablePrime(rounds:)` (Baillie–PSW plus
+    /// `rounds − 24` Miller–Rabin rounds); a fresh start is drawn if the window holds no prime.
+    /// The first prime after a random point is slightly biased toward primes after long gaps,
+    /// which costs at most a few bits of entropy and is the standard practice (also phe's).
+    ///
+    /// - Complexity: about ln(2^bits)/2 · 0.08 probable-prime tests (BPSW on a random
+    ///   composite usually stops after its first base-2 test), each one exponentiation mod p.
     public static func randomProbablePrime<G: RandomNumberGenerator>(
-        bits: Int, rounds: Int = 40, using generator: inout G
+        bits: Int, rounds: Int = 25, using generator: inout G
     ) -> BigInteger {
         precondition(bits >= 3, "BigInteger.randomProbablePrime: need at least 3 bits")
+        if bits <= 20 {
+            // Too small to sieve with primes up to 2^16: test every candidate.
+            while true {
+                var candidate = random(bits: bits, using: &generator)
+                candidate.setBit(bits - 1); candidate.setBit(bits - 2); candidate.setBit(0)
+                if candidate.isProbablePrime(rounds: rounds) { return candidate }
+            }
+        }
+        let primes = SmallPrimes.odd
+        let window = 8192  // odd candidates start + 2j, j < window
+        var composite = [Bool](repeating: false, count: window)
         while true {
             var start = random(bits: bits, using: &generator)
             start.setBit(bits - 1)
             start.setBit(bits - 2)
-            let candidate = start.nextProbablePrime()
-            if candidate.bitWidth == bits && candidate.isProbablePrime(rounds: rounds) {
-                return candidate
+            start.setBit(0)
+            for j in 0..<window { composite[j] = false }
+            composite.withUnsafeMutableBufferPointer { marks in
+                for prime in primes {
+                    // start + 2j ≡ 0 (mod prime)  ⇔  j ≡ −start · 2⁻¹ (mod prime).
+                    let residue = UInt(__gmpz_fdiv_ui(start.storage.pointer, prime))
+                    let halfInverse = (prime + 1) / 2
+                    var j = Int(((prime - residue) % prime * halfInverse) % prime)
+                    while j < window {
+                        marks[j] = true
+                        j += Int(prime)
+                    }
+                }
+            }
+            for j in 0..<window where !composite[j] {
+                let candidate = start + BigInteger(2 * j)
+                guard candidate.bitWidth == bits else { break }
+                if candidate.isProbablePrime(rounds: rounds) { return candidate }
             }
         }
     }
+}
+
+/// The odd primes below 2^16, for sieving prime candidates.
+enum SmallPrimes {
+    static let odd: [UInt] = {
+        let limit = 1 << 16
+        var isComposite = [Bool](repeating: false, count: limit)
+        var primes: [UInt] = []
+        var i = 3
+        while i < limit {
+            if !isComposite[i] {
+                primes.append(UInt(i))
+                var k = i * i
+                while k < limit { isComposite[k] = true; k += 2 * i }
+            }
+            i += 2
+        }
+        return primes
+    }()
 }

@@ -53,6 +53,16 @@ public struct PaillierPublicKey: Sendable, Hashable {
         return try encrypt(plaintext, randomizer: randomizer(using: &random))
     }
 
+    /// Encrypts many plaintexts on all cores, each with its own OS-CSPRNG randomizer. Throws
+    /// (before any work) if one is out of range.
+    public func encrypt(batch plaintexts: [BigInteger]) throws -> [PaillierCiphertext] {
+        for plaintext in plaintexts { try checkRawPlaintext(plaintext) }
+        return parallelMap(plaintexts) { plaintext in
+            var random = OSRandom()
+            return try! self.encrypt(plaintext, randomizer: self.randomizer(using: &random))
+        }
+    }
+
     /// Encrypts with a randomizer drawn from `generator`. Reproducible with a seeded generator:
     /// for known-answer tests only.
     public func insecureEncrypt<G: RandomNumberGenerator>(_ plaintext: BigInteger, using generator: inout G) throws -> PaillierCiphertext {

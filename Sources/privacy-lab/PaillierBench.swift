@@ -72,6 +72,14 @@ struct PaillierBenchCommand: AsyncParsableCommand {
         let b = try publicKey.encrypt(integer: BigInteger(987_654_321))
         let decrypt = try Self.time(minimum: seconds) { _ = try key.decrypt(a) }
         record("decrypt.seconds", decrypt)
+        // Reference only: the two CRT exponentiations with the variable-time mpz_powm that phe
+        // uses, to show what mpz_powm_sec costs. PrivacyLab never decrypts this way.
+        let pSquared = key.p * key.p, qSquared = key.q * key.q, pm1 = key.p - 1, qm1 = key.q - 1
+        let reference = Self.time(minimum: seconds) {
+            _ = a.ciphertext.value.power(pm1, modulo: pSquared)
+            _ = a.ciphertext.value.power(qm1, modulo: qSquared)
+        }
+        record("decrypt_powm_reference.seconds", reference)
         let add = try Self.time(minimum: seconds) { _ = try a.adding(b) }
         record("add.seconds", add)
         let scalar = (BigInteger(1) << 52) + 12345  // a 53-bit scalar, as a double's mantissa

@@ -74,6 +74,7 @@ import Testing
         let ciphertexts = try encryptor.encrypt(batch: plaintexts)
         #expect(try key.decrypt(batch: ciphertexts) == plaintexts)
         #expect(try ciphertexts.map { try key.decrypt($0) } == plaintexts)
+        #expect(try key.decrypt(batch: publicKey.encrypt(batch: plaintexts)) == plaintexts)
         #expect(throws: PaillierError.self) { _ = try encryptor.encrypt(batch: [publicKey.n]) }
     }
 
