@@ -5,21 +5,25 @@ python-paillier (`phe` with `gmpy2`), in one run, alternating between the two to
     python Benchmarks/paillier/compare.py --privacy-lab .build/release/privacy-lab \
         --bits 2048 3072 --rounds 3 --seconds 1
 
-Each round runs the PrivacyLab benchmark (a subprocess) and the phe benchmark (in this process),
-in alternating order, so both see the same machine load; the median over rounds is reported, with
-the ratio phe-seconds / PrivacyLab-seconds (above 1 means PrivacyLab is faster). Every operation
-runs on one core, except the batch line, which uses all cores.
+Both tools use the same key (made by phe, passed to PrivacyLab as a pheutil JWK file). Each
+round times every operation with PrivacyLab (a subprocess, `--only` that operation) and with phe
+(in this process) back to back, in alternating order, so both see the same machine load; the
+median over rounds is reported with the ratio phe-seconds / PrivacyLab-seconds (above 1 means
+PrivacyLab is faster). Every operation runs on one core, except the batch line (all cores).
 """
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import gmpy2
 import phe
+from phe.util import int_to_base64
 
 
 def timed(seconds, body, minimum_calls=3):
@@ -33,37 +37,61 @@ def timed(seconds, body, minimum_calls=3):
     return elapsed / calls
 
 
-def phe_bench(bits, seconds, keys):
-    metrics = {}
-    total = 0.0
-    generated = []
-    for _ in range(keys):
-        start = time.perf_counter()
-        generated.append(phe.generate_paillier_keypair(n_length=bits))
-        total += time.perf_counter() - start
-    metrics["keygen.seconds"] = total / keys
-    pub, priv = generated[0]
-    n, n2 = gmpy2.mpz(pub.n), gmpy2.mpz(pub.nsquare)
-    r = gmpy2.mpz(pub.get_random_lt_n())
-    metrics["powm_rn.seconds"] = timed(seconds, lambda: gmpy2.powmod(r, n, n2))
+def phe_keypair_file(bits, folder):
+    """A key made by phe, written as a pheutil JWK, so both tools time the same key."""
+    pub, priv = phe.generate_paillier_keypair(n_length=bits)
+    jpub = {"kty": "DAJ", "alg": "PAI-GN1", "key_ops": ["encrypt"], "n": int_to_base64(pub.n), "kid": "bench"}
+    path = os.path.join(folder, "key%d.json" % bits)
+    with open(path, "w") as f:
+        json.dump({"kty": "DAJ", "key_ops": ["decrypt"], "p": int_to_base64(priv.p),
+                   "q": int_to_base64(priv.q), "pub": jpub, "kid": "bench"}, f)
+    return pub, priv, path
+
+
+def phe_operation(name, pub, priv, bits, seconds, keys):
+    if name == "keygen":
+        total = 0.0
+        for _ in range(keys):
+            start = time.perf_counter()
+            phe.generate_paillier_keypair(n_length=bits)
+            total += time.perf_counter() - start
+        return total / keys
+    if name == "powm_rn":
+        n, n2 = gmpy2.mpz(pub.n), gmpy2.mpz(pub.nsquare)
+        r = gmpy2.mpz(pub.get_random_lt_n())
+        return timed(seconds, lambda: gmpy2.powmod(r, n, n2))
     plaintext = 123456789
-    metrics["encrypt.seconds"] = timed(seconds, lambda: pub.encrypt(plaintext))
+    if name == "encrypt":
+        return timed(seconds, lambda: pub.encrypt(plaintext))
     a = pub.encrypt(plaintext)
     b = pub.encrypt(987654321)
-    metrics["decrypt.seconds"] = timed(seconds, lambda: priv.decrypt(a))
-    metrics["add.seconds"] = timed(seconds, lambda: a + b)
-    scalar = 2 ** 52 + 12345
-    metrics["scalar_mul.seconds"] = timed(seconds, lambda: a * scalar)
-    return metrics
+    if name == "decrypt":
+        return timed(seconds, lambda: priv.decrypt(a))
+    if name == "add":
+        return timed(seconds, lambda: a + b)
+    if name == "scalar_mul":
+        scalar = 2 ** 52 + 12345
+        return timed(seconds, lambda: a * scalar)
+    raise ValueError(name)
 
 
-def privacy_lab_bench(executable, bits, seconds, keys):
+def privacy_lab_bench(executable, key_path, operations, seconds, keys):
     out = subprocess.run(
-        [executable, "paillier", "bench", "--bits", str(bits), "--seconds", str(seconds),
-         "--keys", str(keys), "--json"],
+        [executable, "paillier", "bench", "--key", key_path, "--only", ",".join(operations),
+         "--seconds", str(seconds), "--keys", str(keys), "--json"],
         check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
+
+# phe operation -> the PrivacyLab operations compared with it, timed back to back.
+GROUPS = [
+    ("keygen", ["keygen"]),
+    ("powm_rn", ["powm_rn"]),
+    ("encrypt", ["encrypt", "encrypt_fast", "encrypt_crt", "encrypt_fast_batch"]),
+    ("decrypt", ["decrypt", "decrypt_powm_reference"]),
+    ("add", ["add"]),
+    ("scalar_mul", ["scalar_mul"]),
+]
 
 # (label, PrivacyLab metric, phe metric)
 ROWS = [
@@ -94,20 +122,23 @@ def main():
           % (platform.machine(), platform.processor() or "?", platform.python_version(),
              phe.__version__, gmpy2.version(), gmpy2.mp_version()))
     results = {"phe_version": phe.__version__, "gmpy2_gmp": gmpy2.mp_version(), "bits": {}}
+    folder = tempfile.mkdtemp(prefix="paillier-bench-")
     for bits in args.bits:
         ours, theirs = {}, {}
         params = None
+        pub, priv, key_path = phe_keypair_file(bits, folder)
         for round_index in range(args.rounds):
-            order = ["lab", "phe"] if round_index % 2 == 0 else ["phe", "lab"]
-            for tool in order:
-                if tool == "lab":
-                    report = privacy_lab_bench(args.privacy_lab, bits, args.seconds, args.keys)
-                    params = report["params"]
-                    for k, v in report["metrics"].items():
-                        ours.setdefault(k, []).append(v)
-                else:
-                    for k, v in phe_bench(bits, args.seconds, args.keys).items():
-                        theirs.setdefault(k, []).append(v)
+            for group_index, (phe_name, lab_names) in enumerate(GROUPS):
+                order = ["lab", "phe"] if (round_index + group_index) % 2 == 0 else ["phe", "lab"]
+                for tool in order:
+                    if tool == "lab":
+                        report = privacy_lab_bench(args.privacy_lab, key_path, lab_names, args.seconds, args.keys)
+                        params = report["params"]
+                        for k, v in report["metrics"].items():
+                            ours.setdefault(k, []).append(v)
+                    else:
+                        value = phe_operation(phe_name, pub, priv, bits, args.seconds, args.keys)
+                        theirs.setdefault(phe_name + ".seconds", []).append(value)
             print("  %d bits: round %d/%d done" % (bits, round_index + 1, args.rounds), file=sys.stderr)
         lab = {k: statistics.median(v) for k, v in ours.items()}
         ph = {k: statistics.median(v) for k, v in theirs.items()}
@@ -120,7 +151,7 @@ def main():
             ratio = ps / ls
             rows.append({"operation": label, "privacy_lab_seconds": ls, "phe_seconds": ps, "ratio": ratio})
             print("%-44s %14.6g %14.6g %14.1f %12.1f %8.2fx" % (label, ls, ps, 1 / ls, 1 / ps, ratio))
-        floor = lab["encrypt.seconds"] / lab["powm_rn.seconds"]
+        floor = statistics.median(e / p for e, p in zip(ours["encrypt.seconds"], ours["powm_rn.seconds"]))
         print("classic encryption / one powm (same run): %.3f" % floor)
         results["bits"][str(bits)] = {"params": params, "rows": rows, "encrypt_over_powm": floor,
                                       "privacy_lab": lab, "phe": ph}

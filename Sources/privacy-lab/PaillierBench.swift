@@ -9,11 +9,28 @@ struct PaillierBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Time key generation, encryption, decryption and arithmetic.")
 
-    @Option(help: "Modulus size in bits.") var bits = 2048
+    /// The operations, in report order.
+    static let operations = [
+        "keygen", "powm_rn", "encrypt", "encrypt_fast", "encrypt_crt", "decrypt",
+        "decrypt_powm_reference", "add", "scalar_mul", "encrypt_fast_batch",
+    ]
+
+    @Option(help: "Modulus size in bits (ignored with --key).") var bits = 2048
     @Option(help: "Minimum seconds spent on each operation.") var seconds = 1.0
     @Option(help: "Keys generated for the key-generation timing.") var keys = 3
+    @Option(help: "Use this private key (pheutil JWK) instead of generating one.") var key: String?
+    @Option(help: "Comma-separated operations to time (default: all): \(operations.joined(separator: ", ")).")
+    var only: String?
     @Flag(help: "Print one JSON object on stdout.") var json = false
     @OptionGroup var keyPolicy: KeyPolicyOptions
+
+    func validate() throws {
+        if let only {
+            for name in only.split(separator: ",") where !Self.operations.contains(String(name)) {
+                throw ValidationError("--only: unknown operation '\(name)'")
+            }
+        }
+    }
 
     /// Mean seconds per call of `body`, over at least `minimum` seconds and 3 calls.
     static func time(minimum: Double, _ body: () throws -> Void) rethrows -> Double {
@@ -24,83 +41,109 @@ struct PaillierBenchCommand: AsyncParsableCommand {
         while calls < 3 || elapsed < minimum {
             try body()
             calls += 1
-            let d = clock.now - start
-            elapsed = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            elapsed = seconds(clock.now - start)
         }
         return elapsed / Double(calls)
     }
 
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    func generateKey(bits: Int) throws -> PaillierPrivateKey {
+        keyPolicy.insecureAllowShortKey
+            ? try PaillierPrivateKey.insecureGenerate(bits: bits)
+            : try PaillierPrivateKey.generate(bits: bits)
+    }
+
     func run() async throws {
-        try keyPolicy.policy.check(bits: bits)
+        let selected = Set(only.map { $0.split(separator: ",").map(String.init) } ?? Self.operations)
         var metrics: [(String, Double)] = []
         func record(_ name: String, _ value: Double) {
             metrics.append((name, value))
             if !json { FileHandle.standardError.write(Data("  \(name): \(value)\n".utf8)) }
         }
 
-        // Key generation timed key by key (its cost varies a lot), reported as a mean.
-        let clock = ContinuousClock()
-        var generated: [PaillierPrivateKey] = []
-        var total = 0.0
-        for _ in 0..<max(keys, 1) {
-            let start = clock.now
-            generated.append(keyPolicy.insecureAllowShortKey
-                ? try PaillierPrivateKey.insecureGenerate(bits: bits)
-                : try PaillierPrivateKey.generate(bits: bits))
-            let d = clock.now - start
-            total += Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        let privateKey: PaillierPrivateKey
+        if let key {
+            privateKey = try PheJSON.readPrivateKey(at: URL(fileURLWithPath: key), sizePolicy: keyPolicy.policy)
+        } else {
+            try keyPolicy.policy.check(bits: bits)
+            privateKey = try generateKey(bits: bits)
         }
-        record("keygen.seconds", total / Double(generated.count))
+        let publicKey = privateKey.publicKey
+        let modulusBits = publicKey.bits
 
-        let key = generated[0]
-        let publicKey = key.publicKey
+        if selected.contains("keygen") {
+            // Timed key by key (the cost varies a lot), reported as a mean.
+            let clock = ContinuousClock()
+            var total = 0.0
+            for _ in 0..<max(keys, 1) {
+                let start = clock.now
+                _ = try generateKey(bits: modulusBits)
+                total += Self.seconds(clock.now - start)
+            }
+            record("keygen.seconds", total / Double(max(keys, 1)))
+        }
+
         let plaintext = BigInteger(123_456_789)
         let r = BigInteger.random(below: publicKey.n)
-
-        let powm = Self.time(minimum: seconds) { _ = r.power(publicKey.n, modulo: publicKey.nSquared) }
-        record("powm_rn.seconds", powm)
-        let classic = try Self.time(minimum: seconds) { _ = try publicKey.encrypt(integer: plaintext) }
-        record("encrypt.seconds", classic)
-        record("encrypt_over_powm", classic / powm)
-        let fast = PaillierFastEncryptor(publicKey: publicKey)
-        let fastSeconds = try Self.time(minimum: seconds) { _ = try fast.encrypt(integer: plaintext) }
-        record("encrypt_fast.seconds", fastSeconds)
-        let crt = try Self.time(minimum: seconds) { _ = try key.encrypt(plaintext) }
-        record("encrypt_crt.seconds", crt)
-
         let a = try publicKey.encrypt(integer: plaintext)
         let b = try publicKey.encrypt(integer: BigInteger(987_654_321))
-        let decrypt = try Self.time(minimum: seconds) { _ = try key.decrypt(a) }
-        record("decrypt.seconds", decrypt)
-        // Reference only: the two CRT exponentiations with the variable-time mpz_powm that phe
-        // uses, to show what mpz_powm_sec costs. PrivacyLab never decrypts this way.
-        let pSquared = key.p * key.p, qSquared = key.q * key.q, pm1 = key.p - 1, qm1 = key.q - 1
-        let reference = Self.time(minimum: seconds) {
-            _ = a.ciphertext.value.power(pm1, modulo: pSquared)
-            _ = a.ciphertext.value.power(qm1, modulo: qSquared)
-        }
-        record("decrypt_powm_reference.seconds", reference)
-        let add = try Self.time(minimum: seconds) { _ = try a.adding(b) }
-        record("add.seconds", add)
         let scalar = (BigInteger(1) << 52) + 12345  // a 53-bit scalar, as a double's mantissa
-        let multiply = try Self.time(minimum: seconds) { _ = try a.multiplied(by: scalar) }
-        record("scalar_mul.seconds", multiply)
+        let needsFast = selected.contains("encrypt_fast") || selected.contains("encrypt_fast_batch")
+        let fast = needsFast ? PaillierFastEncryptor(publicKey: publicKey) : nil
 
-        // All cores: a batch of fast encryptions.
-        let batch = [BigInteger](repeating: plaintext, count: 64 * ProcessInfo.processInfo.activeProcessorCount)
-        let batchSeconds = try Self.time(minimum: seconds) { _ = try fast.encrypt(batch: batch) }
-        record("encrypt_fast_batch.per_item_seconds", batchSeconds / Double(batch.count))
+        for operation in Self.operations where selected.contains(operation) {
+            switch operation {
+            case "powm_rn":
+                record("powm_rn.seconds", Self.time(minimum: seconds) { _ = r.power(publicKey.n, modulo: publicKey.nSquared) })
+            case "encrypt":
+                record("encrypt.seconds", try Self.time(minimum: seconds) { _ = try publicKey.encrypt(integer: plaintext) })
+            case "encrypt_fast":
+                record("encrypt_fast.seconds", try Self.time(minimum: seconds) { _ = try fast!.encrypt(integer: plaintext) })
+            case "encrypt_crt":
+                record("encrypt_crt.seconds", try Self.time(minimum: seconds) { _ = try privateKey.encrypt(plaintext) })
+            case "decrypt":
+                record("decrypt.seconds", try Self.time(minimum: seconds) { _ = try privateKey.decrypt(a) })
+            case "decrypt_powm_reference":
+                // Reference only: the two CRT exponentiations with the variable-time mpz_powm that
+                // phe uses, to show what mpz_powm_sec costs. PrivacyLab never decrypts this way.
+                let p = privateKey.p, q = privateKey.q
+                let pSquared = p * p, qSquared = q * q, pm1 = p - 1, qm1 = q - 1
+                record("decrypt_powm_reference.seconds", Self.time(minimum: seconds) {
+                    _ = a.ciphertext.value.power(pm1, modulo: pSquared)
+                    _ = a.ciphertext.value.power(qm1, modulo: qSquared)
+                })
+            case "add":
+                record("add.seconds", try Self.time(minimum: seconds) { _ = try a.adding(b) })
+            case "scalar_mul":
+                record("scalar_mul.seconds", try Self.time(minimum: seconds) { _ = try a.multiplied(by: scalar) })
+            case "encrypt_fast_batch":
+                let batch = [BigInteger](repeating: plaintext, count: 32 * ProcessInfo.processInfo.activeProcessorCount)
+                let perBatch = try Self.time(minimum: seconds) { _ = try fast!.encrypt(batch: batch) }
+                record("encrypt_fast_batch.per_item_seconds", perBatch / Double(batch.count))
+            default:
+                break
+            }
+        }
+        if selected.contains("encrypt"), selected.contains("powm_rn"),
+           let e = metrics.first(where: { $0.0 == "encrypt.seconds" })?.1,
+           let p = metrics.first(where: { $0.0 == "powm_rn.seconds" })?.1 {
+            record("encrypt_over_powm", e / p)
+        }
 
         if json {
-            var fields = metrics.map { "\"\($0.0)\": \($0.1)" }
-            fields.sort()
+            let fields = metrics.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ")
             print("""
-            {"name": "paillier-bench", "kind": "benchmark", "params": {"bits": \(bits), \
-            "cores": \(ProcessInfo.processInfo.activeProcessorCount), "fast_window": \(fast.window), \
-            "fast_exponent_bits": \(fast.exponentBits)}, "metrics": {\(fields.joined(separator: ", "))}}
+            {"name": "paillier-bench", "kind": "benchmark", "params": {"bits": \(modulusBits), \
+            "cores": \(ProcessInfo.processInfo.activeProcessorCount), \
+            "fast_window": \(fast?.window ?? 6), \
+            "fast_exponent_bits": \(fast?.exponentBits ?? 2 * PaillierKeySize.securityLevel(modulusBits: modulusBits))}, \
+            "metrics": {\(fields)}}
             """)
         } else {
-            print("paillier bench, \(bits)-bit modulus (seconds per operation, one core unless noted)")
+            print("paillier bench, \(modulusBits)-bit modulus (seconds per operation, one core unless noted)")
             for (name, value) in metrics {
                 print(name.padding(toLength: 40, withPad: " ", startingAt: 0), String(format: "%.6g", value))
             }
