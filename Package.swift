@@ -37,6 +37,10 @@ let package = Package(
         .target(name: "LabRandom"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
         .target(name: "Codecs", dependencies: ["CZlib"], swiftSettings: numericSettings),
+        .target(name: "BigIntegerModule", dependencies: ["CGMP"]),
+
+        // MARK: Layer 2 — mechanisms.
+        .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom"]),
 
         // MARK: Layer 3 — learning.
         .target(
@@ -57,7 +61,8 @@ let package = Package(
         // MARK: Layer 7 — surface.
         .target(
             name: "PrivacyLab",
-            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments"]),
+            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
+                           "BigIntegerModule", "Paillier"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -82,5 +87,9 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"]),
+        .testTarget(name: "BigIntegerModuleTests", dependencies: ["BigIntegerModule"]),
+        .testTarget(
+            name: "PaillierTests", dependencies: ["Paillier", "BigIntegerModule"],
+            resources: [.copy("Vectors")]),
     ]
 )
