@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "LabRandom"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNetworks", "LabRandom"]),
         .testTarget(
-            name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
+            name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom", "Datasets"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"]),
