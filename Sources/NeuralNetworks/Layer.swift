@@ -79,8 +79,8 @@ public enum Layer: Codable, Sendable, Equatable, Hashable {
             return Tensor.linear(x, weight: parameters[p], bias: parameters[p + 1])
         case let .conv2d(_, outChannels, _, stride, padding):
             let p = parameters.startIndex
-            let y = Tensor.conv2d(x, weight: parameters[p], stride: stride, padding: padding)
-            return y + parameters[p + 1].reshaped(to: [outChannels, 1, 1])
+            _ = outChannels
+            return Tensor.conv2d(x, weight: parameters[p], bias: parameters[p + 1], stride: stride, padding: padding)
         case let .maxPool2d(size, stride):
             return x.maxPool2d(size: size, stride: stride)
         case let .avgPool2d(size, stride):

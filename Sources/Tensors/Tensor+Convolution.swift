@@ -125,7 +125,7 @@ enum ConvolutionKernels {
 
     /// The convolution; when `keepColumns` and the whole batch fits one chunk, also the im2col
     /// matrix, which the first-order weight gradient reuses.
-    static func forward(_ x: Tensor, _ w: Tensor, _ g: Convolution2DGeometry, keepColumns: Bool = false) -> (Tensor, ColumnBuffer?) {
+    static func forward(_ x: Tensor, _ w: Tensor, _ g: Convolution2DGeometry, bias: Tensor? = nil, keepColumns: Bool = false) -> (Tensor, ColumnBuffer?) {
         let chunk = g.samplesPerChunk
         let cols = ColumnBuffer(count: g.patchSize * chunk * g.outPixels)
         let product = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, g.outChannels * chunk * g.outPixels))
@@ -139,8 +139,14 @@ enum ConvolutionKernels {
                            alpha: 1, a: w.storage.pointer, b: cols.pointer, beta: 0, c: product)
                 for n in n0..<n1 {
                     for o in 0..<g.outChannels {
-                        (out.baseAddress! + (n * g.outChannels + o) * g.outPixels)
-                            .update(from: product + o * columns + (n - n0) * g.outPixels, count: g.outPixels)
+                        let target = out.baseAddress! + (n * g.outChannels + o) * g.outPixels
+                        let source = product + o * columns + (n - n0) * g.outPixels
+                        if let bias {
+                            let b = bias.storage.pointer[o]
+                            for p in 0..<g.outPixels { target[p] = source[p] + b }
+                        } else {
+                            target.update(from: source, count: g.outPixels)
+                        }
                     }
                 }
                 n0 = n1
@@ -188,6 +194,25 @@ enum ConvolutionKernels {
     }
 }
 
+extension ConvolutionKernels {
+    /// Σ over batch and pixels of an NCHW tensor, per channel.
+    static func channelSums(_ t: Tensor) -> Tensor {
+        let (n, c) = (t.shape[0], t.shape[1]), plane = t.shape[2] * t.shape[3]
+        let source = t.storage.pointer
+        return Tensor(shape: [c]) { out in
+            out.initialize(repeating: 0)
+            for b in 0..<n {
+                for ch in 0..<c {
+                    let row = source + (b * c + ch) * plane
+                    var total: Float = 0
+                    for p in 0..<plane { total += row[p] }
+                    out[ch] += total
+                }
+            }
+        }
+    }
+}
+
 /// An im2col matrix kept alive while a backward pass may need it.
 final class ColumnBuffer: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
@@ -201,10 +226,20 @@ extension Tensor {
     /// OH = (H + 2·padding − KH) / stride + 1. Zero padding.
     /// - Complexity: 2·N·O·C·KH·KW·OH·OW flops through GEMM on im2col columns.
     public static func conv2d(_ x: Tensor, weight w: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
+        conv2d(x, weight: w, bias: nil, stride: stride, padding: padding)
+    }
+
+    /// 2-D convolution plus a bias per output channel (`bias` of shape [O]), added as the
+    /// output is written.
+    public static func conv2d(_ x: Tensor, weight w: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) -> Tensor {
         let g = Convolution2DGeometry(input: x.shape, weight: w.shape, stride: stride, padding: padding)
-        let recording = GradientRecording.isEnabled && (x.requiresGradient || w.requiresGradient)
-        let (y, columns) = ConvolutionKernels.forward(x, w, g, keepColumns: recording && w.requiresGradient)
-        return y.recorded(inputs: [x, w]) { dy, wanted in
+        if let bias {
+            precondition(bias.shape == [g.outChannels], "conv2d: bias \(bias.shape) does not match \(g.outChannels) output channels")
+        }
+        let recording = GradientRecording.isEnabled && (x.requiresGradient || w.requiresGradient || (bias?.requiresGradient ?? false))
+        let (y, columns) = ConvolutionKernels.forward(x, w, g, bias: bias, keepColumns: recording && w.requiresGradient)
+        let inputs = bias.map { [x, w, $0] } ?? [x, w]
+        return y.recorded(inputs: inputs) { dy, wanted in
             let dw: Tensor?
             if wanted[1], let columns, !GradientRecording.isEnabled {
                 // First order: reuse the forward's columns instead of rebuilding them.
@@ -212,7 +247,17 @@ extension Tensor {
             } else {
                 dw = wanted[1] ? convolutionWeightGradient(x, outputGradient: dy, weightShape: g.weightShape, stride: stride, padding: padding) : nil
             }
-            return [wanted[0] ? convolutionInputGradient(dy, weight: w, inputShape: g.inputShape, stride: stride, padding: padding) : nil, dw]
+            var result = [wanted[0] ? convolutionInputGradient(dy, weight: w, inputShape: g.inputShape, stride: stride, padding: padding) : nil, dw]
+            if bias != nil {
+                if !wanted[2] {
+                    result.append(nil)
+                } else if GradientRecording.isEnabled {
+                    result.append(dy.sum(alongAxes: [0, 2, 3]))
+                } else {
+                    result.append(ConvolutionKernels.channelSums(dy))
+                }
+            }
+            return result
         }
     }
 

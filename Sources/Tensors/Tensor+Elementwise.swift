@@ -68,7 +68,10 @@ extension Tensor {
     public func relu() -> Tensor {
         let x = self
         return map { $0 > 0 ? $0 : 0 }.recorded(inputs: [x]) { g, _ in
-            [g * x.map { $0 > 0 ? 1 : 0 }]
+            if GradientRecording.isEnabled { return [g * x.map { $0 > 0 ? 1 : 0 }] }
+            // First order: one fused pass.
+            let n = g.scalarCount, gp = g.storage.pointer, xp = x.storage.pointer
+            return [Tensor(shape: g.shape) { out in for i in 0..<n { out[i] = xp[i] > 0 ? gp[i] : 0 } }]
         }
     }
 

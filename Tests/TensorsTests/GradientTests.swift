@@ -44,6 +44,7 @@ struct GradientTests {
         ("concatenate", [[2, 3], [2, 2]], { Tensor.concatenate([$0[0], $0[1]], alongAxis: 1) }),
         ("conv2d", [[2, 2, 6, 5], [3, 2, 3, 3]], { Tensor.conv2d($0[0], weight: $0[1]) }),
         ("conv2d stride pad", [[2, 2, 7, 6], [3, 2, 3, 2]], { Tensor.conv2d($0[0], weight: $0[1], stride: 2, padding: 1) }),
+        ("conv2d with bias", [[2, 2, 5, 5], [3, 2, 3, 3], [3]], { Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], padding: 1) }),
         ("conv input grad", [[2, 3, 4, 3], [3, 2, 3, 3]], {
             Tensor.convolutionInputGradient($0[0], weight: $0[1], inputShape: [2, 2, 6, 5], stride: 1, padding: 0)
         }),
