@@ -32,13 +32,25 @@ let package = Package(
         .target(name: "LabRandom"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
 
+        // MARK: Layer 2 — mechanisms.
+        .target(name: "AttackMetrics", dependencies: ["LabRandom"]),
+        .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
+
         // MARK: Layer 3 — learning.
         .target(
-            name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom"],
+            name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom", "ModelAccess"],
+            swiftSettings: numericSettings),
+
+        // MARK: Layer 5 — threats.
+        .target(
+            name: "MembershipInference",
+            dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
 
         // MARK: Layer 7 — surface.
-        .target(name: "PrivacyLab", dependencies: ["LabRandom", "Tensors", "NeuralNetworks"]),
+        .target(
+            name: "PrivacyLab",
+            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "AttackMetrics", "ModelAccess", "MembershipInference"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -57,5 +69,9 @@ let package = Package(
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "AttackMetricsTests", dependencies: ["AttackMetrics", "LabRandom"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "MembershipInferenceTests",
+            dependencies: ["MembershipInference", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"]),
     ]
 )
