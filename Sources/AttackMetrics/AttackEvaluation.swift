@@ -1,7 +1,7 @@
 import LabRandom
 
 /// A named value reported by an experiment: `<part>.<metric>` (`lira.auc`, `loss.tpr@0.001`).
-public struct Metric: Sendable, Equatable, Codable {
+public struct ReportedMetric: Sendable, Equatable, Codable {
     public var name: String
     public var value: Double
 
@@ -64,21 +64,21 @@ public struct AttackEvaluation: Sendable, Equatable {
     /// The metrics under DESIGN.md's names, prefixed by `part` ("lira" gives "lira.auc",
     /// "lira.tpr@0.001", …): auc, tpr@<fpr> per target, advantage, balanced_accuracy, ppv,
     /// epsilon, and with bootstrap intervals auc_low/auc_high and tpr@<fpr>_low/_high.
-    public func metrics(part: String) -> [Metric] {
-        var result = [Metric(name: "\(part).auc", value: auc)]
+    public func metrics(part: String) -> [ReportedMetric] {
+        var result = [ReportedMetric(name: "\(part).auc", value: auc)]
         for point in operatingPoints {
-            result.append(Metric(name: "\(part).tpr@\(Self.label(point.targetFalsePositiveRate))", value: point.truePositiveRate))
+            result.append(ReportedMetric(name: "\(part).tpr@\(Self.label(point.targetFalsePositiveRate))", value: point.truePositiveRate))
         }
-        result.append(Metric(name: "\(part).advantage", value: advantage))
-        result.append(Metric(name: "\(part).balanced_accuracy", value: balancedAccuracy))
-        result.append(Metric(name: "\(part).ppv", value: positivePredictiveValue))
-        result.append(Metric(name: "\(part).epsilon", value: epsilon.epsilon))
+        result.append(ReportedMetric(name: "\(part).advantage", value: advantage))
+        result.append(ReportedMetric(name: "\(part).balanced_accuracy", value: balancedAccuracy))
+        result.append(ReportedMetric(name: "\(part).ppv", value: positivePredictiveValue))
+        result.append(ReportedMetric(name: "\(part).epsilon", value: epsilon.epsilon))
         if let intervals {
-            result.append(Metric(name: "\(part).auc_low", value: intervals.auc.lowerBound))
-            result.append(Metric(name: "\(part).auc_high", value: intervals.auc.upperBound))
+            result.append(ReportedMetric(name: "\(part).auc_low", value: intervals.auc.lowerBound))
+            result.append(ReportedMetric(name: "\(part).auc_high", value: intervals.auc.upperBound))
             for (target, range) in zip(intervals.targets, intervals.truePositiveRates) {
-                result.append(Metric(name: "\(part).tpr@\(Self.label(target))_low", value: range.lowerBound))
-                result.append(Metric(name: "\(part).tpr@\(Self.label(target))_high", value: range.upperBound))
+                result.append(ReportedMetric(name: "\(part).tpr@\(Self.label(target))_low", value: range.lowerBound))
+                result.append(ReportedMetric(name: "\(part).tpr@\(Self.label(target))_high", value: range.upperBound))
             }
         }
         return result

@@ -16,9 +16,11 @@
 ///   Pr(x) ≈ ½((1 + a) · mean_OUT(x) + (1 − a)), the interpolation of §3.2 with factor a ∈ [0, 1]
 ///   (a = 1 trusts the OUT mean alone; smaller a credits the unseen IN models with more
 ///   confidence). The paper tunes a on reference models; 0.3 is ML Privacy Meter's default.
-///   Population examples are treated the same way.
 ///
-/// Pr(z) uses every reference model online and the offline formula offline, as for x.
+/// Pr(z) is computed exactly as Pr(x): every reference model online; offline, the models with z
+/// OUT and the interpolation. (ML Privacy Meter's offline code treats every z as OUT for every
+/// model; we use the known masks, which matters when the population is drawn from the reference
+/// models' own training pool.)
 ///
 /// Laws: the score is a fraction in [0, 1]; it is invariant under permuting the population, and
 /// increasing in the target's confidence on x.
@@ -49,10 +51,11 @@ public enum RMIA {
     /// - Parameters:
     ///   - target, reference, membership: the target's and the K reference models' probabilities
     ///     of the true label on the audited examples, and which reference models trained on them.
-    ///   - populationTarget, populationReference: the same probabilities on the population
-    ///     examples z (1 × Z and K × Z).
+    ///   - populationTarget, populationReference, populationMembership: the same on the population
+    ///     examples z (1 × Z, K × Z and K × Z).
     public static func scores(target: SignalMatrix, reference: SignalMatrix, membership: MembershipMatrix,
                               populationTarget: SignalMatrix, populationReference: SignalMatrix,
+                              populationMembership: MembershipMatrix,
                               options: Options = Options()) throws(MembershipInferenceError) -> [Double] {
         let n = target.exampleCount, k = reference.modelCount, zCount = populationTarget.exampleCount
         guard target.modelCount == 1, populationTarget.modelCount == 1 else {
@@ -60,6 +63,7 @@ public enum RMIA {
         }
         guard reference.exampleCount == n, membership.modelCount == k, membership.exampleCount == n,
               populationReference.modelCount == k, populationReference.exampleCount == zCount,
+              populationMembership.modelCount == k, populationMembership.exampleCount == zCount,
               reference.queryCount == target.queryCount, populationReference.queryCount == populationTarget.queryCount else {
             throw .shapeMismatch("RMIA: signals, membership and population signals describe different models or examples")
         }
@@ -88,7 +92,7 @@ public enum RMIA {
 
         var populationRatios = [Double](repeating: 0, count: zCount)
         for z in 0..<zCount {
-            let pz = try marginal(populationReference, z) { _ in false }
+            let pz = try marginal(populationReference, z) { populationMembership[$0, z] }
             populationRatios[z] = meanOverQueries(populationTarget, 0, z) / pz
         }
         populationRatios.sort()
