@@ -61,15 +61,17 @@ public enum PredictionSignal: String, Sendable, Hashable, Codable, CaseIterable 
     /// The signal of one row of logits.
     func value(row r: UnsafeMutableBufferPointer<Double>, label y: Int) -> Double {
         let c = r.count
-        var m = -Double.infinity
-        for j in 0..<c where r[j] > m { m = r[j] }
-        if !m.isFinite { m = 0 }
-        var total = 0.0
-        for j in 0..<c { total += exp(r[j] - m) }
-        let lse = m + log(total)
+        // lse = m + log1p(Σ_{j≠top} exp(zⱼ − m)), so that tiny losses of confident correct
+        // predictions are not rounded to zero.
+        var top = 0
+        for j in 1..<c where r[j] > r[top] { top = j }
+        let m = r[top].isFinite ? r[top] : 0
+        var rest = 0.0
+        for j in 0..<c where j != top { rest += exp(r[j] - m) }
+        let lse = m + log1p(rest)
         switch self {
         case .loss:
-            return lse - r[y]
+            return (m - r[y]) + log1p(rest)
         case .confidence:
             return exp(r[y] - lse)
         case .scaledLogit:

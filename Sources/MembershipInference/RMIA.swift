@@ -80,11 +80,12 @@ public enum RMIA {
             return total / Double(s.queryCount)
         }
         /// Pr(x) from the reference models; `isIn` tells which models trained on the example.
-        func marginal(_ s: SignalMatrix, _ i: Int, isIn: (Int) -> Bool) throws(MembershipInferenceError) -> Double {
+        func marginal(_ s: SignalMatrix, _ i: Int, population: Bool, isIn: (Int) -> Bool) throws(MembershipInferenceError) -> Double {
             var total = 0.0, count = 0
             for m in 0..<k where online || !isIn(m) { total += meanOverQueries(s, m, i); count += 1 }
             guard count > 0 else {
-                throw .missingReferenceModels(example: i, inModels: k, outModels: 0, needed: "offline RMIA needs at least one OUT model per example")
+                throw .missingReferenceModels(example: i, inModels: k, outModels: 0,
+                                              needed: "offline RMIA needs at least one OUT model per \(population ? "population example" : "audited example")")
             }
             let mean = total / Double(count)
             return online ? mean : ((1 + a) * mean + (1 - a)) / 2
@@ -92,13 +93,13 @@ public enum RMIA {
 
         var populationRatios = [Double](repeating: 0, count: zCount)
         for z in 0..<zCount {
-            let pz = try marginal(populationReference, z) { populationMembership[$0, z] }
+            let pz = try marginal(populationReference, z, population: true) { populationMembership[$0, z] }
             populationRatios[z] = meanOverQueries(populationTarget, 0, z) / pz
         }
         populationRatios.sort()
         var scores = [Double](repeating: 0, count: n)
         for i in 0..<n {
-            let px = try marginal(reference, i) { membership[$0, i] }
+            let px = try marginal(reference, i, population: false) { membership[$0, i] }
             let ratio = meanOverQueries(target, 0, i) / px
             // LR(x, z) > γ  ⟺  ratio_z < ratio_x / γ (ratios are non-negative).
             let bound = ratio / options.gamma
