@@ -108,21 +108,24 @@ struct RankedScores: Sendable {
         var tps: [Int] = [0], fps: [Int] = [0]
         thresholds.reserveCapacity(n + 1); tps.reserveCapacity(n + 1); fps.reserveCapacity(n + 1)
         var tp = 0, fp = 0
-        scores.withUnsafeBufferPointer { s in
-            isMember.withUnsafeBufferPointer { m in
-                originalIndex.withUnsafeBufferPointer { o in
-                    var i = 0
-                    while i < n {
-                        let value = s[i]
-                        var added = 0
-                        while i < n && s[i] == value {
-                            let w = weights.map { $0[o[i]] } ?? 1
-                            if m[i] { tp += w } else { fp += w }
-                            added += w
-                            i += 1
-                        }
-                        if added > 0 {
-                            thresholds.append(value); tps.append(tp); fps.append(fp)
+        let unit = weights == nil ? [Int](repeating: 1, count: n) : []
+        (weights ?? unit).withUnsafeBufferPointer { w in
+            scores.withUnsafeBufferPointer { s in
+                isMember.withUnsafeBufferPointer { m in
+                    originalIndex.withUnsafeBufferPointer { o in
+                        var i = 0
+                        while i < n {
+                            let value = s[i]
+                            var added = 0
+                            while i < n && s[i] == value {
+                                let weight = w[o[i]]
+                                if m[i] { tp += weight } else { fp += weight }
+                                added += weight
+                                i += 1
+                            }
+                            if added > 0 {
+                                thresholds.append(value); tps.append(tp); fps.append(fp)
+                            }
                         }
                     }
                 }

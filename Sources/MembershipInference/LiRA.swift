@@ -71,7 +71,7 @@ public enum LiRA {
             throw .shapeMismatch("LiRA: membership is \(membership.modelCount)×\(membership.exampleCount), signals \(k)×\(n)")
         }
         let online = options.mode == .online
-        // Per-example fits.
+        // Per-example fits, one pass over the K × n × q signals per moment.
         var fits = [Fit](repeating: Fit(), count: n * q)
         var pooledIn = 0.0, pooledOut = 0.0, pooledInCount = 0, pooledOutCount = 0
         for i in 0..<n {
@@ -84,26 +84,42 @@ public enum LiRA {
                 throw .missingReferenceModels(example: i, inModels: inCount, outModels: outCount,
                                               needed: "online LiRA needs at least one IN model per example (use offline mode for an offline design)")
             }
-            for j in 0..<q {
-                var fit = Fit()
-                var sumIn = 0.0, sumOut = 0.0
-                for m in 0..<k {
-                    let v = reference[m, i, j]
-                    if membership[m, i] { sumIn += v; fit.countIn += 1 } else { sumOut += v; fit.countOut += 1 }
+        }
+        reference.values.withUnsafeBufferPointer { v in
+            membership.bits.withUnsafeBufferPointer { bits in
+                fits.withUnsafeMutableBufferPointer { f in
+                    for m in 0..<k {
+                        for i in 0..<n {
+                            let isIn = bits[m * n + i]
+                            for j in 0..<q {
+                                let value = v[(m * n + i) * q + j]
+                                if isIn { f[i * q + j].meanIn += value; f[i * q + j].countIn += 1 }
+                                else { f[i * q + j].meanOut += value; f[i * q + j].countOut += 1 }
+                            }
+                        }
+                    }
+                    for index in 0..<(n * q) {
+                        if f[index].countIn > 0 { f[index].meanIn /= Double(f[index].countIn) }
+                        f[index].meanOut /= Double(f[index].countOut)
+                    }
+                    // Sums of squared deviations, accumulated in the sd fields.
+                    for m in 0..<k {
+                        for i in 0..<n {
+                            let isIn = bits[m * n + i]
+                            for j in 0..<q {
+                                let value = v[(m * n + i) * q + j]
+                                if isIn { let d = value - f[i * q + j].meanIn; f[i * q + j].sdIn += d * d }
+                                else { let d = value - f[i * q + j].meanOut; f[i * q + j].sdOut += d * d }
+                            }
+                        }
+                    }
+                    for index in 0..<(n * q) {
+                        pooledIn += f[index].sdIn; pooledInCount += f[index].countIn
+                        pooledOut += f[index].sdOut; pooledOutCount += f[index].countOut
+                        f[index].sdIn = f[index].countIn > 0 ? (f[index].sdIn / Double(f[index].countIn)).squareRoot() : 0
+                        f[index].sdOut = (f[index].sdOut / Double(f[index].countOut)).squareRoot()
+                    }
                 }
-                fit.meanIn = fit.countIn > 0 ? sumIn / Double(fit.countIn) : 0
-                fit.meanOut = sumOut / Double(fit.countOut)
-                var squaresIn = 0.0, squaresOut = 0.0
-                for m in 0..<k {
-                    let v = reference[m, i, j]
-                    if membership[m, i] { squaresIn += (v - fit.meanIn) * (v - fit.meanIn) }
-                    else { squaresOut += (v - fit.meanOut) * (v - fit.meanOut) }
-                }
-                pooledIn += squaresIn; pooledInCount += fit.countIn
-                pooledOut += squaresOut; pooledOutCount += fit.countOut
-                fit.sdIn = fit.countIn > 0 ? (squaresIn / Double(fit.countIn)).squareRoot() : 0
-                fit.sdOut = (squaresOut / Double(fit.countOut)).squareRoot()
-                fits[i * q + j] = fit
             }
         }
         let floor = 1e-6

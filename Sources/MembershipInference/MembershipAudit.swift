@@ -34,7 +34,7 @@ public struct AttackResult: Sendable {
 /// matrices: reference models are trained (or loaded by the caller's cache) once and shared by
 /// all attacks.
 ///
-/// Streams: the RMIA population sample from `random.stream("population")`, the shadow attack
+/// Streams: the RMIA population sample from `random.stream("audit/population")`, the shadow attack
 /// models from "shadow", label-only noise from "label-only", bootstrap replicates from
 /// "bootstrap/<attack name>"; reference training (in `run(target:recipe:…)`) from
 /// "reference/<k>".
@@ -115,7 +115,7 @@ public enum MembershipAudit {
             if case let .rmia(_, _, _, size) = method { return Swift.max(count, size) }
             return count
         }
-        var populationStream = random.stream("population")
+        var populationStream = random.stream("audit/population")
         let zCount = Swift.min(populationCount, design.referencePool.count)
         let zIndices = populationStream.sampleWithoutReplacement(zCount, from: design.referencePool.count)
             .sorted().map { design.referencePool[$0] }
@@ -192,14 +192,14 @@ public enum MembershipAudit {
                 scores = try ShadowModelAttack.scores(
                     targetLogits: targetCandidateLogits, labels: Array(labels[0..<n]),
                     shadowLogits: referenceLogits.map { $0[0] }, shadowLabels: labels,
-                    shadowMembership: membership, options: options, random: random.stream("shadow"))
+                    shadowMembership: membership, options: options, random: random.stream("audit/shadow"))
             case let .labelOnly(options):
                 scores = try LabelOnlyAttack.scores(model: target, inputs: views[0].slice(axis: 0, 0..<n),
                                                     labels: Array(labels[0..<n]), options: options,
-                                                    random: random.stream("label-only"))
+                                                    random: random.stream("audit/label-only"))
             }
             let bootstrap = configuration.bootstrapReplicates > 0
-                ? (replicates: configuration.bootstrapReplicates, random: random.stream("bootstrap/\(method.name)")) : nil
+                ? (replicates: configuration.bootstrapReplicates, random: random.stream("audit/bootstrap/\(method.name)")) : nil
             let evaluation = try AttackEvaluation(scores: scores, isMember: isMember, confidence: configuration.confidence,
                                                   delta: configuration.delta, bootstrap: bootstrap)
             results.append(AttackResult(method: method, scores: scores, isMember: isMember, evaluation: evaluation))

@@ -202,5 +202,12 @@ struct EpsilonTests {
         let names = evaluation.metrics(part: "lira").map(\.name)
         #expect(Array(names.prefix(6)) == ["lira.auc", "lira.tpr@0.1", "lira.tpr@0.01", "lira.tpr@0.001", "lira.tpr@0.0001", "lira.tpr@0"])
         #expect(names.contains("lira.advantage") && names.contains("lira.epsilon"))
+        var random = LabRandom(seed: 23)
+        let (scores, members) = LawTests.sample(&random, count: 300, shift: 1, grid: nil)
+        let withIntervals = try AttackEvaluation(scores: scores, isMember: members, bootstrap: (replicates: 50, random: LabRandom(seed: 24)))
+        let metrics = withIntervals.metrics(part: "rmia")
+        let low = try #require(metrics.first { $0.name == "rmia.auc_low" }), high = try #require(metrics.first { $0.name == "rmia.auc_high" })
+        #expect(low.value <= withIntervals.auc && withIntervals.auc <= high.value)
+        #expect(metrics.contains { $0.name == "rmia.tpr@0.01_high" })
     }
 }
