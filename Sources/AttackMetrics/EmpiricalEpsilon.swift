@@ -80,15 +80,29 @@ public struct EmpiricalEpsilon: Sendable, Equatable {
 extension ROCCurve {
     /// The largest `EmpiricalEpsilon` over the curve's thresholds (see its caveat: maximising
     /// over thresholds on the evaluated data is optimistic).
-    /// - Complexity: O(points × bisection); thresholds with the same counts are evaluated once.
+    ///
+    /// Only the staircase's corners can attain the maximum (the bound grows with TP and shrinks
+    /// with FP). Corners are visited in decreasing order of their plug-in bound (observed rates
+    /// instead of confidence bounds), which is never below the Clopper–Pearson one, and the
+    /// search stops once the plug-in bound cannot beat the best value found.
+    /// - Complexity: O(points log points) plus one Clopper–Pearson bisection per visited corner.
     public func empiricalEpsilon(confidence: Double = 0.95, delta: Double = 0) throws(AttackMetricsError) -> EmpiricalEpsilon {
         var best = try EmpiricalEpsilon(truePositives: 0, members: memberCount, falsePositives: 0,
                                         nonMembers: nonMemberCount, confidence: confidence, delta: delta)
+        let p = Double(memberCount), n = Double(nonMemberCount)
+        var corners: [(index: Int, plugIn: Double)] = []
         for k in 0..<count {
-            // Only the corners of the staircase can improve the bound: a point dominated by its
-            // neighbour with the same FP and more TP (or same TP and fewer FP) is skipped.
+            // A point with the same FP and more TP next, or the same TP and fewer FP before, dominates.
             if k + 1 < count && falsePositives[k + 1] == falsePositives[k] { continue }
             if k > 0 && truePositives[k - 1] == truePositives[k] { continue }
+            let fpr = Double(falsePositives[k]) / n, fnr = 1 - Double(truePositives[k]) / p
+            let plugIn = Swift.max(log((1 - delta - fpr) / fnr), log((1 - delta - fnr) / fpr))
+            if plugIn > 0 || plugIn.isNaN { corners.append((k, plugIn.isNaN ? .infinity : plugIn)) }
+        }
+        corners.sort { $0.plugIn > $1.plugIn }
+        for corner in corners {
+            if corner.plugIn <= best.epsilon { break }
+            let k = corner.index
             let candidate = try EmpiricalEpsilon(truePositives: truePositives[k], members: memberCount,
                                                  falsePositives: falsePositives[k], nonMembers: nonMemberCount,
                                                  confidence: confidence, delta: delta)

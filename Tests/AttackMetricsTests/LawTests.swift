@@ -211,3 +211,23 @@ struct EpsilonTests {
         #expect(metrics.contains { $0.name == "rmia.tpr@0.01_high" })
     }
 }
+
+@Suite("Empirical ε over a curve")
+struct CurveEpsilonTests {
+    @Test("the pruned search over corners equals the bound maximised over every point")
+    func prunedSearch() throws {
+        var random = LabRandom(seed: 25)
+        for trial in 0..<10 {
+            let (scores, members) = LawTests.sample(&random, count: 300 + 50 * trial, shift: 0.5 * Double(trial), grid: trial % 2 == 0 ? 0.1 : nil)
+            let curve = try ROCCurve(scores: scores, isMember: members)
+            var best = 0.0
+            for k in 0..<curve.count {
+                let e = try EmpiricalEpsilon(truePositives: curve.truePositives[k], members: curve.memberCount,
+                                             falsePositives: curve.falsePositives[k], nonMembers: curve.nonMemberCount,
+                                             confidence: 0.9, delta: 1e-5)
+                best = max(best, e.epsilon)
+            }
+            #expect(try curve.empiricalEpsilon(confidence: 0.9, delta: 1e-5).epsilon == best, "trial \(trial)")
+        }
+    }
+}
