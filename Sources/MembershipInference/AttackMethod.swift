@@ -13,9 +13,9 @@ public enum AttackMethod: Sendable, Hashable, Codable {
     /// RMIA (Zarifzadeh et al. 2024), online or offline.
     case rmia(online: Bool = true, offlineInterpolation: Double = 0.3, gamma: Double = 1, populationSize: Int = 1000)
     /// Shadow models with per-class attack models (Shokri et al. 2017); the reference models are
-    /// the shadow models.
+    /// the shadow models, observed on the first query view of the audited and population examples.
     case shadowModels(ShadowModelAttack.Options = ShadowModelAttack.Options())
-    /// Label-only noise robustness (Choquette-Choo et al. 2021).
+    /// Label-only noise robustness (Choquette-Choo et al. 2021), on the first query view.
     case labelOnly(LabelOnlyAttack.Options = LabelOnlyAttack.Options())
 
     /// The part name of the attack's metrics (`lira` in `lira.auc`): loss, confidence, entropy,
