@@ -37,8 +37,10 @@ let package = Package(
         .target(name: "LabRandom"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
         .target(name: "Codecs", dependencies: ["CZlib"], swiftSettings: numericSettings),
+        .target(name: "BigIntegerModule", dependencies: ["CGMP"]),
 
         // MARK: Layer 2 — mechanisms.
+        .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom"]),
         .target(name: "AttackMetrics", dependencies: ["LabRandom"]),
         .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
 
@@ -46,7 +48,6 @@ let package = Package(
         .target(
             name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom", "ModelAccess"],
             swiftSettings: numericSettings),
-
         .target(
             name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors"], swiftSettings: numericSettings),
 
@@ -68,10 +69,8 @@ let package = Package(
         // MARK: Layer 7 — surface.
         .target(
             name: "PrivacyLab",
-            dependencies: [
-                "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
-                "AttackMetrics", "ModelAccess", "MembershipInference",
-            ]),
+            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
+                           "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -83,16 +82,23 @@ let package = Package(
         .executableTarget(
             name: "privacy-lab-bench", dependencies: ["PrivacyLab"],
             path: "Benchmarks/Sources/privacy-lab-bench"),
+        .executableTarget(
+            name: "privacy-lab-data-bench", dependencies: ["PrivacyLab"],
+            path: "Benchmarks/datasets/Sources/privacy-lab-data-bench"),
 
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "LabRandom"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNetworks", "LabRandom"]),
         .testTarget(
-            name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
+            name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom", "Datasets"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"]),
+        .testTarget(name: "BigIntegerModuleTests", dependencies: ["BigIntegerModule"]),
+        .testTarget(
+            name: "PaillierTests", dependencies: ["Paillier", "BigIntegerModule"],
+            resources: [.copy("Vectors")]),
         .testTarget(name: "AttackMetricsTests", dependencies: ["AttackMetrics", "LabRandom"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MembershipInferenceTests",

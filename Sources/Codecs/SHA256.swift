@@ -149,36 +149,35 @@ public struct SHA256: Sendable {
     /// Runs the compression function over `count` consecutive 64-byte blocks.
     private mutating func compress(blocks: UnsafeRawPointer, count: Int) {
         var a0 = h0, b0 = h1, c0 = h2, d0 = h3, e0 = h4, f0 = h5, g0 = h6, hh0 = h7
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { w in
-            let k = sha256RoundConstants
-            for block in 0..<count {
-                let p = blocks + block * 64
-                for i in 0..<16 {
-                    w[i] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-                }
-                var a = a0, b = b0, c = c0, d = d0, e = e0, f = f0, g = g0, h = hh0
-                for t in 0..<64 {
-                    let wt: UInt32
-                    if t < 16 {
-                        wt = w[t]
-                    } else {
+        sha256RoundConstants.withUnsafeBufferPointer { kBuffer in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { wBuffer in
+                let k = kBuffer.baseAddress!
+                let w = wBuffer.baseAddress!
+                for block in 0..<count {
+                    let p = blocks + block * 64
+                    var a = a0, b = b0, c = c0, d = d0, e = e0, f = f0, g = g0, h = hh0
+                    @inline(__always) func round(_ t: Int, _ wt: UInt32) {
+                        let t1 = h &+ (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) &+ ((e & f) ^ (~e & g)) &+ k[t] &+ wt
+                        let t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+                        h = g; g = f; f = e; e = d &+ t1
+                        d = c; c = b; b = a; a = t1 &+ t2
+                    }
+                    for t in 0..<16 {
+                        let wt = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 4 * t, as: UInt32.self))
+                        w[t] = wt
+                        round(t, wt)
+                    }
+                    for t in 16..<64 {
                         let w15 = w[(t - 15) & 15], w2 = w[(t - 2) & 15]
                         let s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3)
                         let s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10)
-                        wt = w[t & 15] &+ s0 &+ w[(t - 7) & 15] &+ s1
+                        let wt = w[t & 15] &+ s0 &+ w[(t - 7) & 15] &+ s1
                         w[t & 15] = wt
+                        round(t, wt)
                     }
-                    let bigS1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                    let ch = (e & f) ^ (~e & g)
-                    let t1 = h &+ bigS1 &+ ch &+ k[t] &+ wt
-                    let bigS0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                    let maj = (a & b) ^ (a & c) ^ (b & c)
-                    let t2 = bigS0 &+ maj
-                    h = g; g = f; f = e; e = d &+ t1
-                    d = c; c = b; b = a; a = t1 &+ t2
+                    a0 &+= a; b0 &+= b; c0 &+= c; d0 &+= d
+                    e0 &+= e; f0 &+= f; g0 &+= g; hh0 &+= h
                 }
-                a0 &+= a; b0 &+= b; c0 &+= c; d0 &+= d
-                e0 &+= e; f0 &+= f; g0 &+= g; hh0 &+= h
             }
         }
         h0 = a0; h1 = b0; h2 = c0; h3 = d0; h4 = e0; h5 = f0; h6 = g0; h7 = hh0
@@ -190,7 +189,7 @@ public struct SHA256: Sendable {
 private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 &- n)) }
 
 /// The first 32 bits of the fractional parts of the cube roots of the first 64 primes.
-private let sha256RoundConstants: SIMD64<UInt32> = [
+private let sha256RoundConstants: [UInt32] = [
     0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
     0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
     0xe49b_69c1, 0xefbe_4786, 0x0fc1_9dc6, 0x240c_a1cc, 0x2de9_2c6f, 0x4a74_84aa, 0x5cb0_a9dc, 0x76f9_88da,

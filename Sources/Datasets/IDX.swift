@@ -1,4 +1,5 @@
 // The IDX format of MNIST and Fashion-MNIST.
+import Codecs
 import Foundation
 
 /// An IDX array of unsigned bytes (element type `0x08`), as MNIST and Fashion-MNIST use.
@@ -31,10 +32,10 @@ public enum IDX {
     /// - Throws: `DatasetError` naming the file: a wrong magic number, an element type other
     ///   than unsigned byte, or a payload whose length differs from the header's dimensions.
     public static func read(_ url: URL, dimensionCount: Int? = nil) throws(DatasetError) -> IDXArray {
-        let bytes = try FileReader.plain.readMaybeGzip(url)
+        var bytes = try FileReader.plain.readMaybeGzip(url)
         let header = try parseHeader(bytes, file: url.path, dimensionCount: dimensionCount, what: "values")
-        let values = Array(bytes[header.offset...])
-        return IDXArray(dimensions: header.dimensions, values: values)
+        bytes.removeFirst(header.offset)  // in place: no second allocation
+        return IDXArray(dimensions: header.dimensions, values: bytes)
     }
 
     struct Header {
@@ -45,6 +46,21 @@ public enum IDX {
 
     /// Checks magic, element type and payload length; returns the dimensions and data offset.
     static func parseHeader(_ bytes: [UInt8], file: String, dimensionCount: Int?, what: String) throws(DatasetError) -> Header {
+        let header = try parseHeaderFields(bytes, file: file, dimensionCount: dimensionCount)
+        try checkPayload(found: bytes.count - header.offset, header: header, file: file, what: what)
+        return header
+    }
+
+    /// The payload must hold exactly the elements the header announces.
+    static func checkPayload(found: Int, header: Header, file: String, what: String) throws(DatasetError) {
+        guard found == header.elementCount else {
+            throw DatasetError(.malformed, file: file,
+                               "expected \(header.elementCount) bytes of \(what) after the \(header.offset)-byte header (dimensions \(header.dimensions.map(String.init).joined(separator: "×"))), found \(found)")
+        }
+    }
+
+    /// Checks magic and element type and reads the dimensions from the first bytes of a file.
+    static func parseHeaderFields(_ bytes: [UInt8], file: String, dimensionCount: Int?) throws(DatasetError) -> Header {
         guard bytes.count >= 4 else {
             throw DatasetError(.malformed, file: file, "expected an IDX header of at least 4 bytes, found \(bytes.count) bytes")
         }
@@ -69,16 +85,18 @@ public enum IDX {
         }
         var dims: [Int] = []
         var total = 1
+        var overflow = false
         for i in 0..<d {
             let o = 4 + 4 * i
             let size = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
             dims.append(size)
-            total = total.multipliedReportingOverflow(by: size).partialValue
+            let product = total.multipliedReportingOverflow(by: size)
+            total = product.partialValue
+            overflow = overflow || product.overflow
         }
-        let found = bytes.count - offset
-        guard found == total else {
-            throw DatasetError(.malformed, file: file,
-                               "expected \(total) bytes of \(what) after the \(offset)-byte header (dimensions \(dims.map(String.init).joined(separator: "×"))), found \(found)")
+        guard !overflow, total <= 1 << 40 else {
+            throw DatasetError(.malformed, file: file, location: "byte offset 4",
+                               "expected IDX dimensions of a plausible size, found \(dims.map(String.init).joined(separator: "×"))")
         }
         return Header(dimensions: dims, offset: offset, elementCount: total)
     }
@@ -120,10 +138,9 @@ public enum IDXImageLoader {
         images: URL, labels: URL, classCount: Int = 10, classNames: [String]?,
         pixelScaling: PixelScaling, reader: FileReader
     ) throws(DatasetError) -> LabeledData {
-        let imageBytes = try reader.readMaybeGzip(images)
-        let image = try IDX.parseHeader(imageBytes, file: images.path, dimensionCount: 3, what: "pixels")
         let labelBytes = try reader.readMaybeGzip(labels)
         let label = try IDX.parseHeader(labelBytes, file: labels.path, dimensionCount: 1, what: "labels")
+        let (image, features) = try readPixels(images, reader: reader, pixelScaling: pixelScaling)
         let n = image.dimensions[0], rows = image.dimensions[1], columns = image.dimensions[2]
         guard label.dimensions[0] == n else {
             throw DatasetError(.mismatch, file: labels.path,
@@ -149,11 +166,73 @@ public enum IDXImageLoader {
             throw DatasetError(.malformed, file: labels.path, location: "byte offset \(label.offset + badIndex)",
                                "expected a label in 0..<\(classCount) for sample \(badIndex), found \(labelBytes[label.offset + badIndex])")
         }
-        let features = convertPixels(imageBytes, offset: image.offset, count: image.elementCount,
-                                     divisor: pixelScaling == .unitInterval ? 255 : 1)
         return LabeledData(
             unchecked: features, sampleShape: [1, rows, columns], labels: outLabels, classCount: classCount,
             classNames: classNames, featureNames: nil)
+    }
+
+    /// Reads a 3-D image file's header and its pixels as floats.
+    ///
+    /// A gzip file is inflated in pieces of 256 KiB that are converted to floats as they come,
+    /// so the decompressed bytes are never held whole (one large allocation, the floats, instead
+    /// of two). A raw file is read and converted.
+    static func readPixels(
+        _ url: URL, reader: FileReader, pixelScaling: PixelScaling
+    ) throws(DatasetError) -> (IDX.Header, [Float]) {
+        let divisor: Float = pixelScaling == .unitInterval ? 255 : 1
+        let raw = try reader.read(url)
+        guard Gzip.hasMagic(raw) else {
+            let header = try IDX.parseHeader(raw, file: url.path, dimensionCount: 3, what: "pixels")
+            return (header, convertPixels(raw, offset: header.offset, count: header.elementCount, divisor: divisor))
+        }
+        let prefix: [UInt8]
+        do {
+            prefix = try raw.withUnsafeBytes { bytes throws(GzipError) in try Gzip.decompressedPrefix(bytes, count: 16) }
+        } catch {
+            throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
+        }
+        let header = try IDX.parseHeaderFields(prefix, file: url.path, dimensionCount: 3)
+        let count = header.elementCount
+        // Deflate expands at most 1032:1: refuse a header announcing more than the file can hold
+        // before allocating for it.
+        guard count <= raw.count &* 1032 else {
+            // Count what is there, for the message, without allocating for the claim.
+            var found = 0
+            do {
+                try raw.withUnsafeBytes { bytes in try Gzip.decompress(bytes) { found += $0.count } }
+            } catch {
+                throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
+            }
+            try IDX.checkPayload(found: found - header.offset, header: header, file: url.path, what: "pixels")
+            throw DatasetError(.malformed, file: url.path, "expected at most \(raw.count &* 1032) decompressed bytes from \(raw.count) compressed bytes, found \(found)")
+        }
+        var produced = 0        // decompressed bytes seen, header included
+        var failure: GzipError?
+        let features = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            let o = out.baseAddress!
+            raw.withUnsafeBytes { bytes in
+                do {
+                    try Gzip.decompress(bytes) { piece in
+                        let p = piece.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                        // Skip what belongs to the header, keep what fits the announced count.
+                        let skip = max(0, header.offset - produced)
+                        let start = produced + skip - header.offset   // pixel index of p[skip]
+                        let usable = max(0, min(piece.count - skip, count - start))
+                        if usable > 0 {
+                            let s = p + skip, d = o + start
+                            for i in 0..<usable { d[i] = Float(s[i]) / divisor }
+                        }
+                        produced += piece.count
+                    }
+                } catch {
+                    failure = (error as? GzipError) ?? .zlibFailure(code: 0, reason: "\(error)")
+                }
+            }
+            initialized = count
+        }
+        if let failure { throw DatasetError(.malformed, file: url.path, "gzip: \(failure)") }
+        try IDX.checkPayload(found: produced - header.offset, header: header, file: url.path, what: "pixels")
+        return (header, features)
     }
 
     /// Bytes → floats divided by `divisor` (exactly as `x / 255` rounds), in one vectorisable pass.

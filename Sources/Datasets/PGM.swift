@@ -46,6 +46,12 @@ public struct PGMImage: Sendable, Equatable {
             throw DatasetError(.malformed, file: file, "expected maxval in 1…65535, found \(maxValue)")
         }
         let count = width * height
+        // Refuse sizes the file cannot hold before allocating (P2 needs ≥ 2 bytes per value).
+        let available = bytes.count - position
+        guard count <= (binary ? available : available / 2 + 1) else {
+            throw DatasetError(.malformed, file: file, location: "byte offset \(position)",
+                               "expected \(binary ? count * (maxValue > 255 ? 2 : 1) : count) \(binary ? "bytes of pixels" : "ASCII pixel values") (\(width)×\(height)), but only \(available) bytes follow the header")
+        }
         var pixels = [UInt16](repeating: 0, count: count)
         if binary {
             // Exactly one whitespace byte separates maxval from the raster.

@@ -135,4 +135,36 @@ struct GzipTests {
             try Gzip.decompress(full + [1, 2, 3])
         }
     }
+
+    @Test("streaming decompression hands over the same bytes in pieces of at most chunkSize")
+    func streaming() throws {
+        var gen = TestBytes(state: 13)
+        let payload = gen.bytes(300_000)
+        let stream = storedGzipMember(Array(payload[..<1000])) + bytes(hex: fixtureHex) + storedGzipMember(Array(payload[1000...]))
+        let expected = Array(payload[..<1000]) + fixturePayload + Array(payload[1000...])
+        for chunk in [64, 1000, 1 << 18] {
+            var out: [UInt8] = []
+            var largest = 0
+            try stream.withUnsafeBytes { input in
+                try Gzip.decompress(input, chunkSize: chunk) { piece in
+                    largest = max(largest, piece.count)
+                    out.append(contentsOf: piece)
+                }
+            }
+            #expect(out == expected && largest <= chunk)
+        }
+        let truncated = Array(stream.dropLast(10))
+        #expect(throws: GzipError.self) {
+            try truncated.withUnsafeBytes { input in try Gzip.decompress(input, chunkSize: 4096) { _ in } }
+        }
+    }
+
+    @Test("a decompressed prefix reads only the first bytes")
+    func prefix() throws {
+        let full = bytes(hex: fixtureHex)
+        let head = try full.withUnsafeBytes { input in try Gzip.decompressedPrefix(input, count: 16) }
+        #expect(head == Array(fixturePayload.prefix(16)))
+        let all = try full.withUnsafeBytes { input in try Gzip.decompressedPrefix(input, count: 1 << 20) }
+        #expect(all == fixturePayload)
+    }
 }

@@ -53,6 +53,15 @@ struct BrokenInputTests {
         let range = datasetError { _ = try IDXImageLoader.load(images: images, labels: labels) }
         #expect(range?.location == "byte offset 10")
         #expect(range?.message.contains("expected a label in 0..<10 for sample 2, found 12") == true)
+        // A gzip image file with more pixels than its header announces.
+        let gz = dir.appendingPathComponent("images.gz")
+        write(gzipStored(idxHeader([5, 2, 2]) + [UInt8](repeating: 255, count: 21)), to: gz)
+        write(idxHeader([5]) + [0, 1, 2, 3, 4], to: labels)
+        #expect(datasetError { _ = try IDXImageLoader.load(images: gz, labels: labels) }?.message
+                == "expected 20 bytes of pixels after the 16-byte header (dimensions 5×2×2), found 21")
+        write(gzipStored(idxHeader([5, 2, 2]) + (0..<20).map { UInt8($0 * 10) }), to: gz)
+        #expect((try? IDXImageLoader.load(images: gz, labels: labels, pixelScaling: .raw))?.features
+                == (0..<20).map { Float($0 * 10) })
         // Good files load, in [0, 1], shape 1×2×2.
         write(idxHeader([5]) + [0, 1, 2, 3, 4], to: labels)
         let data = try? IDXImageLoader.load(images: images, labels: labels)

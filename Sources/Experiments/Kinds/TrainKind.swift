@@ -44,15 +44,14 @@ public struct TargetModel: Sendable {
         let layers = try spec.layers(inputShape: train.sampleShape, classes: train.classCount)
         let random = context.random
         let description = "seed: \(context.seed)\nstream: \(stream)\ndata: \(data.canonical)\nmodel: \(spec.canonical)\nexamples: \(train.count)"
-        let historyBox = HistoryBox()
-        let (model, artifact) = try await context.cachedModel(role: role, description: description) {
+        let (model, metadata, artifact) = try await context.cachedModel(role: role, description: description) {
             var model = try Sequential(inputShape: train.sampleShape, layers: layers, random: random.stream("\(stream)/init"))
             let history = try model.train(inputs: train.featureTensor, labels: train.intLabels, configuration: spec.training,
                                           random: random.stream("\(stream)/train"))
-            historyBox.set(history.epochLosses)
-            return model
+            return (model, ["privacy-lab.epoch-losses": history.epochLosses.map { "\($0)" }.joined(separator: ",")])
         }
-        return TargetModel(model: model, history: historyBox.get(), artifact: artifact)
+        let history = (metadata["privacy-lab.epoch-losses"] ?? "").split(separator: ",").compactMap { Float(String($0)) }
+        return TargetModel(model: model, history: history, artifact: artifact)
     }
 
     /// Accuracy and mean loss on the training and test parts, named `<part>.train_accuracy`…
@@ -68,16 +67,9 @@ public struct TargetModel: Sendable {
         ]
     }
 
-    /// The mean training loss per epoch (empty when the model came from the cache).
+    /// The mean training loss per epoch (kept in the cached checkpoint's metadata).
     public func lossCurve(name: String) -> Series {
         Series(name: name, x: history.indices.map { Double($0 + 1) }, y: history.map(Double.init), xLabel: "epoch", yLabel: "training loss")
     }
 }
 
-/// Carries the training history out of the cache's producer closure.
-final class HistoryBox: @unchecked Sendable {
-    private var values: [Float] = []
-    private let lock = NSLock()
-    func set(_ v: [Float]) { lock.withLock { values = v } }
-    func get() -> [Float] { lock.withLock { values } }
-}

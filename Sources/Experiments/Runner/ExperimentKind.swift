@@ -1,5 +1,11 @@
 import Foundation
 
+/// The version of the PrivacyLab package, printed by `privacy-lab --version` and recorded with
+/// every stored result; part of every cache key, so results of another version are recomputed.
+public enum PrivacyLabVersion {
+    public static let string = "0.1.0"
+}
+
 /// A kind of experiment (`train`, `membership-inference`, `dp-training`, …): how to decode its
 /// typed parameters from a trial's spec body and how to run one trial.
 ///

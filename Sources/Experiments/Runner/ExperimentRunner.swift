@@ -30,7 +30,7 @@ public final class ExperimentRunner: Sendable {
         public var progress: (any ProgressReporting)?
         public var codeVersion: String
 
-        public init(dataDirectory: URL, storeURL: URL, jobs: Int, codeVersion: String) {
+        public init(dataDirectory: URL, storeURL: URL, jobs: Int, codeVersion: String = PrivacyLabVersion.string) {
             self.dataDirectory = dataDirectory
             self.storeURL = storeURL
             self.jobs = jobs
@@ -96,7 +96,7 @@ public final class ExperimentRunner: Sendable {
                 options.progress?.message("resuming run \(run.id)")
             } else {
                 let stamp = Self.timestamp(Date())
-                run = RunRecord(id: "r-\(stamp)-\(specHash.prefix(6))", name: document.name, kind: document.kind, seed: document.seed,
+                run = RunRecord(id: "r-\(stamp)-\(specHash.prefix(6))-\(UUID().uuidString.prefix(4).lowercased())", name: document.name, kind: document.kind, seed: document.seed,
                                 specFile: specURL.path, specText: specText, overrides: options.overrides, specHash: specHash,
                                 codeVersion: options.codeVersion, status: .running, trialCount: planned.count, createdAt: Date(), finishedAt: nil)
                 try store.createRun(run, trials: planned.map { ($0.0.index, $0.0.parametersJSON, $0.0.seed, trialKey($0.0)) })
@@ -154,7 +154,6 @@ public final class ExperimentRunner: Sendable {
                 for _ in 0..<jobs { launch() }
                 while running > 0, let (index, result) = try await group.next() {
                     running -= 1
-                    try Task.checkCancellation()
                     switch result {
                     case let .success((outcome, seconds)):
                         try store.completeTrial(runID: run.id, index: index, outcome: outcome, seconds: seconds)
@@ -167,6 +166,8 @@ public final class ExperimentRunner: Sendable {
                         failures.append(.trialFailed(index: index, parameters: parameters, reason: message))
                         options.progress?.message("trial \(index) failed: \(message)")
                     }
+                    // A finished trial is stored before an interruption is honoured.
+                    try Task.checkCancellation()
                     launch()
                 }
             }

@@ -41,14 +41,17 @@ public struct TrialContext: Sendable {
     ///   - description: everything that determines the model (canonical spec JSON of its data
     ///     and training, the seed and stream names); equal descriptions share one artifact.
     public func cachedModel(role: String, description: String,
-                            train: @escaping @Sendable () async throws -> Sequential) async throws -> (model: Sequential, artifact: ArtifactReference) {
+                            train: @escaping @Sendable () async throws -> (model: Sequential, metadata: [String: String]))
+        async throws -> (model: Sequential, metadata: [String: String], artifact: ArtifactReference) {
         let key = ArtifactCache.key(kind: "models", description: description, codeVersion: codeVersion)
         let data = try await cache.data(key: key, kind: "models", fileExtension: "safetensors") {
-            try await train().checkpointData(metadata: ["privacy-lab.artifact-key": key])
+            let (model, metadata) = try await train()
+            return model.checkpointData(metadata: metadata.merging(["privacy-lab.artifact-key": key]) { a, _ in a })
         }
         let source = (try? await cache.url(key: key))?.path ?? "artifact \(key)"
         let model = try Sequential(checkpoint: data, source: source)
-        return (model, ArtifactReference(role: role, key: key))
+        let metadata = try Checkpoint.decode(data, source: source).metadata
+        return (model, metadata, ArtifactReference(role: role, key: key))
     }
 
     /// A float array from the cache, or computed and stored as `.npy`.

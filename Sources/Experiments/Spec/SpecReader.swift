@@ -94,7 +94,7 @@ public func closestMatch(_ word: String, among candidates: [String]) -> String? 
     var best: (String, Int)?
     for candidate in Set(candidates) {
         let distance = editDistance(word.lowercased(), candidate.lowercased())
-        let limit = max(1, min(3, candidate.count / 3))
+        let limit = max(1, min(3, (candidate.count + 2) / 3))
         if distance <= limit, best == nil || distance < best!.1 || (distance == best!.1 && candidate < best!.0) {
             best = (candidate, distance)
         }
@@ -102,21 +102,23 @@ public func closestMatch(_ word: String, among candidates: [String]) -> String? 
     return best?.0
 }
 
-/// Levenshtein distance.
+/// Edit distance with adjacent transpositions (optimal string alignment): insertions,
+/// deletions, substitutions and swaps of neighbours each cost 1, so `epohcs` is 1 from `epochs`.
 func editDistance(_ a: String, _ b: String) -> Int {
     let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
     if x.isEmpty { return y.count }
     if y.isEmpty { return x.count }
-    var previous = Array(0...y.count)
-    var current = [Int](repeating: 0, count: y.count + 1)
+    var d = [[Int]](repeating: [Int](repeating: 0, count: y.count + 1), count: x.count + 1)
+    for i in 0...x.count { d[i][0] = i }
+    for j in 0...y.count { d[0][j] = j }
     for i in 1...x.count {
-        current[0] = i
         for j in 1...y.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+            let cost = x[i - 1] == y[j - 1] ? 0 : 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1, j > 1, x[i - 1] == y[j - 2], x[i - 2] == y[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
         }
-        swap(&previous, &current)
     }
-    return previous[y.count]
+    return d[x.count][y.count]
 }
 
 // MARK: - Decodable values

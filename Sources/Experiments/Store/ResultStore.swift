@@ -161,3 +161,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension ResultStore {
+    /// Marks a migration this version does not know as applied (tests of the newer-schema refusal).
+    public func recordForeignMigrationForTesting(_ identifier: String) throws(StoreError) {
+        try write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [identifier]) }
+    }
+}
