@@ -41,13 +41,21 @@ let package = Package(
 
         // MARK: Layer 2 — mechanisms.
         .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom"]),
+        .target(name: "AttackMetrics", dependencies: ["LabRandom"]),
+        .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
 
         // MARK: Layer 3 — learning.
         .target(
-            name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom"],
+            name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom", "ModelAccess"],
             swiftSettings: numericSettings),
         .target(
             name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors"], swiftSettings: numericSettings),
+
+        // MARK: Layer 5 — threats.
+        .target(
+            name: "MembershipInference",
+            dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
+            swiftSettings: numericSettings),
 
         // MARK: Layer 6 — experiments: specs, planning, caching, store, reports, notebooks.
         .target(
@@ -62,7 +70,7 @@ let package = Package(
         .target(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
-                           "BigIntegerModule", "Paillier"]),
+                           "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -91,5 +99,11 @@ let package = Package(
         .testTarget(
             name: "PaillierTests", dependencies: ["Paillier", "BigIntegerModule"],
             resources: [.copy("Vectors")]),
+        .testTarget(name: "AttackMetricsTests", dependencies: ["AttackMetrics", "LabRandom"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "MembershipInferenceTests",
+            dependencies: [
+                "MembershipInference", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom",
+            ]),
     ]
 )

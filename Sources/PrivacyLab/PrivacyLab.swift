@@ -1,10 +1,13 @@
 // The umbrella module: it only re-exports PrivacyLab's targets, so that
 // `import PrivacyLab` gives a user the whole lab.
+@_exported import AttackMetrics
 @_exported import BigIntegerModule
 @_exported import Codecs
 @_exported import Datasets
 @_exported import Experiments
 @_exported import LabRandom
+@_exported import MembershipInference
+@_exported import ModelAccess
 @_exported import NeuralNetworks
 @_exported import Paillier
 @_exported import Tensors

@@ -1,0 +1,209 @@
+import AttackMetrics
+import Datasets
+import LabRandom
+import ModelAccess
+import Tensors
+
+/// One attack's outcome on the audited examples.
+public struct AttackResult: Sendable {
+    public let method: AttackMethod
+    /// The score of each audited example (higher = more likely a member), in the order of
+    /// `MembershipDesign.candidates`.
+    public let scores: [Double]
+    /// The true membership of each audited example.
+    public let isMember: [Bool]
+    public let evaluation: AttackEvaluation
+
+    /// The attack's part name (`lira`, `loss`, …).
+    public var name: String { method.name }
+
+    /// The metrics under their experiment names (`lira.auc`, `lira.tpr@0.001`, …).
+    public var metrics: [ReportedMetric] { evaluation.metrics(part: name) }
+
+    /// Log-log ROC points for plotting.
+    public func rocPoints(maximumCount: Int = 200) -> [ROCPoint] { evaluation.curve.logLogPoints(maximumCount: maximumCount) }
+}
+
+/// Runs several membership-inference attacks on one target model with one set of reference
+/// models, the way the field measures them: every attack scores the same audited examples (the
+/// target's members and non-members of a `MembershipDesign`), and each is evaluated with TPR at
+/// low FPR, AUC, advantage and an empirical ε.
+///
+/// The audit queries each model once per query augmentation on the audited examples and on a
+/// population sample (for RMIA and the shadow attack), then every attack consumes those signal
+/// matrices: reference models are trained (or loaded by the caller's cache) once and shared by
+/// all attacks.
+///
+/// Streams: the RMIA population sample from `random.stream("audit/population")`, the shadow attack
+/// models from "shadow", label-only noise from "label-only", bootstrap replicates from
+/// "bootstrap/<attack name>"; reference training (in `run(target:recipe:…)`) from
+/// "reference/<k>".
+public enum MembershipAudit {
+    public struct Configuration: Sendable, Hashable, Codable {
+        public var methods: [AttackMethod]
+        /// Views of each example to query (Carlini et al. 2022 §IV.B); `[.identity]` for none.
+        public var queryAugmentations: [QueryAugmentation]
+        /// Bootstrap replicates for confidence intervals; 0 for none.
+        public var bootstrapReplicates: Int
+        /// Confidence of the ε bound and bootstrap intervals.
+        public var confidence: Double
+        /// The δ of the empirical ε bound.
+        public var delta: Double
+        /// How many models train or answer queries at once.
+        public var concurrency: Int
+
+        public init(methods: [AttackMethod], queryAugmentations: [QueryAugmentation] = [.identity],
+                    bootstrapReplicates: Int = 0, confidence: Double = 0.95, delta: Double = 0, concurrency: Int = 1) {
+            self.methods = methods
+            self.queryAugmentations = queryAugmentations
+            self.bootstrapReplicates = bootstrapReplicates
+            self.confidence = confidence
+            self.delta = delta
+            self.concurrency = concurrency
+        }
+    }
+
+    /// Trains the design's reference models with `recipe` (in parallel, streams "reference/<k>"),
+    /// then runs the attacks.
+    public static func run<Target: LogitAccess, Recipe: TrainingRecipe>(
+        target: Target, recipe: Recipe, population: LabeledData, design: MembershipDesign,
+        configuration: Configuration, random: LabRandom
+    ) async throws -> [AttackResult] where Recipe.Model: LogitAccess {
+        let needsReferences = configuration.methods.contains { $0.needsReferenceModels }
+        let references = try await ReferenceTraining.train(
+            recipe: recipe, population: population,
+            trainingSets: needsReferences ? ReferenceTraining.trainingSets(of: design) : [],
+            concurrency: configuration.concurrency, random: random)
+        return try await run(target: target, references: references, population: population, design: design,
+                             configuration: configuration, random: random)
+    }
+
+    /// Runs the attacks with reference models trained beforehand (for example loaded from a cache).
+    /// - Parameters:
+    ///   - target: the audited model, trained on `design.targetMembers`.
+    ///   - references: models trained on the design's halves (`ReferenceTraining.trainingSets(of:)`);
+    ///     may be empty when no attack needs them.
+    ///   - population: the examples the design's indices refer to.
+    /// - Returns: one result per method, in order.
+    /// - Throws: `MembershipInferenceError` when an attack cannot run on this design (an online
+    ///   attack on an offline design, no reference models), `AttackMetricsError` for degenerate
+    ///   evaluations.
+    public static func run<Target: LogitAccess, Reference: LogitAccess>(
+        target: Target, references: ReferenceModels<Reference>, population: LabeledData, design: MembershipDesign,
+        configuration: Configuration, random: LabRandom
+    ) async throws -> [AttackResult] {
+        guard population.count == design.populationSize else {
+            throw MembershipInferenceError.shapeMismatch("the design covers \(design.populationSize) examples, the population has \(population.count)")
+        }
+        guard !configuration.queryAugmentations.isEmpty else {
+            throw MembershipInferenceError.invalidParameter("at least one query augmentation (.identity) is needed")
+        }
+        guard configuration.concurrency >= 1 else {
+            throw MembershipInferenceError.invalidParameter("concurrency must be at least 1, got \(configuration.concurrency)")
+        }
+        for method in configuration.methods {
+            if method.needsReferenceModels && references.count == 0 {
+                throw MembershipInferenceError.invalidParameter("\(method.name) needs reference models, none were given")
+            }
+            if method.needsOnlineDesign && !design.online {
+                throw MembershipInferenceError.invalidParameter("\(method.name) is an online attack; the design is offline (no reference model trains on the audited examples)")
+            }
+        }
+        let (candidates, isMember) = design.candidates
+        // The population sample z for RMIA (and extra shadow observations): from the pool, never audited.
+        let populationCount = configuration.methods.reduce(0) { count, method in
+            if case let .rmia(_, _, _, size) = method { return Swift.max(count, size) }
+            return count
+        }
+        var populationStream = random.stream("audit/population")
+        let zCount = Swift.min(populationCount, design.referencePool.count)
+        let zIndices = populationStream.sampleWithoutReplacement(zCount, from: design.referencePool.count)
+            .sorted().map { design.referencePool[$0] }
+        let queried = candidates + zIndices
+        let data = population.subset(queried)
+        let labels = data.intLabels
+        let views = try configuration.queryAugmentations.map { augmentation throws(MembershipInferenceError) in
+            try augmentation.apply(data.featureTensor)
+        }
+
+        // Logits of every model on every view: [model][view] → [queried, C].
+        let targetLogits = views.map { target.logits(for: $0) }
+        let referenceLogits = try await ReferenceTraining.parallelMap(count: references.count, concurrency: configuration.concurrency) { k in
+            views.map { references.models[k].logits(for: $0) }
+        }
+        let membership = references.membership(of: queried, populationSize: population.count)
+        let n = candidates.count
+        let candidateColumns = Array(0..<n), populationColumns = Array(n..<queried.count)
+
+        func signals(_ signal: PredictionSignal, _ logits: [[Tensor]]) -> SignalMatrix {
+            let q = views.count
+            let perModel = logits.map { modelViews in modelViews.map { signal.values(logits: $0, labels: labels) } }
+            var values = [Double](repeating: 0, count: logits.count * queried.count * q)
+            for (m, byView) in perModel.enumerated() {
+                for (v, column) in byView.enumerated() {
+                    for i in 0..<queried.count { values[(m * queried.count + i) * q + v] = column[i] }
+                }
+            }
+            return SignalMatrix(modelCount: logits.count, exampleCount: queried.count, queryCount: q, values: values)
+        }
+
+        var results: [AttackResult] = []
+        for method in configuration.methods {
+            let scores: [Double]
+            switch method {
+            case .loss, .confidence, .entropy, .modifiedEntropy:
+                let signal: PredictionSignal = switch method {
+                case .loss: .loss
+                case .confidence: .confidence
+                case .entropy: .entropy
+                default: .modifiedEntropy
+                }
+                let matrix = signals(signal, [targetLogits]).selecting(examples: candidateColumns)
+                var total = [Double](repeating: 0, count: n)
+                for i in 0..<n {
+                    for j in 0..<matrix.queryCount { total[i] += matrix[0, i, j] }
+                }
+                scores = total.map { (signal.increasesWithMembership ? 1 : -1) * $0 / Double(matrix.queryCount) }
+            case let .lira(online, globalVariance):
+                let targetSignals = signals(.scaledLogit, [targetLogits]).selecting(examples: candidateColumns)
+                let referenceSignals = signals(.scaledLogit, referenceLogits).selecting(examples: candidateColumns)
+                scores = try LiRA.scores(target: targetSignals, reference: referenceSignals,
+                                         membership: membership.selecting(examples: candidateColumns),
+                                         options: LiRA.Options(mode: online ? .online : .offline, globalVariance: globalVariance))
+            case let .rmia(online, a, gamma, size):
+                let targetSignals = signals(.confidence, [targetLogits])
+                let referenceSignals = signals(.confidence, referenceLogits)
+                let zColumns = Array(populationColumns.prefix(size))
+                guard !zColumns.isEmpty else {
+                    throw MembershipInferenceError.invalidParameter("RMIA needs population examples; the design's reference pool is empty")
+                }
+                scores = try RMIA.scores(
+                    target: targetSignals.selecting(examples: candidateColumns),
+                    reference: referenceSignals.selecting(examples: candidateColumns),
+                    membership: membership.selecting(examples: candidateColumns),
+                    populationTarget: targetSignals.selecting(examples: zColumns),
+                    populationReference: referenceSignals.selecting(examples: zColumns),
+                    populationMembership: membership.selecting(examples: zColumns),
+                    options: RMIA.Options(mode: online ? .online : .offline, gamma: gamma, offlineInterpolation: a,
+                                          populationSize: size))
+            case let .shadowModels(options):
+                // Observations: every queried example, first view, with each shadow model's membership.
+                let targetCandidateLogits = targetLogits[0].slice(axis: 0, 0..<n)
+                scores = try ShadowModelAttack.scores(
+                    targetLogits: targetCandidateLogits, labels: Array(labels[0..<n]),
+                    shadowLogits: referenceLogits.map { $0[0] }, shadowLabels: labels,
+                    shadowMembership: membership, options: options, random: random.stream("audit/shadow"))
+            case let .labelOnly(options):
+                scores = try LabelOnlyAttack.scores(model: target, inputs: views[0].slice(axis: 0, 0..<n),
+                                                    labels: Array(labels[0..<n]), options: options,
+                                                    random: random.stream("audit/label-only"))
+            }
+            let bootstrap = configuration.bootstrapReplicates > 0
+                ? (replicates: configuration.bootstrapReplicates, random: random.stream("audit/bootstrap/\(method.name)")) : nil
+            let evaluation = try AttackEvaluation(scores: scores, isMember: isMember, confidence: configuration.confidence,
+                                                  delta: configuration.delta, bootstrap: bootstrap)
+            results.append(AttackResult(method: method, scores: scores, isMember: isMember, evaluation: evaluation))
+        }
+        return results
+    }
+}

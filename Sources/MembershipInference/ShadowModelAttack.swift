@@ -1,0 +1,139 @@
+import LabRandom
+import NeuralNetworks
+import Tensors
+
+/// The shadow-model attack (Shokri, Stronati, Song and Shmatikov, "Membership Inference Attacks
+/// Against Machine Learning Models", IEEE S&P 2017).
+///
+/// Shadow models are trained like the target on data whose membership the attacker knows (here:
+/// the reference models). Each shadow model's prediction vectors on its own IN and OUT examples,
+/// labelled 1 and 0, form the attack training set; one binary attack model per class (§V.C: the
+/// output distribution differs by class) learns to tell IN from OUT, and is then applied to the
+/// target's prediction vectors of that class. The score is the attack model's log-odds of
+/// "member" (logit₁ − logit₀), a monotone function of its membership probability.
+///
+/// The attack model is a small MLP trained with our `NeuralNetworks` (one hidden ReLU layer;
+/// `hiddenUnits: 0` makes it logistic regression). Its features are the prediction vector as
+/// Shokri et al. use it (`.probabilities`) or its logarithm (`.logProbabilities`, which spreads
+/// out the confidences near 1 that separate members from non-members and trains more easily). A
+/// class with no IN or no OUT observation falls back to one attack model trained on all classes.
+///
+/// Every random choice (subsampling, initialisation, batch order) comes from `random`: the
+/// model of class c from "class/<c>", the fallback from "all-classes".
+///
+/// - Complexity: training cost of the attack models, O(epochs × observations × hidden × classes).
+public enum ShadowModelAttack {
+    public enum Features: String, Sendable, Hashable, Codable {
+        case probabilities
+        case logProbabilities = "log-probabilities"
+    }
+
+    public struct Options: Sendable, Hashable, Codable {
+        public var features: Features
+        public var hiddenUnits: Int
+        public var epochs: Int
+        public var batchSize: Int
+        public var learningRate: Float
+        /// Observations kept per class (a uniform subsample when there are more).
+        public var maximumObservationsPerClass: Int
+
+        public init(features: Features = .probabilities, hiddenUnits: Int = 64, epochs: Int = 40,
+                    batchSize: Int = 64, learningRate: Float = 0.001, maximumObservationsPerClass: Int = 4000) {
+            self.features = features
+            self.hiddenUnits = hiddenUnits
+            self.epochs = epochs
+            self.batchSize = batchSize
+            self.learningRate = learningRate
+            self.maximumObservationsPerClass = maximumObservationsPerClass
+        }
+    }
+
+    /// Membership scores of the target's examples.
+    /// - Parameters:
+    ///   - targetLogits: the target's logits [N, C] on the audited examples, with their `labels`.
+    ///   - shadowLogits: each shadow model's logits [M, C] on the same M observed examples, with
+    ///     their `shadowLabels`.
+    ///   - shadowMembership: K × M, whether each shadow model trained on each observed example.
+    public static func scores(targetLogits: Tensor, labels: [Int], shadowLogits: [Tensor], shadowLabels: [Int],
+                              shadowMembership: MembershipMatrix, options: Options = Options(),
+                              random: LabRandom) throws(MembershipInferenceError) -> [Double] {
+        guard targetLogits.rank == 2, targetLogits.shape[0] == labels.count else {
+            throw .shapeMismatch("shadow attack: target logits \(targetLogits.shape) for \(labels.count) labels")
+        }
+        let classes = targetLogits.shape[1], m = shadowLabels.count
+        guard shadowLogits.count == shadowMembership.modelCount, shadowMembership.exampleCount == m,
+              shadowLogits.allSatisfy({ $0.shape == [m, classes] }) else {
+            throw .shapeMismatch("shadow attack: \(shadowLogits.count) shadow models' logits do not match the \(shadowMembership.modelCount)×\(shadowMembership.exampleCount) membership and \(classes) classes")
+        }
+        guard options.epochs >= 1, options.batchSize >= 1, options.hiddenUnits >= 0, options.maximumObservationsPerClass >= 2 else {
+            throw .invalidParameter("shadow attack: epochs, batch size and observations must be positive")
+        }
+        let targetFeatures = features(targetLogits, options.features)
+        // Observations grouped by class: (shadow model, example) pairs.
+        var byClass = [[(model: Int, example: Int)]](repeating: [], count: classes)
+        for k in 0..<shadowLogits.count {
+            for i in 0..<m { byClass[shadowLabels[i]].append((k, i)) }
+        }
+        let shadowFeatures = shadowLogits.map { features($0, options.features) }
+
+        func train(_ observations: [(model: Int, example: Int)], stream: LabRandom) throws(MembershipInferenceError) -> Sequential? {
+            var chosen = observations
+            if chosen.count > options.maximumObservationsPerClass {
+                var pick = stream.stream("subsample")
+                chosen = pick.sampleWithoutReplacement(options.maximumObservationsPerClass, from: chosen.count).sorted().map { chosen[$0] }
+            }
+            var x = [Float](repeating: 0, count: chosen.count * classes)
+            var y = [Int](repeating: 0, count: chosen.count)
+            for (row, o) in chosen.enumerated() {
+                for j in 0..<classes { x[row * classes + j] = shadowFeatures[o.model][o.example * classes + j] }
+                y[row] = shadowMembership[o.model, o.example] ? 1 : 0
+            }
+            let members = y.reduce(0, +)
+            guard members > 0, members < y.count else { return nil }
+            let layers: [Layer] = options.hiddenUnits == 0
+                ? [.dense(inputs: classes, outputs: 2)]
+                : [.dense(inputs: classes, outputs: options.hiddenUnits), .relu, .dense(inputs: options.hiddenUnits, outputs: 2)]
+            let recipe = SequentialRecipe(
+                inputShape: [classes], layers: layers,
+                configuration: TrainingConfiguration(epochs: options.epochs, batchSize: options.batchSize,
+                                                     learningRate: options.learningRate, optimizer: .adam()))
+            do {
+                return try recipe.train(inputs: Tensor(shape: [chosen.count, classes], scalars: x), labels: y, random: stream)
+            } catch {
+                throw .training("shadow attack model: \(error)")
+            }
+        }
+
+        var fallback: Sequential?? = nil   // trained on demand
+        var scores = [Double](repeating: 0, count: labels.count)
+        for c in 0..<classes {
+            let rows = labels.indices.filter { labels[$0] == c }
+            guard !rows.isEmpty else { continue }
+            var model = try train(byClass[c], stream: random.stream("class/\(c)"))
+            if model == nil {
+                if fallback == nil { fallback = .some(try train(byClass.flatMap { $0 }, stream: random.stream("all-classes"))) }
+                model = fallback!
+            }
+            guard let model else {
+                throw .invalidParameter("shadow attack: the shadow models' observations contain no IN or no OUT example")
+            }
+            var x = [Float](repeating: 0, count: rows.count * classes)
+            for (r, i) in rows.enumerated() {
+                for j in 0..<classes { x[r * classes + j] = targetFeatures[i * classes + j] }
+            }
+            let out = model.logits(Tensor(shape: [rows.count, classes], scalars: x)).scalars
+            for (r, i) in rows.enumerated() { scores[i] = Double(out[2 * r + 1]) - Double(out[2 * r]) }
+        }
+        return scores
+    }
+
+    /// The attack features of each row of logits, row-major [N, C].
+    static func features(_ logits: Tensor, _ kind: Features) -> [Float] {
+        withoutGradients {
+            switch kind {
+            case .probabilities: return logits.softmax().scalars
+            case .logProbabilities: return logits.logSoftmax().scalars.map { Swift.max($0, -100) }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import LabRandom
+import ModelAccess
+import Tensors
+
+// A trained `Sequential` classifier offers every kind of access an attacker may be granted.
+extension Sequential: LogitAccess, LossAccess, InputGradientAccess {
+    /// The number of outputs (classes) of the network.
+    public var classCount: Int { Tensor.elementCount(outputShape) }
+
+    public func logits(for inputs: Tensor) -> Tensor { logits(inputs) }
+
+    public func probabilities(for inputs: Tensor) -> Tensor { probabilities(inputs) }
+
+    public func predictedLabels(for inputs: Tensor) -> [Int] { predictions(inputs) }
+
+    public func losses(for inputs: Tensor, labels: [Int]) -> [Float] { perExampleLosses(inputs, labels: labels) }
+
+    /// ∂ lossᵢ / ∂ xᵢ of the softmax cross-entropy, in evaluation mode (no dropout). Examples do
+    /// not interact in evaluation mode, so the gradient of the summed loss is the per-example one.
+    /// - Complexity: one forward and one backward pass over the batch.
+    public func inputGradients(for inputs: Tensor, labels: [Int]) -> Tensor {
+        precondition(outputShape.count == 1, "Sequential.inputGradients: needs a classifier with [classes] outputs, got \(outputShape)")
+        let x = inputs.detached().requiringGradient()
+        var none: LabRandom? = nil
+        let outputs = forward(x, parameters: parameters, training: false, random: &none)
+        let total = Tensor.softmaxCrossEntropy(logits: outputs, labels: labels).sum()
+        return gradients(of: total, withRespectTo: [x])[0]
+    }
+}
+
+/// How to train a `Sequential` model: an architecture and a training configuration.
+///
+/// `train` draws the initial parameters from `random.stream("init")` and the training's batch
+/// order and dropout from `random.stream("train")`, so a reference model trained with the stream
+/// "reference/3" uses "reference/3/init" and "reference/3/train".
+public struct SequentialRecipe: TrainingRecipe, Codable, Equatable {
+    public var inputShape: [Int]
+    public var layers: [Layer]
+    public var configuration: TrainingConfiguration
+
+    public init(inputShape: [Int], layers: [Layer], configuration: TrainingConfiguration) {
+        self.inputShape = inputShape
+        self.layers = layers
+        self.configuration = configuration
+    }
+
+    /// A fresh model trained on the examples.
+    /// - Throws: `ModelError` for an architecture that does not fit `inputShape`, `TrainingError`
+    ///   for a bad configuration, mismatched data or divergence.
+    public func train(inputs: Tensor, labels: [Int], random: LabRandom) throws -> Sequential {
+        var model = try Sequential(inputShape: inputShape, layers: layers, random: random.stream("init"))
+        _ = try model.train(inputs: inputs, labels: labels, configuration: configuration, random: random.stream("train"))
+        return model
+    }
+}
