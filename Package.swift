@@ -61,7 +61,8 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: [
-                "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets",
+                "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
+                "MembershipInference",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),

@@ -5,7 +5,7 @@ import PrivacyLab
 
 /// The experiment kinds this build of PrivacyLab runs.
 enum Kinds {
-    static let all: [AnyExperimentKind] = [AnyExperimentKind(TrainKind.self)]
+    static let all: [AnyExperimentKind] = [AnyExperimentKind(TrainKind.self), AnyExperimentKind(MembershipInferenceKind.self)]
 }
 
 /// Options shared by the commands that read or write the results store.
@@ -78,6 +78,10 @@ struct RunCommand: AsyncParsableCommand {
                 print(ResultRendering.json(run: summary.run, trials: summary.trials))
             } else {
                 print("run \(summary.run.id) · \(summary.run.name) · \(summary.run.kind) · seed \(summary.run.seed)")
+                if let attacks = ResultRendering.attackTable(trials: summary.trials) {
+                    print(attacks)
+                    continue
+                }
                 let wide = Set(summary.trials.flatMap { $0.metrics.map(\.name) }).count > 6
                 print(wide && summary.trials.count <= 4 ? ResultRendering.transposedTable(trials: summary.trials)
                                                         : ResultRendering.table(trials: summary.trials))

@@ -49,7 +49,9 @@ public enum ReportWriter {
                 for s in outcome.series where s.name == name && !s.x.isEmpty {
                     var labelled = s
                     let p = ResultRendering.parameterValues(trial)
-                    labelled.name = p.isEmpty ? (trials.count == 1 ? name : "trial \(trial.index)") : p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: " ")
+                    let trialLabel = p.isEmpty ? (trials.count == 1 ? nil : "trial \(trial.index)") : p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: " ")
+                    labelled.name = [s.label, trialLabel].compactMap { $0 }.joined(separator: " ")
+                    if labelled.name.isEmpty { labelled.name = name }
                     lines.append(labelled)
                 }
             }

@@ -76,6 +76,41 @@ public enum ResultRendering {
         return renderTable(header: header, rows: rows)
     }
 
+    /// For membership-inference results: per trial, one row per attack with AUC and TPR at
+    /// 10%, 1%, 0.1% and 0% FPR (the field's headline numbers), advantage and empirical ε;
+    /// `nil` when the trials hold no attack metrics.
+    public static func attackTable(trials: [TrialRecord]) -> String? {
+        let columns = [("AUC", "auc"), ("TPR@10%", "tpr@0.1"), ("TPR@1%", "tpr@0.01"), ("TPR@0.1%", "tpr@0.001"),
+                       ("TPR@0%", "tpr@0"), ("advantage", "advantage"), ("ε lower bound", "epsilon")]
+        var out = ""
+        for trial in trials {
+            let attacks = trial.metrics.compactMap { m -> String? in
+                guard let dot = m.name.firstIndex(of: "."), m.name[m.name.index(after: dot)...] == "tpr@0.01" else { return nil }
+                return String(m.name[..<dot])
+            }
+            guard !attacks.isEmpty else { continue }
+            let p = parameterValues(trial)
+            let target = ["train_accuracy", "test_accuracy"].compactMap { name in
+                trial.metrics.first { $0.name == "target.\(name)" }.map { "\(name.replacingOccurrences(of: "_", with: " ")) \(format($0.value))" }
+            }.joined(separator: ", ")
+            out += (p.isEmpty ? "" : p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: " ") + " · ") + "target: \(target)\n"
+            let rows = attacks.map { attack in
+                [attack] + columns.map { _, suffix in
+                    trial.metrics.first { $0.name == "\(attack).\(suffix)" }.map { format($0.value) } ?? "–"
+                }
+            }
+            out += renderTable(header: ["attack"] + columns.map(\.0), rows: rows)
+            if let negatives = trial.metrics.first(where: { $0.name == "target.non_members" })?.value, negatives > 0 {
+                let unresolved = [(0.01, "1%"), (0.001, "0.1%"), (0.0001, "0.01%")].filter { $0.0 * negatives < 1 }.map(\.1)
+                if !unresolved.isEmpty {
+                    out += "(\(Int(negatives)) non-members resolve FPR down to \(format(100 / negatives))%: TPR at \(unresolved.joined(separator: ", ")) FPR equals TPR at 0%)\n"
+                }
+            }
+            out += "\n"
+        }
+        return out.isEmpty ? nil : out
+    }
+
     public static func format(_ value: Double) -> String {
         guard value.isFinite else { return value.isNaN ? "nan" : (value > 0 ? "inf" : "-inf") }
         if value == value.rounded() && abs(value) < 1e9 { return String(Int64(value)) }

@@ -18,7 +18,10 @@ public struct Metric: Sendable, Equatable, Hashable {
 
 /// A curve a trial produced (a training curve, a ROC curve), for tables and figures.
 public struct Series: Sendable, Equatable {
+    /// The figure this curve belongs to (`membership.roc`, `target.loss_curve`).
     public var name: String
+    /// The curve's label within its figure (`lira`), when a figure holds several per trial.
+    public var label: String?
     public var x: [Double]
     public var y: [Double]
     public var xLabel: String
@@ -27,9 +30,10 @@ public struct Series: Sendable, Equatable {
     public var logX: Bool
     public var logY: Bool
 
-    public init(name: String, x: [Double], y: [Double], xLabel: String, yLabel: String, logX: Bool = false, logY: Bool = false) {
+    public init(name: String, label: String? = nil, x: [Double], y: [Double], xLabel: String, yLabel: String, logX: Bool = false, logY: Bool = false) {
         precondition(x.count == y.count, "Series \(name): \(x.count) x values for \(y.count) y values")
         self.name = name
+        self.label = label
         self.x = x
         self.y = y
         self.xLabel = xLabel
@@ -39,17 +43,17 @@ public struct Series: Sendable, Equatable {
     }
 
     struct Stored: Codable {
-        var name: String, x: [Double], y: [Double], xLabel: String, yLabel: String, logX: Bool, logY: Bool
+        var name: String, label: String?, x: [Double], y: [Double], xLabel: String, yLabel: String, logX: Bool, logY: Bool
     }
 
     var json: String {
-        let stored = Stored(name: name, x: x, y: y, xLabel: xLabel, yLabel: yLabel, logX: logX, logY: logY)
+        let stored = Stored(name: name, label: label, x: x, y: y, xLabel: xLabel, yLabel: yLabel, logX: logX, logY: logY)
         return String(decoding: (try? JSONEncoder().encode(stored)) ?? Data(), as: UTF8.self)
     }
 
     init?(json: String) {
         guard let s = try? JSONDecoder().decode(Stored.self, from: Data(json.utf8)) else { return nil }
-        self.init(name: s.name, x: s.x, y: s.y, xLabel: s.xLabel, yLabel: s.yLabel, logX: s.logX, logY: s.logY)
+        self.init(name: s.name, label: s.label, x: s.x, y: s.y, xLabel: s.xLabel, yLabel: s.yLabel, logX: s.logX, logY: s.logY)
     }
 }
 

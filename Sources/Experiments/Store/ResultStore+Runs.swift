@@ -69,7 +69,7 @@ extension ResultStore {
             }
             for series in outcome.series {
                 try db.execute(sql: "INSERT INTO series (run_id, trial_index, name, data) VALUES (?, ?, ?, ?)",
-                               arguments: [runID, index, series.name, series.json])
+                               arguments: [runID, index, series.label.map { "\(series.name)/\($0)" } ?? series.name, series.json])
             }
             for artifact in outcome.artifacts {
                 try db.execute(sql: "INSERT OR REPLACE INTO trial_artifacts (run_id, trial_index, role, artifact_key) VALUES (?, ?, ?, ?)",

@@ -1,0 +1,177 @@
+import AttackMetrics
+import Codecs
+import Datasets
+import Foundation
+import LabRandom
+import MembershipInference
+import NeuralNetworks
+import Tensors
+
+/// Kind `membership-inference`: trains a target on half of a population sample, reference
+/// models on random halves (online: each audited example IN for about half of them; offline:
+/// none), and runs several attacks on the same models, reporting TPR at low FPR, AUC,
+/// advantage and an empirical ε per attack (`lira.tpr@0.001`, …) and an overlaid log-log ROC.
+///
+/// ```yaml
+/// kind: membership-inference
+/// data: {dataset: location}
+/// model: {architecture: mlp, hidden: [128], epochs: 30}
+/// attack: {methods: [loss, lira, rmia], reference_models: 16, online: true}
+/// ```
+///
+/// Every model is a cached artifact keyed by its exact training indices, data, model spec and
+/// seed: a second attack, a second run, or a sweep over attack parameters reuses them; an online
+/// design never reuses an offline one's references (their training sets differ).
+public enum MembershipInferenceKind: ExperimentKind {
+    public static let name = "membership-inference"
+    public static let summary = "train a target and reference models; run membership-inference attacks; report TPR at low FPR"
+
+    public enum MethodName: String, SpecEnum {
+        case loss, confidence, entropy
+        case modifiedEntropy = "modified_entropy"
+        case lira
+        case liraOffline = "lira_offline"
+        case rmia
+        case rmiaOffline = "rmia_offline"
+        case shadow
+        case labelOnly = "label_only"
+    }
+
+    public enum AugmentationName: String, SpecEnum { case identity, flip, shift }
+
+    public struct AttackSpec: Sendable, Equatable {
+        public var methods: [MethodName]
+        public var referenceModels: Int
+        public var online: Bool
+        public var members: Int?
+        public var nonMembers: Int?
+        public var globalVariance: Bool
+        public var rmiaPopulation: Int
+        public var offlineInterpolation: Double
+        public var gamma: Double
+        public var augmentations: [AugmentationName]
+        public var bootstrap: Int
+        public var delta: Double
+    }
+
+    public struct Parameters: Sendable {
+        public var data: DataSpec
+        public var model: ModelSpec
+        public var attack: AttackSpec
+    }
+
+    public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
+        let data = try DataSpec.decode(body.section("data"))
+        let model = try ModelSpec.decode(body.section("model"))
+        let r = try body.section("attack")
+        let methods: [MethodName] = try r.optional("methods", default: [.loss, .lira])
+        guard !methods.isEmpty else { throw r.error("methods", "needs at least one attack") }
+        let online: Bool = try r.optional("online", default: true)
+        if !online, let bad = methods.first(where: { $0 == .lira || $0 == .rmia }) {
+            throw r.error("methods", "'\(bad.rawValue)' is an online attack but online is false; use '\(bad.rawValue)_offline'")
+        }
+        let attack = AttackSpec(
+            methods: methods,
+            referenceModels: try r.optional("reference_models", default: 8, in: 1...1024),
+            online: online,
+            members: try r.optional("members").map { (v: Int) throws(SpecError) -> Int in
+                guard v >= 1 else { throw r.error("members", "must be ≥ 1, got \(v)") }; return v },
+            nonMembers: try r.optional("non_members").map { (v: Int) throws(SpecError) -> Int in
+                guard v >= 1 else { throw r.error("non_members", "must be ≥ 1, got \(v)") }; return v },
+            globalVariance: try r.optional("global_variance", default: false),
+            rmiaPopulation: try r.optional("rmia_population", default: 1000, in: 1...1_000_000),
+            offlineInterpolation: try r.optional("offline_interpolation", default: 0.3, in: 0...1),
+            gamma: try r.optional("gamma", default: 1.0, in: 0.01...1000),
+            augmentations: try r.optional("augmentations", default: [.identity]),
+            bootstrap: try r.optional("bootstrap", default: 0, in: 0...10_000),
+            delta: try r.optional("delta", default: 0.0, in: 0...0.5))
+        try r.finish()
+        return Parameters(data: data, model: model, attack: attack)
+    }
+
+    static func method(_ name: MethodName, _ a: AttackSpec) -> AttackMethod {
+        switch name {
+        case .loss: return .loss
+        case .confidence: return .confidence
+        case .entropy: return .entropy
+        case .modifiedEntropy: return .modifiedEntropy
+        case .lira: return .lira(online: true, globalVariance: a.globalVariance)
+        case .liraOffline: return .lira(online: false, globalVariance: a.globalVariance)
+        case .rmia: return .rmia(online: true, offlineInterpolation: a.offlineInterpolation, gamma: a.gamma, populationSize: a.rmiaPopulation)
+        case .rmiaOffline: return .rmia(online: false, offlineInterpolation: a.offlineInterpolation, gamma: a.gamma, populationSize: a.rmiaPopulation)
+        case .shadow: return .shadowModels()
+        case .labelOnly: return .labelOnly()
+        }
+    }
+
+    public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {
+        let (population, test) = try await p.data.load(from: context.dataDirectory, cache: context.datasets, random: context.random)
+        let n = population.count
+        let members = p.attack.members ?? n / 4
+        let nonMembers = p.attack.nonMembers ?? n / 4
+        guard members + nonMembers <= n else {
+            throw RunnerError.trialFailed(index: context.trialIndex, parameters: "",
+                                          reason: "attack.members + attack.non_members = \(members + nonMembers) exceed the \(n) examples of the data")
+        }
+        var designStream = context.random.stream("design")
+        let design = MembershipDesign.make(populationSize: n, targetMemberCount: members, targetNonMemberCount: nonMembers,
+                                           referenceModels: p.attack.referenceModels, online: p.attack.online, using: &designStream)
+        let methods = p.attack.methods.map { method($0, p.attack) }
+        let layers = try p.model.layers(inputShape: population.sampleShape, classes: population.classCount)
+        let recipe = SequentialRecipe(inputShape: population.sampleShape, layers: layers, configuration: p.model.training)
+        let dataSpec = p.data, modelSpec = p.model
+
+        @Sendable func description(_ stream: String, _ indices: [Int]) -> String {
+            let digest = SHA256.hash(utf8: indices.map(String.init).joined(separator: ",")).hex
+            return "seed: \(context.seed)\nstream: \(stream)\ndata: \(dataSpec.canonical)\nmodel: \(modelSpec.canonical)\ntraining-indices: \(digest)"
+        }
+        @Sendable func trainCached(_ stream: String, _ indices: [Int], role: String) async throws -> (Sequential, ArtifactReference) {
+            let subset = population.subset(indices)
+            let random = context.random
+            let result = try await context.cachedModel(role: role, description: description(stream, indices)) {
+                (try recipe.train(inputs: subset.featureTensor, labels: subset.intLabels, random: random.stream(stream)), [:])
+            }
+            return (result.model, result.artifact)
+        }
+
+        context.progress("training the target on \(members) members")
+        let (target, targetArtifact) = try await trainCached("target", design.targetMembers, role: "target-model")
+        let needsReferences = methods.contains { $0.needsReferenceModels }
+        let sets = needsReferences ? ReferenceTraining.trainingSets(of: design) : []
+        if needsReferences { context.progress("training \(sets.count) reference models (\(context.workers) at a time)") }
+        let trained = try await ReferenceTraining.parallelMap(count: sets.count, concurrency: context.workers) { k in
+            try await trainCached("reference/\(k)", sets[k], role: "reference-model-\(k)")
+        }
+        context.progress("running \(methods.map(\.name).joined(separator: ", "))")
+        let configuration = MembershipAudit.Configuration(
+            methods: methods, queryAugmentations: p.attack.augmentations.map { augmentation in augmentation == .identity ? QueryAugmentation.identity : augmentation == .flip ? .horizontalFlip : .shift(dx: 1, dy: 1) },
+            bootstrapReplicates: p.attack.bootstrap, delta: p.attack.delta, concurrency: context.workers)
+        let results = try await MembershipAudit.run(
+            target: target, references: ReferenceModels(models: trained.map { $0.0 }, trainingSets: sets),
+            population: population, design: design, configuration: configuration, random: context.random.stream("audit"))
+
+        let memberData = population.subset(design.targetMembers)
+        var metrics = [
+            Metric(part: "target", "train_accuracy", target.accuracy(memberData.featureTensor, labels: memberData.intLabels)),
+            Metric(part: "target", "test_accuracy", target.accuracy(test.featureTensor, labels: test.intLabels)),
+            Metric(part: "target", "members", Double(members)),
+            Metric(part: "target", "non_members", Double(nonMembers)),
+        ]
+        var series: [Series] = []
+        var scoreArtifacts: [ArtifactReference] = []
+        for result in results {
+            // The scores and true membership of the audited examples, as .npy ([2, n]: scores, then 1 = member).
+            let values = result.scores.map { Float($0) } + result.isMember.map { $0 ? Float(1) : 0 }
+            let saved = try await context.cachedArray(
+                role: "scores-\(result.name)",
+                description: "\(description("audit/\(result.name)", design.targetMembers + design.targetNonMembers))\nattack: \(p.attack)\nreferences: \(sets.count)"
+            ) { NumpyArray(shape: [2, result.scores.count], values: values) }
+            scoreArtifacts.append(saved.artifact)
+            metrics += result.metrics.map { Metric(name: $0.name, value: $0.value) }
+            let points = result.rocPoints(maximumCount: 300)
+            series.append(Series(name: "membership.roc", label: result.name, x: points.map(\.falsePositiveRate), y: points.map(\.truePositiveRate),
+                                 xLabel: "false positive rate", yLabel: "true positive rate", logX: true, logY: true))
+        }
+        return TrialOutcome(metrics: metrics, series: series, artifacts: [targetArtifact] + trained.map { $0.1 } + scoreArtifacts)
+    }
+}
