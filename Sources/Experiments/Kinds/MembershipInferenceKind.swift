@@ -161,7 +161,7 @@ public enum MembershipInferenceKind: ExperimentKind {
         var scoreArtifacts: [ArtifactReference] = []
         for result in results {
             // The scores and true membership of the audited examples, as .npy ([2, n]: scores, then 1 = member).
-            let values = result.scores.map { Float($0) } + result.isMember.map { $0 ? Float(1) : 0 }
+            let values = result.scores + result.isMember.map { $0 ? 1.0 : 0.0 }
             let saved = try await context.cachedArray(
                 role: "scores-\(result.name)",
                 description: "\(description("audit/\(result.name)", design.targetMembers + design.targetNonMembers))\nattack: \(p.attack)\nreferences: \(sets.count)"
