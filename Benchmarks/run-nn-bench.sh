@@ -73,8 +73,11 @@ run() {
     local envs=(-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads")
     if [ "$config" = preset ]; then envs+=("${PRESET_ENV[@]}"); fi
     log "$config threads=$threads round=$round $tool"
+    # The machine's load before and after the run (other work on a 2-core machine skews timings).
+    cut -d' ' -f1 /proc/loadavg >"$base.load" 2>/dev/null || true
     status=0
     (cd "$REPO" && env "${envs[@]}" $cmd) >"$base.json" 2>"$base.log" || status=$?
+    cut -d' ' -f1 /proc/loadavg >>"$base.load" 2>/dev/null || true
     if [ "$status" != 0 ]; then
         log "  failed (exit $status): see $base.log"
         mv "$base.json" "$base.failed" 2>/dev/null || true

@@ -151,6 +151,15 @@ def main():
                          f"CPU capability {any_torch.get('cpu_capability')}), CNN optimizer "
                          f"{any_torch.get('cnn_optimizer', 'n/a')}.")
         print("- " + " ".join(notes))
+    loads = []
+    for name in os.listdir(args.out_dir):
+        if name.endswith(".load"):
+            with open(os.path.join(args.out_dir, name)) as f:
+                loads += [float(x) for x in f.read().split() if re.fullmatch(r"[0-9.]+", x)]
+    if loads:
+        print(f"- Machine load (1-minute load average around the runs, {os.cpu_count()} CPUs): "
+              f"median {statistics.median(loads):.1f}, max {max(loads):.1f}. Timings taken under "
+              f"a load above the thread count are unreliable, two-thread ones most of all.")
     if failures:
         print(f"- Runs without a result: {', '.join(failures)} (logs in {args.out_dir}).")
     return 0
