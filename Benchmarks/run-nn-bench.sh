@@ -9,6 +9,12 @@
 # prints a Markdown table of median samples/s, ratios (ours / PyTorch) and peak memory on stdout.
 # Progress and logs go to stderr and to OUT_DIR.
 #
+# Run it on an otherwise idle machine: with more runnable processes than cores, multi-threaded
+# runs collapse (PyTorch's OpenMP threads spin-wait at every barrier: one measured MLP epoch went
+# from ~1 s to 30–60 s at two threads under a load of 10 on 2 cores; OMP_WAIT_POLICY=PASSIVE
+# softens it but is not what a user gets by default). The load around each run is recorded and
+# reported with the tables.
+#
 #   Benchmarks/run-nn-bench.sh                      # ROUNDS=3 THREADS="1 2"
 #   ROUNDS=5 THREADS=1 Benchmarks/run-nn-bench.sh > nn-bench.md
 #
