@@ -17,11 +17,12 @@
 ///       x = w ^ k3
 ///       for i in 0..<4 { k[i] = mix64(k[i] ^ (x &+ φ·(i+1))); x = k[i] }
 ///
-///   with `φ = 0x9E3779B97F4A7C15` and `mix64` the SplitMix64 finaliser, a bijection of `UInt64`:
-///   `z = (z ^ z>>30)·0xBF58476D1CE4E5B9; z = (z ^ z>>27)·0x94D049BB133111EB; z ^ z>>31`. A component of `n` bytes absorbs
-///   `UInt64(n) ^ 0x4C61625374726561` ("LabStrea"), then its bytes in little-endian 8-byte words
-///   (the last zero-padded), then the terminator `0x2F2F2F2F2F2F2F2F`. The child's state equals its
-///   key. (An all-zero key, which xoshiro cannot use, is replaced by `(φ, 0, 0, 0)`; it has
+///   with `φ = 0x9E3779B97F4A7C15`, `k3` the last word before this absorption, and `mix64` the
+///   SplitMix64 finaliser, a bijection of `UInt64`:
+///   `z = (z ^ z>>30)·0xBF58476D1CE4E5B9; z = (z ^ z>>27)·0x94D049BB133111EB; z ^ z>>31`.
+///   A component of `n` bytes absorbs `UInt64(n) ^ 0x4C61625374726561` ("LabStrea"), then its
+///   bytes in little-endian 8-byte words (the last zero-padded), then the terminator
+///   `0x2F2F2F2F2F2F2F2F`. The child's state equals its key. (An all-zero key, which xoshiro cannot use, is replaced by `(φ, 0, 0, 0)`; it has
 ///   probability 2⁻²⁵⁶.)
 /// - **Drawing.** `next()` is xoshiro256** (Blackman and Vigna, "Scrambled linear pseudorandom
 ///   number generators", ACM TOMS 2021): period 2²⁵⁶ − 1, passes BigCrush and PractRand.
