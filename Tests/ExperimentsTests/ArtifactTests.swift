@@ -41,7 +41,9 @@ struct ArtifactTests {
 
     @Test(".npy arrays round-trip and malformed ones are refused")
     func numpy() throws {
-        let array = NumpyArray(shape: [2, 3], values: [1, 2, 3, 4, 5, -6.5])
+        let array = NumpyArray(shape: [2, 3], values: [1, 2, 3, 4, 5, -6.5] as [Float])
+        let doubles = NumpyArray(shape: [3], values: [0.1, 1e-300, -2.5] as [Double])
+        #expect(try NumpyArray(npy: doubles.npyData(), source: "d.npy") == doubles)
         let data = array.npyData()
         // The header is padded so the data starts on a 64-byte boundary, as NumPy writes it.
         let headerLength = Int(data[8]) | (Int(data[9]) << 8)
@@ -55,7 +57,7 @@ struct ArtifactTests {
     func numpyInterop() throws {
         let w = try Workspace()
         let url = w.url.appendingPathComponent("a.npy")
-        try NumpyArray(shape: [2, 2], values: [1, 2, 3, 4.5]).npyData().write(to: url)
+        try NumpyArray(shape: [2, 2], values: [1, 2, 3, 4.5] as [Float]).npyData().write(to: url)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["PRIVACY_LAB_PYTHON"]!)
         process.arguments = ["-c", "import numpy, sys; a = numpy.load(sys.argv[1]); print(a.shape, a.dtype, float(a.sum()))", url.path]

@@ -12,7 +12,7 @@ struct ResumeTests {
     kind: train
     seed: 1
     data: {dataset: synthetic-gaussian, samples: 3000, features: 32, classes: 4, separation: 2}
-    model: {architecture: mlp, hidden: [128], epochs: 10, batch_size: 32}
+    model: {architecture: mlp, hidden: [128], epochs: 20, batch_size: 32}
     sweep:
       seed: [1, 2, 3, 4, 5, 6]
     """
@@ -35,16 +35,17 @@ struct ResumeTests {
 
     /// Waits until at least `count` trials are complete in the store, or the process ends.
     func waitForCompletedTrials(_ count: Int, store url: URL, process: Process) async throws -> Int {
+        func completed() -> Int? {
+            guard let store = try? ResultStore(url: url, readOnly: true), let run = try? store.runs().first,
+                  let trials = try? store.trials(runID: run.id) else { return nil }
+            return trials.filter { $0.status == .complete }.count
+        }
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline && process.isRunning {
-            if FileManager.default.fileExists(atPath: url.path), let store = try? ResultStore(url: url),
-               let run = try? store.runs().first, let trials = try? store.trials(runID: run.id) {
-                let done = trials.filter { $0.status == .complete }.count
-                if done >= count { return done }
-            }
-            try await Task.sleep(for: .milliseconds(50))
+            if let done = completed(), done >= count { return done }
+            try await Task.sleep(for: .milliseconds(20))
         }
-        return -1
+        return completed() ?? -1
     }
 
     @Test("SIGKILL mid-run, then re-running resumes without recomputing or duplicating")

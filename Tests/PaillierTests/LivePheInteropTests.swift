@@ -5,10 +5,18 @@ import Testing
 
 /// Round trips with a live python-paillier, when `PRIVACY_LAB_PYTHON` names a Python with `phe`.
 enum LivePhe {
-    static var python: String? {
+    /// The Python named by PRIVACY_LAB_PYTHON, when it can import phe.
+    static let python: String? = {
         guard let path = ProcessInfo.processInfo.environment["PRIVACY_LAB_PYTHON"], !path.isEmpty else { return nil }
-        return path
-    }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: path)
+        probe.arguments = ["-c", "import phe"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return nil }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0 ? path : nil
+    }()
 }
 
 @Suite(.enabled(if: LivePhe.python != nil, "set PRIVACY_LAB_PYTHON to a Python with phe"))

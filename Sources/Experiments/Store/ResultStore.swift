@@ -83,7 +83,7 @@ public final class ResultStore: Sendable {
     /// - Throws: `StoreError` naming the file when it is not a PrivacyLab store, is corrupt,
     ///   is locked by another process for longer than the busy timeout, or was written by a
     ///   newer PrivacyLab.
-    public init(url: URL) throws(StoreError) {
+    public init(url: URL, readOnly: Bool = false) throws(StoreError) {
         self.url = url
         self.artifactsDirectory = url.deletingLastPathComponent().appendingPathComponent("artifacts", isDirectory: true)
         do {
@@ -94,6 +94,10 @@ public final class ResultStore: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.foreignKeysEnabled = true
+        configuration.readonly = readOnly
+        if readOnly && !FileManager.default.fileExists(atPath: url.path) {
+            throw .notFound(file: url.path, what: "results store")
+        }
         do {
             pool = try DatabasePool(path: url.path, configuration: configuration)
             var migrator = DatabaseMigrator()
@@ -103,7 +107,11 @@ public final class ResultStore: Sendable {
             if let unknown = applied.first(where: { !known.contains($0) }) {
                 throw StoreError.newerSchema(file: url.path, migration: unknown)
             }
-            try migrator.migrate(pool)
+            if readOnly {
+                guard applied.count == known.count else { throw StoreError.notFound(file: url.path, what: "complete schema (an older store; open it writable once to migrate)") }
+            } else {
+                try migrator.migrate(pool)
+            }
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
