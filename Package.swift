@@ -32,13 +32,18 @@ let package = Package(
         .target(name: "LabRandom"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
 
+        // MARK: Layer 2 — mechanisms.
+        .target(name: "SecretSharing", swiftSettings: numericSettings),
+
         // MARK: Layer 3 — learning.
         .target(
             name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom"],
             swiftSettings: numericSettings),
 
         // MARK: Layer 7 — surface.
-        .target(name: "PrivacyLab", dependencies: ["LabRandom", "Tensors", "NeuralNetworks"]),
+        .target(
+            name: "PrivacyLab",
+            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "SecretSharing"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -52,5 +57,6 @@ let package = Package(
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing"]),
     ]
 )

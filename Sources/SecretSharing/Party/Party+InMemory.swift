@@ -1,0 +1,36 @@
+// MARK: Running all parties in one process.
+
+extension Party {
+    /// Runs `body` at each of `partyCount` parties on an `InMemoryNetwork`, with a
+    /// `TrustedDealer`, every party's masks and the dealer's randomness drawn from the OS
+    /// CSPRNG. Returns each party's result, in party order.
+    public static func runInMemory<T: Sendable>(
+        partyCount: Int, encoder: FixedPointEncoder = FixedPointEncoder(),
+        truncation: TruncationMethod = .dealerAssisted,
+        _ body: @escaping @Sendable (Party) throws -> T
+    ) throws -> [T] {
+        let dealer = TrustedDealer(partyCount: partyCount)
+        return try InMemoryNetwork.run(partyCount: partyCount) { channel in
+            let party = try Party(
+                channel: channel, provider: dealer.provider(for: channel.partyIndex),
+                encoder: encoder, truncation: truncation)
+            return try body(party)
+        }
+    }
+
+    /// As `runInMemory`, with every party's masks and the dealer seeded from `seed`: the whole
+    /// run is reproducible — and insecure. For tests only.
+    public static func insecureRunInMemory<T: Sendable>(
+        partyCount: Int, seed: UInt64, encoder: FixedPointEncoder = FixedPointEncoder(),
+        truncation: TruncationMethod = .dealerAssisted,
+        _ body: @escaping @Sendable (Party) throws -> T
+    ) throws -> [T] {
+        let dealer = TrustedDealer.insecureSeeded(partyCount: partyCount, seed: seed)
+        return try InMemoryNetwork.run(partyCount: partyCount) { channel in
+            let party = try Party.insecureSeeded(
+                channel: channel, provider: dealer.provider(for: channel.partyIndex), seed: seed,
+                encoder: encoder, truncation: truncation)
+            return try body(party)
+        }
+    }
+}
