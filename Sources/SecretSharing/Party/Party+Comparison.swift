@@ -38,16 +38,22 @@ extension Party {
     ///    reveals nothing. Then `x = c - r` and
     ///    `msb(x) = c₆₃ ⊕ r₆₃ ⊕ [r_low > c_low]` with `low` the 63 lower bits (the borrow).
     /// 2. `[r_low > c_low]` is the carry out of `r_low + ~c_low`: with `c` public, the bitwise
-    ///    generate `g = r & ~c` and propagate `p = r ⊕ ~c` are local on the XOR shares of `r`;
-    ///    a Kogge–Stone prefix network, `G ← G ⊕ (P & (G ≪ s))`, `P ← P & (P ≪ s)` for
-    ///    `s = 1, 2, …, 32`, leaves the carry in bit 62 of `G` (XOR replaces OR because the two
-    ///    terms never are both 1). Six rounds of packed ANDs, 64 bit positions per word.
+    ///    generate `g = r & ~c` and propagate `p = r ⊕ ~c` are local on the XOR shares of `r`
+    ///    (bit 63 is set to "propagate"). A binary tree combines neighbouring groups,
+    ///    `G = G_hi ⊕ (P_hi & G_lo)`, `P = P_hi & P_lo` (XOR replaces OR because the two terms are
+    ///    never both 1), in six levels, one AND round each. The bits are kept in bit-reversed
+    ///    order, so at every level the high groups are the upper half of the live bits and the
+    ///    low groups the lower half; each level's two ANDs per group are packed side by side and
+    ///    the elements are packed densely, 1, 2, 4, …, 32 to a word: about 2 AND words per
+    ///    element in all.
     /// 3. The resulting XOR-shared bit becomes an arithmetic share with a daBit `β`: open
     ///    `v = bit ⊕ β` (64 bits per word), then `[bit] = v + [β] - 2v[β]`.
     ///
-    /// - Cost: 8 rounds; `(n-1)·8·(23·count + ⌈count/64⌉)` bytes per party.
+    /// - Cost: 8 rounds; `(n-1)·8·(N + 2·A + ⌈N/64⌉)` bytes per party for `N` elements, with
+    ///   `A = N + ⌈N/2⌉ + ⌈N/4⌉ + ⌈N/8⌉ + ⌈N/16⌉ + ⌈N/32⌉` AND words (`CostModel.isNegative`).
     /// - Reference: Escudero, Ghosh, Keller, Rachuri, Scholl, "Improved primitives for MPC over
-    ///   mixed arithmetic-binary circuits" (CRYPTO 2020); Kogge, Stone (1973).
+    ///   mixed arithmetic-binary circuits" (CRYPTO 2020); Catrina, de Hoog, "Improved primitives
+    ///   for secure multiparty integer computation" (SCN 2010) for the comparison circuit.
     func mostSignificantBit(_ x: [UInt64]) throws(SecretSharingError) -> [UInt64] {
         let count = x.count
         let eda = try provider.edaBits(count: count)
@@ -59,41 +65,57 @@ extension Party {
         for i in 0..<count {
             let notC = ~c[i] & low
             let r = eda.binary[i] & low
-            g[i] = r & notC
-            p[i] = isFirst ? (r ^ notC) : r
+            g[i] = bitReversed(r & notC)
+            // Bit 63 propagates (party 0 sets it), so the tree's root is the carry of bits 0..<63.
+            p[i] = bitReversed(isFirst ? (r ^ notC) | (1 << 63) : r)
         }
-        var s: UInt64 = 1
-        while s < 64 {
-            if s < 32 {
-                var left = p
-                left.append(contentsOf: p)
-                var right = [UInt64](repeating: 0, count: 2 * count)
-                for i in 0..<count {
-                    right[i] = g[i] << s
-                    right[count + i] = p[i] << s
-                }
-                let t = try andShares(left, right)
-                for i in 0..<count {
-                    g[i] ^= t[i]
-                    p[i] = t[count + i]
-                }
-            } else {
-                var shifted = [UInt64](repeating: 0, count: count)
-                for i in 0..<count { shifted[i] = g[i] << s }
-                let t = try andShares(p, shifted)
-                for i in 0..<count { g[i] ^= t[i] }
+        var h = 32
+        while h >= 1 {
+            let chunk = 2 * h
+            let perWord = 64 / chunk
+            let words = (count + perWord - 1) / perWord
+            let mask: UInt64 = h == 64 ? ~0 : (UInt64(1) << UInt64(h)) - 1
+            var left = [UInt64](repeating: 0, count: words)
+            var right = [UInt64](repeating: 0, count: words)
+            let uh = UInt64(h)
+            for i in 0..<count {
+                let pLo = p[i] & mask, pHi = (p[i] >> uh) & mask, gLo = g[i] & mask
+                let shift = UInt64((i % perWord) * chunk)
+                left[i / perWord] |= (pHi | (pHi << uh)) << shift
+                right[i / perWord] |= (gLo | (pLo << uh)) << shift
             }
-            s <<= 1
+            let t = try andShares(left, right)
+            for i in 0..<count {
+                let part = t[i / perWord] >> UInt64((i % perWord) * chunk)
+                let gHi = (g[i] >> uh) & mask
+                g[i] = gHi ^ (part & mask)
+                p[i] = (part >> uh) & mask
+            }
+            h /= 2
         }
         // XOR share of msb(x), packed 64 to a word.
         let words = (count + 63) / 64
         var packed = [UInt64](repeating: 0, count: words)
         for i in 0..<count {
-            var bit = ((g[i] >> 62) ^ (eda.binary[i] >> 63)) & 1
+            var bit = (g[i] ^ (eda.binary[i] >> 63)) & 1
             if isFirst { bit ^= c[i] >> 63 }
             packed[i >> 6] |= bit << UInt64(i & 63)
         }
         return try bitsToArithmetic(packed, count: count)
+    }
+
+    /// Moves bit `i` to bit `rev₆(i)`, the 6-bit reversal of the index `i` (an involution,
+    /// linear over XOR): three delta swaps exchange index bits 0↔5, 1↔4 and 2↔3.
+    @inline(__always)
+    func bitReversed(_ x: UInt64) -> UInt64 {
+        var v = x
+        var t = ((v >> 31) ^ v) & 0x0000_0000_AAAA_AAAA
+        v ^= t ^ (t << 31)
+        t = ((v >> 14) ^ v) & 0x0000_CCCC_0000_CCCC
+        v ^= t ^ (t << 14)
+        t = ((v >> 4) ^ v) & 0x00F0_00F0_00F0_00F0
+        v ^= t ^ (t << 4)
+        return v
     }
 
     /// Arithmetic shares of XOR-shared bits (packed 64 to a word) through daBits.
@@ -113,7 +135,7 @@ extension Party {
     }
 
     /// The bits `x < 0`. Exact. See `mostSignificantBit` for the protocol.
-    /// - Cost: 8 rounds; `(n-1)·8·(23·count + ⌈count/64⌉)` bytes per party.
+    /// - Cost: 8 rounds; see `CostModel.isNegative` for the bytes.
     public func isNegative(_ x: SecretTensor) throws(SecretSharingError) -> SecretBits {
         SecretBits(shape: x.shape, share: try mostSignificantBit(x.share))
     }
@@ -157,7 +179,7 @@ extension Party {
     }
 
     /// `max(x, 0)` elementwise: `x · (1 - [x < 0])`. Exact.
-    /// - Cost: 9 rounds; `(n-1)·8·(25·count + ⌈count/64⌉)` bytes per party.
+    /// - Cost: 9 rounds; `isNegative`'s bytes plus `(n-1)·8·2·count` per party.
     public func relu(_ x: SecretTensor) throws(SecretSharingError) -> SecretTensor {
         let positive = not(try isNegative(x))
         return try select(positive, x)

@@ -85,59 +85,53 @@ enum Ring {
         }
     }
 
-    /// `C = A·B` over Z(2^64) for row-major `A` (m×k) and `B` (k×n); `C` is added to `into`
-    /// when given.
+    /// `C += A·B` over Z(2^64) for row-major `A` (m×k) and `B` (k×n).
     ///
-    /// Each 64-bit product is split into 32-bit halves, `x·y mod 2^64 = xl·yl + 2^32·(xh·yl +
-    /// xl·yh)`, with the cross terms accumulated in 32-bit lanes: the loop then vectorises into
-    /// 32×32→64 lane multiplies. The k-loop is outermost inside a row block so that rows of `B`
-    /// stream through the cache.
+    /// `B` is transposed once so that every output is a dot product of two contiguous rows; a
+    /// 2×2 register tile of outputs shares each loaded word between two products, so the loop
+    /// is bound by the 64-bit multiplier (about one wrapping multiply-add per cycle; x86-64
+    /// without AVX-512 has no vector 64-bit multiply that would do better).
     static func matmul(
         _ a: [UInt64], _ b: [UInt64], m: Int, k: Int, n: Int, accumulatingInto c: inout [UInt64]
     ) {
         precondition(a.count == m * k && b.count == k * n && c.count == m * n,
                      "ring matmul: shapes \(a.count) \(b.count) \(c.count) do not fit \(m)x\(k)x\(n)")
-        // Split B once into low and high halves.
-        var bl = [UInt32](repeating: 0, count: k * n)
-        var bh = [UInt32](repeating: 0, count: k * n)
-        b.withUnsafeBufferPointer { pb in
-            bl.withUnsafeMutableBufferPointer { pl in
-                bh.withUnsafeMutableBufferPointer { ph in
-                    for i in 0..<(k * n) {
-                        pl[i] = UInt32(truncatingIfNeeded: pb[i])
-                        ph[i] = UInt32(truncatingIfNeeded: pb[i] >> 32)
-                    }
-                }
-            }
-        }
-        var low = [UInt64](repeating: 0, count: n)
-        var cross = [UInt32](repeating: 0, count: n)
+        let bt = transpose(b, rows: k, cols: n)
         a.withUnsafeBufferPointer { pa in
-            c.withUnsafeMutableBufferPointer { pc in
-                bl.withUnsafeBufferPointer { pl in
-                    bh.withUnsafeBufferPointer { ph in
-                        low.withUnsafeMutableBufferPointer { lo in
-                            cross.withUnsafeMutableBufferPointer { cr in
-                                for i in 0..<m {
-                                    for j in 0..<n { lo[j] = 0; cr[j] = 0 }
-                                    for p in 0..<k {
-                                        let x = pa[i * k + p]
-                                        let xl = UInt64(UInt32(truncatingIfNeeded: x))
-                                        let xl32 = UInt32(truncatingIfNeeded: x)
-                                        let xh32 = UInt32(truncatingIfNeeded: x >> 32)
-                                        let rowL = pl.baseAddress! + p * n
-                                        let rowH = ph.baseAddress! + p * n
-                                        for j in 0..<n {
-                                            lo[j] &+= xl &* UInt64(rowL[j])
-                                            cr[j] &+= xh32 &* rowL[j] &+ xl32 &* rowH[j]
-                                        }
-                                    }
-                                    let rowC = pc.baseAddress! + i * n
-                                    for j in 0..<n {
-                                        rowC[j] &+= lo[j] &+ (UInt64(cr[j]) << 32)
-                                    }
-                                }
+            bt.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    let A = pa.baseAddress!, B = pb.baseAddress!, C = pc.baseAddress!
+                    var i = 0
+                    while i + 1 < m {
+                        let a0 = A + i * k, a1 = a0 + k
+                        var j = 0
+                        while j + 1 < n {
+                            let b0 = B + j * k, b1 = b0 + k
+                            var s00: UInt64 = 0, s01: UInt64 = 0, s10: UInt64 = 0, s11: UInt64 = 0
+                            for p in 0..<k {
+                                let x0 = a0[p], x1 = a1[p], y0 = b0[p], y1 = b1[p]
+                                s00 &+= x0 &* y0; s01 &+= x0 &* y1
+                                s10 &+= x1 &* y0; s11 &+= x1 &* y1
                             }
+                            C[i * n + j] &+= s00; C[i * n + j + 1] &+= s01
+                            C[(i + 1) * n + j] &+= s10; C[(i + 1) * n + j + 1] &+= s11
+                            j += 2
+                        }
+                        if j < n {
+                            let b0 = B + j * k
+                            var s0: UInt64 = 0, s1: UInt64 = 0
+                            for p in 0..<k { s0 &+= a0[p] &* b0[p]; s1 &+= a1[p] &* b0[p] }
+                            C[i * n + j] &+= s0; C[(i + 1) * n + j] &+= s1
+                        }
+                        i += 2
+                    }
+                    if i < m {
+                        let a0 = A + i * k
+                        for j in 0..<n {
+                            let b0 = B + j * k
+                            var s: UInt64 = 0
+                            for p in 0..<k { s &+= a0[p] &* b0[p] }
+                            C[i * n + j] &+= s
                         }
                     }
                 }
