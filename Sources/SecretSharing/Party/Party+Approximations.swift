@@ -3,19 +3,19 @@ import Foundation
 // MARK: exp, reciprocal and sigmoid by iterative approximation.
 
 extension Party {
-    /// `e^x` by the limit `(1 + x/2^t)^(2^t)`: one local affine step and `t` squarings.
+    /// `e^x` by repeated squaring of a short Taylor step: `(1 + u + u²/2)^(2^t)` with `u = x/2^t`.
     ///
-    /// Domain: `|x| ≤ 2^t` (else the base could be negative) and `e^(2·bound)` small enough for
-    /// the squarings not to overflow; otherwise `invalidArgument` / `possibleOverflow`.
+    /// Domain: `|x| ≤ 2^t` (beyond `-2^t` the base stops decreasing) and `e^(2·bound)` small
+    /// enough for the squarings not to overflow; otherwise `invalidArgument` / `possibleOverflow`.
     ///
-    /// Error. The limit itself: `0 ≤ e^x - (1 + x/m)^m ≤ e^x · x²/(2m)` for `0 ≤ x`, and
-    /// `0 ≤ e^x - (1 + x/m)^m ≤ 2/(e²·m) ≈ 0.271/m` for `-m ≤ x ≤ 0` (with `m = 2^t`).
-    /// The squarings run with `p` extra fractional bits (`p ≤ t`, as many as the bound allows), so
-    /// rounding adds at most about `(2^t + 1)·2^-(f+p)·max(1, e^x)`; with `t = 8`, `f = 16` and
-    /// `x ≤ 0` that is 2^-16.
-    /// - Cost: `2t` rounds (`t` with `.localTwoParty`), plus one when `p < t`;
-    ///   `(n-1)·8·2·t·count` bytes per party (dealer truncation).
-    /// - Reference: CrypTen's `exp` (same limit approximation, without the extra precision).
+    /// Error. With `m = 2^t`: `ln(1 + u + u²/2) = u - u³/6 + O(u⁴)`, so for `|x| ≤ m/2` the
+    /// relative error is at most `e^(|x|³/(5m²)) - 1` (≈ 2e-4 at `|x| = 4`, `t = 8`); for
+    /// `x < -m/2` both `e^x` and the result are below `2^-(m/2)`. The squarings run with `p` extra
+    /// fractional bits (`p ≤ t`, as many as the bound allows), so rounding adds at most about
+    /// `(2^t + 2)·2^-(f+p)·max(1, e^x)`: `2^-16` for `x ≤ 0` at the defaults.
+    /// CrypTen's plain limit `(1 + u)^(2^t)` has relative error `x²/(2m)` instead (3% at `x = 4`).
+    /// - Cost: `2t + 2` rounds (`t + 1` with `.localTwoParty`), plus one when `p < t`;
+    ///   see `CostModel.exp` for the bytes.
     public func exp(_ x: SecretTensor, iterations t: Int = 8) throws(SecretSharingError) -> SecretTensor {
         try limitExp(x, upper: x.bound, iterations: t)
     }
@@ -39,12 +39,11 @@ extension Party {
         let p = Swift.min(t, Int(room.rounded(.down)))
         let scaleBits = f + p
         // y₀ = 1 + x/2^t at scale f+p: x_enc · 2^(p-t) plus 2^(f+p).
-        var y: [UInt64]
-        if p == t {
-            y = x.share
-        } else {
-            y = try truncate(x.share, shift: t - p)
-        }
+        // u = x/2^t at scale f+p: x_enc · 2^(p-t).
+        let u = p == t ? x.share : try truncate(x.share, shift: t - p)
+        // y₀ = 1 + u + u²/2 at scale f+p; u²/2 by a square and a truncation by f+p+1 bits.
+        var y = try truncate(try squareProduct(u), shift: scaleBits + 1)
+        Ring.addInPlace(&y, u)
         if index == 0 {
             let unit = UInt64(1) << UInt64(scaleBits)
             y.withUnsafeMutableBufferPointer { q in for i in 0..<q.count { q[i] &+= unit } }
@@ -54,7 +53,7 @@ extension Party {
             // The last squaring also drops the p extra bits.
             y = try truncate(z, shift: step == t - 1 ? scaleBits + p : scaleBits)
         }
-        let bound = Foundation.exp(Swift.max(0, upper)) + (m + 2) * encoder.resolution * largest
+        let bound = Foundation.exp(Swift.max(0, upper)) * 1.001 + (m + 2) * encoder.resolution * largest
         return SecretTensor(shape: x.shape, share: y, bound: bound)
     }
 
@@ -106,20 +105,21 @@ extension Party {
 
     /// The logistic function `σ(x) = 1/(1 + e^-x)`, for any `x` in range.
     ///
-    /// Protocol: `s = [x < 0]` (one comparison; when `|x|` may exceed `K = 2^t`, also
-    /// `[x < K]` and `[x < -K]` in the same batch); `a = min(|x|, K)` by selections;
-    /// `e = exp(-a)` (the limit approximation on `[-K, 0]`, see `exp`); `r = 1/(1 + e)` on
-    /// `[1, 2]` (three Newton steps from the secant start, `ε ≤ (1/8)^8`); and finally
-    /// `σ(x) = s + (1 - 2s)·r`, using `σ(-a) = 1 - σ(a)`.
+    /// Protocol: `s = [x < 0]` (one comparison; when `|x|` may exceed `K = 2^t`, also `[x < K]`
+    /// and `[x < -K]` in the same batch); `a = min(|x|, K)` by selections; `e = exp(-a)` on
+    /// `[-K, 0]` (see `exp`); then `σ(a) = 1/(1 + e)` as a degree-6 polynomial in `τ = 2e - 1`
+    /// (the Chebyshev interpolant of `1/(1.5 + τ/2)` on `[-1, 1]`, error 8.8e-6; its monomial
+    /// coefficients are below 1 and are applied at 32 fractional bits); finally
+    /// `σ(x) = s + (1 - 2s)·σ(a)`, using `σ(-a) = 1 - σ(a)`.
     ///
-    /// Error: `|σ̂(x) - σ(x)| ≤ 0.271/2^t + 8·2^-f` (the exp error passes through
-    /// `d/de 1/(1+e) ≥ -1`): about 1.2e-3 at the default `t = 8`, `f = 16`.
-    /// The result's public bound is `1 + 2e-3`.
-    /// - Cost: 8 rounds (comparison) + 1 or 2 (|x|, clamp) + `2t` (exp) + 13 (reciprocal) + 1:
-    ///   40 rounds by default with dealer truncation.
-    /// - Reference: the exp-then-reciprocal route of CrypTen (Knott et al., NeurIPS 2021), with the
-    ///   input folded to `x ≤ 0` so that the exp stays in its accurate range.
-    public func sigmoid(_ x: SecretTensor, iterations t: Int = 8) throws(SecretSharingError) -> SecretTensor {
+    /// Error: `|σ̂(x) - σ(x)| ≤ 6.6e-5 + 8.8e-6 + 6·2^-f ≈ 1.7e-4` at the default `t = 6`
+    /// (`e^x·|x|³/(5m²)` peaks at `x = -3` with `m = 64`; `e^-32` is below the resolution, so
+    /// clamping at `K = 64` costs nothing). The result's public bound is `1 + 1e-3`.
+    /// - Cost: 8 rounds (comparison) + 1 or 2 (`|x|`, clamp) + `2t + 2` (exp) + 7 (polynomial)
+    ///   + 1: 31 rounds for `|x| ≤ 64`, 32 otherwise.
+    /// - Reference: the exp route of CrypTen (Knott et al., NeurIPS 2021), with the input folded
+    ///   to `x ≤ 0` so that both the exp and the reciprocal stay on short, accurate intervals.
+    public func sigmoid(_ x: SecretTensor, iterations t: Int = 6) throws(SecretSharingError) -> SecretTensor {
         let count = x.count
         let k = Double(1 << t)
         let clamp = x.bound > k
@@ -149,11 +149,70 @@ extension Party {
         }
         let negA = SecretTensor(shape: x.shape, share: Ring.scale(magnitude, by: UInt64.max), bound: k)
         let e = try limitExp(negA, upper: 0, iterations: t)
-        let d = try add(e.assumingBound(1 + 4e-3), scalar: 1)
-        let r = try reciprocal(d, domain: 1...2, iterations: 3)
+        // τ = 2e - 1 ∈ [-1, 1] (up to rounding).
+        let tau = try add(try multiply(e.assumingBound(1 + 1e-3), byInteger: 2), scalar: -1)
+            .assumingBound(1 + 3e-3)
+        let r = try polynomial(tau, coefficients: Self.sigmoidCoefficients)
         var out = try beaverProduct(sgn, r.share)
         let unit = one
         for i in 0..<count { out[i] &+= negative[i] &* unit }
-        return SecretTensor(shape: x.shape, share: out, bound: 1 + 2e-3)
+        return SecretTensor(shape: x.shape, share: out, bound: 1 + 1e-3)
+    }
+
+    /// Monomial coefficients of the degree-6 Chebyshev interpolant of `1/(1.5 + τ/2)` on
+    /// `[-1, 1]` (maximum error 8.8e-6).
+    static let sigmoidCoefficients: [Double] = [
+        0.6666666666666663, -0.2222630708227207, 0.07408769027424822, -0.024369107954094294,
+        0.008123035984676348, -0.0033612562695336844, 0.0011204187565257999,
+    ]
+
+    /// `Σ_k c_k·x^k` for public coefficients, secret `x` with `|x| ≤ 1 + ε`.
+    ///
+    /// Powers by a balanced schedule (`x²`; then `x³, x⁴`; then `x⁵…x⁸`: `⌈log₂ degree⌉`
+    /// batched products), and the coefficients applied at `min(2f, 58-f)` fractional bits with a single
+    /// truncation, so coefficient rounding is negligible and each power contributes at most its
+    /// own rounding (`≤ 2^-f` per product level) times `|c_k|`.
+    /// - Cost: `2·⌈log₂ degree⌉ + 1` rounds (dealer truncation).
+    public func polynomial(_ x: SecretTensor, coefficients: [Double]) throws(SecretSharingError) -> SecretTensor {
+        guard x.bound <= 1.01 else {
+            throw .invalidArgument("polynomial evaluation needs |x| ≤ 1, the bound is \(x.bound)")
+        }
+        let degree = coefficients.count - 1
+        var powers: [SecretTensor] = [x]  // powers[i] = x^(i+1)
+        while powers.count < degree {
+            // Multiply the highest power by each of the lower ones (and itself), in one batch.
+            let top = powers[powers.count - 1]
+            let have = powers.count
+            let need = Swift.min(have, degree - have)
+            let lefts = concatenate([SecretTensor](repeating: top, count: need).map { $0.reshaped([$0.count]) })
+            let rights = concatenate(powers[0..<need].map { $0.reshaped([$0.count]) })
+            let products = try multiply(lefts.assumingBound(1.01), rights.assumingBound(1.01))
+            for j in 0..<need {
+                let part = products.rows((j * x.count)..<((j + 1) * x.count)).reshaped(x.shape)
+                powers.append(part.assumingBound(1.01))
+            }
+        }
+        let f = encoder.fractionalBits
+        // Coefficients at cb fractional bits: the sum sits at scale f + cb and must stay below 2^62.
+        let cb = Swift.min(2 * f, 58 - f)
+        let coefficientScale = Double(UInt64(1) << UInt64(cb))
+        var sum = [UInt64](repeating: 0, count: x.count)
+        var coefficientSum = abs(coefficients[0])
+        for (k, power) in powers.enumerated() {
+            let c = coefficients[k + 1]
+            coefficientSum += abs(c)
+            let cEnc = UInt64(bitPattern: Int64((c * coefficientScale).rounded()))
+            let share = power.share
+            for i in 0..<sum.count { sum[i] &+= share[i] &* cEnc }
+        }
+        if index == 0 {
+            let c0 = UInt64(bitPattern: Int64((coefficients[0] * coefficientScale).rounded())) &<< UInt64(f)
+            for i in 0..<sum.count { sum[i] &+= c0 }
+        }
+        try check("polynomial", bound: coefficientSum * 1.01 * 1.01,
+                  limit: Double(UInt64(1) << UInt64(62 - f - cb)))
+        return SecretTensor(
+            shape: x.shape, share: try truncate(sum, shift: cb),
+            bound: coefficientSum * 1.02 + encoder.resolution)
     }
 }
