@@ -1,11 +1,11 @@
 /// What one party has sent so far: rounds and bytes.
 ///
-/// A *round* is a maximal run of sends not interrupted by a receive: a party that sends to every
-/// peer and then receives from every peer has spent one round, however many peers there are.
-/// With every party running the same protocol, every party counts the same rounds, which is the
-/// protocol's round complexity.
+/// A *round* is one wait for messages: a maximal run of receives. A party that sends to every
+/// peer and then receives from every peer has spent one round, however many peers there are;
+/// messages a party only sends (an input owner's shares) cost it no round, and cost each receiver
+/// one. For a symmetric protocol every party counts the same rounds: its round complexity.
 public struct CommunicationStatistics: Sendable, Equatable {
-    /// Communication rounds this party has started.
+    /// Rounds: maximal runs of receives at this party.
     public var rounds: Int = 0
     /// Payload bytes this party has sent.
     public var bytesSent: Int = 0

@@ -75,7 +75,7 @@ public final class InMemoryChannel: Channel, @unchecked Sendable {
     public let partyCount: Int
     public private(set) var statistics = CommunicationStatistics()
     private let mailboxes: [Mailbox]
-    private var sending = false
+    private var receiving = false
 
     fileprivate init(party: Int, partyCount: Int, mailboxes: [Mailbox]) {
         self.partyIndex = party
@@ -86,10 +86,7 @@ public final class InMemoryChannel: Channel, @unchecked Sendable {
     public func send(_ words: [UInt64], to party: Int) throws(SecretSharingError) {
         precondition(party != partyIndex && (0..<partyCount).contains(party),
                      "party \(partyIndex) cannot send to \(party)")
-        if !sending {
-            sending = true
-            statistics.rounds += 1
-        }
+        receiving = false
         statistics.bytesSent += 8 * words.count
         statistics.messagesSent += 1
         try mailboxes[partyIndex * partyCount + party].put(words)
@@ -98,7 +95,10 @@ public final class InMemoryChannel: Channel, @unchecked Sendable {
     public func receive(from party: Int) throws(SecretSharingError) -> [UInt64] {
         precondition(party != partyIndex && (0..<partyCount).contains(party),
                      "party \(partyIndex) cannot receive from \(party)")
-        sending = false
+        if !receiving {
+            receiving = true
+            statistics.rounds += 1
+        }
         return try mailboxes[party * partyCount + partyIndex].take()
     }
 }
