@@ -23,6 +23,9 @@ struct MPCCommand: ParsableCommand {
         @Option(help: "Truncation protocol: dealer (any party count, exact to one unit) or local (2 parties, SecureML, may fail with small probability).")
         var truncation: TruncationChoice = .dealer
 
+        @Option(help: "How parties are connected: memory (in-process queues) or socket (Unix socket pairs, every byte through the kernel).")
+        var transport: TransportChoice = .memory
+
         @Option(name: .customLong("only"), parsing: .upToNextOption,
                 help: "Workloads to run (default: all): \(MPCBenchmark.workloads.joined(separator: ", ")).")
         var only: [String] = []
@@ -32,6 +35,10 @@ struct MPCCommand: ParsableCommand {
 
         enum TruncationChoice: String, ExpressibleByArgument {
             case dealer, local
+        }
+
+        enum TransportChoice: String, ExpressibleByArgument {
+            case memory, socket
         }
 
         func validate() throws {
@@ -48,7 +55,8 @@ struct MPCCommand: ParsableCommand {
         func run() throws {
             let method: TruncationMethod = truncation == .dealer ? .dealerAssisted : .localTwoParty
             let results = try MPCBenchmark.run(
-                parties: parties, repetitions: repetitions, truncation: method, names: only)
+                parties: parties, repetitions: repetitions, truncation: method,
+                transport: transport == .memory ? .inMemory : .socketPairs, names: only)
             if json {
                 var metrics: [String: Double] = [:]
                 for r in results {
@@ -67,7 +75,8 @@ struct MPCCommand: ParsableCommand {
                     "name": "mpc-bench", "kind": "mpc-bench", "seed": 0,
                     "trials": [[
                         "params": ["parties": parties, "repetitions": repetitions,
-                                   "truncation": truncation.rawValue] as [String: Any],
+                                   "truncation": truncation.rawValue,
+                                   "transport": transport.rawValue] as [String: Any],
                         "metrics": metrics,
                     ]],
                 ]

@@ -34,7 +34,7 @@ public enum MPCBenchmark {
     /// Runs the named workloads (all when `names` is empty).
     public static func run(
         parties: Int, repetitions: Int = 5, truncation: TruncationMethod = .dealerAssisted,
-        names: [String] = []
+        transport: Transport = .inMemory, names: [String] = []
     ) throws -> [MPCBenchmarkResult] {
         guard parties >= 2 else { throw SecretSharingError.invalidArgument("--parties must be at least 2") }
         guard truncation == .dealerAssisted || parties == 2 else {
@@ -46,7 +46,8 @@ public enum MPCBenchmark {
             guard workloads.contains(name) else {
                 throw SecretSharingError.invalidArgument("unknown workload \(name); known: \(workloads.joined(separator: ", "))")
             }
-            results.append(try measure(name, parties: parties, repetitions: repetitions, truncation: truncation))
+            results.append(try measure(name, parties: parties, repetitions: repetitions,
+                                       truncation: truncation, transport: transport))
         }
         return results
     }
@@ -67,11 +68,11 @@ public enum MPCBenchmark {
 
     /// One repetition: party 0 shares `a` (and party 1 `b`), then `op` is timed.
     static func once(
-        parties: Int, truncation: TruncationMethod,
+        parties: Int, truncation: TruncationMethod, transport: Transport,
         a: [Double], aShape: [Int], aBound: Double?, b: [Double]?, bShape: [Int],
         _ op: @escaping @Sendable (Party, SecretTensor, SecretTensor?) throws -> SecretTensor
     ) throws -> Run {
-        let per = try Party.runInMemory(partyCount: parties, truncation: truncation) { p in
+        let per = try Party.run(partyCount: parties, transport: transport, truncation: truncation) { p in
             let sa = try p.share(p.index == 0 ? a : nil, shape: aShape, owner: 0, bound: aBound)
             let sb = try b.map { v throws in try p.share(p.index == 1 ? v : nil, shape: bShape, owner: 1) }
             let (out, cost) = try p.measure { try op(p, sa, sb) }
@@ -84,7 +85,8 @@ public enum MPCBenchmark {
     }
 
     static func measure(
-        _ name: String, parties: Int, repetitions: Int, truncation: TruncationMethod
+        _ name: String, parties: Int, repetitions: Int, truncation: TruncationMethod,
+        transport: Transport
     ) throws -> MPCBenchmarkResult {
         var runs: [Run] = []
         var expected: [Double] = []
@@ -95,32 +97,32 @@ public enum MPCBenchmark {
             case "multiply10k":
                 let a = inputs(10_000, -10, 10, seed: 1), b = inputs(10_000, -10, 10, seed: 2)
                 expected = zip(a, b).map { $0 * $1 }
-                run = try once(parties: parties, truncation: truncation, a: a, aShape: [10_000], aBound: nil,
+                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
                                b: b, bShape: [10_000]) { p, x, y in try p.multiply(x, y!) }
             case "matmul100":
                 let a = inputs(10_000, -1, 1, seed: 3), b = inputs(10_000, -1, 1, seed: 4)
                 expected = plainMatmul(a, b, 100, 100, 100)
-                run = try once(parties: parties, truncation: truncation, a: a, aShape: [100, 100], aBound: nil,
+                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [100, 100], aBound: nil,
                                b: b, bShape: [100, 100]) { p, x, y in try p.matmul(x, y!) }
             case "relu10k":
                 let a = inputs(10_000, -100, 100, seed: 5)
                 expected = a.map { Swift.max(0, $0) }
-                run = try once(parties: parties, truncation: truncation, a: a, aShape: [10_000], aBound: nil,
+                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
                                b: nil, bShape: []) { p, x, _ in try p.relu(x) }
             case "sigmoid10k":
                 let a = inputs(10_000, -10, 10, seed: 6)
                 expected = a.map { 1 / (1 + Foundation.exp(-$0)) }
-                run = try once(parties: parties, truncation: truncation, a: a, aShape: [10_000], aBound: nil,
+                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
                                b: nil, bShape: []) { p, x, _ in try p.sigmoid(x) }
             case "exp10k":
                 let a = inputs(10_000, -4, 4, seed: 7)
                 expected = a.map { Foundation.exp($0) }
-                run = try once(parties: parties, truncation: truncation, a: a, aShape: [10_000], aBound: 4,
+                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: 4,
                                b: nil, bShape: []) { p, x, _ in try p.exp(x) }
             case "reciprocal10k":
                 let a = inputs(10_000, 1, 10, seed: 8)
                 expected = a.map { 1 / $0 }
-                run = try once(parties: parties, truncation: truncation, a: a, aShape: [10_000], aBound: nil,
+                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
                                b: nil, bShape: []) { p, x, _ in try p.reciprocal(x, domain: 1...10) }
             case "argmax1000x10":
                 let a = inputs(10_000, -10, 10, seed: 9)
@@ -128,7 +130,7 @@ public enum MPCBenchmark {
                     let row = Array(a[(i * 10)..<(i * 10 + 10)])
                     return Double(row.firstIndex(of: row.max()!)!)
                 }
-                run = try once(parties: parties, truncation: truncation, a: a, aShape: [1000, 10], aBound: nil,
+                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [1000, 10], aBound: nil,
                                b: nil, bShape: []) { p, x, _ in try p.argmax(x) }
             case "logreg-train", "logreg-infer":
                 let (x, y) = logisticData()
@@ -139,7 +141,7 @@ public enum MPCBenchmark {
                 plaintextTimes.append(seconds(clock.now - t0))
                 if name == "logreg-train" {
                     expected = plain.weights + [plain.bias]
-                    run = try once(parties: parties, truncation: truncation, a: x, aShape: [500, 30], aBound: nil,
+                    run = try once(parties: parties, truncation: truncation, transport: transport, a: x, aShape: [500, 30], aBound: nil,
                                    b: y, bShape: [500, 1]) { p, sx, sy in
                         let model = try SecureLogisticRegression.train(
                             party: p, features: sx, labels: sy!.assumingBound(1), parameters: params)
@@ -152,7 +154,7 @@ public enum MPCBenchmark {
                         return 1 / (1 + Foundation.exp(-s))
                     }
                     let w = plain.weights + [plain.bias]
-                    run = try once(parties: parties, truncation: truncation, a: x, aShape: [500, 30], aBound: nil,
+                    run = try once(parties: parties, truncation: truncation, transport: transport, a: x, aShape: [500, 30], aBound: nil,
                                    b: w, bShape: [31]) { p, sx, sw in
                         let model = SecureLogisticRegression(
                             weights: sw!.rows(0..<30).reshaped([30, 1]), bias: sw!.rows(30..<31).reshaped([1, 1]))

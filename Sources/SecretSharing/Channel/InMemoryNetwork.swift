@@ -44,29 +44,45 @@ public final class InMemoryNetwork: @unchecked Sendable {
         _ body: @escaping @Sendable (InMemoryChannel) throws -> T
     ) throws -> [T] {
         let network = InMemoryNetwork(partyCount: partyCount)
-        let results = ResultBox<T>(count: partyCount)
-        var threads: [Thread] = []
-        let done = DispatchGroup()
-        for p in 0..<partyCount {
-            done.enter()
-            let channel = network.channel(for: p)
-            let thread = Thread {
-                do {
-                    let value = try body(channel)
-                    results.set(p, .success(value))
-                } catch {
-                    results.set(p, .failure(error))
-                    network.close()
-                }
-                done.leave()
-            }
-            thread.stackSize = 8 << 20
-            threads.append(thread)
-        }
-        for t in threads { t.start() }
-        done.wait()
-        return try results.collect()
+        return try runPartyThreads(
+            channels: (0..<partyCount).map { network.channel(for: $0) }, close: { network.close() }, body)
     }
+}
+
+/// Runs `body` on one thread per channel and returns the results in party order; on a failure,
+/// calls `close` so that blocked peers fail too, and rethrows the first party's own error.
+func runPartyThreads<C: Channel, T: Sendable>(
+    channels: [C], close: @escaping @Sendable () -> Void,
+    _ body: @escaping @Sendable (C) throws -> T
+) throws -> [T] {
+    let results = ResultBox<T>(count: channels.count)
+    let done = DispatchGroup()
+    var threads: [Thread] = []
+    for (p, channel) in channels.enumerated() {
+        done.enter()
+        let box = UncheckedBox(channel)
+        let thread = Thread {
+            do {
+                results.set(p, .success(try body(box.value)))
+            } catch {
+                results.set(p, .failure(error))
+                close()
+            }
+            done.leave()
+        }
+        thread.stackSize = 8 << 20
+        threads.append(thread)
+    }
+    for t in threads { t.start() }
+    done.wait()
+    close()
+    return try results.collect()
+}
+
+/// Hands a channel to the thread that alone will use it.
+private struct UncheckedBox<V>: @unchecked Sendable {
+    let value: V
+    init(_ value: V) { self.value = value }
 }
 
 /// One party's endpoint of an `InMemoryNetwork`.

@@ -1,6 +1,35 @@
 // MARK: Running all parties in one process.
 
+/// How the parties of a local run are connected.
+public enum Transport: String, Sendable, CaseIterable {
+    /// `InMemoryNetwork`: messages passed by reference, counted as bytes.
+    case inMemory
+    /// `SocketNetwork`: Unix-domain socket pairs, every byte through the kernel.
+    case socketPairs
+}
+
 extension Party {
+    /// Runs `body` at each of `partyCount` parties, each on its own thread, connected by
+    /// `transport`, with a `TrustedDealer`; masks and the dealer's randomness come from the OS
+    /// CSPRNG. Returns each party's result, in party order.
+    public static func run<T: Sendable>(
+        partyCount: Int, transport: Transport, encoder: FixedPointEncoder = FixedPointEncoder(),
+        truncation: TruncationMethod = .dealerAssisted,
+        _ body: @escaping @Sendable (Party) throws -> T
+    ) throws -> [T] {
+        let dealer = TrustedDealer(partyCount: partyCount)
+        @Sendable func start(_ channel: any Channel) throws -> T {
+            let party = try Party(
+                channel: channel, provider: dealer.provider(for: channel.partyIndex),
+                encoder: encoder, truncation: truncation)
+            return try body(party)
+        }
+        switch transport {
+        case .inMemory: return try InMemoryNetwork.run(partyCount: partyCount) { try start($0) }
+        case .socketPairs: return try SocketNetwork.run(partyCount: partyCount) { try start($0) }
+        }
+    }
+
     /// Runs `body` at each of `partyCount` parties on an `InMemoryNetwork`, with a
     /// `TrustedDealer`, every party's masks and the dealer's randomness drawn from the OS
     /// CSPRNG. Returns each party's result, in party order.
