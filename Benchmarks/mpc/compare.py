@@ -73,6 +73,8 @@ def main():
         o_mem, o_sock, c = mem[f"{w}.seconds"], sock[f"{w}.seconds"], cr[f"{w}.seconds"]
         metrics[f"{w}.seconds"] = o_sock
         metrics[f"{w}.seconds_in_memory"] = o_mem
+        metrics[f"{w}.online_seconds"] = sock[f"{w}.online_seconds"]
+        metrics[f"{w}.online_speedup_vs_crypten"] = c / sock[f"{w}.online_seconds"]
         metrics[f"crypten.{w}.seconds"] = c
         metrics[f"{w}.speedup_vs_crypten"] = c / o_sock
         metrics[f"{w}.rounds"] = mem[f"{w}.rounds"]
@@ -81,7 +83,7 @@ def main():
         metrics[f"crypten.{w}.bytes_per_party"] = cr[f"{w}.bytes_party0"]
         metrics[f"{w}.max_error"] = mem[f"{w}.max_error"]
         metrics[f"crypten.{w}.max_error"] = cr[f"{w}.max_error"]
-        rows.append((w, o_sock, o_mem, c, c / o_sock, mem[f"{w}.rounds"], cr[f"{w}.rounds"],
+        rows.append((w, o_sock, o_mem, c, c / o_sock, sock[f"{w}.online_seconds"], mem[f"{w}.rounds"], cr[f"{w}.rounds"],
                      mem[f"{w}.bytes"] / args.parties, cr[f"{w}.bytes_party0"],
                      mem[f"{w}.max_error"], cr[f"{w}.max_error"]))
     torch_plain = cr["logreg-train.plaintext_seconds"]
@@ -89,6 +91,7 @@ def main():
     metrics["logreg-train.pytorch_plaintext_seconds"] = torch_plain
     metrics["logreg-train.swift_plaintext_seconds"] = swift_plain
     metrics["logreg-train.ratio_to_pytorch_plaintext"] = sock["logreg-train.seconds"] / torch_plain
+    metrics["logreg-train.in_memory_ratio_to_pytorch_plaintext"] = mem["logreg-train.seconds"] / torch_plain
     metrics["logreg-train.ratio_to_swift_plaintext"] = sock["logreg-train.seconds"] / swift_plain
     metrics["crypten.logreg-train.ratio_to_pytorch_plaintext"] = cr["logreg-train.seconds"] / torch_plain
 
@@ -103,10 +106,10 @@ def main():
         return
     print(f"{args.parties} parties, median of {args.alternations} alternations x {args.repetitions} repetitions")
     print(f"{'workload':15} {'ours s(sock)':>12} {'ours s(mem)':>11} {'CrypTen s':>10} {'speedup':>8} "
-          f"{'rounds':>7} {'CT rnds':>7} {'bytes/party':>12} {'CT bytes':>10} {'max err':>9} {'CT err':>9}")
+          f"{'online s':>9} {'rounds':>7} {'CT rnds':>7} {'bytes/party':>12} {'CT bytes':>10} {'max err':>9} {'CT err':>9}")
     for r in rows:
-        print(f"{r[0]:15} {r[1]:12.6f} {r[2]:11.6f} {r[3]:10.6f} {r[4]:7.1f}x {r[5]:7.0f} {r[6]:7.0f} "
-              f"{r[7]:12.0f} {r[8]:10.0f} {r[9]:9.1e} {r[10]:9.1e}")
+        print(f"{r[0]:15} {r[1]:12.6f} {r[2]:11.6f} {r[3]:10.6f} {r[4]:7.1f}x {r[5]:9.6f} {r[6]:7.0f} {r[7]:7.0f} "
+              f"{r[8]:12.0f} {r[9]:10.0f} {r[10]:9.1e} {r[11]:9.1e}")
     print(f"logistic regression, one epoch of 500x30, batch 50: plaintext PyTorch {torch_plain * 1e3:.3f} ms, "
           f"plaintext Swift {swift_plain * 1e3:.3f} ms")
     print(f"  PrivacyLab MPC / PyTorch plaintext: {metrics['logreg-train.ratio_to_pytorch_plaintext']:.1f}x; "

@@ -61,6 +61,7 @@ struct MPCCommand: ParsableCommand {
                 var metrics: [String: Double] = [:]
                 for r in results {
                     metrics["\(r.name).seconds"] = r.seconds
+                    metrics["\(r.name).online_seconds"] = r.onlineSeconds
                     metrics["\(r.name).rounds"] = Double(r.rounds)
                     metrics["\(r.name).bytes"] = Double(r.bytes)
                     metrics["\(r.name).offline_bytes"] = Double(r.offlineBytes)
@@ -83,11 +84,12 @@ struct MPCCommand: ParsableCommand {
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             } else {
-                print("workload          seconds      rounds   online bytes   offline bytes   max error")
+                print("workload          seconds     online s   rounds   online bytes   offline bytes   max error")
                 for r in results {
                     let line = [
                         r.name.padding(toLength: 16, withPad: " ", startingAt: 0),
-                        String(format: "%10.6f", r.seconds), String(format: "%9d", r.rounds),
+                        String(format: "%10.6f", r.seconds), String(format: "%10.6f", r.onlineSeconds),
+                        String(format: "%7d", r.rounds),
                         String(format: "%14d", r.bytes), String(format: "%15d", r.offlineBytes),
                         String(format: "%11.2e", r.maxError),
                     ].joined(separator: " ")

@@ -44,7 +44,7 @@ struct CostTests {
             CostModel.matmul(m: 20, k: 50, n: 20, parties: n, method: m),
             CostModel.isNegative(count: count, parties: n),
             CostModel.relu(count: count, parties: n),
-            CostModel.exp(count: count, iterations: 8, parties: n, method: m),
+            CostModel.exp(count: count, iterations: 8, parties: n),
             CostModel.sigmoid(count: count, clamped: false, parties: n, method: m),
             CostModel.sigmoid(count: count, clamped: true, parties: n, method: m),
             CostModel.maxWithIndex(rows: 20, k: 50, parties: n),

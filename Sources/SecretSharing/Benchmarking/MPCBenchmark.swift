@@ -4,8 +4,12 @@ import Foundation
 public struct MPCBenchmarkResult: Sendable, Equatable {
     /// The workload's name, e.g. `matmul100`.
     public var name: String
-    /// Median wall-clock seconds over the repetitions (the slowest party's time per run).
+    /// Median wall-clock seconds over the repetitions (the slowest party's time per run),
+    /// the dealer's work included.
     public var seconds: Double
+    /// Median seconds of the online phase alone: the same run with every correlation
+    /// generated beforehand (`TrustedDealer.preprocess`).
+    public var onlineSeconds: Double
     /// Communication rounds of one run.
     public var rounds: Int
     /// Online bytes sent by all parties together in one run.
@@ -60,6 +64,7 @@ public enum MPCBenchmark {
 
     struct Run: Sendable {
         var seconds: Double
+        var online: Double
         var rounds: Int
         var bytes: Int
         var offline: Int
@@ -72,14 +77,23 @@ public enum MPCBenchmark {
         a: [Double], aShape: [Int], aBound: Double?, b: [Double]?, bShape: [Int],
         _ op: @escaping @Sendable (Party, SecretTensor, SecretTensor?) throws -> SecretTensor
     ) throws -> Run {
-        let per = try Party.run(partyCount: parties, transport: transport, truncation: truncation) { p in
+        @Sendable func body(_ p: Party) throws -> (OperationCost, [Double]) {
             let sa = try p.share(p.index == 0 ? a : nil, shape: aShape, owner: 0, bound: aBound)
             let sb = try b.map { v throws in try p.share(p.index == 1 ? v : nil, shape: bShape, owner: 1) }
             let (out, cost) = try p.measure { try op(p, sa, sb) }
             return (cost, try p.reveal(out))
         }
+        let dealer = TrustedDealer(partyCount: parties)
+        let per = try Party.run(partyCount: parties, transport: transport, truncation: truncation,
+                                dealer: dealer, body)
+        // The same computation again, its correlations generated beforehand (untimed).
+        let prepared = TrustedDealer(partyCount: parties)
+        prepared.preprocess(dealer.servedPlan)
+        let online = try Party.run(partyCount: parties, transport: transport, truncation: truncation,
+                                   dealer: prepared, body)
         return Run(
-            seconds: per.map(\.0.seconds).max()!, rounds: per[0].0.rounds,
+            seconds: per.map(\.0.seconds).max()!, online: online.map(\.0.seconds).max()!,
+            rounds: per[0].0.rounds,
             bytes: per.reduce(0) { $0 + $1.0.bytesSent }, offline: per.reduce(0) { $0 + $1.0.offlineBytes },
             output: per[0].1)
     }
@@ -170,7 +184,8 @@ public enum MPCBenchmark {
         var maxError = 0.0
         for (o, e) in zip(runs[0].output, expected) { maxError = Swift.max(maxError, abs(o - e)) }
         return MPCBenchmarkResult(
-            name: name, seconds: median(runs.map(\.seconds)), rounds: runs[0].rounds, bytes: runs[0].bytes,
+            name: name, seconds: median(runs.map(\.seconds)), onlineSeconds: median(runs.map(\.online)),
+            rounds: runs[0].rounds, bytes: runs[0].bytes,
             offlineBytes: runs[0].offline, maxError: maxError,
             plaintextSeconds: plaintextTimes.isEmpty ? nil : median(plaintextTimes))
     }

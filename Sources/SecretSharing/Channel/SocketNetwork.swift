@@ -167,9 +167,23 @@ private final class Writer: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if failed || stopped { throw .channelClosed }
+        // A small message with nothing queued ahead of it is written at once: it fits in the
+        // socket buffer, so the write cannot block on a peer that is itself sending, and it saves
+        // waking the writer thread (the usual case: one round's share of a few hundred words).
+        if queue.isEmpty && !writing && words.count <= Self.directWords {
+            var header = UInt64(words.count).littleEndian
+            let ok = withUnsafeBytes(of: &header) { writeAll(socket, $0) }
+                && words.withUnsafeBytes { writeAll(socket, $0) }
+            if !ok { failed = true; throw .channelClosed }
+            return
+        }
         queue.append(words)
         condition.signal()
     }
+
+    /// The largest message written directly (8 KiB, far below any socket buffer).
+    static let directWords = 1024
+    private var writing = false
 
     func stop() {
         condition.lock()
@@ -184,14 +198,16 @@ private final class Writer: @unchecked Sendable {
             while queue.isEmpty && !stopped { condition.wait() }
             if queue.isEmpty && stopped { condition.unlock(); return }
             let message = queue.removeFirst()
+            writing = true
             condition.unlock()
             var header = UInt64(message.count).littleEndian
             let ok = withUnsafeBytes(of: &header) { writeAll(socket, $0) }
                 && message.withUnsafeBytes { writeAll(socket, $0) }
-            if !ok {
-                condition.lock(); failed = true; condition.unlock()
-                return
-            }
+            condition.lock()
+            writing = false
+            if !ok { failed = true }
+            condition.unlock()
+            if !ok { return }
         }
     }
 }

@@ -56,7 +56,29 @@ public final class TrustedDealer: @unchecked Sendable {
         return DealerTripleProvider(dealer: self, party: party)
     }
 
-    enum Request: Equatable {
+    /// The requests served so far, in order: a plan to `preprocess` for a later run of the same
+    /// computation.
+    public var servedPlan: CorrelationPlan {
+        lock.lock()
+        defer { lock.unlock() }
+        return CorrelationPlan(requests: requests)
+    }
+
+    /// Generates, ahead of time, every correlation of `plan` (the offline phase), so that a
+    /// computation making exactly these requests then only collects them. Must be called before
+    /// any party makes a request.
+    public func preprocess(_ plan: CorrelationPlan) {
+        lock.lock()
+        defer { lock.unlock() }
+        precondition(requests.isEmpty, "preprocess before any request is served")
+        for (sequence, request) in plan.requests.enumerated() {
+            let perParty = generate(request)
+            for p in 0..<partyCount { pending[p][sequence] = perParty[p] }
+            requests.append(request)
+        }
+    }
+
+    enum Request: Equatable, Sendable {
         case multiplication(Int)
         case matrix(Int, Int, Int)
         case square(Int)
@@ -174,6 +196,13 @@ public final class TrustedDealer: @unchecked Sendable {
             return (0..<n).map { [bin[$0], arith[$0]] }
         }
     }
+}
+
+/// The sequence of correlation requests of a computation (recorded by `TrustedDealer.servedPlan`).
+public struct CorrelationPlan: Sendable, Equatable {
+    let requests: [TrustedDealer.Request]
+    /// The number of requests.
+    public var count: Int { requests.count }
 }
 
 /// One party's window onto a `TrustedDealer`.

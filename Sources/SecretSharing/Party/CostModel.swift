@@ -66,10 +66,11 @@ public enum CostModel {
         isNegative(count: count, parties: n) + open(words: 2 * count, parties: n)
     }
 
-    /// `Party.exp` with `t` squarings when the bound leaves `t` extra bits (`p = t`).
-    public static func exp(count: Int, iterations t: Int, parties n: Int, method: TruncationMethod) -> ProtocolCost {
-        var cost = square(count: count, parties: n, method: method)  // u²/2
-        for _ in 0..<t { cost = cost + square(count: count, parties: n, method: method) }
+    /// `Party.exp` with `t` squarings when the bound leaves `t` extra bits (`p = t`); its
+    /// truncations are always dealer-assisted.
+    public static func exp(count: Int, iterations t: Int, parties n: Int) -> ProtocolCost {
+        var cost = square(count: count, parties: n, method: .dealerAssisted)  // u²/2
+        for _ in 0..<t { cost = cost + square(count: count, parties: n, method: .dealerAssisted) }
         return cost
     }
 
@@ -80,12 +81,12 @@ public enum CostModel {
         var cost = isNegative(count: clamped ? 3 * count : count, parties: n)
         cost = cost + open(words: 2 * count, parties: n)  // |x|
         if clamped { cost = cost + open(words: 2 * count, parties: n) }
-        cost = cost + exp(count: count, iterations: t, parties: n, method: method)
+        cost = cost + exp(count: count, iterations: t, parties: n)
         // Degree-6 polynomial: x², then x³ and x⁴, then x⁵ and x⁶; one final truncation.
         cost = cost + multiply(count: count, parties: n, method: method)
         cost = cost + multiply(count: 2 * count, parties: n, method: method)
         cost = cost + multiply(count: 2 * count, parties: n, method: method)
-        cost = cost + truncate(count: count, parties: n, method: method)
+        cost = cost + truncate(count: count, parties: n, method: .dealerAssisted)
         return cost + open(words: 2 * count, parties: n)  // s + (1 - 2s)·σ(a)
     }
 

@@ -14,8 +14,8 @@ extension Party {
     /// fractional bits (`p ≤ t`, as many as the bound allows), so rounding adds at most about
     /// `(2^t + 2)·2^-(f+p)·max(1, e^x)`: `2^-16` for `x ≤ 0` at the defaults.
     /// CrypTen's plain limit `(1 + u)^(2^t)` has relative error `x²/(2m)` instead (3% at `x = 4`).
-    /// - Cost: `2t + 2` rounds (`t + 1` with `.localTwoParty`), plus one when `p < t`;
-    ///   see `CostModel.exp` for the bytes.
+    /// - Cost: `2t + 2` rounds, plus one when `p < t` (its truncations are always
+    ///   dealer-assisted, see `truncate(_:shift:method:)`); see `CostModel.exp` for the bytes.
     public func exp(_ x: SecretTensor, iterations t: Int = 8) throws(SecretSharingError) -> SecretTensor {
         try limitExp(x, upper: x.bound, iterations: t)
     }
@@ -40,9 +40,9 @@ extension Party {
         let scaleBits = f + p
         // y₀ = 1 + x/2^t at scale f+p: x_enc · 2^(p-t) plus 2^(f+p).
         // u = x/2^t at scale f+p: x_enc · 2^(p-t).
-        let u = p == t ? x.share : try truncate(x.share, shift: t - p)
+        let u = p == t ? x.share : try truncate(x.share, shift: t - p, method: .dealerAssisted)
         // y₀ = 1 + u + u²/2 at scale f+p; u²/2 by a square and a truncation by f+p+1 bits.
-        var y = try truncate(try squareProduct(u), shift: scaleBits + 1)
+        var y = try truncate(try squareProduct(u), shift: scaleBits + 1, method: .dealerAssisted)
         Ring.addInPlace(&y, u)
         if index == 0 {
             let unit = UInt64(1) << UInt64(scaleBits)
@@ -51,7 +51,7 @@ extension Party {
         for step in 0..<t {
             let z = try squareProduct(y)
             // The last squaring also drops the p extra bits.
-            y = try truncate(z, shift: step == t - 1 ? scaleBits + p : scaleBits)
+            y = try truncate(z, shift: step == t - 1 ? scaleBits + p : scaleBits, method: .dealerAssisted)
         }
         let bound = Foundation.exp(Swift.max(0, upper)) * 1.001 + (m + 2) * encoder.resolution * largest
         return SecretTensor(shape: x.shape, share: y, bound: bound)
@@ -172,7 +172,8 @@ extension Party {
     /// batched products), and the coefficients applied at `min(2f, 58-f)` fractional bits with a single
     /// truncation, so coefficient rounding is negligible and each power contributes at most its
     /// own rounding (`≤ 2^-f` per product level) times `|c_k|`.
-    /// - Cost: `2·⌈log₂ degree⌉ + 1` rounds (dealer truncation).
+    /// - Cost: `2·⌈log₂ degree⌉ + 1` rounds with dealer truncation (`⌈log₂ degree⌉ + 1` with
+    ///   `.localTwoParty`: the final truncation at `min(2f, 58-f)` bits is always dealer-assisted).
     public func polynomial(_ x: SecretTensor, coefficients: [Double]) throws(SecretSharingError) -> SecretTensor {
         guard x.bound <= 1.01 else {
             throw .invalidArgument("polynomial evaluation needs |x| ≤ 1, the bound is \(x.bound)")
@@ -212,7 +213,7 @@ extension Party {
         try check("polynomial", bound: coefficientSum * 1.01 * 1.01,
                   limit: Double(UInt64(1) << UInt64(62 - f - cb)))
         return SecretTensor(
-            shape: x.shape, share: try truncate(sum, shift: cb),
+            shape: x.shape, share: try truncate(sum, shift: cb, method: .dealerAssisted),
             bound: coefficientSum * 1.02 + encoder.resolution)
     }
 }

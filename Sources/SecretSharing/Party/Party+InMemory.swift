@@ -10,14 +10,14 @@ public enum Transport: String, Sendable, CaseIterable {
 
 extension Party {
     /// Runs `body` at each of `partyCount` parties, each on its own thread, connected by
-    /// `transport`, with a `TrustedDealer`; masks and the dealer's randomness come from the OS
-    /// CSPRNG. Returns each party's result, in party order.
+    /// `transport`, with `dealer` (a fresh `TrustedDealer` by default); masks and the dealer's
+    /// randomness come from the OS CSPRNG. Returns each party's result, in party order.
     public static func run<T: Sendable>(
         partyCount: Int, transport: Transport, encoder: FixedPointEncoder = FixedPointEncoder(),
-        truncation: TruncationMethod = .dealerAssisted,
+        truncation: TruncationMethod = .dealerAssisted, dealer: TrustedDealer? = nil,
         _ body: @escaping @Sendable (Party) throws -> T
     ) throws -> [T] {
-        let dealer = TrustedDealer(partyCount: partyCount)
+        let dealer = dealer ?? TrustedDealer(partyCount: partyCount)
         @Sendable func start(_ channel: any Channel) throws -> T {
             let party = try Party(
                 channel: channel, provider: dealer.provider(for: channel.partyIndex),
@@ -30,21 +30,13 @@ extension Party {
         }
     }
 
-    /// Runs `body` at each of `partyCount` parties on an `InMemoryNetwork`, with a
-    /// `TrustedDealer`, every party's masks and the dealer's randomness drawn from the OS
-    /// CSPRNG. Returns each party's result, in party order.
+    /// `run` on an `InMemoryNetwork` with a fresh `TrustedDealer` and OS randomness.
     public static func runInMemory<T: Sendable>(
         partyCount: Int, encoder: FixedPointEncoder = FixedPointEncoder(),
         truncation: TruncationMethod = .dealerAssisted,
         _ body: @escaping @Sendable (Party) throws -> T
     ) throws -> [T] {
-        let dealer = TrustedDealer(partyCount: partyCount)
-        return try InMemoryNetwork.run(partyCount: partyCount) { channel in
-            let party = try Party(
-                channel: channel, provider: dealer.provider(for: channel.partyIndex),
-                encoder: encoder, truncation: truncation)
-            return try body(party)
-        }
+        try run(partyCount: partyCount, transport: .inMemory, encoder: encoder, truncation: truncation, body)
     }
 
     /// As `runInMemory`, with every party's masks and the dealer seeded from `seed`: the whole

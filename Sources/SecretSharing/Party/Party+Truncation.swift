@@ -24,8 +24,15 @@ extension Party {
     ///
     /// - Cost: `.dealerAssisted` 1 round, `(n-1)·8·count` bytes per party; `.localTwoParty` none.
     public func truncate(_ z: [UInt64], shift d: Int) throws(SecretSharingError) -> [UInt64] {
+        try truncate(z, shift: d, method: truncation)
+    }
+
+    /// `truncate` with an explicit method. The extended-precision steps of `exp` and polynomial
+    /// evaluation always use `.dealerAssisted`: their products sit at 48 fractional bits and
+    /// more, where local truncation would fail with probability about 2^-15 per element.
+    func truncate(_ z: [UInt64], shift d: Int, method: TruncationMethod) throws(SecretSharingError) -> [UInt64] {
         let shift = UInt64(d)
-        switch truncation {
+        switch method {
         case .localTwoParty:
             var out = z
             out.withUnsafeMutableBufferPointer { p in
