@@ -51,7 +51,7 @@ public final class InMemoryNetwork: @unchecked Sendable {
 
 /// Runs `body` on one thread per channel and returns the results in party order; on a failure,
 /// calls `close` so that blocked peers fail too, and rethrows the first party's own error.
-func runPartyThreads<C: Channel, T: Sendable>(
+func runPartyThreads<C: Channel & SendableMetatype, T: Sendable>(
     channels: [C], close: @escaping @Sendable () -> Void,
     _ body: @escaping @Sendable (C) throws -> T
 ) throws -> [T] {
