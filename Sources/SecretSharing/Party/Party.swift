@@ -34,7 +34,20 @@ public struct OperationCost: Sendable, Equatable {
 /// and its own CSPRNG. Parties share no state; they talk only through `channel`.
 ///
 /// Every party runs the same sequence of operations (single program, multiple data), each on its
-/// own shares; the operations are in the `Party+…` extensions.
+/// own shares; the operations are in the `Party+…` extensions. The layers, bottom up:
+/// `FixedPointEncoder` (reals ↔ Z(2^64)) → additive shares and `Ring` kernels → `SecretTensor`
+/// (flat shares, shape, public bound) → protocols (`Party+Linear`, `+Beaver`, `+Truncation`,
+/// `+Comparison`, `+Approximations`) → secure ML (`SecureLogisticRegression`,
+/// `SecureMultilayerPerceptron`). Correlated randomness comes only through `TripleProvider`;
+/// messages only through `Channel`.
+///
+/// Security model: semi-honest (honest-but-curious) parties, any `n - 1` of which may collude,
+/// and — with `TrustedDealer` — a dealer that follows the protocol and colludes with none.
+/// Everything a party receives is uniformly distributed or a public value (shapes, public
+/// bounds); outputs are revealed only by `reveal`. No protection against malicious deviation
+/// (no MACs), and the public magnitude bounds leak what their definition says (see `share`).
+/// - Reference: Knott et al., "CrypTen: secure multi-party computation meets machine learning"
+///   (NeurIPS 2021), whose layering this follows.
 public final class Party {
     /// This party's network endpoint.
     public let channel: any Channel
