@@ -207,3 +207,48 @@ struct SecurityTests {
         #expect(chiSquareTwoSample(a, b) < 37.7)
     }
 }
+
+@Suite("Four parties and misuse")
+struct MorePartiesTests {
+    @Test("matmul, ReLU and sigmoid are right for 4 parties")
+    func fourParties() throws {
+        var rng = TestRandom(seed: 44)
+        let a = rng.values(6 * 9, -3, 3), b = rng.values(9 * 4, -3, 3), x = rng.values(500, -30, 30)
+        let out = try mpc(parties: 4) { p in
+            let sa = try p.share(p.index == 3 ? a : nil, shape: [6, 9], owner: 3)
+            let sb = try p.share(p.index == 2 ? b : nil, shape: [9, 4], owner: 2)
+            let sx = try p.share(p.index == 1 ? x : nil, shape: [500], owner: 1)
+            return [try p.reveal(try p.matmul(sa, sb)), try p.reveal(try p.relu(sx)),
+                    try p.reveal(try p.sigmoid(sx))]
+        }
+        var product = [Double](repeating: 0, count: 24)
+        for i in 0..<6 { for j in 0..<4 { for t in 0..<9 { product[i * 4 + j] += a[i * 9 + t] * b[t * 4 + j] } } }
+        #expect(maxAbsDifference(out[0], product) < 1e-3)
+        #expect(maxAbsDifference(out[1], x.map { max(0, $0) }) <= 1.0 / 65536)
+        #expect(maxAbsDifference(out[2], x.map { 1 / (1 + Foundation.exp(-$0)) }) <= 6.6e-5 + 8.8e-6 + 6.0 / 65536)
+    }
+
+    @Test("parties that ask the dealer for different correlations get an error, not wrong shares")
+    func dealerMismatch() throws {
+        #expect(throws: SecretSharingError.self) {
+            _ = try mpc(parties: 2) { p in
+                let s = try p.share(p.index == 0 ? [1, 2, 3] : nil, shape: [3], owner: 0)
+                // Party 1 runs a different program from party 0.
+                return p.index == 0 ? try p.reveal(try p.multiply(s, s)) : try p.reveal(try p.relu(s))
+            }
+        }
+    }
+
+    @Test("a message of the wrong length from a peer is reported as malformed")
+    func malformedMessage() throws {
+        #expect(throws: SecretSharingError.malformedMessage(from: 0, expected: 3, received: 2)) {
+            _ = try InMemoryNetwork.run(partyCount: 2) { channel in
+                if channel.partyIndex == 0 {
+                    try channel.send([1, 2], to: 1)
+                    return [UInt64]()
+                }
+                return try channel.openAdditive([1, 2, 3])
+            }
+        }
+    }
+}

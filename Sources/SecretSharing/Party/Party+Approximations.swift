@@ -93,10 +93,15 @@ extension Party {
         } else {
             y = try constant([Double](repeating: 2 / (lo + hi), count: x.count), shape: x.shape)
         }
+        // Bounds: y₀ ≤ 1/lo (the secant and the constant start both are), and every Newton
+        // iterate satisfies y ≤ 1/x; x·y₀ ≤ 1 + ε₀ for the secant, < 2 for the constant start,
+        // and x·y ≤ 1 afterwards.
         let ySlack = 1 / lo + 8 * encoder.resolution
         y = y.assumingBound(ySlack)
-        for _ in 0..<k {
-            let t = try multiply(xb, y).assumingBound(1 + 8 * encoder.resolution)
+        let firstProduct = useSecant ? 1 + e0 : 2 * hi / (lo + hi)
+        for iteration in 0..<k {
+            let tBound = (iteration == 0 ? firstProduct : 1) + 8 * encoder.resolution
+            let t = try multiply(xb, y).assumingBound(tBound)
             let u = try add(negate(t), scalar: 2).assumingBound(2 + 8 * encoder.resolution)
             y = try multiply(y, u).assumingBound(ySlack)
         }
