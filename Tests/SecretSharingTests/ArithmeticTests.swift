@@ -115,4 +115,24 @@ struct ArithmeticTests {
         #expect(maxAbsDifference(out[1], zip(x, c).map { $0 * $1 }) < 4e-4)
         #expect(maxAbsDifference(out[2], x.map { $0 * $0 }) < 1e-3)
     }
+
+    @Test("scaled matmul equals s·(A·B) within one unit, in the rounds of one matmul")
+    func scaledMatmul() throws {
+        var rng = TestRandom(seed: 15)
+        let a = rng.values(12 * 40, -4, 4), b = rng.values(40 * 3, -1, 1)
+        let s = 0.013
+        struct Out: Sendable, Equatable { var values: [Double]; var rounds: Int }
+        let out = try mpc(parties: 3) { p in
+            let sa = try p.share(p.index == 0 ? a : nil, shape: [12, 40], owner: 0)
+            let sb = try p.share(p.index == 1 ? b : nil, shape: [40, 3], owner: 1)
+            let (z, cost) = try p.measure { try p.matmul(sa, sb, scaledBy: s) }
+            return Out(values: try p.reveal(z), rounds: cost.rounds)
+        }
+        var expected = [Double](repeating: 0, count: 36)
+        for i in 0..<12 { for j in 0..<3 { for t in 0..<40 { expected[i * 3 + j] += a[i * 40 + t] * b[t * 3 + j] } } }
+        expected = expected.map { $0 * s }
+        // Input rounding 2^-17 on each factor over 40 terms, s's encoding error 2^-17 · |AB|, one unit.
+        #expect(maxAbsDifference(out.values, expected) < 40 * 5 * 1.0 / 131072 * s + 160.0 / 131072 + 1.0 / 65536)
+        #expect(out.rounds == CostModel.matmul(m: 12, k: 40, n: 3, parties: 3, method: .dealerAssisted).rounds)
+    }
 }

@@ -13,7 +13,7 @@ public struct LogisticRegressionParameters: Sendable, Equatable {
     /// Squarings of the sigmoid's exp (`Party.sigmoid`).
     public var sigmoidIterations: Int
 
-    public init(epochs: Int = 5, batchSize: Int = 50, learningRate: Double = 0.5, sigmoidIterations: Int = 8) {
+    public init(epochs: Int = 5, batchSize: Int = 50, learningRate: Double = 0.5, sigmoidIterations: Int = 6) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -25,13 +25,14 @@ public struct LogisticRegressionParameters: Sendable, Equatable {
 ///
 /// Training is plain mini-batch gradient descent on the cross-entropy, every step computed under
 /// MPC: `z = X_B·w + b`, `p = σ(z)` (`Party.sigmoid`), `w ← w - (η/|B|)·X_Bᵀ(p - y_B)`,
-/// `b ← b - (η/|B|)·Σ(p - y_B)`. Nothing is revealed during training. The computation is
+/// `b ← b - (η/|B|)·Σ(p - y_B)`, the two gradients as one scaled product (`matmul(_:_:scaledBy:)`).
+/// Nothing is revealed during training. The computation is
 /// the same as `PlaintextLogisticRegression`'s step for step, so the two differ only by the
 /// fixed-point and sigmoid errors (each step's error is at most `η·|σ̂ - σ|·max|x|·d` on a
 /// weight; gradient descent on this convex loss does not amplify it).
 ///
 /// - Cost per step with batch `B` and `d` features (dealer truncation): one B×d×1 matmul
-///   (2 rounds), one sigmoid (≈40 rounds), one d×B×1 matmul (2 rounds), one scaling (1 round).
+///   (2 rounds), one sigmoid (31 or 32 rounds), one scaled (d+1)×B×1 matmul (2 rounds): 35–36.
 /// - Reference: Mohassel, Zhang, "SecureML" (S&P 2017) §4; CrypTen's logistic-regression
 ///   tutorial.
 public struct SecureLogisticRegression: Sendable {
@@ -64,10 +65,13 @@ public struct SecureLogisticRegression: Sendable {
                 let z = try party.addRowVector(try party.matmul(x, model.weights), model.bias)
                 let p = try party.sigmoid(z, iterations: parameters.sigmoidIterations)
                 let error = try party.subtract(p, y)
-                let gradient = try party.matmul(party.transpose(x), error)
-                let biasGradient = try party.sumRows(party.transpose(error))
-                let both = party.concatenate([gradient.reshaped([d]), biasGradient.reshaped([1])])
-                let step = try party.multiply(both, byScalar: parameters.learningRate / Double(end - start))
+                // [Xᵀ | 1]ᵀ·e scaled by η/B in one product and one truncation: the bias gradient
+                // Σe is the product with a column of ones (public, so party 0's share is 1.0).
+                let rate = parameters.learningRate / Double(end - start)
+                let withOnes = try party.concatenate([
+                    party.transpose(x), party.constant([Double](repeating: 1, count: end - start), shape: [1, end - start]),
+                ]).assumingBound(Swift.max(x.bound, 1))
+                let step = try party.matmul(withOnes, error, scaledBy: rate).reshaped([d + 1])
                 model.weights = try party.subtract(model.weights, step.rows(0..<d).reshaped([d, 1]))
                 model.bias = try party.subtract(model.bias, step.rows(d..<(d + 1)).reshaped([1, 1]))
                 start = end

@@ -98,9 +98,40 @@ extension Party {
     public func matmul(_ x: SecretTensor, _ y: SecretTensor) throws(SecretSharingError) -> SecretTensor {
         precondition(x.shape.count == 2 && y.shape.count == 2 && x.shape[1] == y.shape[0],
                      "matmul: shapes \(x.shape) and \(y.shape) do not chain")
-        let (m, k, n) = (x.shape[0], x.shape[1], y.shape[1])
-        let b = Double(k) * x.bound * y.bound
+        let (m, n) = (x.shape[0], y.shape[1])
+        let b = Double(x.shape[1]) * x.bound * y.bound
         try check("matmul", bound: b, limit: encoder.productLimit)
+        let z = try matrixProduct(x, y)
+        return SecretTensor(
+            shape: [m, n], share: try truncate(z, shift: encoder.fractionalBits),
+            bound: b + encoder.resolution)
+    }
+
+    /// `s·(x·y)` for a public real `s` with a single truncation: the ring product (scale `2f`)
+    /// is multiplied by `s` encoded at `f` bits and truncated once by `2f` — one round less than
+    /// `multiply(matmul(x, y), byScalar: s)`, and no intermediate rounding. Used for gradient
+    /// steps (`η/B · Xᵀe`). Refused when `k·bx·by·|s| ≥ 2^(62-3f)`.
+    /// Error: below `2^-f` per element, plus `k·bx·by·2^-(f+1)` from the encoding of `s`.
+    /// - Cost: as `matmul`.
+    public func matmul(_ x: SecretTensor, _ y: SecretTensor, scaledBy s: Double) throws(SecretSharingError) -> SecretTensor {
+        precondition(x.shape.count == 2 && y.shape.count == 2 && x.shape[1] == y.shape[0],
+                     "matmul: shapes \(x.shape) and \(y.shape) do not chain")
+        let (m, n) = (x.shape[0], y.shape[1])
+        let f = encoder.fractionalBits
+        let raw = Double(x.shape[1]) * x.bound * y.bound
+        let b = raw * abs(s)
+        try check("matmul", bound: raw, limit: encoder.productLimit)
+        try check("scaled matmul", bound: b, limit: Double(sign: .plus, exponent: 62 - 3 * f, significand: 1))
+        let sEnc = UInt64(bitPattern: Int64((s * encoder.scale).rounded()))
+        let z = Ring.scale(try matrixProduct(x, y), by: sEnc)
+        return SecretTensor(
+            shape: [m, n], share: try truncate(z, shift: 2 * f),
+            bound: b + raw * encoder.resolution + encoder.resolution)
+    }
+
+    /// Shares of the untruncated ring product `x·y` (scale `2f`), by a matrix Beaver triple.
+    func matrixProduct(_ x: SecretTensor, _ y: SecretTensor) throws(SecretSharingError) -> [UInt64] {
+        let (m, k, n) = (x.shape[0], x.shape[1], y.shape[1])
         let t = try provider.matrixTriple(m: m, k: k, n: n)
         var masked = Ring.subtract(x.share, t.a)
         masked.append(contentsOf: Ring.subtract(y.share, t.b))
@@ -111,9 +142,7 @@ extension Party {
         Ring.matmul(e, t.b, m: m, k: k, n: n, accumulatingInto: &z)
         let left = index == 0 ? Ring.add(t.a, e) : t.a
         Ring.matmul(left, f, m: m, k: k, n: n, accumulatingInto: &z)
-        return SecretTensor(
-            shape: [m, n], share: try truncate(z, shift: encoder.fractionalBits),
-            bound: b + encoder.resolution)
+        return z
     }
 
     /// `b ⊙ x` for secret bits `b` and a secret fixed-point `x`: a Beaver product without
