@@ -32,7 +32,7 @@ public struct LogisticRegressionParameters: Sendable, Equatable {
 /// weight; gradient descent on this convex loss does not amplify it).
 ///
 /// - Cost per step with batch `B` and `d` features (dealer truncation): one B×d×1 matmul
-///   (2 rounds), one sigmoid (31 or 32 rounds), one scaled (d+1)×B×1 matmul (2 rounds): 35–36.
+///   (2 rounds), one sigmoid (30 or 31 rounds), one scaled (d+1)×B×1 matmul (2 rounds): 34–35.
 /// - Reference: Mohassel, Zhang, "SecureML" (S&P 2017) §4; CrypTen's logistic-regression
 ///   tutorial.
 public struct SecureLogisticRegression: Sendable {

@@ -19,8 +19,8 @@ public struct SecretDenseLayer: Sendable {
 /// with secret weights: neither the model owner nor the data owner learns the other's values.
 ///
 /// Each layer is one Beaver matmul (2 rounds, error below `2^-f` per output beyond the inputs'
-/// rounding) and, between layers, one ReLU (9 rounds, exact). `predictions` adds an argmax over the
-/// logits (`⌈log₂ classes⌉` tournament levels of 9 rounds, exact).
+/// rounding) and, between layers, one ReLU (8 rounds, exact). `predictions` adds an argmax over the
+/// logits (`⌈log₂ classes⌉` tournament levels of 8 rounds, exact).
 public struct SecureMultilayerPerceptron: Sendable {
     /// The layers, input first.
     public var layers: [SecretDenseLayer]

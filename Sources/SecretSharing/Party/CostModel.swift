@@ -61,9 +61,16 @@ public enum CostModel {
             bytesPerParty: (n - 1) * 8 * (count + 2 * andWords + (count + 63) / 64))
     }
 
-    /// `Party.relu`: `isNegative` and one Beaver product (no truncation): 9 rounds.
+    /// `Party.relu`: `isNegative` with the Beaver product `[x<0]·x` opened in its last round:
+    /// 8 rounds.
     public static func relu(count: Int, parties n: Int) -> ProtocolCost {
-        isNegative(count: count, parties: n) + open(words: 2 * count, parties: n)
+        fused(isNegative(count: count, parties: n), productWords: count, parties: n)
+    }
+
+    /// A comparison whose bit conversion also carries a Beaver product of `productWords` words.
+    static func fused(_ comparison: ProtocolCost, productWords: Int, parties n: Int) -> ProtocolCost {
+        ProtocolCost(rounds: comparison.rounds,
+                     bytesPerParty: comparison.bytesPerParty + (n - 1) * 8 * 2 * productWords)
     }
 
     /// `Party.exp` with `t` squarings when the bound leaves `t` extra bits (`p = t`); its
@@ -78,8 +85,8 @@ public enum CostModel {
     public static func sigmoid(
         count: Int, iterations t: Int = 6, clamped: Bool, parties n: Int, method: TruncationMethod
     ) -> ProtocolCost {
-        var cost = isNegative(count: clamped ? 3 * count : count, parties: n)
-        cost = cost + open(words: 2 * count, parties: n)  // |x|
+        var cost = fused(isNegative(count: clamped ? 3 * count : count, parties: n),
+                         productWords: count, parties: n)  // |x| in the comparison's last round
         if clamped { cost = cost + open(words: 2 * count, parties: n) }
         cost = cost + exp(count: count, iterations: t, parties: n)
         // Degree-6 polynomial: x², then x³ and x⁴, then x⁵ and x⁶; one final truncation.
@@ -91,13 +98,14 @@ public enum CostModel {
     }
 
     /// `Party.maxWithIndex` on `rows` rows of `k` elements: per tournament level with `q` pairs,
-    /// a comparison of `q·rows` differences and one product of `2·q·rows` words.
+    /// a comparison of `q·rows` differences whose last round also carries a product of
+    /// `2·q·rows` words: 8 rounds a level.
     public static func maxWithIndex(rows: Int, k: Int, parties n: Int) -> ProtocolCost {
         var cost = ProtocolCost(rounds: 0, bytesPerParty: 0)
         var width = k
         while width > 1 {
             let half = (width / 2) * rows
-            cost = cost + isNegative(count: half, parties: n) + open(words: 4 * half, parties: n)
+            cost = cost + fused(isNegative(count: half, parties: n), productWords: 2 * half, parties: n)
             width = width / 2 + width % 2
         }
         return cost

@@ -120,8 +120,8 @@ extension Party {
     /// Error: `|σ̂(x) - σ(x)| ≤ 6.6e-5 + 8.8e-6 + 6·2^-f ≈ 1.7e-4` at the default `t = 6`
     /// (`e^x·|x|³/(5m²)` peaks at `x = -3` with `m = 64`; `e^-32` is below the resolution, so
     /// clamping at `K = 64` costs nothing). The result's public bound is `1 + 1e-3`.
-    /// - Cost: 8 rounds (comparison) + 1 or 2 (`|x|`, clamp) + `2t + 2` (exp) + 7 (polynomial)
-    ///   + 1: 31 rounds for `|x| ≤ 64`, 32 otherwise.
+    /// - Cost: 8 rounds (comparison, with `|x|` fused into its last round) + 1 (clamp, when
+    ///   needed) + `2t + 2` (exp) + 7 (polynomial) + 1: 30 rounds for `|x| ≤ 64`, 31 otherwise.
     /// - Reference: the exp route of CrypTen (Knott et al., NeurIPS 2021), with the input folded
     ///   to `x ≤ 0` so that both the exp and the reciprocal stay on short, accurate intervals.
     public func sigmoid(_ x: SecretTensor, iterations t: Int = 6) throws(SecretSharingError) -> SecretTensor {
@@ -138,12 +138,15 @@ extension Party {
             batch.append(contentsOf: minusK)
             batch.append(contentsOf: plusK)
         }
-        let bits = try mostSignificantBit(batch)
+        // The sign bits, converted in the same round as the product neg·x: |x| = x - 2·neg·x.
+        let packed = try mostSignificantBitXOR(batch)
+        let (bits, negativeTimesX) = try bitsToArithmetic(
+            packed, count: batch.count, multiplying: x.share)
         let negative = Array(bits[0..<count])
         // sgn = 1 - 2·neg (an integer ±1).
         var sgn = Ring.scale(negative, by: 0 &- 2)
         if index == 0 { for i in 0..<count { sgn[i] &+= 1 } }
-        var magnitude = try beaverProduct(sgn, x.share)  // |x|, exact
+        var magnitude = Ring.subtract(x.share, Ring.scale(Array(negativeTimesX[0..<count]), by: 2))  // |x|, exact
         if clamp {
             // mid = [x < K] - [x < -K] = 1 exactly when -K ≤ x < K; a = K + mid·(|x| - K).
             let mid = Ring.subtract(Array(bits[count..<(2 * count)]), Array(bits[(2 * count)...]))

@@ -55,6 +55,12 @@ extension Party {
     ///   mixed arithmetic-binary circuits" (CRYPTO 2020); Catrina, de Hoog, "Improved primitives
     ///   for secure multiparty integer computation" (SCN 2010) for the comparison circuit.
     func mostSignificantBit(_ x: [UInt64]) throws(SecretSharingError) -> [UInt64] {
+        try bitsToArithmetic(try mostSignificantBitXOR(x), count: x.count)
+    }
+
+    /// Steps 1–2 of `mostSignificantBit`: XOR shares of `msb(x)`, packed 64 to a word.
+    /// - Cost: 7 rounds.
+    func mostSignificantBitXOR(_ x: [UInt64]) throws(SecretSharingError) -> [UInt64] {
         let count = x.count
         let eda = try provider.edaBits(count: count)
         let c = try channel.openAdditive(Ring.add(x, eda.arithmetic))
@@ -101,7 +107,7 @@ extension Party {
             if isFirst { bit ^= c[i] >> 63 }
             packed[i >> 6] |= bit << UInt64(i & 63)
         }
-        return try bitsToArithmetic(packed, count: count)
+        return packed
     }
 
     /// Moves bit `i` to bit `rev₆(i)`, the 6-bit reversal of the index `i` (an involution,
@@ -132,6 +138,53 @@ extension Party {
             out[i] = vi == 0 ? beta : ((isFirst ? 1 : 0) &- beta)
         }
         return out
+    }
+
+    /// Arithmetic shares of XOR-shared bits `b` (packed) together with the products `b·X` for a
+    /// secret vector `X`, in one round. Word `i` of `X` is multiplied by bit `i mod count`
+    /// (`X` holds a multiple of `count` words, or fewer than `count`).
+    ///
+    /// With a daBit `β`, `b = v ⊕ β` for the opened `v`, so `b = v + β - 2vβ` and
+    /// `b·X = βX + v·(X - 2βX)`: the Beaver product `W = β·X` needs only values known before `v`,
+    /// so its opening travels in the same message as `v`'s; then `b·X` is `W` where `v = 0` and
+    /// `X - W` where `v = 1`. Exact.
+    /// - Cost: 1 round, `(n-1)·8·(⌈count/64⌉ + 2·Σ|X|)` bytes per party.
+    func bitsToArithmetic(
+        _ packed: [UInt64], count: Int, multiplying values: [UInt64]
+    ) throws(SecretSharingError) -> (bits: [UInt64], products: [UInt64]) {
+        precondition(values.count % count == 0 || values.count < count,
+                     "fused bit product: \(values.count) words for \(count) bits")
+        let da = try provider.daBits(count: count)
+        let total = values.count
+        let t = try provider.multiplicationTriples(count: total)
+        let words = packed.count
+        var message = Ring.xor(packed, da.binary)
+        message.reserveCapacity(words + 2 * total)
+        for i in 0..<total { message.append(da.arithmetic[i % count] &- t.a[i]) }
+        for i in 0..<total { message.append(values[i] &- t.b[i]) }
+        let all = try channel.broadcastExchange(message)
+        var opened = message
+        for p in 0..<partyCount where p != index {
+            let m = all[p]
+            for i in 0..<words { opened[i] ^= m[i] }
+            for i in words..<(words + 2 * total) { opened[i] &+= m[i] }
+        }
+        let isFirst = index == 0
+        var bits = [UInt64](repeating: 0, count: count)
+        for i in 0..<count {
+            let vi = (opened[i >> 6] >> UInt64(i & 63)) & 1
+            let beta = da.arithmetic[i]
+            bits[i] = vi == 0 ? beta : ((isFirst ? 1 : 0) &- beta)
+        }
+        var products = [UInt64](repeating: 0, count: total)
+        for i in 0..<total {
+            let e = opened[words + i], f = opened[words + total + i]
+            var w = t.c[i] &+ e &* t.b[i] &+ f &* t.a[i]
+            if isFirst { w &+= e &* f }
+            let vi = (opened[(i % count) >> 6] >> UInt64((i % count) & 63)) & 1
+            products[i] = vi == 0 ? w : values[i] &- w
+        }
+        return (bits, products)
     }
 
     /// The bits `x < 0`. Exact. See `mostSignificantBit` for the protocol.
@@ -178,11 +231,13 @@ extension Party {
         return SecretTensor(shape: x.shape, share: share, bound: 1)
     }
 
-    /// `max(x, 0)` elementwise: `x · (1 - [x < 0])`. Exact.
-    /// - Cost: 9 rounds; `isNegative`'s bytes plus `(n-1)·8·2·count` per party.
+    /// `max(x, 0)` elementwise: `x - [x < 0]·x`, the product fused with the bit conversion
+    /// (`bitsToArithmetic(_:count:multiplying:)`). Exact.
+    /// - Cost: 8 rounds; `isNegative`'s bytes plus `(n-1)·8·2·count` per party.
     public func relu(_ x: SecretTensor) throws(SecretSharingError) -> SecretTensor {
-        let positive = not(try isNegative(x))
-        return try select(positive, x)
+        let packed = try mostSignificantBitXOR(x.share)
+        let (_, negativePart) = try bitsToArithmetic(packed, count: x.count, multiplying: x.share)
+        return SecretTensor(shape: x.shape, share: Ring.subtract(x.share, negativePart), bound: x.bound)
     }
 
     /// The maximum of each row of a 2-D tensor (shape [rows, 1]) or of a 1-D tensor (shape
@@ -191,7 +246,7 @@ extension Party {
     /// A tournament: each level compares neighbouring candidates with `x_a ≥ x_b` (`a` covering
     /// the earlier part of the row) and keeps the winner's value and index in one batched selection, so ties go to
     /// the smaller index. Exact.
-    /// - Cost: `⌈log₂ k⌉` levels of 9 rounds for rows of `k` elements.
+    /// - Cost: `⌈log₂ k⌉` levels of 8 rounds for rows of `k` elements (`CostModel.maxWithIndex`).
     public func maxWithIndex(_ x: SecretTensor) throws(SecretSharingError) -> (max: SecretTensor, argmax: SecretTensor) {
         let (rows, k) = x.shape.count == 2 ? (x.shape[0], x.shape[1]) : (1, x.count)
         precondition(k >= 1, "max of an empty row")
@@ -221,14 +276,14 @@ extension Party {
                 }
             }
             // a ≥ b  ⇔  not (a - b < 0); inputs are bounded by x.bound, so a - b is in range.
-            let keepA = not(SecretBits(shape: [half], share: try mostSignificantBit(Ring.subtract(a, b))))
+            // Winner = a - [a < b]·(a - b), for the values and the indices, the products fused
+            // with the comparison's last round.
             var diffs = Ring.subtract(a, b)
+            let packed = try mostSignificantBitXOR(diffs)
             diffs.append(contentsOf: Ring.subtract(ia, ib))
-            var bits = keepA.share
-            bits.append(contentsOf: keepA.share)
-            let chosen = try beaverProduct(bits, diffs)
-            var next = Ring.add(Array(chosen[0..<half]), b)
-            var nextIndices = Ring.add(Array(chosen[half...]), ib)
+            let (_, losses) = try bitsToArithmetic(packed, count: half, multiplying: diffs)
+            var next = Ring.subtract(a, Array(losses[0..<half]))
+            var nextIndices = Ring.subtract(ia, Array(losses[half...]))
             if width % 2 == 1 {
                 next.append(contentsOf: values[(2 * half)...])
                 nextIndices.append(contentsOf: indices[(2 * half)...])
