@@ -152,8 +152,11 @@ extension Party {
     }
 
     /// `s·x` for a public real `s`: a local product followed by truncation (local with
-    /// `.localTwoParty`, one round with `.dealerAssisted`). Error below `2^-f·(1 + |x|)`… see
-    /// `truncate`: the encoding of `s` is off by at most `2^-(f+1)`, the truncation by `2^-f`.
+    /// `.localTwoParty`, one round with `.dealerAssisted`).
+    ///
+    /// Error below `2^-f·(1 + |x|/2)` beyond the rounding of `x` itself: the encoding of `s` is
+    /// off by at most `2^-(f+1)` and the truncation by less than `2^-f` (see `truncate`).
+    /// Refused when `bx·|s| ≥ 2^(62-2f)`.
     public func multiply(_ x: SecretTensor, byScalar s: Double) throws(SecretSharingError) -> SecretTensor {
         let b = x.bound * abs(s)
         try check("multiply by scalar", bound: b, limit: encoder.productLimit)
