@@ -18,6 +18,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // MARK: Layer 0 — C libraries, reached only from layer 1 with `internal import`.
@@ -27,23 +29,41 @@ let package = Package(
         .systemLibrary(
             name: "CGMP", path: "Sources/CGMP", pkgConfig: "gmp",
             providers: [.apt(["libgmp-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: Layer 1 — foundations.
         .target(name: "LabRandom"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+        .target(name: "Codecs", dependencies: ["CZlib"], swiftSettings: numericSettings),
+        .target(name: "BigIntegerModule", dependencies: ["CGMP"]),
 
         // MARK: Layer 2 — mechanisms.
-        .target(name: "SecretSharing", swiftSettings: numericSettings),
+        .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom"]),
+        .target(name: "SecretSharing", dependencies: ["LabRandom"], swiftSettings: numericSettings),
 
         // MARK: Layer 3 — learning.
         .target(
             name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom"],
             swiftSettings: numericSettings),
+        .target(
+            name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors"], swiftSettings: numericSettings),
+
+        // MARK: Layer 6 — experiments: specs, planning, caching, store, reports, notebooks.
+        .target(
+            name: "Experiments",
+            dependencies: [
+                "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
 
         // MARK: Layer 7 — surface.
         .target(
             name: "PrivacyLab",
-            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "SecretSharing"]),
+            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
+                           "BigIntegerModule", "Paillier", "SecretSharing"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -51,12 +71,27 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // MARK: Benchmarks — side-by-side comparisons with peer tools (see Benchmarks/README.md).
+        .executableTarget(
+            name: "privacy-lab-bench", dependencies: ["PrivacyLab"],
+            path: "Benchmarks/Sources/privacy-lab-bench"),
+        .executableTarget(
+            name: "privacy-lab-data-bench", dependencies: ["PrivacyLab"],
+            path: "Benchmarks/datasets/Sources/privacy-lab-data-bench"),
+
         // MARK: Tests — one test target per source target.
-        .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"]),
+        .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "LabRandom"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNetworks", "LabRandom"]),
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"]),
+        .testTarget(name: "BigIntegerModuleTests", dependencies: ["BigIntegerModule"]),
+        .testTarget(
+            name: "PaillierTests", dependencies: ["Paillier", "BigIntegerModule"],
+            resources: [.copy("Vectors")]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing"]),
     ]
 )

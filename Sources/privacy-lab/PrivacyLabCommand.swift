@@ -8,6 +8,7 @@ struct PrivacyLabCommand: AsyncParsableCommand {
         commandName: "privacy-lab",
         abstract: "Attack and defend machine-learning models: reproducible privacy experiments.",
         version: PrivacyLabVersion.string,
-        subcommands: [Quickstart.self, MPCCommand.self]
+        subcommands: [RunCommand.self, RunsCommand.self, ReportCommand.self, NotebookCommand.self, Quickstart.self,
+                      DataCommand.self, PaillierCommand.self, MPCCommand.self]
     )
 }

@@ -1,10 +1,13 @@
+import LabRandom
+
 /// A random source that is safe for cryptographic masks: the operating system's CSPRNG.
 ///
-/// Only generators that draw from the OS CSPRNG conform (`SystemRandomNumberGenerator` here; the
-/// lab's `SystemRandom` once it lands). Seedable generators do not: they reach the MPC engine only
-/// through APIs whose names say `insecure`, for reproducible tests.
+/// Only generators that draw from the OS CSPRNG conform (the lab's `SystemRandom` and the
+/// standard library's `SystemRandomNumberGenerator`). Seedable generators (`LabRandom`) do not:
+/// they reach the MPC engine only through APIs whose names say `insecure`, for reproducible tests.
 public protocol CryptographicRandomNumberGenerator: RandomNumberGenerator {}
 
+extension SystemRandom: CryptographicRandomNumberGenerator {}
 extension SystemRandomNumberGenerator: CryptographicRandomNumberGenerator {}
 
 /// A ChaCha12 keystream used to draw masks and shares in bulk.
@@ -31,9 +34,9 @@ public struct MaskGenerator: RandomNumberGenerator, Sendable {
     private var buffer: [UInt64] = Array(repeating: 0, count: 32)  // four 64-byte blocks
     private var position = 32
 
-    /// A generator keyed from the OS CSPRNG.
+    /// A generator keyed from the OS CSPRNG (`SystemRandom`).
     public init() {
-        var system = SystemRandomNumberGenerator()
+        var system = SystemRandom()
         self.init(keyingFrom: &system)
     }
 

@@ -1,0 +1,125 @@
+import Foundation
+
+/// Executable Markdown notebooks: fenced ```privacy-lab blocks hold experiment specs; running
+/// the notebook writes each block's results (a table and figure links) right below it between
+/// marker comments, replacing earlier outputs. Outputs hold no run IDs or times, so a checked
+/// notebook reproduces byte for byte.
+public struct Notebook: Sendable {
+    public static let outputStart = "<!-- privacy-lab:output -->"
+    public static let outputEnd = "<!-- privacy-lab:end -->"
+
+    public let url: URL
+    public let text: String
+
+    /// A spec block: its YAML and the line range of the block (fences included), plus the range
+    /// of the output that follows it, if any.
+    public struct Block: Sendable {
+        public var yaml: String
+        public var fenceLine: Int
+        public var endLine: Int
+        public var outputRange: Range<Int>?
+    }
+
+    public init(url: URL) throws {
+        self.url = url
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw RunnerError.spec(SpecError(file: url.path, line: nil, keyPath: "", message: "cannot read the notebook: \(error.localizedDescription)"))
+        }
+    }
+
+    var lines: [String] { text.components(separatedBy: "\n") }
+
+    /// The spec blocks in order.
+    public func blocks() throws -> [Block] {
+        let lines = self.lines
+        var blocks: [Block] = []
+        var i = 0
+        while i < lines.count {
+            if lines[i].trimmingCharacters(in: .whitespaces) == "```privacy-lab" {
+                let start = i
+                var j = i + 1
+                while j < lines.count && lines[j].trimmingCharacters(in: .whitespaces) != "```" { j += 1 }
+                guard j < lines.count else {
+                    throw RunnerError.spec(SpecError(file: url.path, line: start + 1, keyPath: "", message: "unclosed ```privacy-lab block"))
+                }
+                var output: Range<Int>?
+                var k = j + 1
+                while k < lines.count && lines[k].trimmingCharacters(in: .whitespaces).isEmpty { k += 1 }
+                if k < lines.count && lines[k].trimmingCharacters(in: .whitespaces) == Self.outputStart {
+                    var e = k + 1
+                    while e < lines.count && lines[e].trimmingCharacters(in: .whitespaces) != Self.outputEnd { e += 1 }
+                    guard e < lines.count else {
+                        throw RunnerError.spec(SpecError(file: url.path, line: k + 1, keyPath: "", message: "output block without \(Self.outputEnd)"))
+                    }
+                    output = k..<(e + 1)
+                }
+                blocks.append(Block(yaml: lines[(start + 1)..<j].joined(separator: "\n"), fenceLine: start, endLine: j, outputRange: output))
+                i = output?.upperBound ?? (j + 1)
+            } else {
+                i += 1
+            }
+        }
+        return blocks
+    }
+
+    /// The notebook's text with the given outputs (one per block, in order) in place.
+    public func replacingOutputs(_ outputs: [String]) throws -> String {
+        var lines = self.lines
+        let blocks = try self.blocks()
+        precondition(outputs.count == blocks.count)
+        for (block, output) in zip(blocks, outputs).reversed() {
+            let rendered = [Self.outputStart] + output.trimmingCharacters(in: .newlines).components(separatedBy: "\n") + [Self.outputEnd]
+            if let range = block.outputRange {
+                lines.replaceSubrange(range, with: rendered)
+            } else {
+                lines.insert(contentsOf: [""] + rendered, at: block.endLine + 1)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The current output text of each block (nil where none).
+    public func currentOutputs() throws -> [String?] {
+        let lines = self.lines
+        return try blocks().map { block in
+            block.outputRange.map { range in lines[(range.lowerBound + 1)..<(range.upperBound - 1)].joined(separator: "\n") }
+        }
+    }
+
+    /// Runs every block through the runner, writes figures next to the notebook
+    /// (`figures/<notebook>-<block>-…svg`), and returns the outputs.
+    public func run(runner: ExperimentRunner, options: ExperimentRunner.Options, figuresDirectory: URL) async throws -> [String] {
+        try FileManager.default.createDirectory(at: figuresDirectory, withIntermediateDirectories: true)
+        let base = url.deletingPathExtension().lastPathComponent
+        var outputs: [String] = []
+        for (index, block) in try blocks().enumerated() {
+            let specURL = FileManager.default.temporaryDirectory.appendingPathComponent("privacy-lab-notebook-\(UUID().uuidString).yaml")
+            try block.yaml.write(to: specURL, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: specURL) }
+            let summary: ExperimentRunner.Summary
+            do { summary = try await runner.run(specURL: specURL, options: options) } catch let error as RunnerError {
+                // Point spec errors at the notebook's lines.
+                if case let .spec(specError) = error {
+                    var located = specError
+                    located.file = url.path
+                    located.line = specError.line.map { $0 + block.fenceLine + 1 }
+                    throw RunnerError.spec(located)
+                }
+                throw error
+            }
+            let store = try ResultStore(url: options.storeURL)
+            let outcomes = try summary.trials.map { try store.outcome(runID: summary.run.id, index: $0.index) }
+            let prefix = "\(base)-\(index + 1)"
+            let (markdown, figures) = ReportWriter.render(run: summary.run, trials: summary.trials, outcomes: outcomes,
+                                                          figurePrefix: prefix, includeProvenance: false)
+            let relative = figuresDirectory.lastPathComponent
+            var output = markdown.replacingOccurrences(of: "](\(prefix)", with: "](\(relative)/\(prefix)")
+            for (name, svg) in figures {
+                try AtomicFile.write(Data(svg.utf8), to: figuresDirectory.appendingPathComponent(name))
+            }
+            output = "_\(summary.run.name) · \(summary.run.kind) · seed \(summary.run.seed) · \(summary.trials.count) trial\(summary.trials.count == 1 ? "" : "s")_\n\n" + output
+            outputs.append(output)
+        }
+        return outputs
+    }
+}

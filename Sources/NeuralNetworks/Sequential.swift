@@ -1,0 +1,171 @@
+import LabRandom
+import Tensors
+
+/// A feed-forward network: layers applied in order to batches of per-sample shape `inputShape`.
+///
+/// The parameters are a flat list in layer order (`parameterNames` says which is which, as
+/// "layers.<index>.weight"); functions that need other parameter values (per-sample gradients,
+/// federated averaging, attacks) pass them to `forward(_:parameters:…)` explicitly.
+public struct Sequential: Sendable {
+    /// The per-sample input shape: [features] for vectors, [C, H, W] for images.
+    public let inputShape: [Int]
+    public let layers: [Layer]
+    /// The per-sample output shape (the number of classes for a classifier).
+    public let outputShape: [Int]
+    /// Parameters in layer order.
+    public var parameters: [Tensor]
+    /// "layers.<index>.<name>" for each parameter, in the same order.
+    public let parameterNames: [String]
+    /// For each layer, the range of its parameters in `parameters`.
+    let parameterRanges: [Range<Int>]
+
+    /// A model with parameters drawn as PyTorch's defaults draw them: weights and biases
+    /// uniform in ±1/√fan_in (He-uniform with a = √5), fan_in = inputs × kernel area.
+    public init(inputShape: [Int], layers: [Layer], random: LabRandom) throws(ModelError) {
+        try self.init(inputShape: inputShape, layers: layers, parameters: nil, random: random)
+    }
+
+    /// A model with the given parameter values (for example from a checkpoint); their shapes
+    /// must match the architecture.
+    public init(inputShape: [Int], layers: [Layer], parameters: [Tensor]) throws(ModelError) {
+        try self.init(inputShape: inputShape, layers: layers, parameters: parameters, random: LabRandom(seed: 0))
+    }
+
+    private init(inputShape: [Int], layers: [Layer], parameters given: [Tensor]?, random: LabRandom) throws(ModelError) {
+        var shape = inputShape
+        var names: [String] = [], values: [Tensor] = [], ranges: [Range<Int>] = []
+        for (index, layer) in layers.enumerated() {
+            switch layer.outputShape(for: shape) {
+            case let .success(next): shape = next
+            case let .failure(error): throw error
+            }
+            let start = names.count
+            let fanIn: Int
+            switch layer {
+            case let .dense(inputs, _): fanIn = inputs
+            case let .conv2d(inChannels, _, kernel, _, _): fanIn = inChannels * kernel * kernel
+            default: fanIn = 1
+            }
+            let layerRandom = random.stream("layers/\(index)")
+            for (name, parameterShape) in layer.parameterShapes {
+                names.append("layers.\(index).\(name)")
+                if let given {
+                    guard names.count <= given.count else {
+                        throw .incompatibleLayer(layer: layer, inputShape: parameterShape, expected: "a value for \(names.last!)")
+                    }
+                    let value = given[names.count - 1]
+                    guard value.shape == parameterShape else {
+                        throw .incompatibleLayer(layer: layer, inputShape: value.shape,
+                                                 expected: "\(names.last!) of shape \(parameterShape)")
+                    }
+                    values.append(value.detached())
+                } else {
+                    let bound = 1 / Float(fanIn).squareRoot()
+                    var stream = layerRandom.stream(name)
+                    values.append(Tensor(shape: parameterShape) { out in stream.fillUniform(out, low: -bound, high: bound) })
+                }
+            }
+            ranges.append(start..<names.count)
+        }
+        if let given, given.count != names.count {
+            throw .incompatibleLayer(layer: layers.last ?? .flatten, inputShape: [given.count],
+                                     expected: "\(names.count) parameter tensors")
+        }
+        self.inputShape = inputShape
+        self.layers = layers
+        self.outputShape = shape
+        self.parameters = values
+        self.parameterNames = names
+        self.parameterRanges = ranges
+    }
+
+    /// The number of scalar parameters.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.scalarCount } }
+
+    /// The network applied to a batch [N, inputShape…] with the given parameter values.
+    /// - Parameters:
+    ///   - training: dropout is active only in training.
+    ///   - random: the stream dropout draws from (needed in training when the model has dropout).
+    public func forward(_ x: Tensor, parameters: [Tensor], training: Bool = false,
+                        random: inout LabRandom?) -> Tensor {
+        precondition(Array(x.shape.dropFirst()) == inputShape,
+                     "Sequential: expected inputs [N, \(inputShape.map(String.init).joined(separator: ", "))], got \(x.shape)")
+        precondition(parameters.count == self.parameters.count,
+                     "Sequential: expected \(self.parameters.count) parameter tensors, got \(parameters.count)")
+        var h = x
+        for (index, layer) in layers.enumerated() {
+            h = layer.forward(h, parameters: parameters[parameterRanges[index]], training: training, random: &random)
+        }
+        return h
+    }
+
+    /// The network's outputs (logits for a classifier) for a batch, in evaluation mode.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var none: LabRandom? = nil
+        return forward(x, parameters: parameters, training: false, random: &none)
+    }
+
+    /// Checks that `x` is a batch of this model's inputs.
+    public func validate(inputs x: Tensor) throws(ModelError) {
+        guard x.rank >= 1, Array(x.shape.dropFirst()) == inputShape else {
+            throw .inputShape(expected: inputShape, got: x.shape)
+        }
+    }
+
+    /// Checks that `labels` fit a batch of `count` examples and the model's classes.
+    public func validate(labels: [Int], count: Int) throws(ModelError) {
+        guard labels.count == count else { throw .labels("\(labels.count) labels for \(count) examples") }
+        let classes = Tensor.elementCount(outputShape)
+        if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
+            throw .labels("label \(bad) is outside 0..<\(classes)")
+        }
+    }
+}
+
+// MARK: - Bulk queries
+
+extension Sequential {
+    /// Outputs for many inputs at once, computed in chunks of `batchSize` without recording
+    /// gradients.
+    /// - Complexity: one forward pass per chunk; memory bounded by the chunk size.
+    public func logits(_ x: Tensor, batchSize: Int = 1024) -> Tensor {
+        withoutGradients {
+            let n = x.shape.first ?? 0
+            if n <= batchSize { return self(x) }
+            var parts: [Tensor] = []
+            var start = 0
+            while start < n {
+                let end = Swift.min(n, start + batchSize)
+                parts.append(self(x.slice(axis: 0, start..<end)))
+                start = end
+            }
+            return Tensor.concatenate(parts, alongAxis: 0)
+        }
+    }
+
+    /// Softmax probabilities for many inputs at once.
+    public func probabilities(_ x: Tensor, batchSize: Int = 1024) -> Tensor {
+        withoutGradients { logits(x, batchSize: batchSize).softmax() }
+    }
+
+    /// Per-example softmax cross-entropy losses for many inputs at once.
+    public func perExampleLosses(_ x: Tensor, labels: [Int], batchSize: Int = 1024) -> [Float] {
+        withoutGradients {
+            Tensor.softmaxCrossEntropy(logits: logits(x, batchSize: batchSize), labels: labels).scalars
+        }
+    }
+
+    /// Predicted classes for many inputs at once.
+    public func predictions(_ x: Tensor, batchSize: Int = 1024) -> [Int] {
+        logits(x, batchSize: batchSize).argmax(alongAxis: 1)
+    }
+
+    /// The fraction of examples whose predicted class equals the label.
+    public func accuracy(_ x: Tensor, labels: [Int], batchSize: Int = 1024) -> Double {
+        guard !labels.isEmpty else { return 0 }
+        let predicted = predictions(x, batchSize: batchSize)
+        var correct = 0
+        for (p, y) in zip(predicted, labels) where p == y { correct += 1 }
+        return Double(correct) / Double(labels.count)
+    }
+}

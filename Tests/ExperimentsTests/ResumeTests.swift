@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import Experiments
+
+/// Kill-and-resume: a `privacy-lab run` child process is killed with SIGKILL (or stopped with
+/// SIGINT) mid-run; re-running resumes the same run without recomputing or duplicating trials.
+@Suite("Interrupted runs resume", .serialized)
+struct ResumeTests {
+    static let spec = """
+    version: 1
+    name: resume
+    kind: train
+    seed: 1
+    data: {dataset: synthetic-gaussian, samples: 2000, features: 32, classes: 4, separation: 2}
+    model: {architecture: mlp, hidden: [64], epochs: 8, batch_size: 32}
+    sweep:
+      seed: [1, 2, 3, 4, 5, 6]
+    """
+
+    /// The `privacy-lab` executable built beside the test bundle.
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("privacy-lab")
+    }
+
+    func start(_ w: Workspace, spec: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["run", spec.path, "--store", w.url.appendingPathComponent("runs/store.sqlite").path, "--jobs", "1",
+                             "--data-dir", w.url.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Waits until at least `count` trials are complete in the store, or the process ends.
+    func waitForCompletedTrials(_ count: Int, store url: URL, process: Process) async throws -> Int {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && process.isRunning {
+            if FileManager.default.fileExists(atPath: url.path), let store = try? ResultStore(url: url),
+               let run = try? store.runs().first, let trials = try? store.trials(runID: run.id) {
+                let done = trials.filter { $0.status == .complete }.count
+                if done >= count { return done }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return -1
+    }
+
+    @Test("SIGKILL mid-run, then re-running resumes without recomputing or duplicating")
+    func killAndResume() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path), "privacy-lab not built at \(Self.executable.path)")
+        let w = try Workspace()
+        let spec = try w.write("resume.yaml", Self.spec)
+        let storeURL = w.url.appendingPathComponent("runs/store.sqlite")
+        let process = try start(w, spec: spec)
+        let done = try await waitForCompletedTrials(2, store: storeURL, process: process)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try #require(done >= 2, "the child run did not complete two trials")
+        let store = try ResultStore(url: storeURL)
+        let killed = try #require(try store.runs().first)
+        let before = try store.trials(runID: killed.id)
+        let completeBefore = before.filter { $0.status == .complete }
+        #expect(killed.status == .running)
+        #expect(completeBefore.count < 6, "the run finished before it could be killed; make the trials longer")
+
+        let runner = ExperimentRunner(kinds: [AnyExperimentKind(TrainKind.self)])
+        let resumed = try await runner.run(specURL: spec, options: w.options(jobs: 2))
+        #expect(resumed.run.id == killed.id)
+        #expect(resumed.computed == 6 - completeBefore.count)
+        #expect(resumed.trials.count == 6 && resumed.trials.allSatisfy { $0.status == .complete })
+        #expect(try store.runs().count == 1)
+        // Results kept from before the kill are untouched, and all equal a clean run's.
+        for trial in completeBefore {
+            #expect(resumed.trials[trial.index].metrics.sorted { $0.name < $1.name } == trial.metrics.sorted { $0.name < $1.name })
+        }
+        let clean = try Workspace()
+        let reference = try await runner.run(specURL: try clean.write("resume.yaml", Self.spec), options: clean.options(jobs: 2))
+        #expect(reference.trials.map { $0.metrics.sorted { $0.name < $1.name } } == resumed.trials.map { $0.metrics.sorted { $0.name < $1.name } })
+    }
+
+    @Test("SIGINT stops cleanly: finished trials stored, run marked interrupted, non-zero exit")
+    func interrupt() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path), "privacy-lab not built at \(Self.executable.path)")
+        let w = try Workspace()
+        let spec = try w.write("resume.yaml", Self.spec)
+        let storeURL = w.url.appendingPathComponent("runs/store.sqlite")
+        let process = try start(w, spec: spec)
+        let done = try await waitForCompletedTrials(1, store: storeURL, process: process)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        try #require(done >= 1)
+        #expect(process.terminationStatus != 0)
+        let store = try ResultStore(url: storeURL)
+        let run = try #require(try store.runs().first)
+        #expect(run.status == .interrupted)
+        #expect(try store.trials(runID: run.id).filter { $0.status == .complete }.count >= 1)
+    }
+}
