@@ -92,6 +92,6 @@ let package = Package(
         .testTarget(
             name: "PaillierTests", dependencies: ["Paillier", "BigIntegerModule"],
             resources: [.copy("Vectors")]),
-        .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing"]),
+        .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom"]),
     ]
 )
