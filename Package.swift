@@ -43,6 +43,7 @@ let package = Package(
         .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom"]),
         .target(name: "AttackMetrics", dependencies: ["LabRandom"]),
         .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
+        .target(name: "SecretSharing", dependencies: ["LabRandom"], swiftSettings: numericSettings),
 
         // MARK: Layer 3 — learning.
         .target(
@@ -71,7 +72,8 @@ let package = Package(
         .target(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
-                           "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference"]),
+                           "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
+                           "SecretSharing"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -106,5 +108,6 @@ let package = Package(
             dependencies: [
                 "MembershipInference", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom",
             ]),
+        .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom"]),
     ]
 )

@@ -10,5 +10,6 @@
 @_exported import ModelAccess
 @_exported import NeuralNetworks
 @_exported import Paillier
+@_exported import SecretSharing
 @_exported import Tensors
 

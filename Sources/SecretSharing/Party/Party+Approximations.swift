@@ -1,0 +1,227 @@
+import Foundation
+
+// MARK: exp, reciprocal and sigmoid by iterative approximation.
+
+extension Party {
+    /// `e^x` by repeated squaring of a short Taylor step: `(1 + u + u²/2)^(2^t)` with `u = x/2^t`.
+    ///
+    /// Domain: `|x| ≤ 2^t` (beyond `-2^t` the base stops decreasing) and `e^(2·bound)` small
+    /// enough for the squarings not to overflow; otherwise `invalidArgument` / `possibleOverflow`.
+    ///
+    /// Error. With `m = 2^t`: `ln(1 + u + u²/2) = u - u³/6 + O(u⁴)`, so for `|x| ≤ m/2` the
+    /// relative error is at most `e^(|x|³/(5m²)) - 1` (≈ 2e-4 at `|x| = 4`, `t = 8`); for
+    /// `x < -m/2` both `e^x` and the result are below `2^-(m/2)`. The squarings run with `p` extra
+    /// fractional bits (`p ≤ t`, as many as the bound allows), so rounding adds at most about
+    /// `(2^t + 2)·2^-(f+p)·max(1, e^x)`: `2^-16` for `x ≤ 0` at the defaults.
+    /// CrypTen's plain limit `(1 + u)^(2^t)` has relative error `x²/(2m)` instead (3% at `x = 4`).
+    /// - Cost: `2t + 2` rounds, plus one when `p < t` (its truncations are always
+    ///   dealer-assisted, see `truncate(_:shift:method:)`); see `CostModel.exp` for the bytes.
+    public func exp(_ x: SecretTensor, iterations t: Int = 8) throws(SecretSharingError) -> SecretTensor {
+        try limitExp(x, upper: x.bound, iterations: t)
+    }
+
+    /// `exp` for inputs known to lie in `[-x.bound, upper]`.
+    func limitExp(_ x: SecretTensor, upper: Double, iterations t: Int) throws(SecretSharingError) -> SecretTensor {
+        guard (1...20).contains(t) else {
+            throw .invalidArgument("exp iterations \(t) outside 1...20")
+        }
+        let m = Double(1 << t)
+        guard x.bound <= m else {
+            throw .invalidArgument("exp: inputs may reach \(x.bound) in magnitude, beyond 2^\(t) = \(m); clamp them or raise the iterations")
+        }
+        let f = encoder.fractionalBits
+        let largest = Foundation.exp(Swift.max(0, upper)) * 1.01 + 1e-3
+        // Extra bits p: squares of values ≤ largest at scale f+p must stay below 2^62.
+        let room = 31.0 - Double(f) - log2(largest) - 0.1
+        guard room >= 0 else {
+            throw .possibleOverflow(operation: "exp", bound: largest, limit: encoder.productLimit.squareRoot())
+        }
+        let p = Swift.min(t, Int(room.rounded(.down)))
+        let scaleBits = f + p
+        // y₀ = 1 + x/2^t at scale f+p: x_enc · 2^(p-t) plus 2^(f+p).
+        // u = x/2^t at scale f+p: x_enc · 2^(p-t).
+        let u = p == t ? x.share : try truncate(x.share, shift: t - p, method: .dealerAssisted)
+        // y₀ = 1 + u + u²/2 at scale f+p; u²/2 by a square and a truncation by f+p+1 bits.
+        var y = try truncate(try squareProduct(u), shift: scaleBits + 1, method: .dealerAssisted)
+        Ring.addInPlace(&y, u)
+        if index == 0 {
+            let unit = UInt64(1) << UInt64(scaleBits)
+            y.withUnsafeMutableBufferPointer { q in for i in 0..<q.count { q[i] &+= unit } }
+        }
+        for step in 0..<t {
+            let z = try squareProduct(y)
+            // The last squaring also drops the p extra bits.
+            y = try truncate(z, shift: step == t - 1 ? scaleBits + p : scaleBits, method: .dealerAssisted)
+        }
+        let bound = Foundation.exp(Swift.max(0, upper)) * 1.001 + (m + 2) * encoder.resolution * largest
+        return SecretTensor(shape: x.shape, share: y, bound: bound)
+    }
+
+    /// `1/x` for secret `x` known to lie in the public interval `domain` (`0 < lo ≤ x ≤ hi`), by
+    /// Newton–Raphson `y ← y·(2 - x·y)`.
+    ///
+    /// Start: the secant of `1/x` through the interval's ends, `y₀ = 1/lo + 1/hi - x/(lo·hi)`,
+    /// with relative error `ε₀ = (hi-lo)²/(4·lo·hi)`, when that is below the constant start
+    /// `y₀ = 2/(lo+hi)`'s `ε₀ = (hi-lo)/(hi+lo)`. Each iteration squares the relative error, so
+    /// `k` iterations leave `|y·x - 1| ≤ ε₀^(2^k)`; by default `k` is the least with
+    /// `ε₀^(2^k) ≤ 2^-(f+2)`. Rounding adds at most about `4·2^-f·(1 + 1/lo)`.
+    ///
+    /// Outside `domain` the result is meaningless (Newton diverges when `x·y₀ ∉ (0, 2)`): the
+    /// caller vouches for the domain, which is public.
+    /// - Cost: `4k` rounds (`2k` with `.localTwoParty`), plus one for the secant start.
+    public func reciprocal(
+        _ x: SecretTensor, domain: ClosedRange<Double>, iterations: Int? = nil
+    ) throws(SecretSharingError) -> SecretTensor {
+        let (lo, hi) = (domain.lowerBound, domain.upperBound)
+        guard lo > 0, hi.isFinite else {
+            throw .invalidArgument("reciprocal needs a domain 0 < lo ≤ hi, got \(domain)")
+        }
+        let secantError = (hi - lo) * (hi - lo) / (4 * lo * hi)
+        let constantError = (hi - lo) / (hi + lo)
+        let useSecant = secantError < constantError
+        let e0 = Swift.min(secantError, constantError)
+        var k = iterations ?? 0
+        if iterations == nil {
+            let target = Foundation.pow(2.0, -Double(encoder.fractionalBits + 2))
+            var err = e0
+            while err > target && k < 30 { err *= err; k += 1 }
+        }
+        let xb = x.assumingBound(Swift.min(x.bound, hi + encoder.resolution))
+        var y: SecretTensor
+        if useSecant {
+            y = try add(try multiply(xb, byScalar: -1 / (lo * hi)), scalar: 1 / lo + 1 / hi)
+        } else {
+            y = try constant([Double](repeating: 2 / (lo + hi), count: x.count), shape: x.shape)
+        }
+        // Bounds: y₀ ≤ 1/lo (the secant and the constant start both are), and every Newton
+        // iterate satisfies y ≤ 1/x; x·y₀ ≤ 1 + ε₀ for the secant, < 2 for the constant start,
+        // and x·y ≤ 1 afterwards.
+        let ySlack = 1 / lo + 8 * encoder.resolution
+        y = y.assumingBound(ySlack)
+        let firstProduct = useSecant ? 1 + e0 : 2 * hi / (lo + hi)
+        for iteration in 0..<k {
+            let tBound = (iteration == 0 ? firstProduct : 1) + 8 * encoder.resolution
+            let t = try multiply(xb, y).assumingBound(tBound)
+            let u = try add(negate(t), scalar: 2).assumingBound(2 + 8 * encoder.resolution)
+            y = try multiply(y, u).assumingBound(ySlack)
+        }
+        return y
+    }
+
+    /// The logistic function `σ(x) = 1/(1 + e^-x)`, for any `x` in range.
+    ///
+    /// Protocol: `s = [x < 0]` (one comparison; when `|x|` may exceed `K = 2^t`, also `[x < K]`
+    /// and `[x < -K]` in the same batch); `a = min(|x|, K)` by selections; `e = exp(-a)` on
+    /// `[-K, 0]` (see `exp`); then `σ(a) = 1/(1 + e)` as a degree-6 polynomial in `τ = 2e - 1`
+    /// (the Chebyshev interpolant of `1/(1.5 + τ/2)` on `[-1, 1]`, error 8.8e-6; its monomial
+    /// coefficients are below 1 and are applied at 32 fractional bits); finally
+    /// `σ(x) = s + (1 - 2s)·σ(a)`, using `σ(-a) = 1 - σ(a)`.
+    ///
+    /// Error: `|σ̂(x) - σ(x)| ≤ 6.6e-5 + 8.8e-6 + 6·2^-f ≈ 1.7e-4` at the default `t = 6`
+    /// (`e^x·|x|³/(5m²)` peaks at `x = -3` with `m = 64`; `e^-32` is below the resolution, so
+    /// clamping at `K = 64` costs nothing). The result's public bound is `1 + 1e-3`.
+    /// - Cost: 8 rounds (comparison, with `|x|` fused into its last round) + 1 (clamp, when
+    ///   needed) + `2t + 2` (exp) + 7 (polynomial) + 1: 30 rounds for `|x| ≤ 64`, 31 otherwise.
+    /// - Reference: the exp route of CrypTen (Knott et al., NeurIPS 2021), with the input folded
+    ///   to `x ≤ 0` so that both the exp and the reciprocal stay on short, accurate intervals.
+    public func sigmoid(_ x: SecretTensor, iterations t: Int = 6) throws(SecretSharingError) -> SecretTensor {
+        let count = x.count
+        let k = Double(1 << t)
+        let clamp = x.bound > k
+        var batch = x.share
+        if clamp {
+            let kEnc = try encoder.encode(k)
+            var minusK = x.share, plusK = x.share
+            if index == 0 {
+                for i in 0..<count { minusK[i] &-= kEnc; plusK[i] &+= kEnc }
+            }
+            batch.append(contentsOf: minusK)
+            batch.append(contentsOf: plusK)
+        }
+        // The sign bits, converted in the same round as the product neg·x: |x| = x - 2·neg·x.
+        let packed = try mostSignificantBitXOR(batch)
+        let (bits, negativeTimesX) = try bitsToArithmetic(
+            packed, count: batch.count, multiplying: x.share)
+        let negative = Array(bits[0..<count])
+        // sgn = 1 - 2·neg (an integer ±1).
+        var sgn = Ring.scale(negative, by: 0 &- 2)
+        if index == 0 { for i in 0..<count { sgn[i] &+= 1 } }
+        var magnitude = Ring.subtract(x.share, Ring.scale(Array(negativeTimesX[0..<count]), by: 2))  // |x|, exact
+        if clamp {
+            // mid = [x < K] - [x < -K] = 1 exactly when -K ≤ x < K; a = K + mid·(|x| - K).
+            let mid = Ring.subtract(Array(bits[count..<(2 * count)]), Array(bits[(2 * count)...]))
+            let kEnc = try encoder.encode(k)
+            if index == 0 { for i in 0..<count { magnitude[i] &-= kEnc } }
+            magnitude = try beaverProduct(mid, magnitude)
+            if index == 0 { for i in 0..<count { magnitude[i] &+= kEnc } }
+        }
+        let negA = SecretTensor(shape: x.shape, share: Ring.scale(magnitude, by: UInt64.max), bound: k)
+        let e = try limitExp(negA, upper: 0, iterations: t)
+        // τ = 2e - 1 ∈ [-1, 1] (up to rounding).
+        let tau = try add(try multiply(e.assumingBound(1 + 1e-3), byInteger: 2), scalar: -1)
+            .assumingBound(1 + 3e-3)
+        let r = try polynomial(tau, coefficients: Self.sigmoidCoefficients)
+        var out = try beaverProduct(sgn, r.share)
+        let unit = one
+        for i in 0..<count { out[i] &+= negative[i] &* unit }
+        return SecretTensor(shape: x.shape, share: out, bound: 1 + 1e-3)
+    }
+
+    /// Monomial coefficients of the degree-6 Chebyshev interpolant of `1/(1.5 + τ/2)` on
+    /// `[-1, 1]` (maximum error 8.8e-6).
+    static let sigmoidCoefficients: [Double] = [
+        0.6666666666666663, -0.2222630708227207, 0.07408769027424822, -0.024369107954094294,
+        0.008123035984676348, -0.0033612562695336844, 0.0011204187565257999,
+    ]
+
+    /// `Σ_k c_k·x^k` for public coefficients, secret `x` with `|x| ≤ 1 + ε`.
+    ///
+    /// Powers by a balanced schedule (`x²`; then `x³, x⁴`; then `x⁵…x⁸`: `⌈log₂ degree⌉`
+    /// batched products), and the coefficients applied at `min(2f, 58-f)` fractional bits with a single
+    /// truncation, so coefficient rounding is negligible and each power contributes at most its
+    /// own rounding (`≤ 2^-f` per product level) times `|c_k|`.
+    /// - Cost: `2·⌈log₂ degree⌉ + 1` rounds with dealer truncation (`⌈log₂ degree⌉ + 1` with
+    ///   `.localTwoParty`: the final truncation at `min(2f, 58-f)` bits is always dealer-assisted).
+    public func polynomial(_ x: SecretTensor, coefficients: [Double]) throws(SecretSharingError) -> SecretTensor {
+        guard x.bound <= 1.01 else {
+            throw .invalidArgument("polynomial evaluation needs |x| ≤ 1, the bound is \(x.bound)")
+        }
+        let degree = coefficients.count - 1
+        var powers: [SecretTensor] = [x]  // powers[i] = x^(i+1)
+        while powers.count < degree {
+            // Multiply the highest power by each of the lower ones (and itself), in one batch.
+            let top = powers[powers.count - 1]
+            let have = powers.count
+            let need = Swift.min(have, degree - have)
+            let lefts = concatenate([SecretTensor](repeating: top, count: need).map { $0.reshaped([$0.count]) })
+            let rights = concatenate(powers[0..<need].map { $0.reshaped([$0.count]) })
+            let products = try multiply(lefts.assumingBound(1.01), rights.assumingBound(1.01))
+            for j in 0..<need {
+                let part = products.rows((j * x.count)..<((j + 1) * x.count)).reshaped(x.shape)
+                powers.append(part.assumingBound(1.01))
+            }
+        }
+        let f = encoder.fractionalBits
+        // Coefficients at cb fractional bits: the sum sits at scale f + cb and must stay below 2^62.
+        let cb = Swift.min(2 * f, 58 - f)
+        let coefficientScale = Double(UInt64(1) << UInt64(cb))
+        var sum = [UInt64](repeating: 0, count: x.count)
+        var coefficientSum = abs(coefficients[0])
+        for (k, power) in powers.enumerated() {
+            let c = coefficients[k + 1]
+            coefficientSum += abs(c)
+            let cEnc = UInt64(bitPattern: Int64((c * coefficientScale).rounded()))
+            let share = power.share
+            for i in 0..<sum.count { sum[i] &+= share[i] &* cEnc }
+        }
+        if index == 0 {
+            let c0 = UInt64(bitPattern: Int64((coefficients[0] * coefficientScale).rounded())) &<< UInt64(f)
+            for i in 0..<sum.count { sum[i] &+= c0 }
+        }
+        try check("polynomial", bound: coefficientSum * 1.01 * 1.01,
+                  limit: Double(UInt64(1) << UInt64(62 - f - cb)))
+        return SecretTensor(
+            shape: x.shape, share: try truncate(sum, shift: cb, method: .dealerAssisted),
+            bound: coefficientSum * 1.02 + encoder.resolution)
+    }
+}

@@ -1,0 +1,165 @@
+// MARK: Beaver multiplication.
+
+extension Party {
+    /// Shares of `x ⊙ y` over Z(2^64), without truncation (Beaver 1991).
+    ///
+    /// With a triple `c = a·b` the parties open `e = x - a` and `f = y - b` (uniform, so they
+    /// reveal nothing) and set `z = c + e·b + f·a + e·f`, the last term added by party 0 only;
+    /// indeed `(a + e)(b + f) = ab + eb + af + ef`.
+    /// - Cost: 1 round, `(n-1)·8·2·count` bytes per party.
+    func beaverProduct(_ x: [UInt64], _ y: [UInt64]) throws(SecretSharingError) -> [UInt64] {
+        let count = x.count
+        let t = try provider.multiplicationTriples(count: count)
+        var masked = Ring.subtract(x, t.a)
+        masked.append(contentsOf: Ring.subtract(y, t.b))
+        let opened = try channel.openAdditive(masked)
+        let isFirst = index == 0
+        return [UInt64](unsafeUninitializedCapacity: count) { out, n in
+            opened.withUnsafeBufferPointer { o in
+                t.a.withUnsafeBufferPointer { a in
+                    t.b.withUnsafeBufferPointer { b in
+                        t.c.withUnsafeBufferPointer { c in
+                            for i in 0..<count {
+                                let e = o[i], f = o[count + i]
+                                var z = c[i] &+ e &* b[i] &+ f &* a[i]
+                                if isFirst { z &+= e &* f }
+                                out[i] = z
+                            }
+                        }
+                    }
+                }
+            }
+            n = count
+        }
+    }
+
+    /// `x ⊙ y` elementwise for secret fixed-point tensors: a Beaver product, then truncation.
+    ///
+    /// Refused with `possibleOverflow` when `bx·by ≥ 2^(62-2f)` (the product could wrap).
+    /// Error: below `2^-f` (truncation) per element; bound `bx·by + 2^-f`.
+    /// - Cost: 2 rounds (1 with `.localTwoParty`), `(n-1)·8·3·count` bytes per party
+    ///   (`(n-1)·8·2·count` with `.localTwoParty`).
+    /// - Reference: D. Beaver, "Efficient multiparty protocols using circuit randomization"
+    ///   (CRYPTO 1991).
+    public func multiply(_ x: SecretTensor, _ y: SecretTensor) throws(SecretSharingError) -> SecretTensor {
+        precondition(x.shape == y.shape, "multiply: shapes \(x.shape) and \(y.shape) differ")
+        let b = x.bound * y.bound
+        try check("multiply", bound: b, limit: encoder.productLimit)
+        let z = try beaverProduct(x.share, y.share)
+        return SecretTensor(
+            shape: x.shape, share: try truncate(z, shift: encoder.fractionalBits),
+            bound: b + encoder.resolution)
+    }
+
+    /// `x ⊙ x` with a square pair `c = a²`: open `e = x - a`, set `z = c + 2e·a + e²` (the last
+    /// term by party 0), then truncate. Same error as `multiply`, half its opening.
+    /// - Cost: 2 rounds (1 with `.localTwoParty`), `(n-1)·8·2·count` bytes per party
+    ///   (`(n-1)·8·count` with `.localTwoParty`).
+    public func square(_ x: SecretTensor) throws(SecretSharingError) -> SecretTensor {
+        let b = x.bound * x.bound
+        try check("square", bound: b, limit: encoder.productLimit)
+        let z = try squareProduct(x.share)
+        return SecretTensor(
+            shape: x.shape, share: try truncate(z, shift: encoder.fractionalBits),
+            bound: b + encoder.resolution)
+    }
+
+    /// Shares of `x²` without truncation.
+    func squareProduct(_ x: [UInt64]) throws(SecretSharingError) -> [UInt64] {
+        let count = x.count
+        let pairs = try provider.squarePairs(count: count)
+        let opened = try channel.openAdditive(Ring.subtract(x, pairs.a))
+        let isFirst = index == 0
+        return [UInt64](unsafeUninitializedCapacity: count) { out, n in
+            opened.withUnsafeBufferPointer { o in
+                pairs.a.withUnsafeBufferPointer { a in
+                    pairs.c.withUnsafeBufferPointer { c in
+                        for i in 0..<count {
+                            let e = o[i]
+                            var z = c[i] &+ 2 &* e &* a[i]
+                            if isFirst { z &+= e &* e }
+                            out[i] = z
+                        }
+                    }
+                }
+            }
+            n = count
+        }
+    }
+
+    /// The matrix product `x·y` of a secret m×k and a secret k×n fixed-point matrix.
+    ///
+    /// With a matrix triple `C = A·B` the parties open `E = X - A` and `F = Y - B` in one round
+    /// and set `Z = C + E·B + (A + E)·F` (party 0 adds `E`, the others do not), which sums to
+    /// `AB + EB + AF + EF = XY`; then truncate. Refused when `k·bx·by ≥ 2^(62-2f)`.
+    /// Error: below `2^-f` per element (one truncation; the ring product itself is exact).
+    /// - Cost: 2 rounds (1 with `.localTwoParty`), `(n-1)·8·(mk + kn + mn)` bytes per party
+    ///   (`(n-1)·8·(mk + kn)` with `.localTwoParty`); two m×k×n ring products per party.
+    public func matmul(_ x: SecretTensor, _ y: SecretTensor) throws(SecretSharingError) -> SecretTensor {
+        precondition(x.shape.count == 2 && y.shape.count == 2 && x.shape[1] == y.shape[0],
+                     "matmul: shapes \(x.shape) and \(y.shape) do not chain")
+        let (m, n) = (x.shape[0], y.shape[1])
+        let b = Double(x.shape[1]) * x.bound * y.bound
+        try check("matmul", bound: b, limit: encoder.productLimit)
+        let z = try matrixProduct(x, y)
+        return SecretTensor(
+            shape: [m, n], share: try truncate(z, shift: encoder.fractionalBits),
+            bound: b + encoder.resolution)
+    }
+
+    /// `s·(x·y)` for a public real `s` with a single truncation: the ring product (scale `2f`)
+    /// is multiplied by `s` encoded at `f` bits and truncated once by `2f` — one round less than
+    /// `multiply(matmul(x, y), byScalar: s)`, and no intermediate rounding. Used for gradient
+    /// steps (`η/B · Xᵀe`). Refused when `k·bx·by·|s| ≥ 2^(62-3f)`.
+    /// Error: below `2^-f` per element, plus `k·bx·by·2^-(f+1)` from the encoding of `s`.
+    /// - Cost: as `matmul`.
+    public func matmul(_ x: SecretTensor, _ y: SecretTensor, scaledBy s: Double) throws(SecretSharingError) -> SecretTensor {
+        precondition(x.shape.count == 2 && y.shape.count == 2 && x.shape[1] == y.shape[0],
+                     "matmul: shapes \(x.shape) and \(y.shape) do not chain")
+        let (m, n) = (x.shape[0], y.shape[1])
+        let f = encoder.fractionalBits
+        let raw = Double(x.shape[1]) * x.bound * y.bound
+        let b = raw * abs(s)
+        try check("matmul", bound: raw, limit: encoder.productLimit)
+        try check("scaled matmul", bound: b, limit: Double(sign: .plus, exponent: 62 - 3 * f, significand: 1))
+        let sEnc = UInt64(bitPattern: Int64((s * encoder.scale).rounded()))
+        let z = Ring.scale(try matrixProduct(x, y), by: sEnc)
+        return SecretTensor(
+            shape: [m, n], share: try truncate(z, shift: 2 * f),
+            bound: b + raw * encoder.resolution + encoder.resolution)
+    }
+
+    /// Shares of the untruncated ring product `x·y` (scale `2f`), by a matrix Beaver triple.
+    func matrixProduct(_ x: SecretTensor, _ y: SecretTensor) throws(SecretSharingError) -> [UInt64] {
+        let (m, k, n) = (x.shape[0], x.shape[1], y.shape[1])
+        let t = try provider.matrixTriple(m: m, k: k, n: n)
+        var masked = Ring.subtract(x.share, t.a)
+        masked.append(contentsOf: Ring.subtract(y.share, t.b))
+        let opened = try channel.openAdditive(masked)
+        let e = Array(opened[0..<(m * k)])
+        let f = Array(opened[(m * k)...])
+        var z = t.c
+        Ring.matmul(e, t.b, m: m, k: k, n: n, accumulatingInto: &z)
+        let left = index == 0 ? Ring.add(t.a, e) : t.a
+        Ring.matmul(left, f, m: m, k: k, n: n, accumulatingInto: &z)
+        return z
+    }
+
+    /// `b ⊙ x` for secret bits `b` and a secret fixed-point `x`: a Beaver product without
+    /// truncation (the bits are integers). Exact.
+    /// - Cost: 1 round, `(n-1)·8·2·count` bytes per party.
+    public func select(_ bits: SecretBits, _ x: SecretTensor) throws(SecretSharingError) -> SecretTensor {
+        precondition(bits.count == x.count, "select: \(bits.count) bits for \(x.count) elements")
+        return SecretTensor(shape: x.shape, share: try beaverProduct(bits.share, x.share), bound: x.bound)
+    }
+
+    /// `b ? x : y` elementwise: `y + b·(x - y)`. Exact.
+    /// - Cost: 1 round, `(n-1)·8·2·count` bytes per party.
+    public func choose(_ bits: SecretBits, _ x: SecretTensor, _ y: SecretTensor) throws(SecretSharingError) -> SecretTensor {
+        let diff = try subtract(x, y)
+        var out = try select(bits, diff)
+        Ring.addInPlace(&out.share, y.share)
+        out.bound = Swift.max(x.bound, y.bound)
+        return out
+    }
+}
