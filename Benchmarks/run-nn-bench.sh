@@ -45,12 +45,12 @@ OUT_DIR="${OUT_DIR:-$(mktemp -d -t privacy-lab-nn-bench.XXXXXX)}"
 mkdir -p "$OUT_DIR"
 
 # ============================================================================================
-# OUR BENCHMARK COMMAND — the nested package in Benchmarks/ (written by the lead).
+# OUR BENCHMARK COMMAND — the privacy-lab-bench executable (Benchmarks/Sources/privacy-lab-bench).
 # It must print one JSON object on stdout with (top level, or inside "metrics"; '.' or '_'
 # separators both work): mlp_train_samples_per_s, cnn_train_samples_per_s,
 # per_example_loss_samples_per_s, peak_rss_mb, and preferably threads and openblas_core.
 # "{threads}" is replaced by the thread count; OPENBLAS_NUM_THREADS is also set to it.
-OURS_BUILD_CMD="${OURS_BUILD_CMD:-swift build -c release --package-path $HERE --product privacy-lab-bench}"
+OURS_BUILD_CMD="${OURS_BUILD_CMD:-swift build -c release --product privacy-lab-bench}"
 DEFAULT_OURS_CMD="swift run -c release --skip-build --package-path $HERE privacy-lab-bench nn --json --threads {threads}"
 OURS_CMD="${OURS_CMD:-$DEFAULT_OURS_CMD}"
 # ============================================================================================

@@ -174,14 +174,15 @@ struct SecurityTests {
 
     @Test("a single party's shares are uniform whatever the secret (chi-square, 15 d.o.f.)")
     func sharesUniform() throws {
-        // 15 degrees of freedom: P(χ² > 37.7) = 0.001.
+        // 15 degrees of freedom: P(χ² > 59.7) ≈ 1e-6, so eight checks on OS randomness fail
+        // spuriously about once in 10⁵ runs, while a biased share generator fails at once.
         for secret in [0.0, 1.0, -1.0, 123456.789] {
             let values = [Double](repeating: secret, count: 20000)
             let shares = try Party.runInMemory(partyCount: 3) { p in
                 try p.share(p.index == 0 ? values : nil, shape: [values.count], owner: 0).share
             }
             for party in 1..<3 {
-                #expect(chiSquareTopNibble(shares[party]) < 37.7)
+                #expect(chiSquareTopNibble(shares[party]) < 59.7)
             }
         }
     }
