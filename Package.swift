@@ -32,13 +32,20 @@ let package = Package(
         .target(name: "LabRandom"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
 
+        // MARK: Layer 2 — mechanisms.
+        .target(name: "PrivacyAccounting"),
+
         // MARK: Layer 3 — learning.
         .target(
             name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom"],
             swiftSettings: numericSettings),
 
+        // MARK: Layer 4 — applied.
+
         // MARK: Layer 7 — surface.
-        .target(name: "PrivacyLab", dependencies: ["LabRandom", "Tensors", "NeuralNetworks"]),
+        .target(
+            name: "PrivacyLab",
+            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "PrivacyAccounting"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -57,5 +64,8 @@ let package = Package(
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
             resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "PrivacyAccountingTests", dependencies: ["PrivacyAccounting"],
+            exclude: ["generate_vectors.py"], resources: [.copy("Vectors")]),
     ]
 )

@@ -2,6 +2,7 @@
 // `import PrivacyLab` gives a user the whole lab.
 @_exported import LabRandom
 @_exported import NeuralNetworks
+@_exported import PrivacyAccounting
 @_exported import Tensors
 
 /// The version of the PrivacyLab package, printed by `privacy-lab --version` and recorded
