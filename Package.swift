@@ -41,11 +41,14 @@ let package = Package(
             swiftSettings: numericSettings),
 
         // MARK: Layer 4 — applied.
+        .target(
+            name: "DPTraining", dependencies: ["NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
+            swiftSettings: numericSettings),
 
         // MARK: Layer 7 — surface.
         .target(
             name: "PrivacyLab",
-            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "PrivacyAccounting"]),
+            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "PrivacyAccounting", "DPTraining"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -67,5 +70,6 @@ let package = Package(
         .testTarget(
             name: "PrivacyAccountingTests", dependencies: ["PrivacyAccounting"],
             exclude: ["generate_vectors.py"], resources: [.copy("Vectors")]),
+        .testTarget(name: "DPTrainingTests", dependencies: ["DPTraining", "NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"]),
     ]
 )
