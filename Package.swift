@@ -18,6 +18,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // MARK: Layer 0 — C libraries, reached only from layer 1 with `internal import`.
@@ -27,10 +29,14 @@ let package = Package(
         .systemLibrary(
             name: "CGMP", path: "Sources/CGMP", pkgConfig: "gmp",
             providers: [.apt(["libgmp-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: Layer 1 — foundations.
         .target(name: "LabRandom"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+        .target(name: "Codecs", dependencies: ["CZlib"], swiftSettings: numericSettings),
 
         // MARK: Layer 2 — mechanisms.
         .target(name: "PrivacyAccounting"),
@@ -39,16 +45,30 @@ let package = Package(
         .target(
             name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom"],
             swiftSettings: numericSettings),
+        .target(
+            name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors"], swiftSettings: numericSettings),
 
         // MARK: Layer 4 — applied.
         .target(
             name: "DPTraining", dependencies: ["NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
             swiftSettings: numericSettings),
 
+        // MARK: Layer 6 — experiments: specs, planning, caching, store, reports, notebooks.
+        .target(
+            name: "Experiments",
+            dependencies: [
+                "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+
         // MARK: Layer 7 — surface.
         .target(
             name: "PrivacyLab",
-            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "PrivacyAccounting", "DPTraining"]),
+            dependencies: [
+                "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments", "PrivacyAccounting",
+                "DPTraining",
+            ]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -64,9 +84,12 @@ let package = Package(
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "LabRandom"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNetworks", "LabRandom"]),
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom"],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"]),
         .testTarget(
             name: "PrivacyAccountingTests", dependencies: ["PrivacyAccounting"],
             exclude: ["generate_vectors.py"], resources: [.copy("Vectors")]),

@@ -1,6 +1,9 @@
 // The umbrella module: it only re-exports PrivacyLab's targets, so that
 // `import PrivacyLab` gives a user the whole lab.
+@_exported import Codecs
+@_exported import Datasets
 @_exported import DPTraining
+@_exported import Experiments
 @_exported import LabRandom
 @_exported import NeuralNetworks
 @_exported import PrivacyAccounting

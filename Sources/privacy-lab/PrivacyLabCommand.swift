@@ -8,6 +8,6 @@ struct PrivacyLabCommand: AsyncParsableCommand {
         commandName: "privacy-lab",
         abstract: "Attack and defend machine-learning models: reproducible privacy experiments.",
         version: PrivacyLabVersion.string,
-        subcommands: [Quickstart.self, DPCommand.self]
+        subcommands: [RunCommand.self, RunsCommand.self, Quickstart.self, DataCommand.self, DPCommand.self]
     )
 }

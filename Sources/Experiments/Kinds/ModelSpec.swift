@@ -1,0 +1,99 @@
+import NeuralNetworks
+
+/// The `model:` section: an architecture and how to train it.
+///
+/// ```yaml
+/// model: {architecture: mlp, hidden: [256], activation: relu, epochs: 30, batch_size: 128,
+///         optimizer: adam, learning_rate: 0.001}
+/// model: {architecture: cnn, channels: [16, 32], kernel_size: 5, epochs: 5}
+/// ```
+public struct ModelSpec: Sendable, Equatable {
+    public enum Architecture: String, SpecEnum {
+        /// Multinomial logistic regression (one dense layer).
+        case logistic
+        /// Dense layers of the sizes in `hidden`.
+        case mlp
+        /// Convolution blocks (conv, activation, 2×2 max-pool) of `channels`, then a dense layer.
+        case cnn
+    }
+
+    public enum Activation: String, SpecEnum { case relu, tanh, sigmoid }
+    public enum OptimizerName: String, SpecEnum { case adam, sgd, adamw }
+    public enum ScheduleName: String, SpecEnum { case constant, cosine, step }
+
+    public var architecture: Architecture
+    public var hidden: [Int]
+    public var channels: [Int]
+    public var kernelSize: Int
+    public var activation: Activation
+    public var dropout: Double
+    public var training: TrainingConfiguration
+    /// The canonical JSON of the section, for cache keys.
+    public var canonical: String
+
+    public static func decode(_ reader: SpecReader) throws(SpecError) -> ModelSpec {
+        let architecture: Architecture = try reader.optional("architecture", default: .mlp)
+        let hidden: [Int] = try reader.optional("hidden", default: architecture == .mlp ? [256] : [])
+        if let bad = hidden.first(where: { $0 < 1 || $0 > 1_000_000 }) { throw reader.error("hidden", "layer sizes must lie in 1…1000000, got \(bad)") }
+        let channels: [Int] = try reader.optional("channels", default: architecture == .cnn ? [16, 32] : [])
+        if let bad = channels.first(where: { $0 < 1 || $0 > 4096 }) { throw reader.error("channels", "channel counts must lie in 1…4096, got \(bad)") }
+        let kernelSize: Int = try reader.optional("kernel_size", default: 5, in: 1...15)
+        let activation: Activation = try reader.optional("activation", default: .relu)
+        let dropout: Double = try reader.optional("dropout", default: 0.0, in: 0...0.95)
+        let epochs: Int = try reader.optional("epochs", default: 10, in: 0...100_000)
+        let batchSize: Int = try reader.optional("batch_size", default: 128, in: 1...1_000_000)
+        let optimizerName: OptimizerName = try reader.optional("optimizer", default: .adam)
+        let learningRate: Double = try reader.optional("learning_rate", default: optimizerName == .sgd ? 0.05 : 0.001, in: 1e-8...100)
+        let momentum: Double = try reader.optional("momentum", default: optimizerName == .sgd ? 0.9 : 0.0, in: 0...0.999)
+        let weightDecay: Double = try reader.optional("weight_decay", default: 0.0, in: 0...10)
+        let scheduleName: ScheduleName = try reader.optional("schedule", default: .constant)
+        let optimizer: OptimizerConfiguration
+        switch optimizerName {
+        case .adam: optimizer = .adam(weightDecay: Float(weightDecay))
+        case .adamw: optimizer = .adam(weightDecay: Float(weightDecay), decoupledWeightDecay: true)
+        case .sgd: optimizer = .sgd(momentum: Float(momentum), nesterov: false, weightDecay: Float(weightDecay))
+        }
+        let schedule: LearningRateSchedule
+        switch scheduleName {
+        case .constant: schedule = .constant
+        case .cosine: schedule = .cosine(epochs: max(1, epochs), minimum: 0)
+        case .step: schedule = .step(stepSize: max(1, epochs / 3), gamma: 0.1)
+        }
+        let spec = ModelSpec(architecture: architecture, hidden: hidden, channels: channels, kernelSize: kernelSize,
+                             activation: activation, dropout: dropout,
+                             training: TrainingConfiguration(epochs: epochs, batchSize: batchSize, learningRate: Float(learningRate),
+                                                             optimizer: optimizer, schedule: schedule),
+                             canonical: reader.node.canonicalJSON)
+        try reader.finish()
+        return spec
+    }
+
+    /// The layers for inputs of per-sample shape `inputShape` and `classes` outputs.
+    public func layers(inputShape: [Int], classes: Int) throws(ModelError) -> [Layer] {
+        let act: Layer = activation == .relu ? .relu : activation == .tanh ? .tanh : .sigmoid
+        var layers: [Layer] = []
+        var shape = inputShape
+        if architecture == .cnn {
+            guard shape.count == 3 else {
+                throw .incompatibleLayer(layer: .flatten, inputShape: shape, expected: "images [C, H, W] for a cnn")
+            }
+            for channels in self.channels {
+                layers += [.conv2d(inChannels: shape[0], outChannels: channels, kernelSize: kernelSize, stride: 1, padding: kernelSize / 2),
+                           act, .maxPool2d(size: 2, stride: 2)]
+                shape = [channels, (shape[1] + 2 * (kernelSize / 2) - kernelSize + 1) / 2, (shape[2] + 2 * (kernelSize / 2) - kernelSize + 1) / 2]
+                guard shape[1] >= 1 && shape[2] >= 1 else {
+                    throw .incompatibleLayer(layer: layers.last!, inputShape: inputShape, expected: "images large enough for \(self.channels.count) pooling blocks")
+                }
+            }
+        }
+        if shape.count != 1 { layers.append(.flatten) }
+        var width = shape.reduce(1, *)
+        for size in (architecture == .mlp ? hidden : []) {
+            layers += [.dense(inputs: width, outputs: size), act]
+            if dropout > 0 { layers.append(.dropout(rate: Float(dropout))) }
+            width = size
+        }
+        layers.append(.dense(inputs: width, outputs: classes))
+        return layers
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Text and JSON renderings of a run's results (the CLI's table, `--json`, `runs export`).
+public enum ResultRendering {
+    /// DESIGN.md's machine-readable result:
+    /// `{"run": …, "name": …, "kind": …, "seed": …, "trials": [{"params": {…}, "metrics": {…}}]}`.
+    public static func json(run: RunRecord, trials: [TrialRecord]) -> String {
+        var out = "{\"run\":\(SpecNode.jsonString(run.id)),\"name\":\(SpecNode.jsonString(run.name)),\"kind\":\(SpecNode.jsonString(run.kind)),"
+        out += "\"seed\":\(run.seed),\"status\":\(SpecNode.jsonString(run.status.rawValue)),\"trials\":["
+        out += trials.map { trial in
+            let metrics = trial.metrics.sorted { $0.name < $1.name }.map { "\(SpecNode.jsonString($0.name)):\(number($0.value))" }
+            var item = "{\"index\":\(trial.index),\"params\":\(trial.parameters),\"status\":\(SpecNode.jsonString(trial.status.rawValue)),"
+            item += "\"metrics\":{\(metrics.joined(separator: ","))}"
+            if let error = trial.error { item += ",\"error\":\(SpecNode.jsonString(error))" }
+            return item + "}"
+        }.joined(separator: ",")
+        return out + "]}"
+    }
+
+    /// A JSON number, or null for NaN and infinities.
+    static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        if value == value.rounded() && abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
+    /// One row per trial: its swept parameters and every metric (CSV).
+    public static func csv(run: RunRecord, trials: [TrialRecord]) -> String {
+        let parameterNames = orderedParameterNames(trials)
+        let metricNames = Array(Set(trials.flatMap { $0.metrics.map(\.name) })).sorted()
+        var lines = [(["run", "trial", "status"] + parameterNames + metricNames).map(csvField).joined(separator: ",")]
+        for trial in trials {
+            let parameters = parameterValues(trial)
+            var row = [run.id, String(trial.index), trial.status.rawValue]
+            row += parameterNames.map { parameters[$0] ?? "" }
+            row += metricNames.map { name in trial.metrics.first { $0.name == name }.map { "\($0.value)" } ?? "" }
+            lines.append(row.map(csvField).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    /// A fixed-width table: parameters then metrics, one row per trial (metrics with 4
+    /// significant digits).
+    public static func table(trials: [TrialRecord], metrics wanted: [String]? = nil) -> String {
+        let parameterNames = orderedParameterNames(trials)
+        let metricNames = wanted ?? Array(Set(trials.flatMap { $0.metrics.map(\.name) })).sorted()
+        let header = ["trial"] + parameterNames + metricNames
+        var rows: [[String]] = []
+        for trial in trials {
+            let parameters = parameterValues(trial)
+            var row = [String(trial.index)] + parameterNames.map { parameters[$0] ?? "" }
+            row += metricNames.map { name in
+                guard trial.status == .complete else { return trial.status.rawValue }
+                return trial.metrics.first { $0.name == name }.map { format($0.value) } ?? "–"
+            }
+            rows.append(row)
+        }
+        return renderTable(header: header, rows: rows)
+    }
+
+    /// Metrics down the rows, trials across: easier to read when there are many metrics and few
+    /// trials.
+    public static func transposedTable(trials: [TrialRecord]) -> String {
+        let metricNames = Array(Set(trials.flatMap { $0.metrics.map(\.name) })).sorted()
+        let header = ["metric"] + trials.map { trial in
+            let p = parameterValues(trial)
+            return p.isEmpty ? "trial \(trial.index)" : p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: " ")
+        }
+        let rows = metricNames.map { name in
+            [name] + trials.map { trial in trial.metrics.first { $0.name == name }.map { format($0.value) } ?? "–" }
+        }
+        return renderTable(header: header, rows: rows)
+    }
+
+    public static func format(_ value: Double) -> String {
+        guard value.isFinite else { return value.isNaN ? "nan" : (value > 0 ? "inf" : "-inf") }
+        if value == value.rounded() && abs(value) < 1e9 { return String(Int64(value)) }
+        let magnitude = abs(value)
+        if magnitude >= 1e-3 && magnitude < 1e6 {
+            let digits = max(0, 3 - Int(Foundation.floor(Foundation.log10(magnitude))))
+            return String(format: "%.\(digits)f", value)
+        }
+        return String(format: "%.3e", value)
+    }
+
+    public static func renderTable(header: [String], rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        var out = [line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
+        out += rows.map(line)
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    static func orderedParameterNames(_ trials: [TrialRecord]) -> [String] {
+        var names: [String] = []
+        for trial in trials { for key in parameterValues(trial).keys.sorted() where !names.contains(key) { names.append(key) } }
+        return names
+    }
+
+    /// The swept parameters of a trial as display text.
+    static func parameterValues(_ trial: TrialRecord) -> [String: String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(trial.parameters.utf8)) as? [String: Any] else { return [:] }
+        var result: [String: String] = [:]
+        for (key, value) in object {
+            if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys]) {
+                result[key] = String(decoding: data, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            }
+        }
+        return result
+    }
+}

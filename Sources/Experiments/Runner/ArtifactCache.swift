@@ -1,0 +1,109 @@
+import Codecs
+import Foundation
+import GRDB
+
+/// Content-addressed artifacts (trained models, score arrays) stored beside the results
+/// database and shared by every trial and run that needs the same thing.
+///
+/// An artifact's key is the SHA-256 of a canonical description of everything that determines
+/// it: its kind, the spec fields it depends on, the seed and stream it draws from, and the code
+/// version. Files are written to a temporary name and renamed into place, then recorded with
+/// their size and digest; a file whose size or digest no longer matches is recomputed.
+/// Concurrent requests for the same key within a process wait for one computation.
+public actor ArtifactCache {
+    let store: ResultStore
+    private var inFlight: [String: Task<Data, any Error>] = [:]
+
+    public init(store: ResultStore) {
+        self.store = store
+    }
+
+    /// The key of an artifact of `kind` determined by `description`.
+    public static func key(kind: String, description: String, codeVersion: String) -> String {
+        SHA256.hash(utf8: "privacy-lab artifact v1\nkind: \(kind)\ncode: \(codeVersion)\n\(description)").hex
+    }
+
+    /// The artifact's bytes: from the cache when present and intact, else from `produce`, which
+    /// is then stored.
+    public func data(key: String, kind: String, fileExtension: String,
+                     produce: @escaping @Sendable () async throws -> Data) async throws -> Data {
+        if let running = inFlight[key] { return try await running.value }
+        if let cached = try load(key: key) { return cached }
+        let task = Task { () throws -> Data in
+            let data = try await produce()
+            try self.save(data, key: key, kind: kind, fileExtension: fileExtension)
+            return data
+        }
+        inFlight[key] = task
+        defer { inFlight[key] = nil }
+        return try await task.value
+    }
+
+    /// Whether an intact artifact with this key exists.
+    public func contains(key: String) -> Bool { (try? load(key: key)) != nil }
+
+    private func load(key: String) throws -> Data? {
+        let row = try store.access { db in
+            try Row.fetchOne(db, sql: "SELECT path, byte_count, sha256 FROM artifacts WHERE key = ?", arguments: [key])
+        }
+        guard let row else { return nil }
+        let url = store.artifactsDirectory.appendingPathComponent(row["path"] as String)
+        guard let data = try? Data(contentsOf: url), data.count == (row["byte_count"] as Int),
+              SHA256.hash(Array(data)).hex == (row["sha256"] as String) else { return nil }
+        return data
+    }
+
+    private func save(_ data: Data, key: String, kind: String, fileExtension: String) throws {
+        let relative = "\(kind)/\(key).\(fileExtension)"
+        let folder = store.artifactsDirectory.appendingPathComponent(kind, isDirectory: true)
+        let url = store.artifactsDirectory.appendingPathComponent(relative)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try AtomicFile.write(data, to: url)
+        } catch {
+            throw RunnerError.artifact(file: url.path, reason: "cannot write the artifact: \(error.localizedDescription)")
+        }
+        let digest = SHA256.hash(Array(data)).hex
+        try store.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO artifacts (key, kind, path, byte_count, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [key, kind, relative, data.count, digest, Date().timeIntervalSince1970])
+        }
+    }
+
+    /// The file of a stored artifact.
+    public func url(key: String) throws -> URL? {
+        let path = try store.access { db in try String.fetchOne(db, sql: "SELECT path FROM artifacts WHERE key = ?", arguments: [key]) }
+        return path.map { store.artifactsDirectory.appendingPathComponent($0) }
+    }
+}
+
+/// Writing files so that a reader sees the old content or the whole new content, never a part.
+public enum AtomicFile {
+    /// Writes to a temporary file in the same folder, flushes it, and renames it over `url`.
+    /// On failure (a full disk, say) the temporary file is removed and `url` is untouched.
+    public static func write(_ data: Data, to url: URL, permissions: Int? = nil) throws {
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UUID().uuidString).tmp")
+        do {
+            guard FileManager.default.createFile(atPath: temporary.path, contents: nil,
+                                                 attributes: permissions.map { [.posixPermissions: $0] }) else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary.path])
+            }
+            let handle = try FileHandle(forWritingTo: temporary)
+            do {
+                try handle.write(contentsOf: data)
+                try handle.synchronize()
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+            if rename(temporary.path, url.path) != 0 {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+
+/// A kind of experiment (`train`, `membership-inference`, `dp-training`, …): how to decode its
+/// typed parameters from a trial's spec body and how to run one trial.
+///
+/// Kinds are registered by passing them to the runner (`ExperimentRunner(kinds:)`); there is no
+/// global registry.
+public protocol ExperimentKind: Sendable {
+    associatedtype Parameters: Sendable
+    /// The `kind:` name in specs.
+    static var name: String { get }
+    /// One line for `privacy-lab run --help` and errors.
+    static var summary: String { get }
+    /// Decodes the spec body (every section but the header). Must read every key it accepts and
+    /// call `finish()` on each reader so that unknown keys are reported.
+    static func parameters(from body: SpecReader) throws(SpecError) -> Parameters
+    /// Runs one trial. All randomness comes from `context.random`'s named streams; artifacts go
+    /// through `context`'s cache.
+    static func run(_ parameters: Parameters, context: TrialContext) async throws -> TrialOutcome
+}
+
+/// A kind with its parameter type erased, as the runner holds it.
+public struct AnyExperimentKind: Sendable {
+    public let name: String
+    public let summary: String
+    let decode: @Sendable (SpecNode, String) throws -> any Sendable
+    let execute: @Sendable (any Sendable, TrialContext) async throws -> TrialOutcome
+
+    public init<K: ExperimentKind>(_ kind: K.Type) {
+        name = K.name
+        summary = K.summary
+        decode = { node, file in
+            let reader = try SpecReader(node, file: file)
+            let parameters = try K.parameters(from: reader)
+            try reader.finish()
+            return parameters
+        }
+        execute = { parameters, context in
+            guard let typed = parameters as? K.Parameters else {
+                throw RunnerError.internalInconsistency("parameters of the wrong type for kind \(K.name)")
+            }
+            return try await K.run(typed, context: context)
+        }
+    }
+}
+
+/// Errors of planning and running experiments.
+public enum RunnerError: Error, CustomStringConvertible {
+    case spec(SpecError)
+    case store(StoreError)
+    case artifact(file: String, reason: String)
+    case trialFailed(index: Int, parameters: String, reason: String)
+    case cancelled
+    case internalInconsistency(String)
+
+    public var description: String {
+        switch self {
+        case let .spec(error): return error.description
+        case let .store(error): return error.description
+        case let .artifact(file, reason): return "\(file): \(reason)"
+        case let .trialFailed(index, parameters, reason): return "trial \(index) \(parameters): \(reason)"
+        case .cancelled: return "run interrupted; resume it with `privacy-lab run --resume` (finished trials are kept)"
+        case let .internalInconsistency(message): return "internal error: \(message)"
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import GRDB
+
+/// A run as stored.
+public struct RunRecord: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var kind: String
+    public var seed: UInt64
+    public var specFile: String
+    public var specText: String
+    public var overrides: [String]
+    public var specHash: String
+    public var codeVersion: String
+    public var status: RunStatus
+    public var trialCount: Int
+    public var createdAt: Date
+    public var finishedAt: Date?
+}
+
+public enum RunStatus: String, Sendable, Equatable {
+    case running, complete, failed, interrupted
+}
+
+/// A trial as stored, with its metrics.
+public struct TrialRecord: Sendable, Equatable {
+    public var runID: String
+    public var index: Int
+    /// Canonical JSON of the swept parameters.
+    public var parameters: String
+    public var seed: UInt64
+    public var trialKey: String
+    public var status: TrialStatus
+    public var error: String?
+    public var seconds: Double?
+    public var metrics: [Metric]
+}
+
+public enum TrialStatus: String, Sendable, Equatable {
+    case pending, complete, failed
+}
+
+extension ResultStore {
+    /// Creates a run and its pending trials in one transaction.
+    public func createRun(_ run: RunRecord, trials: [(index: Int, parameters: String, seed: UInt64, key: String)]) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO runs (id, name, kind, seed, spec_file, spec_text, overrides, spec_hash, code_version, status, trial_count, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [run.id, run.name, run.kind, Int64(bitPattern: run.seed), run.specFile, run.specText,
+                                 jsonArray(run.overrides), run.specHash, run.codeVersion, run.status.rawValue, run.trialCount,
+                                 run.createdAt.timeIntervalSince1970])
+            for trial in trials {
+                try db.execute(sql: "INSERT INTO trials (run_id, trial_index, parameters, seed, trial_key, status) VALUES (?, ?, ?, ?, ?, 'pending')",
+                               arguments: [run.id, trial.index, trial.parameters, Int64(bitPattern: trial.seed), trial.key])
+            }
+        }
+    }
+
+    /// Records a finished trial — metrics, series, artifact references and status — atomically.
+    public func completeTrial(runID: String, index: Int, outcome: TrialOutcome, seconds: Double) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "DELETE FROM metrics WHERE run_id = ? AND trial_index = ?", arguments: [runID, index])
+            try db.execute(sql: "DELETE FROM series WHERE run_id = ? AND trial_index = ?", arguments: [runID, index])
+            try db.execute(sql: "DELETE FROM trial_artifacts WHERE run_id = ? AND trial_index = ?", arguments: [runID, index])
+            for metric in outcome.metrics {
+                try db.execute(sql: "INSERT INTO metrics (run_id, trial_index, name, value) VALUES (?, ?, ?, ?)",
+                               arguments: [runID, index, metric.name, metric.value])
+            }
+            for series in outcome.series {
+                try db.execute(sql: "INSERT INTO series (run_id, trial_index, name, data) VALUES (?, ?, ?, ?)",
+                               arguments: [runID, index, series.name, series.json])
+            }
+            for artifact in outcome.artifacts {
+                try db.execute(sql: "INSERT OR REPLACE INTO trial_artifacts (run_id, trial_index, role, artifact_key) VALUES (?, ?, ?, ?)",
+                               arguments: [runID, index, artifact.role, artifact.key])
+            }
+            try db.execute(sql: "UPDATE trials SET status = 'complete', error = NULL, seconds = ?, finished_at = ? WHERE run_id = ? AND trial_index = ?",
+                           arguments: [seconds, Date().timeIntervalSince1970, runID, index])
+        }
+    }
+
+    public func failTrial(runID: String, index: Int, error: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE trials SET status = 'failed', error = ? WHERE run_id = ? AND trial_index = ?",
+                           arguments: [error, runID, index])
+        }
+    }
+
+    public func setRunStatus(_ id: String, _ status: RunStatus) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                           arguments: [status.rawValue, status == .running ? nil : Date().timeIntervalSince1970, id])
+        }
+    }
+
+    /// The most recent run with this spec hash that did not complete, if any.
+    public func unfinishedRun(specHash: String) throws(StoreError) -> RunRecord? {
+        try access { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE spec_hash = ? AND status != 'complete' ORDER BY created_at DESC LIMIT 1",
+                             arguments: [specHash]).map(RunRecord.init(row:))
+        }
+    }
+
+    /// A completed trial anywhere in the store with this key (results are reused, not recomputed).
+    public func completedTrial(key: String) throws(StoreError) -> (runID: String, index: Int)? {
+        try access { db in
+            try Row.fetchOne(db, sql: "SELECT run_id, trial_index FROM trials WHERE trial_key = ? AND status = 'complete' LIMIT 1",
+                             arguments: [key]).map { ($0["run_id"] as String, $0["trial_index"] as Int) }
+        }
+    }
+
+    /// Copies a completed trial's results into another run's trial.
+    public func copyTrial(from source: (runID: String, index: Int), to runID: String, index: Int) throws(StoreError) {
+        let outcome = try outcome(runID: source.runID, index: source.index)
+        try completeTrial(runID: runID, index: index, outcome: outcome, seconds: 0)
+    }
+
+    public func runs(limit: Int = 100) throws(StoreError) -> [RunRecord] {
+        try access { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit]).map(RunRecord.init(row:))
+        }
+    }
+
+    /// The run with this ID, or the most recent run whose ID starts with it.
+    public func run(_ id: String) throws(StoreError) -> RunRecord {
+        let found = try access { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY (id = ?) DESC, created_at DESC LIMIT 1",
+                             arguments: [id, id + "%", id]).map(RunRecord.init(row:))
+        }
+        guard let found else { throw .notFound(file: url.path, what: "run '\(id)'") }
+        return found
+    }
+
+    public func trials(runID: String) throws(StoreError) -> [TrialRecord] {
+        try access { db in
+            let metricRows = try Row.fetchAll(db, sql: "SELECT trial_index, name, value FROM metrics WHERE run_id = ? ORDER BY trial_index, name",
+                                              arguments: [runID])
+            var metrics: [Int: [Metric]] = [:]
+            for row in metricRows { metrics[row["trial_index"], default: []].append(Metric(name: row["name"], value: row["value"])) }
+            return try Row.fetchAll(db, sql: "SELECT * FROM trials WHERE run_id = ? ORDER BY trial_index", arguments: [runID]).map { row in
+                TrialRecord(runID: row["run_id"], index: row["trial_index"], parameters: row["parameters"],
+                            seed: UInt64(bitPattern: row["seed"] as Int64), trialKey: row["trial_key"],
+                            status: TrialStatus(rawValue: row["status"]) ?? .pending, error: row["error"], seconds: row["seconds"],
+                            metrics: metrics[row["trial_index"]] ?? [])
+            }
+        }
+    }
+
+    /// A stored trial's results.
+    public func outcome(runID: String, index: Int) throws(StoreError) -> TrialOutcome {
+        try access { db in
+            let metrics = try Row.fetchAll(db, sql: "SELECT name, value FROM metrics WHERE run_id = ? AND trial_index = ? ORDER BY name",
+                                           arguments: [runID, index]).map { Metric(name: $0["name"], value: $0["value"]) }
+            let series = try Row.fetchAll(db, sql: "SELECT data FROM series WHERE run_id = ? AND trial_index = ? ORDER BY name",
+                                          arguments: [runID, index]).compactMap { Series(json: $0["data"]) }
+            let artifacts = try Row.fetchAll(db, sql: "SELECT role, artifact_key FROM trial_artifacts WHERE run_id = ? AND trial_index = ? ORDER BY role",
+                                             arguments: [runID, index]).map { ArtifactReference(role: $0["role"], key: $0["artifact_key"]) }
+            return TrialOutcome(metrics: metrics, series: series, artifacts: artifacts)
+        }
+    }
+}
+
+extension RunRecord {
+    init(row: Row) {
+        id = row["id"]
+        name = row["name"]
+        kind = row["kind"]
+        seed = UInt64(bitPattern: row["seed"] as Int64)
+        specFile = row["spec_file"]
+        specText = row["spec_text"]
+        overrides = (try? JSONDecoder().decode([String].self, from: Data((row["overrides"] as String).utf8))) ?? []
+        specHash = row["spec_hash"]
+        codeVersion = row["code_version"]
+        status = RunStatus(rawValue: row["status"]) ?? .failed
+        trialCount = row["trial_count"]
+        createdAt = Date(timeIntervalSince1970: row["created_at"])
+        finishedAt = (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+    }
+}
+
+func jsonArray(_ strings: [String]) -> String {
+    "[" + strings.map(SpecNode.jsonString).joined(separator: ",") + "]"
+}

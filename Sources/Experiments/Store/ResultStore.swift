@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+
+/// The results store: an SQLite database (WAL mode) holding runs, trials, their parameters,
+/// metrics, series and artifact references. Artifacts themselves are files beside it.
+///
+/// Every trial's results are written in one transaction together with its completion, so a
+/// run killed at any moment leaves each trial either complete with all its results or absent.
+public final class ResultStore: Sendable {
+    /// The database file.
+    public let url: URL
+    /// The folder of artifacts (`<store folder>/artifacts`).
+    public let artifactsDirectory: URL
+    let pool: DatabasePool
+
+    /// Migrations in order; a store that has applied one this list does not know was written by
+    /// a newer PrivacyLab and is refused.
+    static let migrations: [(String, @Sendable (Database) throws -> Void)] = [
+        ("v1-runs-trials-metrics-artifacts", { db in
+            try db.create(table: "runs") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("spec_file", .text).notNull()
+                t.column("spec_text", .text).notNull()
+                t.column("overrides", .text).notNull()
+                t.column("spec_hash", .text).notNull().indexed()
+                t.column("code_version", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("trial_count", .integer).notNull()
+                t.column("created_at", .double).notNull()
+                t.column("finished_at", .double)
+            }
+            try db.create(table: "trials") { t in
+                t.column("run_id", .text).notNull().references("runs", onDelete: .cascade)
+                t.column("trial_index", .integer).notNull()
+                t.column("parameters", .text).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("trial_key", .text).notNull().indexed()
+                t.column("status", .text).notNull()
+                t.column("error", .text)
+                t.column("seconds", .double)
+                t.column("finished_at", .double)
+                t.primaryKey(["run_id", "trial_index"])
+            }
+            try db.create(table: "metrics") { t in
+                t.column("run_id", .text).notNull()
+                t.column("trial_index", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("value", .double).notNull()
+                t.primaryKey(["run_id", "trial_index", "name"])
+                t.foreignKey(["run_id", "trial_index"], references: "trials", onDelete: .cascade)
+            }
+            try db.create(table: "series") { t in
+                t.column("run_id", .text).notNull()
+                t.column("trial_index", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("data", .text).notNull()
+                t.primaryKey(["run_id", "trial_index", "name"])
+                t.foreignKey(["run_id", "trial_index"], references: "trials", onDelete: .cascade)
+            }
+            try db.create(table: "artifacts") { t in
+                t.primaryKey("key", .text)
+                t.column("kind", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("byte_count", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("created_at", .double).notNull()
+            }
+            try db.create(table: "trial_artifacts") { t in
+                t.column("run_id", .text).notNull()
+                t.column("trial_index", .integer).notNull()
+                t.column("role", .text).notNull()
+                t.column("artifact_key", .text).notNull().references("artifacts")
+                t.primaryKey(["run_id", "trial_index", "role"])
+                t.foreignKey(["run_id", "trial_index"], references: "trials", onDelete: .cascade)
+            }
+        }),
+    ]
+
+    /// Opens (creating when absent) the store at `url`, migrating it to the current schema.
+    /// - Throws: `StoreError` naming the file when it is not a PrivacyLab store, is corrupt,
+    ///   is locked by another process for longer than the busy timeout, or was written by a
+    ///   newer PrivacyLab.
+    public init(url: URL) throws(StoreError) {
+        self.url = url
+        self.artifactsDirectory = url.deletingLastPathComponent().appendingPathComponent("artifacts", isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: artifactsDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(file: artifactsDirectory.path, reason: "cannot create the artifacts folder: \(error.localizedDescription)")
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.foreignKeysEnabled = true
+        do {
+            pool = try DatabasePool(path: url.path, configuration: configuration)
+            var migrator = DatabaseMigrator()
+            for (name, migration) in Self.migrations { migrator.registerMigration(name, migrate: migration) }
+            let known = Set(Self.migrations.map(\.0))
+            let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+            if let unknown = applied.first(where: { !known.contains($0) }) {
+                throw StoreError.newerSchema(file: url.path, migration: unknown)
+            }
+            try migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw StoreError(database: error, file: url.path)
+        } catch {
+            throw .io(file: url.path, reason: "\(error)")
+        }
+    }
+
+    /// The schema migrations applied, in order.
+    public func appliedMigrations() throws(StoreError) -> [String] {
+        try access { db in
+            try Row.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid").map { $0[0] as String }
+        }
+    }
+
+    func access<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try pool.read(body) } catch let error as DatabaseError {
+            throw StoreError(database: error, file: url.path)
+        } catch { throw .io(file: url.path, reason: "\(error)") }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try pool.write(body) } catch let error as DatabaseError {
+            throw StoreError(database: error, file: url.path)
+        } catch let error as StoreError { throw error } catch { throw .io(file: url.path, reason: "\(error)") }
+    }
+}
+
+/// A store that cannot be opened, read or written.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case notAStore(file: String)
+    case locked(file: String)
+    case newerSchema(file: String, migration: String)
+    case notFound(file: String, what: String)
+    case io(file: String, reason: String)
+    case database(file: String, reason: String)
+
+    init(database error: DatabaseError, file: String) {
+        switch error.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT: self = .notAStore(file: file)
+        case .SQLITE_BUSY, .SQLITE_LOCKED: self = .locked(file: file)
+        default: self = .database(file: file, reason: error.message ?? "\(error.resultCode)")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .notAStore(file): return "\(file): not a PrivacyLab results store (corrupt or another kind of file)"
+        case let .locked(file): return "\(file): the results store is locked by another process; try again when it finishes"
+        case let .newerSchema(file, migration): return "\(file): written by a newer PrivacyLab (schema step '\(migration)'); upgrade PrivacyLab to read it"
+        case let .notFound(file, what): return "\(file): no \(what)"
+        case let .io(file, reason): return "\(file): \(reason)"
+        case let .database(file, reason): return "\(file): \(reason)"
+        }
+    }
+}

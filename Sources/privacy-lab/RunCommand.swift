@@ -1,0 +1,172 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import PrivacyLab
+
+/// The experiment kinds this build of PrivacyLab runs.
+enum Kinds {
+    static let all: [AnyExperimentKind] = [AnyExperimentKind(TrainKind.self)]
+}
+
+/// Options shared by the commands that read or write the results store.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("store"), help: "The results database (default ./runs/privacy-lab.sqlite).")
+    var store: String = "runs/privacy-lab.sqlite"
+
+    var url: URL { URL(fileURLWithPath: store) }
+
+    func open() throws -> ResultStore {
+        do { return try ResultStore(url: url) } catch { throw CLIError(error.description) }
+    }
+}
+
+/// An error reported as one line on stderr with a non-zero exit.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `privacy-lab run SPEC.yaml… [--data-dir DIR] [--store PATH] [--jobs N] [--set key=value]… [--json] [--resume]`
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run experiment specs: every trial of each spec's sweep, stored and reported.",
+        discussion: "Kinds: " + Kinds.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; "))
+
+    @Argument(help: "YAML experiment specs.")
+    var specs: [String]
+
+    @OptionGroup var location: DataCommand.Location
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(name: .long, help: "Trials run in parallel (default: the number of cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(name: .customLong("set"), help: "Override a spec key: --set model.epochs=10 (repeatable).")
+    var overrides: [String] = []
+
+    @Flag(name: .long, help: "Print one JSON object per spec on stdout instead of tables.")
+    var json = false
+
+    @Flag(name: .long, help: "Resume the latest unfinished run of each spec (re-running a spec does this too).")
+    var resume = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard !specs.isEmpty else { throw ValidationError("give at least one spec file") }
+    }
+
+    func run() async throws {
+        configureAllocator()
+        let runner = ExperimentRunner(kinds: Kinds.all)
+        for spec in specs {
+            var options = ExperimentRunner.Options(dataDirectory: location.resolve().url, storeURL: storeOptions.url,
+                                                   jobs: jobs, codeVersion: PrivacyLabVersion.string)
+            options.overrides = overrides
+            options.resume = resume
+            options.progress = TerminalProgress()
+            let finalOptions = options
+            let summary: ExperimentRunner.Summary
+            do {
+                summary = try await withInterruptHandling {
+                    try await runner.run(specURL: URL(fileURLWithPath: spec), options: finalOptions)
+                }
+            } catch let error as RunnerError {
+                throw CLIError(error.description)
+            }
+            if json {
+                print(ResultRendering.json(run: summary.run, trials: summary.trials))
+            } else {
+                print("run \(summary.run.id) · \(summary.run.name) · \(summary.run.kind) · seed \(summary.run.seed)")
+                let wide = Set(summary.trials.flatMap { $0.metrics.map(\.name) }).count > 6
+                print(wide && summary.trials.count <= 4 ? ResultRendering.transposedTable(trials: summary.trials)
+                                                        : ResultRendering.table(trials: summary.trials))
+            }
+        }
+    }
+}
+
+/// Runs `body`, cancelling it on Ctrl-C (SIGINT) or SIGTERM so that the runner stops cleanly
+/// with finished trials stored.
+func withInterruptHandling<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    let task = Task { try await body() }
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    let sources = [SIGINT, SIGTERM].map { number in
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler { task.cancel() }
+        source.resume()
+        return source
+    }
+    defer { sources.forEach { $0.cancel() } }
+    return try await task.value
+}
+
+@_silgen_name("mallopt") func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+
+/// Keeps large tensors in the heap instead of a fresh zeroed mmap for every allocation.
+func configureAllocator() {
+    _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 32 << 20)
+    _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 256 << 20)
+}
+
+/// `privacy-lab runs list | show ID | export ID --format csv|json`
+struct RunsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs", abstract: "List, show and export stored runs.", subcommands: [List.self, Show.self, Export.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The most recent runs.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(help: "How many runs to list.") var limit = 50
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let runs: [RunRecord]
+            do { runs = try store.runs(limit: limit) } catch { throw CLIError(error.description) }
+            let rows = runs.map { r in
+                [r.id, r.name, r.kind, String(r.seed), r.status.rawValue, String(r.trialCount),
+                 ISO8601DateFormatter().string(from: r.createdAt)]
+            }
+            print(ResultRendering.renderTable(header: ["id", "name", "kind", "seed", "status", "trials", "created"], rows: rows), terminator: "")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A run's spec, trials and metrics.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The run ID (or a unique prefix).") var id: String
+
+        func run() throws {
+            let store = try storeOptions.open()
+            do {
+                let run = try store.run(id)
+                let trials = try store.trials(runID: run.id)
+                print("run \(run.id) · \(run.name) · \(run.kind) · seed \(run.seed) · \(run.status.rawValue) · PrivacyLab \(run.codeVersion)")
+                print("spec \(run.specFile)\(run.overrides.isEmpty ? "" : " with --set " + run.overrides.joined(separator: " "))")
+                print(ResultRendering.transposedTable(trials: trials))
+                for trial in trials where trial.error != nil { print("trial \(trial.index) failed: \(trial.error!)") }
+            } catch { throw CLIError(error.description) }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        enum Format: String, ExpressibleByArgument { case csv, json }
+        static let configuration = CommandConfiguration(abstract: "A run's results as CSV or JSON on stdout.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The run ID (or a unique prefix).") var id: String
+        @Option(help: "csv or json.") var format: Format = .json
+
+        func run() throws {
+            let store = try storeOptions.open()
+            do {
+                let run = try store.run(id)
+                let trials = try store.trials(runID: run.id)
+                switch format {
+                case .json: print(ResultRendering.json(run: run, trials: trials))
+                case .csv: print(ResultRendering.csv(run: run, trials: trials), terminator: "")
+                }
+            } catch { throw CLIError(error.description) }
+        }
+    }
+}
