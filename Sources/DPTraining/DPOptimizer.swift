@@ -13,7 +13,7 @@ import Tensors
 ///
 /// - Caveat (floating point, Mironov 2012): a Gaussian drawn in floating point has gaps and
 ///   irregular low-order bits that can, in principle, reveal the unnoised value. Here each noise
-///   value is drawn in double precision on a 53-bit grid (ziggurat over ChaCha20), added to the
+///   value is drawn in double precision on a 53-bit grid (ziggurat over ChaCha), added to the
 ///   clipped sum in double, and the result rounded once to Float32, whose spacing (2⁻²⁴ relative)
 ///   is ~2²⁹ times coarser than the noise's grid — the released values carry no trace of the
 ///   double grid. This is a mitigation, not a proof: a formally floating-point-safe mechanism
@@ -66,11 +66,14 @@ public struct DPOptimizer: Sendable {
     public mutating func privatizedGradients(shapes: [[Int]]) -> [Tensor] {
         var gradients = accumulated ?? shapes.map { Tensor(zeros: $0) }
         let std = noiseMultiplier * clipping.sensitivity
-        let scale = Float(1 / expectedBatchSize)
+        let scale = 1 / expectedBatchSize
         for p in gradients.indices {
             gradients[p].withUnsafeMutableBufferPointer { g in
-                if std > 0 { Ziggurat.addNoise(to: g, standardDeviation: std, random: &randomness) }
-                for i in g.indices { g[i] *= scale }
+                if std > 0 {
+                    Ziggurat.addNoise(to: g, standardDeviation: std, scale: scale, random: &randomness)
+                } else {
+                    for i in g.indices { g[i] = Float(Double(g[i]) * scale) }
+                }
             }
         }
         accumulated = nil

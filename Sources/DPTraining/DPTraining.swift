@@ -121,7 +121,7 @@ extension Sequential {
     /// Every step is recorded in `accountant` (q, σ); when `targetEpsilon` is set, training stops
     /// at the last step whose ε (with everything the accountant held before) stays within it.
     /// - Parameters:
-    ///   - randomness: where batches and noise come from — `.system()` (ChaCha20 keyed by the OS,
+    ///   - randomness: where batches and noise come from — `.system()` (ChaCha keyed by the OS,
     ///     the default) or `.insecureSeeded(_:)` for a reproducible research run.
     ///   - dropout: the stream dropout masks draw from (not a privacy-relevant secret).
     ///   - progress: called after each epoch with its index and mean loss.

@@ -40,15 +40,30 @@ enum Ziggurat {
         return (x, k, f)
     }()
 
-    /// Fills `out` with σ·N(0, 1) values added to `out` (in double), rounded to Float.
-    static func addNoise(to out: UnsafeMutableBufferPointer<Float>, standardDeviation sigma: Double,
+    /// Replaces every element v of `out` by (v + σ·N(0, 1))·scale, computed in double and rounded
+    /// once to Float. Words come in chunks of 1024 from the generator's bulk fill; rejections draw
+    /// extra words.
+    static func addNoise(to out: UnsafeMutableBufferPointer<Float>, standardDeviation sigma: Double, scale: Double = 1,
                          random: inout PrivacyRandomness) {
         let (xs, ks, fs) = tables
+        let chunk = 1024
+        let words = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: chunk)
+        defer { words.deallocate() }
         xs.withUnsafeBufferPointer { x in
             ks.withUnsafeBufferPointer { k in
                 fs.withUnsafeBufferPointer { f in
-                    for i in 0..<out.count {
-                        out[i] = Float(Double(out[i]) + sigma * sample(&random, x, k, f))
+                    var start = 0
+                    while start < out.count {
+                        let count = Swift.min(chunk, out.count - start)
+                        random.fill(UnsafeMutableBufferPointer(rebasing: words[0..<count]))
+                        for j in 0..<count {
+                            let word = words[j]
+                            let layer = Int(word & 127)
+                            let u = Double(Int64(bitPattern: word) >> 11) * 0x1p-52
+                            let z = abs(u) < k[layer] ? u * x[layer] : resolve(u, layer, &random, x, k, f)
+                            out[start + j] = Float((Double(out[start + j]) + sigma * z) * scale)
+                        }
+                        start += count
                     }
                 }
             }
@@ -63,13 +78,23 @@ enum Ziggurat {
         }
     }
 
+    /// One draw from fresh words.
     @inline(__always)
     static func sample(_ random: inout PrivacyRandomness, _ x: UnsafeBufferPointer<Double>,
                        _ k: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>) -> Double {
+        let word = random.next()
+        let layer = Int(word & 127)
+        let u = Double(Int64(bitPattern: word) >> 11) * 0x1p-52      // [−1, 1)
+        return abs(u) < k[layer] ? u * x[layer] : resolve(u, layer, &random, x, k, f)
+    }
+
+    /// The slow path for a point outside its layer's rectangle: the tail (layer 0) or a wedge
+    /// test, then fresh draws until one is accepted.
+    @inline(never)
+    static func resolve(_ u0: Double, _ layer0: Int, _ random: inout PrivacyRandomness, _ x: UnsafeBufferPointer<Double>,
+                        _ k: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>) -> Double {
+        var u = u0, layer = layer0
         while true {
-            let word = random.next()
-            let layer = Int(word & 127)
-            let u = Double(Int64(bitPattern: word) >> 11) * 0x1p-52      // [−1, 1)
             let value = u * x[layer]
             if abs(u) < k[layer] { return value }
             if layer == 0 {
@@ -83,6 +108,9 @@ enum Ziggurat {
             }
             let y = f[layer] + random.nextOpenUnit() * (f[layer - 1] - f[layer])
             if y < exp(-0.5 * value * value) { return value }
+            let word = random.next()
+            layer = Int(word & 127)
+            u = Double(Int64(bitPattern: word) >> 11) * 0x1p-52
         }
     }
 }

@@ -70,7 +70,7 @@ public struct PerSampleGradientPass: Sendable {
     public func weightedGradientSum(weights: [[Float]]) -> [Tensor] {
         precondition(weights.count == parameterShapes.count && weights.allSatisfy { $0.count == batchSize },
                      "weightedGradientSum: expected \(parameterShapes.count) × \(batchSize) weights")
-        var result = parameterShapes.map { Tensor(zeros: $0) }
+        var result: [Tensor?] = parameterShapes.map { _ in nil }
         withoutGradients {
             for capture in captures {
                 let (w, b) = (capture.parameterIndex, capture.parameterIndex + 1)
@@ -89,7 +89,7 @@ public struct PerSampleGradientPass: Sendable {
                 }
             }
         }
-        return result
+        return result.enumerated().map { $0.element ?? Tensor(zeros: parameterShapes[$0.offset]) }
     }
 
     /// The per-sample gradients themselves: for each parameter tensor, an [N, count] matrix whose
@@ -185,9 +185,18 @@ enum PerSampleKernels {
         var result = [Float](repeating: 0, count: n)
         t.withUnsafeBufferPointer { p in
             for r in 0..<n {
-                var s: Float = 0
-                let row = p.baseAddress! + r * width
-                for j in 0..<width { s += row[j] * row[j] }
+                // Eight partial sums, so that the loop vectorizes.
+                let row = UnsafeRawPointer(p.baseAddress! + r * width)
+                var acc = SIMD8<Float>()
+                var j = 0
+                while j + 8 <= width {
+                    let v = row.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                    acc += v * v
+                    j += 8
+                }
+                var s = acc.sum()
+                let scalars = row.assumingMemoryBound(to: Float.self)
+                while j < width { s += scalars[j] * scalars[j]; j += 1 }
                 result[r] = s
             }
         }
