@@ -25,6 +25,36 @@ struct RandomnessTests {
             "2c6adee93873e496ea51d673aae37c0437653ee2496fc772c0408575fc6a7457a66ce34a9971e31a82244c67b9b58b50f23ac977574928378aea473c65018bd5")
     }
 
+    @Test("ChaCha with 8 and 12 rounds matches the reference block function (chacha_reference.py)")
+    func reducedRounds() {
+        let expected = [
+            8: "eead9dfbbc60443e9d6811bab8e60a3ac6001e0dfb985f65efcb0ea42454411c64747ef73d4766e0c20e19208e5cb11777d487263152e65dc5ff947fcab23b2b",
+            12: "7f8b136677c73799e3e7777d16e6d8ccc787ce39694990c628e087029ce9190bda4be31ac3fe2102a9ad737cf82fa3b06e68b63371c65c827299040ade1ba8a0",
+        ]
+        for (rounds, hex) in expected {
+            var random = ChaChaRandom(insecureKey: Array(0..<32), nonce: [0, 0, 0, 9, 0, 0, 0, 0x4a, 0, 0, 0, 0], counter: 1, rounds: rounds)
+            #expect(random.rounds == rounds)
+            let words = (0..<32).map { _ in random.next() }
+            let block = (0..<16).map { k -> String in
+                let w = words[2 * k] & 0xffff_ffff
+                return (0..<4).map { String(format: "%02x", (w >> (8 * UInt64($0))) & 0xff) }.joined()
+            }.joined()
+            #expect(block == hex, "ChaCha\(rounds)")
+        }
+    }
+
+    @Test("bulk fill gives the same words as next()")
+    func bulkFill() {
+        var a = ChaChaRandom(insecureKey: Array(repeating: 7, count: 32), nonce: Array(repeating: 1, count: 12))
+        var b = a
+        let one = (0..<100).map { _ in a.next() }
+        var bulk = [UInt64](repeating: 0, count: 100)
+        _ = b.next()
+        bulk[0] = one[0]
+        bulk.withUnsafeMutableBufferPointer { b.fill(UnsafeMutableBufferPointer(rebasing: $0[1..<100])) }
+        #expect(bulk == one)
+    }
+
     @Test("OS-keyed generators differ from each other")
     func systemKeyed() {
         var a = ChaChaRandom(), b = ChaChaRandom()
