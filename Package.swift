@@ -45,12 +45,20 @@ let package = Package(
         .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
         .target(name: "SecretSharing", dependencies: ["LabRandom"], swiftSettings: numericSettings),
 
+        // MARK: Layer 2 — mechanisms.
+        .target(name: "PrivacyAccounting"),
+
         // MARK: Layer 3 — learning.
         .target(
             name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom", "ModelAccess"],
             swiftSettings: numericSettings),
         .target(
             name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors"], swiftSettings: numericSettings),
+
+        // MARK: Layer 4 — applied.
+        .target(
+            name: "DPTraining", dependencies: ["NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
+            swiftSettings: numericSettings),
 
         // MARK: Layer 5 — threats.
         .target(
@@ -73,7 +81,7 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
-                           "SecretSharing"]),
+                           "SecretSharing", "PrivacyAccounting", "DPTraining"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -109,5 +117,11 @@ let package = Package(
                 "MembershipInference", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom",
             ]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom"]),
+        .testTarget(
+            name: "PrivacyAccountingTests", dependencies: ["PrivacyAccounting"],
+            exclude: ["generate_vectors.py"], resources: [.copy("Vectors")]),
+        .testTarget(
+            name: "DPTrainingTests", dependencies: ["DPTraining", "NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
+            exclude: ["chacha_reference.py"]),
     ]
 )

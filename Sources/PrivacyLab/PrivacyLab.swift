@@ -4,12 +4,14 @@
 @_exported import BigIntegerModule
 @_exported import Codecs
 @_exported import Datasets
+@_exported import DPTraining
 @_exported import Experiments
 @_exported import LabRandom
 @_exported import MembershipInference
 @_exported import ModelAccess
 @_exported import NeuralNetworks
 @_exported import Paillier
+@_exported import PrivacyAccounting
 @_exported import SecretSharing
 @_exported import Tensors
 

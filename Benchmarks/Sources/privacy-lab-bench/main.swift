@@ -4,6 +4,7 @@ import PrivacyLab
 @_silgen_name("mallopt") func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 
 /// `privacy-lab-bench nn [--json] [--threads N] [--repeats R] [--only mlp,cnn,loss] [--cnn-images N] [--data-dir DIR]`
+/// `privacy-lab-bench dp [--json] [--threads N] [--repeats R] [--sigma S] [--data-dir DIR]`
 func usage() -> Never {
     FileHandle.standardError.write(Data("usage: privacy-lab-bench nn [--json] [--threads N] [--repeats R] [--only mlp,cnn,loss] [--cnn-images N] [--data-dir DIR]\n".utf8))
     exit(2)
@@ -14,6 +15,7 @@ _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 32 << 20)
 _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 256 << 20)
 var arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "gemm" { BLAS.threadCount = 1; print(gemmDiagnostic()); exit(0) }
+if arguments.first == "dp" { runDPBenchmark(Array(arguments.dropFirst())) }
 guard arguments.first == "nn" else { usage() }
 arguments.removeFirst()
 var benchmark = NeuralNetworkBenchmark()
