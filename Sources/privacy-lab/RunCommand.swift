@@ -5,7 +5,8 @@ import PrivacyLab
 
 /// The experiment kinds this build of PrivacyLab runs.
 enum Kinds {
-    static let all: [AnyExperimentKind] = [AnyExperimentKind(TrainKind.self), AnyExperimentKind(MembershipInferenceKind.self)]
+    static let all: [AnyExperimentKind] = [AnyExperimentKind(TrainKind.self), AnyExperimentKind(MembershipInferenceKind.self),
+                                           AnyExperimentKind(DPTrainingKind.self)]
 }
 
 /// Options shared by the commands that read or write the results store.

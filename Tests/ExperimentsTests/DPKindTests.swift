@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import Experiments
+
+@Suite("DP-training experiments")
+struct DPKindTests {
+    let runner = ExperimentRunner(kinds: [AnyExperimentKind(DPTrainingKind.self)])
+    static let spec = """
+    version: 1
+    name: dp
+    kind: dp-training
+    seed: 3
+    data: {dataset: synthetic-gaussian, samples: 1200, features: 10, classes: 3, separation: 3}
+    model: {architecture: mlp, hidden: [16], epochs: 3, batch_size: 64, optimizer: sgd, learning_rate: 0.2}
+    privacy: {epsilon: 2, delta: 1.0e-5, max_grad_norm: 1, noise: insecure-reproducible}
+    """
+
+    @Test("a calibrated σ spends exactly the target ε, reproducibly with seeded noise")
+    func calibratedAndReproducible() async throws {
+        let a = try Workspace(), b = try Workspace()
+        let one = try await runner.run(specURL: try a.write("d.yaml", Self.spec), options: a.options(jobs: 1))
+        let two = try await runner.run(specURL: try b.write("d.yaml", Self.spec), options: b.options(jobs: 2))
+        let epsilon = try #require(one.trials[0].metrics.first { $0.name == "dp.epsilon" }).value
+        #expect(abs(epsilon - 2) < 2e-3 && epsilon <= 2)
+        #expect(one.trials[0].metrics.first { $0.name == "dp.reproducible_noise" }?.value == 1)
+        #expect(one.trials[0].metrics.sorted { $0.name < $1.name } == two.trials[0].metrics.sorted { $0.name < $1.name })
+        #expect((one.trials[0].metrics.first { $0.name == "target.test_accuracy" }?.value ?? 0) > 0.6)
+    }
+
+    @Test("bad privacy sections are located errors")
+    func errors() {
+        let cases = [
+            (Self.spec.replacingOccurrences(of: "epsilon: 2,", with: "epsilon: 2, noise_multiplier: 1,"), "give exactly one of noise_multiplier and epsilon"),
+            (Self.spec.replacingOccurrences(of: "delta: 1.0e-5", with: "delta: 1.5"), "privacy.delta: must lie in (0, 1), got 1.5"),
+            (Self.spec.replacingOccurrences(of: "insecure-reproducible", with: "reproducible"), "privacy.noise: unknown value 'reproducible'"),
+            (Self.spec.replacingOccurrences(of: "epsilon: 2,", with: "epsilon: -1,"), "privacy.epsilon: must lie in (0, 10000], got -1.0"),
+        ]
+        for (yaml, expected) in cases {
+            #expect { _ = try runner.plan(specText: yaml, file: "d.yaml", overrides: []) } throws: { error in
+                "\(error)".contains(expected)
+            }
+        }
+    }
+}
