@@ -42,3 +42,33 @@ struct DPKindTests {
         }
     }
 }
+
+@Suite("Auditing DP-SGD with membership inference")
+struct DPAuditTests {
+    @Test("the empirical ε lower bound of every attack stays below the accountant's ε")
+    func auditBelowAccountant() async throws {
+        let runner = ExperimentRunner(kinds: [AnyExperimentKind(MembershipInferenceKind.self)])
+        let spec = """
+        version: 1
+        name: audit
+        kind: membership-inference
+        seed: 5
+        data: {dataset: synthetic-gaussian, samples: 1000, features: 12, classes: 3, separation: 2}
+        model: {architecture: mlp, hidden: [16], epochs: 4, batch_size: 50, optimizer: sgd, learning_rate: 0.2}
+        attack: {methods: [loss, lira, rmia], reference_models: 4, members: 300, non_members: 300, rmia_population: 100}
+        privacy: {epsilon: 1, delta: 1.0e-5, max_grad_norm: 1, noise: insecure-reproducible}
+        sweep:
+          privacy.epsilon: [0.5, 4]
+        """
+        let w = try Workspace()
+        let summary = try await runner.run(specURL: try w.write("a.yaml", spec), options: w.options(jobs: 2))
+        for trial in summary.trials {
+            let accountant = try #require(trial.metrics.first { $0.name == "dp.epsilon" }).value
+            #expect(accountant > 0.49 && accountant < 4.01)
+            for attack in ["loss", "lira", "rmia"] {
+                let empirical = try #require(trial.metrics.first { $0.name == "\(attack).epsilon" }).value
+                #expect(empirical <= accountant, "\(attack): empirical ε \(empirical) exceeds the accountant's \(accountant)")
+            }
+        }
+    }
+}

@@ -51,7 +51,30 @@ public enum DPTrainingKind: ExperimentKind {
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
         let data = try DataSpec.decode(body.section("data"))
         let model = try ModelSpec.decode(body.section("model"))
-        let r = try body.section("privacy")
+        return Parameters(data: data, model: model, privacy: try PrivacySpec.decode(body.section("privacy")))
+    }
+
+    /// The DP-SGD configuration of a model spec and privacy spec for `n` training examples, with
+    /// σ calibrated to the target ε when one is given.
+    public static func configuration(model: ModelSpec, privacy: PrivacySpec, datasetSize n: Int) throws -> DPTrainingConfiguration {
+        let accounting: AccountingMethod = privacy.accountant == .rdp ? .rdp() : .pld()
+        var configuration = DPTrainingConfiguration(
+            epochs: model.training.epochs, expectedBatchSize: model.training.batchSize, maxPhysicalBatchSize: privacy.physicalBatch,
+            learningRate: model.training.learningRate, optimizer: model.training.optimizer,
+            noiseMultiplier: privacy.noiseMultiplier ?? 1, clipping: .flat(maxNorm: Float(privacy.maxGradNorm)),
+            delta: privacy.delta, targetEpsilon: privacy.budget, accounting: accounting)
+        if let epsilon = privacy.epsilon {
+            configuration.noiseMultiplier = try accounting.noiseMultiplier(
+                forEpsilon: epsilon, delta: privacy.delta, samplingProbability: configuration.samplingProbability(datasetSize: n),
+                steps: configuration.plannedSteps(datasetSize: n))
+        }
+        return configuration
+    }
+}
+
+extension DPTrainingKind.PrivacySpec {
+    /// Reads a `privacy:` section.
+    public static func decode(_ r: SpecReader) throws(SpecError) -> Self {
         let sigma: Double? = try r.optional("noise_multiplier")
         let epsilon: Double? = try r.optional("epsilon")
         guard (sigma == nil) != (epsilon == nil) else {
@@ -61,33 +84,27 @@ public enum DPTrainingKind: ExperimentKind {
         if let epsilon, !(epsilon > 0 && epsilon <= 1e4) { throw r.error("epsilon", "must lie in (0, 10000], got \(epsilon)") }
         let delta: Double = try r.optional("delta", default: 1e-5)
         guard delta > 0 && delta < 1 else { throw r.error("delta", "must lie in (0, 1), got \(delta)") }
-        let privacy = PrivacySpec(
+        let privacy = Self(
             noiseMultiplier: sigma, epsilon: epsilon, delta: delta,
             maxGradNorm: try r.optional("max_grad_norm", default: 1.0, in: 1e-6...1e6),
-            accountant: try r.optional("accountant", default: .rdp),
+            accountant: try r.optional("accountant", default: DPTrainingKind.AccountantName.rdp),
             physicalBatch: try r.optional("physical_batch", default: 256, in: 1...100_000),
             budget: try r.optional("budget").map { (v: Double) throws(SpecError) -> Double in
                 guard v > 0 else { throw r.error("budget", "must be positive, got \(v)") }; return v },
-            noise: try r.optional("noise", default: .secure),
+            noise: try r.optional("noise", default: DPTrainingKind.NoiseSource.secure),
             canonical: r.node.canonicalJSON)
         try r.finish()
-        return Parameters(data: data, model: model, privacy: privacy)
+        return privacy
     }
+}
+
+extension DPTrainingKind {
 
     public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {
         let (train, test) = try await p.data.load(from: context.dataDirectory, cache: context.datasets, random: context.random)
         let layers = try p.model.layers(inputShape: train.sampleShape, classes: train.classCount)
-        let accounting: AccountingMethod = p.privacy.accountant == .rdp ? .rdp() : .pld()
-        var configuration = DPTrainingConfiguration(
-            epochs: p.model.training.epochs, expectedBatchSize: p.model.training.batchSize, maxPhysicalBatchSize: p.privacy.physicalBatch,
-            learningRate: p.model.training.learningRate, optimizer: p.model.training.optimizer,
-            noiseMultiplier: p.privacy.noiseMultiplier ?? 1, clipping: .flat(maxNorm: Float(p.privacy.maxGradNorm)),
-            delta: p.privacy.delta, targetEpsilon: p.privacy.budget, accounting: accounting)
-        if let epsilon = p.privacy.epsilon {
-            configuration.noiseMultiplier = try accounting.noiseMultiplier(
-                forEpsilon: epsilon, delta: p.privacy.delta, samplingProbability: configuration.samplingProbability(datasetSize: train.count),
-                steps: configuration.plannedSteps(datasetSize: train.count))
-        }
+        let configuration = try Self.configuration(model: p.model, privacy: p.privacy, datasetSize: train.count)
+        let accounting = configuration.accounting
         let finalConfiguration = configuration
         let random = context.random
         let description = "seed: \(context.seed)\nstream: target\ndata: \(p.data.canonical)\nmodel: \(p.model.canonical)\nprivacy: \(p.privacy.canonical)\nsigma: \(configuration.noiseMultiplier)"

@@ -1,10 +1,12 @@
 import AttackMetrics
 import Codecs
+import DPTraining
 import Datasets
 import Foundation
 import LabRandom
 import MembershipInference
 import NeuralNetworks
+import PrivacyAccounting
 import Tensors
 
 /// Kind `membership-inference`: trains a target on half of a population sample, reference
@@ -58,6 +60,9 @@ public enum MembershipInferenceKind: ExperimentKind {
         public var data: DataSpec
         public var model: ModelSpec
         public var attack: AttackSpec
+        /// When present, the target and the reference models train with DP-SGD (an audit of
+        /// the recipe's ε).
+        public var privacy: DPTrainingKind.PrivacySpec?
     }
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
@@ -86,7 +91,8 @@ public enum MembershipInferenceKind: ExperimentKind {
             bootstrap: try r.optional("bootstrap", default: 0, in: 0...10_000),
             delta: try r.optional("delta", default: 0.0, in: 0...0.5))
         try r.finish()
-        return Parameters(data: data, model: model, attack: attack)
+        let privacy = body.contains("privacy") ? try DPTrainingKind.PrivacySpec.decode(body.section("privacy")) : nil
+        return Parameters(data: data, model: model, attack: attack, privacy: privacy)
     }
 
     static func method(_ name: MethodName, _ a: AttackSpec) -> AttackMethod {
@@ -119,17 +125,32 @@ public enum MembershipInferenceKind: ExperimentKind {
         let methods = p.attack.methods.map { method($0, p.attack) }
         let layers = try p.model.layers(inputShape: population.sampleShape, classes: population.classCount)
         let recipe = SequentialRecipe(inputShape: population.sampleShape, layers: layers, configuration: p.model.training)
-        let dataSpec = p.data, modelSpec = p.model
+        let dataSpec = p.data, modelSpec = p.model, privacy = p.privacy
+        // With DP, every model uses the σ calibrated for the target's training-set size.
+        let dpConfiguration = try privacy.map { try DPTrainingKind.configuration(model: modelSpec, privacy: $0, datasetSize: members) }
 
         @Sendable func description(_ stream: String, _ indices: [Int]) -> String {
             let digest = SHA256.hash(utf8: indices.map(String.init).joined(separator: ",")).hex
             return "seed: \(context.seed)\nstream: \(stream)\ndata: \(dataSpec.canonical)\nmodel: \(modelSpec.canonical)\ntraining-indices: \(digest)"
+                + (privacy.map { "\nprivacy: \($0.canonical)" } ?? "")
         }
+        let targetEpsilon = EpsilonBox()
         @Sendable func trainCached(_ stream: String, _ indices: [Int], role: String) async throws -> (Sequential, ArtifactReference) {
             let subset = population.subset(indices)
             let random = context.random
             let result = try await context.cachedModel(role: role, description: description(stream, indices)) {
-                (try recipe.train(inputs: subset.featureTensor, labels: subset.intLabels, random: random.stream(stream)), [:])
+                guard let dp = dpConfiguration, let privacy else {
+                    return (try recipe.train(inputs: subset.featureTensor, labels: subset.intLabels, random: random.stream(stream)), [:])
+                }
+                var model = try Sequential(inputShape: recipe.inputShape, layers: recipe.layers, random: random.stream("\(stream)/init"))
+                var accountant = PrivacyAccountant(method: dp.accounting)
+                let noise: PrivacyRandomness = privacy.noise == .secure ? .system() : .insecureSeeded(random.stream("\(stream)/dp-noise"))
+                let report = try model.trainPrivately(inputs: subset.featureTensor, labels: subset.intLabels, configuration: dp,
+                                                      accountant: &accountant, randomness: noise, dropout: random.stream("\(stream)/dropout"))
+                return (model, ["privacy-lab.dp-epsilon": "\(report.epsilon)"])
+            }
+            if role == "target-model", let epsilon = result.metadata["privacy-lab.dp-epsilon"].flatMap(Double.init) {
+                targetEpsilon.set(epsilon)
             }
             return (result.model, result.artifact)
         }
@@ -157,6 +178,9 @@ public enum MembershipInferenceKind: ExperimentKind {
             Metric(part: "target", "members", Double(members)),
             Metric(part: "target", "non_members", Double(nonMembers)),
         ]
+        if let privacy, let epsilon = targetEpsilon.get() {
+            metrics += [Metric(part: "dp", "epsilon", epsilon), Metric(part: "dp", "delta", privacy.delta)]
+        }
         var series: [Series] = []
         var scoreArtifacts: [ArtifactReference] = []
         for result in results {
@@ -174,4 +198,12 @@ public enum MembershipInferenceKind: ExperimentKind {
         }
         return TrialOutcome(metrics: metrics, series: series, artifacts: [targetArtifact] + trained.map { $0.1 } + scoreArtifacts)
     }
+}
+
+/// Carries the target's ε out of the cache's producer closure.
+final class EpsilonBox: @unchecked Sendable {
+    private var value: Double?
+    private let lock = NSLock()
+    func set(_ v: Double) { lock.withLock { value = v } }
+    func get() -> Double? { lock.withLock { value } }
 }
