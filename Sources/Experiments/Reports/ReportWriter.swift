@@ -67,7 +67,12 @@ public enum ReportWriter {
         let sweptKeys = Set(parameterSets.flatMap(\.keys))
         if sweptKeys.count == 1, let key = sweptKeys.first, trials.count > 1,
            parameterSets.allSatisfy({ $0[key].flatMap(Double.init) != nil }) {
-            let metricNames = Array(Set(trials.flatMap { $0.metrics.map(\.name) })).sorted()
+            var metricNames = Array(Set(trials.flatMap { $0.metrics.map(\.name) })).sorted()
+            if metricNames.count > 8 {
+                // Many metrics: plot the headline ones (AUC, TPR at 0.1% FPR, ε, accuracies).
+                let headline = [".auc", ".tpr@0.001", ".epsilon", ".test_accuracy", ".train_accuracy", ".attack_success_rate"]
+                metricNames = metricNames.filter { name in headline.contains { name.hasSuffix($0) } }
+            }
             for metric in metricNames {
                 let points = zip(parameterSets, trials).compactMap { p, t -> (Double, Double)? in
                     guard let x = p[key].flatMap(Double.init), let y = t.metrics.first(where: { $0.name == metric })?.value, y.isFinite else { return nil }
