@@ -92,6 +92,11 @@ struct RunnerTests {
         await #expect { try await runner.run(specURL: w.url.appendingPathComponent("absent.yaml"), options: w.options(jobs: 1)) } throws: { error in
             "\(error)".contains("absent.yaml: cannot read the spec")
         }
+        // A split that leaves no training examples is an error naming the field, not a crash.
+        let tiny = try w.write("t.yaml", "version: 1\nname: t\nkind: train\ndata: {dataset: synthetic-gaussian, samples: 10, test_fraction: 0.99, scaling: standard}\nmodel: {epochs: 1}\n")
+        await #expect { try await runner.run(specURL: tiny, options: w.options(jobs: 1)) } throws: { error in
+            "\(error)".contains("training part is empty") && "\(error)".contains("data.test_fraction")
+        }
         // mnist is not in this empty data folder: the trial fails with the loader's message.
         let spec = try w.write("m.yaml", "version: 1\nname: m\nkind: train\ndata: {dataset: mnist}\nmodel: {epochs: 1}\n")
         await #expect { try await runner.run(specURL: spec, options: w.options(jobs: 1)) } throws: { error in

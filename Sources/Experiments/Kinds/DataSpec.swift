@@ -109,6 +109,10 @@ public struct DataSpec: Sendable, Hashable {
             var testLimiter = random.stream("data/limit/test")
             test = test.subset(testLimiter.sampleWithoutReplacement(testLimit, from: test.count).sorted())
         }
+        guard train.count > 0, test.count > 0 else {
+            throw DataSpecError("data: the \(train.count == 0 ? "training" : "test") part is empty (\(train.count) training, \(test.count) test examples); "
+                                + "use more examples or another data.test_fraction")
+        }
         switch scaling {
         case .none: break
         case .standard, .minmax:
@@ -135,4 +139,10 @@ public actor DatasetCache {
         loaded[key] = task
         return try await task.value
     }
+}
+
+/// Data that a valid spec still cannot use (too few examples for the split it asks for).
+public struct DataSpecError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

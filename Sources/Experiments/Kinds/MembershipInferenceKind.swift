@@ -115,9 +115,9 @@ public enum MembershipInferenceKind: ExperimentKind {
         let n = population.count
         let members = p.attack.members ?? n / 4
         let nonMembers = p.attack.nonMembers ?? n / 4
-        guard members + nonMembers <= n else {
+        guard members >= 1, nonMembers >= 1, members + nonMembers <= n else {
             throw RunnerError.trialFailed(index: context.trialIndex, parameters: "",
-                                          reason: "attack.members + attack.non_members = \(members + nonMembers) exceed the \(n) examples of the data")
+                                          reason: "attack.members (\(members)) and attack.non_members (\(nonMembers)) must be ≥ 1 and fit in the \(n) examples of the data")
         }
         var designStream = context.random.stream("design")
         let design = MembershipDesign.make(populationSize: n, targetMemberCount: members, targetNonMemberCount: nonMembers,
