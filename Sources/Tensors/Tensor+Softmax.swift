@@ -16,6 +16,18 @@ extension Tensor {
         return (width == 0 ? 0 : scalarCount / width, width)
     }
 
+    /// (m, log Σⱼ exp(rowⱼ − m)) with m the row's maximum (0 when it is not finite), so that
+    /// log Σⱼ exp rowⱼ = m + the second value without overflow.
+    @inline(__always)
+    static func shiftedLogSumExp(_ row: UnsafeMutablePointer<Float>, _ width: Int) -> (Float, Float) {
+        var m = -Float.infinity
+        for j in 0..<width where row[j] > m { m = row[j] }
+        if !m.isFinite { m = 0 }
+        var total: Float = 0
+        for j in 0..<width { total += expf(row[j] - m) }
+        return (m, logf(total))
+    }
+
     /// log-softmax along the last axis: xᵢ − log Σⱼ exp xⱼ.
     public func logSoftmax() -> Tensor {
         let x = self
@@ -24,12 +36,8 @@ extension Tensor {
         let y = Tensor(shape: shape) { out in
             for r in 0..<rows {
                 let row = source + r * width, target = out.baseAddress! + r * width
-                var m = -Float.infinity
-                for j in 0..<width where row[j] > m { m = row[j] }
-                if !m.isFinite { m = 0 }
-                var total: Float = 0
-                for j in 0..<width { total += expf(row[j] - m) }
-                let lse = m + logf(total)
+                let (m, logSum) = Tensor.shiftedLogSumExp(row, width)
+                let lse = m + logSum
                 for j in 0..<width { target[j] = row[j] - lse }
             }
         }
@@ -82,12 +90,8 @@ extension Tensor {
         let losses = Tensor(shape: [rows]) { out in
             for r in 0..<rows {
                 let row = source + r * width
-                var m = -Float.infinity
-                for j in 0..<width where row[j] > m { m = row[j] }
-                if !m.isFinite { m = 0 }
-                var total: Float = 0
-                for j in 0..<width { total += expf(row[j] - m) }
-                out[r] = logf(total) - (row[labels[r]] - m)
+                let (m, logSum) = Tensor.shiftedLogSumExp(row, width)
+                out[r] = logSum - (row[labels[r]] - m)
             }
         }
         return losses.recorded(inputs: [logits]) { g, _ in
