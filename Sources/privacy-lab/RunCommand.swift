@@ -5,8 +5,7 @@ import PrivacyLab
 
 /// The experiment kinds this build of PrivacyLab runs.
 enum Kinds {
-    static let all: [AnyExperimentKind] = [AnyExperimentKind(TrainKind.self), AnyExperimentKind(MembershipInferenceKind.self),
-                                           AnyExperimentKind(DPTrainingKind.self)]
+    static let all: [AnyExperimentKind] = ExperimentCatalog.kinds
 }
 
 /// Options shared by the commands that read or write the results store.

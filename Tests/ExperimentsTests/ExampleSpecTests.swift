@@ -7,8 +7,7 @@ import Experiments
 @Suite("Committed specs and notebooks")
 struct ExampleSpecTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let runner = ExperimentRunner(kinds: [AnyExperimentKind(TrainKind.self), AnyExperimentKind(MembershipInferenceKind.self),
-                                          AnyExperimentKind(DPTrainingKind.self)])
+    let runner = ExperimentRunner(kinds: ExperimentCatalog.kinds)
 
     static func files(in folder: String, ending: String) -> [URL] {
         let root = repository.appendingPathComponent(folder)

@@ -1,0 +1,10 @@
+/// The experiment kinds this build of PrivacyLab runs, in the order `privacy-lab run --help`
+/// lists them. The command-line tool, the notebooks and the tests all read this one list, so a
+/// new kind is registered by adding one line here.
+public enum ExperimentCatalog {
+    public static let kinds: [AnyExperimentKind] = [
+        AnyExperimentKind(TrainKind.self),
+        AnyExperimentKind(MembershipInferenceKind.self),
+        AnyExperimentKind(DPTrainingKind.self),
+    ]
+}
