@@ -32,10 +32,15 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // PrivacyLab's own element-wise kernels (exp, tanh, sigmoid, Adam) in C, vectorised and
+        // cloned for AVX2 and the baseline; contraction off so every clone gives the same bits.
+        .target(
+            name: "CKernels", path: "Sources/CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
 
         // MARK: Layer 1 — foundations.
         .target(name: "LabRandom"),
-        .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSettings),
         .target(name: "Codecs", dependencies: ["CZlib"], swiftSettings: numericSettings),
         .target(name: "BigIntegerModule", dependencies: ["CGMP"]),
 
