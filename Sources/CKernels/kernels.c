@@ -97,6 +97,16 @@ void pl_sigmoid(const float *x, float *y, size_t n) {
 }
 
 PL_CLONES
+void pl_relu(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
+}
+
+PL_CLONES
+void pl_relu_backward(const float *g, const float *x, float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = x[i] > 0 ? g[i] : 0.0f;
+}
+
+PL_CLONES
 void pl_tanh_backward(const float *g, const float *t, float *out, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = g[i] * (1.0f - t[i] * t[i]);
 }

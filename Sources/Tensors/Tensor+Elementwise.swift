@@ -77,11 +77,10 @@ extension Tensor {
     /// max(x, 0), element-wise; the subgradient at 0 is 0.
     public func relu() -> Tensor {
         let x = self
-        return map { $0 > 0 ? $0 : 0 }.recorded(inputs: [x]) { g, _ in
+        return mapKernel { pl_relu($0, $1, $2) }.recorded(inputs: [x]) { g, _ in
             if GradientRecording.isEnabled { return [g * x.map { $0 > 0 ? 1 : 0 }] }
             // First order: one fused pass.
-            let n = g.scalarCount, gp = g.storage.pointer, xp = x.storage.pointer
-            return [Tensor(shape: g.shape) { out in for i in 0..<n { out[i] = xp[i] > 0 ? gp[i] : 0 } }]
+            return [Tensor.fusedBackward(g, x) { pl_relu_backward($0, $1, $2, $3) }]
         }
     }
 

@@ -26,6 +26,12 @@ void pl_tanh(const float *x, float *y, size_t n);
 /// y[i] = 1 / (1 + e^−x[i]) without overflow. x and y may alias.
 void pl_sigmoid(const float *x, float *y, size_t n);
 
+/// y[i] = x[i] > 0 ? x[i] : 0 (NaN gives 0). x and y may alias.
+void pl_relu(const float *x, float *y, size_t n);
+
+/// out[i] = x[i] > 0 ? g[i] : 0: the backward pass of ReLU from its input x.
+void pl_relu_backward(const float *g, const float *x, float *out, size_t n);
+
 /// out[i] = g[i] · (1 − t[i]²): the backward pass of tanh from its saved output t.
 void pl_tanh_backward(const float *g, const float *t, float *out, size_t n);
 
