@@ -43,12 +43,13 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSettings),
         .target(name: "Codecs", dependencies: ["CZlib"], swiftSettings: numericSettings),
         .target(name: "BigIntegerModule", dependencies: ["CGMP"]),
+        .target(name: "RingArithmetic", dependencies: ["CKernels"]),
 
         // MARK: Layer 2 — mechanisms.
         .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom"]),
         .target(name: "AttackMetrics", dependencies: ["LabRandom"]),
         .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
-        .target(name: "SecretSharing", dependencies: ["LabRandom"], swiftSettings: numericSettings),
+        .target(name: "SecretSharing", dependencies: ["LabRandom", "RingArithmetic"], swiftSettings: numericSettings),
 
         // MARK: Layer 2 — mechanisms.
         .target(name: "PrivacyAccounting"),
@@ -121,7 +122,7 @@ let package = Package(
             dependencies: [
                 "MembershipInference", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom",
             ]),
-        .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom"]),
+        .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
         .testTarget(
             name: "PrivacyAccountingTests", dependencies: ["PrivacyAccounting"],
             exclude: ["generate_vectors.py"], resources: [.copy("Vectors")]),

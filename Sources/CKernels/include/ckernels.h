@@ -12,6 +12,7 @@
 #define PRIVACY_LAB_CKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// y[i] = eˣ for i < n, within 2 ulp of the exact value for normal results; results below the
 /// smallest normal float flush to 0, above FLT_MAX give +inf, NaN stays NaN. x and y may alias.
@@ -44,5 +45,10 @@ void pl_sigmoid_backward(const float *g, const float *s, float *out, size_t n);
 void pl_adam_update(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
                     float beta1, float beta2, float epsilon, float stepSize, float inverseSqrtCorrection2,
                     float l2, float shrink);
+
+/// c += a·b over Z(2^64) (wrapping) for row-major a (m×k), b (k×n), c (m×n). The buffers must
+/// not overlap. Cloned for AVX-512 (vector 64-bit multiply), AVX2 and the baseline.
+void pl_ring_matmul_accumulate(const uint64_t *restrict a, const uint64_t *restrict b, uint64_t *restrict c,
+                               size_t m, size_t k, size_t n);
 
 #endif
