@@ -131,5 +131,8 @@ let package = Package(
         .testTarget(
             name: "DPTrainingTests", dependencies: ["DPTraining", "NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
             exclude: ["chacha_reference.py"]),
+        .testTarget(
+            name: "ModelInversionTests",
+            dependencies: ["ModelInversion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
     ]
 )

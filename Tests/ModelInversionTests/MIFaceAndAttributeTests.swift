@@ -68,14 +68,14 @@ struct GradientStub: LogitAccess, InputGradientAccess {
 
 @Suite("Attribute inference")
 struct AttributeInferenceTests {
-    /// Records: [a0, a1, a2 (one-hot attribute), z]; the model's confidence in label 1 rises with
-    /// a1, so records labelled 1 reveal a1.
+    /// Records: [a0, a1, a2 (one-hot attribute), z]; the model is confident in label 1 exactly
+    /// when a1 is set, so records labelled 1 reveal a1 and records labelled 0 rule it out.
     static let attribute = try! AttributeInference.Attribute(name: "a", columns: [0, 1, 2], valueNames: ["x", "y", "z"],
                                                           encodings: [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
 
     @Test("the attacker recovers the value the model's confidence points to; the prior baseline picks the most likely value")
     func infersFromConfidence() throws {
-        let stub = LinearStub(weights: [[0, -2, 0, 0], [0, 2, 0, 0]])
+        let stub = LinearStub(weights: [[3, -3, 3, 0], [-3, 3, -3, 0]])
         let records = Tensor(shape: [3, 4], scalars: [0, 1, 0, 0.3, 0, 1, 0, -1, 1, 0, 0, 0])
         let prior = [0.5, 0.2, 0.3]
         let guesses = try AttributeInference.infer(model: stub, records: records, labels: [1, 1, 0], attribute: Self.attribute,
