@@ -85,7 +85,7 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
-                           "SecretSharing", "PrivacyAccounting", "DPTraining"]),
+                           "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [

@@ -28,7 +28,7 @@ import Tensors
 /// ```
 ///
 /// Gradient attacks draw `victims` client batches of `batch_size` from the test part (streams
-/// `victims/<k>`); the victim network is untrained (its parameters from stream `network`) and
+/// `victims/<k>`; with `distinct_labels: true` each batch holds distinct classes); the victim network is untrained (its parameters from stream `network`) and
 /// the client shares its gradient (`local_steps: 0`) or its weight delta after `local_steps`
 /// full-batch SGD steps of `local_learning_rate`. Reconstructions are paired with the truth by
 /// the PSNR-maximising assignment. Image grids (reconstruction beside the original) are stored
@@ -79,6 +79,8 @@ public enum ModelInversionKind: ExperimentKind {
         public var localSteps: Int
         public var localLearningRate: Double
         public var victims: Int
+        /// Draw each victim batch with distinct labels (as GradInversion and others evaluate).
+        public var distinctLabels: Bool
         public var attack: GradientInversion.Attack
     }
 
@@ -139,6 +141,7 @@ public enum ModelInversionKind: ExperimentKind {
             let localSteps: Int = try a.optional("local_steps", default: 0, in: 0...1000)
             let localRate: Double = try a.optional("local_learning_rate", default: 0.1, in: 1e-8...100)
             let victims: Int = try a.optional("victims", default: 4, in: 1...10_000)
+            let distinctLabels: Bool = try a.optional("distinct_labels", default: false)
             let updateModel = (try a.optional("update_model", default: UpdateModelName.unrolled)).model
             let restarts: Int = try a.optional("restarts", default: 1, in: 1...1000)
             let gradientAttack: GradientInversion.Attack
@@ -165,7 +168,8 @@ public enum ModelInversionKind: ExperimentKind {
                 gradientAttack = .analyticFullyConnected
             }
             attack = .gradient(GradientSpec(network: network, batchSize: batchSize, localSteps: localSteps,
-                                            localLearningRate: localRate, victims: victims, attack: gradientAttack))
+                                            localLearningRate: localRate, victims: victims, distinctLabels: distinctLabels,
+                                            attack: gradientAttack))
         case .attribute:
             guard model != nil else { throw body.error("model", "is required for method attribute (the target classifier)") }
             attack = .attribute(AttributeSpec(attribute: try a.optional("attribute", default: "marital-status"),
@@ -297,7 +301,19 @@ extension ModelInversionKind {
         var grid: [[Float]] = []
         for k in 0..<spec.victims {
             var stream = random.stream("victims/\(k)")
-            let indices = stream.sampleWithoutReplacement(spec.batchSize, from: test.count)
+            var indices: [Int]
+            if spec.distinctLabels {
+                indices = []
+                var seen = Set<Int32>()
+                for i in stream.permutation(test.count) where indices.count < spec.batchSize && seen.insert(test.labels[i]).inserted {
+                    indices.append(i)
+                }
+                guard indices.count == spec.batchSize else {
+                    throw DataSpecError("attack.distinct_labels: a batch of \(spec.batchSize) needs as many classes; the data have \(seen.count)")
+                }
+            } else {
+                indices = stream.sampleWithoutReplacement(spec.batchSize, from: test.count)
+            }
             let batch = test.subset(indices)
             let update = ClientUpdate.observe(model: model, inputs: batch.featureTensor, labels: batch.intLabels,
                                               localSteps: spec.localSteps == 0 ? nil : spec.localSteps,
