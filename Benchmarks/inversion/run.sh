@@ -11,14 +11,14 @@
 # Prints one JSON line per run, then a summary per configuration: median seconds, the speed ratio
 # PyTorch seconds / PrivacyLab seconds (> 1: PrivacyLab is faster) and both PSNRs.
 #
-#   Benchmarks/inversion/run.sh [ROUNDS] [DATA_DIR]
+#   Benchmarks/inversion/run.sh [ROUNDS] [DATA_DIR]      (SKIP_BUILD=1 uses the existing release build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-3}
 data=${2:-${PRIVACY_LAB_DATA:-../shared/data}}
 python=${TORCH_PYTHON:-/work/venvs/torch/bin/python}
 iterations=${ITERATIONS:-300}
-swift build -c release --product privacy-lab-inversion-bench >&2
+if [ "${SKIP_BUILD:-0}" != 1 ]; then swift build -c release --product privacy-lab-inversion-bench >&2; fi
 bench=.build/release/privacy-lab-inversion-bench
 problem=$(mktemp -d)
 out=$(mktemp)
