@@ -71,13 +71,17 @@ let package = Package(
             name: "MembershipInference",
             dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
+        .target(
+            name: "ModelInversion",
+            dependencies: ["ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            swiftSettings: numericSettings),
 
         // MARK: Layer 6 — experiments: specs, planning, caching, store, reports, notebooks.
         .target(
             name: "Experiments",
             dependencies: [
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
-                "MembershipInference", "PrivacyAccounting", "DPTraining",
+                "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
@@ -87,7 +91,7 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
-                           "SecretSharing", "PrivacyAccounting", "DPTraining"]),
+                           "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -102,6 +106,10 @@ let package = Package(
         .executableTarget(
             name: "privacy-lab-data-bench", dependencies: ["PrivacyLab"],
             path: "Benchmarks/datasets/Sources/privacy-lab-data-bench"),
+        .executableTarget(
+            name: "privacy-lab-inversion-bench",
+            dependencies: ["ModelInversion", "Datasets", "NeuralNetworks", "Tensors", "LabRandom"],
+            path: "Benchmarks/inversion/Sources/privacy-lab-inversion-bench"),
 
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
@@ -129,5 +137,8 @@ let package = Package(
         .testTarget(
             name: "DPTrainingTests", dependencies: ["DPTraining", "NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
             exclude: ["chacha_reference.py"]),
+        .testTarget(
+            name: "ModelInversionTests",
+            dependencies: ["ModelInversion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
     ]
 )
