@@ -59,6 +59,11 @@ let package = Package(
         .target(
             name: "DPTraining", dependencies: ["NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
             swiftSettings: numericSettings),
+        .target(
+            name: "Federated",
+            dependencies: ["NeuralNetworks", "Datasets", "Paillier", "SecretSharing", "PrivacyAccounting", "BigIntegerModule",
+                           "Codecs", "LabRandom", "Tensors"],
+            swiftSettings: numericSettings),
 
         // MARK: Layer 5 — threats.
         .target(
@@ -123,5 +128,8 @@ let package = Package(
         .testTarget(
             name: "DPTrainingTests", dependencies: ["DPTraining", "NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
             exclude: ["chacha_reference.py"]),
+        .testTarget(
+            name: "FederatedTests",
+            dependencies: ["Federated", "NeuralNetworks", "Datasets", "Paillier", "BigIntegerModule", "PrivacyAccounting", "LabRandom", "Tensors"]),
     ]
 )
