@@ -76,7 +76,7 @@ let package = Package(
             name: "Experiments",
             dependencies: [
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
-                "MembershipInference", "PrivacyAccounting", "DPTraining",
+                "MembershipInference", "PrivacyAccounting", "DPTraining", "Federated", "Paillier",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
@@ -86,7 +86,7 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
-                           "SecretSharing", "PrivacyAccounting", "DPTraining"]),
+                           "SecretSharing", "PrivacyAccounting", "DPTraining", "Federated"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
