@@ -101,6 +101,9 @@ let package = Package(
         .executableTarget(
             name: "privacy-lab-data-bench", dependencies: ["PrivacyLab"],
             path: "Benchmarks/datasets/Sources/privacy-lab-data-bench"),
+        .executableTarget(
+            name: "privacy-lab-fed-bench", dependencies: ["PrivacyLab"],
+            path: "Benchmarks/federated/Sources/privacy-lab-fed-bench"),
 
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
