@@ -11,11 +11,7 @@ public struct CoordinateMedian: AggregationStrategy {
 
     public mutating func aggregate(round: Int, global: [Float], results: [ClientResult], failures: [ClientFailure]) throws -> [Float] {
         guard !results.isEmpty else { throw FederatedError.noResults(round: round) }
-        let k = results.count
-        return RobustKernels.coordinatewise(global: global, updates: results.map(\.update)) { column in
-            column.sort()
-            return k % 2 == 1 ? Double(column[k / 2]) : (Double(column[k / 2 - 1]) + Double(column[k / 2])) / 2
-        }
+        return RobustKernels.coordinatewise(global: global, updates: results.map(\.update), rule: .median)
     }
 }
 
@@ -36,12 +32,7 @@ public struct TrimmedMean: AggregationStrategy {
         guard !results.isEmpty else { throw FederatedError.noResults(round: round) }
         let k = results.count
         let trim = Swift.min(Int((beta * Double(k)).rounded(.down)), (k - 1) / 2)
-        return RobustKernels.coordinatewise(global: global, updates: results.map(\.update)) { column in
-            column.sort()
-            var s = 0.0
-            for i in trim..<(k - trim) { s += Double(column[i]) }
-            return s / Double(k - 2 * trim)
-        }
+        return RobustKernels.coordinatewise(global: global, updates: results.map(\.update), rule: .trimmedMean(trim: trim))
     }
 }
 
@@ -112,32 +103,65 @@ public struct Bulyan: AggregationStrategy {
         }
         let beta = theta - 2 * f
         let chosen = selection.map { updates[$0] }
-        return RobustKernels.coordinatewise(global: global, updates: chosen) { column in
-            column.sort()
-            let n = column.count
-            let median = n % 2 == 1 ? Double(column[n / 2]) : (Double(column[n / 2 - 1]) + Double(column[n / 2])) / 2
-            // The β values closest to the median form a contiguous window of the sorted column.
-            var lo = 0, hi = n  // window [lo, hi), shrunk from the side farther from the median
-            while hi - lo > beta {
-                if abs(Double(column[lo]) - median) > abs(Double(column[hi - 1]) - median) { lo += 1 } else { hi -= 1 }
-            }
-            var s = 0.0
-            for i in lo..<hi { s += Double(column[i]) }
-            return s / Double(beta)
-        }
+        return RobustKernels.coordinatewise(global: global, updates: chosen, rule: .closestToMedian(count: beta))
     }
 }
 
 /// Kernels shared by the robust rules.
 enum RobustKernels {
-    /// w + (per-coordinate statistic of the k updates), the column gathered into a reused buffer.
-    static func coordinatewise(global: [Float], updates: [[Float]], statistic: (inout [Float]) -> Double) -> [Float] {
+    /// A per-coordinate statistic of k values.
+    enum CoordinateRule {
+        case median
+        /// The mean after dropping `trim` values at each end.
+        case trimmedMean(trim: Int)
+        /// The mean of the `count` values closest to the median (Bulyan's second step).
+        case closestToMedian(count: Int)
+    }
+
+    /// w + (per-coordinate statistic of the k updates). The updates are first transposed into one
+    /// d×k buffer so that each coordinate's k values are contiguous and sorted in place.
+    static func coordinatewise(global: [Float], updates: [[Float]], rule: CoordinateRule) -> [Float] {
         let d = global.count, k = updates.count
-        var column = [Float](repeating: 0, count: k)
+        var columns = [Float](repeating: 0, count: d * k)
+        columns.withUnsafeMutableBufferPointer { c in
+            for (j, update) in updates.enumerated() {
+                precondition(update.count == d, "RobustKernels: an update of \(update.count) values, expected \(d)")
+                update.withUnsafeBufferPointer { u in
+                    for i in 0..<d { c[i * k + j] = u[i] }
+                }
+            }
+        }
         var out = [Float](repeating: 0, count: d)
-        for i in 0..<d {
-            for j in 0..<k { column[j] = updates[j][i] }
-            out[i] = Float(Double(global[i]) + statistic(&column))
+        columns.withUnsafeMutableBufferPointer { c in
+            global.withUnsafeBufferPointer { g in
+                out.withUnsafeMutableBufferPointer { o in
+                    for i in 0..<d {
+                        var column = UnsafeMutableBufferPointer(rebasing: c[(i * k)..<(i * k + k)])
+                        column.sort()
+                        let median = k % 2 == 1 ? Double(column[k / 2]) : (Double(column[k / 2 - 1]) + Double(column[k / 2])) / 2
+                        let value: Double
+                        switch rule {
+                        case .median:
+                            value = median
+                        case let .trimmedMean(trim):
+                            var s = 0.0
+                            for j in trim..<(k - trim) { s += Double(column[j]) }
+                            value = s / Double(k - 2 * trim)
+                        case let .closestToMedian(count):
+                            // The values closest to the median form a contiguous window of the sorted
+                            // column, shrunk from the side farther from the median.
+                            var lo = 0, hi = k
+                            while hi - lo > count {
+                                if abs(Double(column[lo]) - median) > abs(Double(column[hi - 1]) - median) { lo += 1 } else { hi -= 1 }
+                            }
+                            var s = 0.0
+                            for j in lo..<hi { s += Double(column[j]) }
+                            value = s / Double(hi - lo)
+                        }
+                        o[i] = Float(Double(g[i]) + value)
+                    }
+                }
+            }
         }
         return out
     }
