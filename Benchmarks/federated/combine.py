@@ -20,6 +20,14 @@ def load(folder, pattern):
     return out
 
 
+def accuracies(runs):
+    return ", ".join("%.4f" % r["final_accuracy"] for r in runs)
+
+
+def loads(runs):
+    return "; ".join("→".join(r["_load"]) for r in runs)
+
+
 def med(values):
     return statistics.median(values) if values else float("nan")
 
@@ -32,12 +40,11 @@ def main(folder):
     for name, runs in (("PrivacyLab, preset BLAS env", preset), ("PrivacyLab, BLAS env unset", unset)):
         if runs:
             print(f"| {name} | {runs[0].get('openblas_core')} | {med([r['seconds'] for r in runs]):.2f} | "
-                  f"{', '.join(f'{r['final_accuracy']:.4f}' for r in runs)} | {med([r['peak_rss_mb'] for r in runs]):.0f} (RSS) | "
-                  f"{'; '.join('→'.join(r['_load']) for r in runs)} |")
+                  f"{accuracies(runs)} | {med([r['peak_rss_mb'] for r in runs]):.0f} (RSS) | {loads(runs)} |")
     if flower:
         print(f"| Flower {flower[0].get('flwr')} simulation (Ray, NumPy MLP) | — | {med([r['seconds'] for r in flower]):.2f} | "
-              f"{', '.join(f'{r['final_accuracy']:.4f}' for r in flower)} | {med([r['peak_tree_rss_mb'] for r in flower]):.0f} (tree RSS), "
-              f"{med([r['peak_tree_pss_mb'] for r in flower]):.0f} (tree PSS) | {'; '.join('→'.join(r['_load']) for r in flower)} |")
+              f"{accuracies(flower)} | {med([r['peak_tree_rss_mb'] for r in flower]):.0f} (tree RSS), "
+              f"{med([r['peak_tree_pss_mb'] for r in flower]):.0f} (tree PSS) | {loads(flower)} |")
     if flower and (preset or unset):
         print("\n| ratio | preset | unset | target |")
         print("|---|---|---|---|")
