@@ -57,18 +57,19 @@ public struct PairwiseMasking: SecureSummation {
         var cost = SecureAggregationCost(clientBytesSent: [Int](repeating: 0, count: m), clientBytesReceived: [Int](repeating: 0, count: m),
                                          clientSeconds: [Double](repeating: 0, count: m))
 
-        // Steps 1 and 2: keys and shares (share j of every secret is held by participant j).
-        var secretKeys = [BigInteger](), publicKeys = [BigInteger]()
-        var keyShares = [[BigInteger]](), seedShares = [[BigInteger]](), seeds = [BigInteger]()
-        for u in 0..<m {
-            let ((secret, publicKey, seed, aShares, bShares), seconds) = timed { () -> (BigInteger, BigInteger, BigInteger, [BigInteger], [BigInteger]) in
+        // Steps 1 and 2: keys and shares (share j of every secret is held by participant j); the
+        // clients compute theirs in parallel.
+        let setup = try Self.boundedMap(count: m, concurrency: concurrency) { _ in
+            timed { () -> (secret: BigInteger, publicKey: BigInteger, seed: BigInteger, keyShares: [BigInteger], seedShares: [BigInteger]) in
                 let (secret, publicKey) = group.generateKeyPair()
                 let seed = BigInteger.random(bits: 256)
                 return (secret, publicKey, seed, shamir.share(secret, count: m), shamir.share(seed, count: m))
             }
-            secretKeys.append(secret); publicKeys.append(publicKey); seeds.append(seed)
-            keyShares.append(aShares); seedShares.append(bShares)
-            cost.clientSeconds[u] += seconds
+        }
+        let secretKeys = setup.map(\.0.secret), publicKeys = setup.map(\.0.publicKey), seeds = setup.map(\.0.seed)
+        let keyShares = setup.map(\.0.keyShares), seedShares = setup.map(\.0.seedShares)
+        for u in 0..<m {
+            cost.clientSeconds[u] += setup[u].1
             cost.clientBytesSent[u] += element + 2 * (m - 1) * element
             cost.clientBytesReceived[u] += (m - 1) * element + 2 * (m - 1) * element
         }
