@@ -32,18 +32,24 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // PrivacyLab's own element-wise kernels (exp, tanh, sigmoid, Adam) in C, vectorised and
+        // cloned for AVX2 and the baseline; contraction off so every clone gives the same bits.
+        .target(
+            name: "CKernels", path: "Sources/CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
 
         // MARK: Layer 1 — foundations.
         .target(name: "LabRandom"),
-        .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSettings),
         .target(name: "Codecs", dependencies: ["CZlib"], swiftSettings: numericSettings),
         .target(name: "BigIntegerModule", dependencies: ["CGMP"]),
+        .target(name: "RingArithmetic", dependencies: ["CKernels"]),
 
         // MARK: Layer 2 — mechanisms.
         .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom"]),
         .target(name: "AttackMetrics", dependencies: ["LabRandom"]),
         .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
-        .target(name: "SecretSharing", dependencies: ["LabRandom"], swiftSettings: numericSettings),
+        .target(name: "SecretSharing", dependencies: ["LabRandom", "RingArithmetic"], swiftSettings: numericSettings),
 
         // MARK: Layer 2 — mechanisms.
         .target(name: "PrivacyAccounting"),
@@ -70,13 +76,17 @@ let package = Package(
             name: "MembershipInference",
             dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
+        .target(
+            name: "ModelInversion",
+            dependencies: ["ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            swiftSettings: numericSettings),
 
         // MARK: Layer 6 — experiments: specs, planning, caching, store, reports, notebooks.
         .target(
             name: "Experiments",
             dependencies: [
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
-                "MembershipInference", "PrivacyAccounting", "DPTraining", "Federated", "Paillier",
+                "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
@@ -86,7 +96,7 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
-                           "SecretSharing", "PrivacyAccounting", "DPTraining", "Federated"]),
+                           "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -101,6 +111,10 @@ let package = Package(
         .executableTarget(
             name: "privacy-lab-data-bench", dependencies: ["PrivacyLab"],
             path: "Benchmarks/datasets/Sources/privacy-lab-data-bench"),
+        .executableTarget(
+            name: "privacy-lab-inversion-bench",
+            dependencies: ["ModelInversion", "Datasets", "NeuralNetworks", "Tensors", "LabRandom"],
+            path: "Benchmarks/inversion/Sources/privacy-lab-inversion-bench"),
         .executableTarget(
             name: "privacy-lab-fed-bench", dependencies: ["PrivacyLab"],
             path: "Benchmarks/federated/Sources/privacy-lab-fed-bench"),
@@ -124,13 +138,16 @@ let package = Package(
             dependencies: [
                 "MembershipInference", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom",
             ]),
-        .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom"]),
+        .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
         .testTarget(
             name: "PrivacyAccountingTests", dependencies: ["PrivacyAccounting"],
             exclude: ["generate_vectors.py"], resources: [.copy("Vectors")]),
         .testTarget(
             name: "DPTrainingTests", dependencies: ["DPTraining", "NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
             exclude: ["chacha_reference.py"]),
+        .testTarget(
+            name: "ModelInversionTests",
+            dependencies: ["ModelInversion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
             name: "FederatedTests",
             dependencies: ["Federated", "NeuralNetworks", "Datasets", "Paillier", "BigIntegerModule", "PrivacyAccounting", "LabRandom", "Tensors"]),

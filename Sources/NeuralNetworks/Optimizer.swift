@@ -81,41 +81,14 @@ public struct SGD: Optimizer {
 /// m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η·m̂ / (√v̂ + ε), with bias corrections
 /// m̂ = m / (1−β₁ᵗ), v̂ = v / (1−β₂ᵗ).
 public struct Adam: Optimizer {
-    /// The update of `count` parameters in one pass over raw buffers (vectorisable).
-    @inline(never)
+    /// The update of `count` parameters in one pass over raw buffers (a vectorised kernel).
+    @inline(__always)
     static func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
                        _ v: UnsafeMutablePointer<Float>, _ count: Int, beta1: Float, beta2: Float, epsilon: Float,
                        stepSize: Float, inverseSqrtCorrection2: Float, l2: Float, shrink: Float) {
-        let (c1, c2) = (1 - beta1, 1 - beta2)
-        typealias V = SIMD8<Float>
-        let width = V.scalarCount
-        var i = 0
-        // Eight lanes at a time (the loop vectoriser does not prove these buffers disjoint).
-        let (vb1, vb2, vc1, vc2) = (V(repeating: beta1), V(repeating: beta2), V(repeating: c1), V(repeating: c2))
-        let (vStep, vCorr, vEps, vL2, vShrink) = (V(repeating: stepSize), V(repeating: inverseSqrtCorrection2),
-                                                  V(repeating: epsilon), V(repeating: l2), V(repeating: shrink))
-        let (rp, rg, rm, rv) = (UnsafeMutableRawPointer(p), UnsafeRawPointer(g), UnsafeMutableRawPointer(m), UnsafeMutableRawPointer(v))
-        while i + width <= count {
-            let offset = i * 4
-            let pi = rp.loadUnaligned(fromByteOffset: offset, as: V.self) * vShrink
-            let d = rg.loadUnaligned(fromByteOffset: offset, as: V.self) + vL2 * pi
-            let mi = vb1 * rm.loadUnaligned(fromByteOffset: offset, as: V.self) + vc1 * d
-            let vi = vb2 * rv.loadUnaligned(fromByteOffset: offset, as: V.self) + vc2 * d * d
-            rm.storeBytes(of: mi, toByteOffset: offset, as: V.self)
-            rv.storeBytes(of: vi, toByteOffset: offset, as: V.self)
-            rp.storeBytes(of: pi - vStep * mi / (vi.squareRoot() * vCorr + vEps), toByteOffset: offset, as: V.self)
-            i += width
-        }
-        while i < count {
-            let pi = p[i] * shrink
-            let d = g[i] + l2 * pi
-            let mi = beta1 * m[i] + c1 * d
-            let vi = beta2 * v[i] + c2 * d * d
-            m[i] = mi
-            v[i] = vi
-            p[i] = pi - stepSize * mi / (vi.squareRoot() * inverseSqrtCorrection2 + epsilon)
-            i += 1
-        }
+        FusedKernels.adamUpdate(parameters: p, gradients: g, firstMoments: m, secondMoments: v, count: count,
+                                beta1: beta1, beta2: beta2, epsilon: epsilon, stepSize: stepSize,
+                                inverseSqrtCorrection2: inverseSqrtCorrection2, l2: l2, shrink: shrink)
     }
 
     public var beta1: Float

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+internal import CKernels
 
 // Softmax, log-softmax and cross-entropy along the last axis, computed stably
 // (the row maximum is subtracted before exponentiation).
@@ -17,14 +18,15 @@ extension Tensor {
     }
 
     /// (m, log Σⱼ exp(rowⱼ − m)) with m the row's maximum (0 when it is not finite), so that
-    /// log Σⱼ exp rowⱼ = m + the second value without overflow.
+    /// log Σⱼ exp rowⱼ = m + the second value without overflow. `scratch` (width floats)
+    /// receives the shifted exponentials.
     @inline(__always)
-    static func shiftedLogSumExp(_ row: UnsafeMutablePointer<Float>, _ width: Int) -> (Float, Float) {
+    static func shiftedLogSumExp(_ row: UnsafeMutablePointer<Float>, _ width: Int,
+                                 scratch: UnsafeMutablePointer<Float>) -> (Float, Float) {
         var m = -Float.infinity
         for j in 0..<width where row[j] > m { m = row[j] }
         if !m.isFinite { m = 0 }
-        var total: Float = 0
-        for j in 0..<width { total += expf(row[j] - m) }
+        let total = pl_exp_shifted_sum(row, scratch, width, m)
         return (m, logf(total))
     }
 
@@ -36,7 +38,7 @@ extension Tensor {
         let y = Tensor(shape: shape) { out in
             for r in 0..<rows {
                 let row = source + r * width, target = out.baseAddress! + r * width
-                let (m, logSum) = Tensor.shiftedLogSumExp(row, width)
+                let (m, logSum) = Tensor.shiftedLogSumExp(row, width, scratch: target)
                 let lse = m + logSum
                 for j in 0..<width { target[j] = row[j] - lse }
             }
@@ -60,8 +62,7 @@ extension Tensor {
                 var m = -Float.infinity
                 for j in 0..<width where row[j] > m { m = row[j] }
                 if !m.isFinite { m = 0 }
-                var total: Float = 0
-                for j in 0..<width { let e = expf(row[j] - m); target[j] = e; total += e }
+                let total = width > 0 ? pl_exp_shifted_sum(row, target, width, m) : 0
                 let inverse = 1 / total
                 for j in 0..<width { target[j] *= inverse }
             }
@@ -88,10 +89,12 @@ extension Tensor {
         }
         let source = logits.storage.pointer
         let losses = Tensor(shape: [rows]) { out in
-            for r in 0..<rows {
-                let row = source + r * width
-                let (m, logSum) = Tensor.shiftedLogSumExp(row, width)
-                out[r] = logSum - (row[labels[r]] - m)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(width, 1)) { scratch in
+                for r in 0..<rows {
+                    let row = source + r * width
+                    let (m, logSum) = Tensor.shiftedLogSumExp(row, width, scratch: scratch.baseAddress!)
+                    out[r] = logSum - (row[labels[r]] - m)
+                }
             }
         }
         return losses.recorded(inputs: [logits]) { g, _ in

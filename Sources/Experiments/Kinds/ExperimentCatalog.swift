@@ -6,6 +6,7 @@ public enum ExperimentCatalog {
         AnyExperimentKind(TrainKind.self),
         AnyExperimentKind(MembershipInferenceKind.self),
         AnyExperimentKind(DPTrainingKind.self),
+        AnyExperimentKind(ModelInversionKind.self),
         AnyExperimentKind(FederatedKind.self),
     ]
 }

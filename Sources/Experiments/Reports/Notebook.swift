@@ -112,10 +112,15 @@ public struct Notebook: Sendable {
             let prefix = "\(base)-\(index + 1)"
             let (markdown, figures) = ReportWriter.render(run: summary.run, trials: summary.trials, outcomes: outcomes,
                                                           figurePrefix: prefix, includeProvenance: false)
+            let (gridMarkdown, grids) = try ReportWriter.imageGrids(trials: summary.trials, outcomes: outcomes, store: store,
+                                                                     figurePrefix: prefix)
             let relative = figuresDirectory.lastPathComponent
-            var output = markdown.replacingOccurrences(of: "](\(prefix)", with: "](\(relative)/\(prefix)")
+            var output = (markdown + gridMarkdown).replacingOccurrences(of: "](\(prefix)", with: "](\(relative)/\(prefix)")
             for (name, svg) in figures {
                 try AtomicFile.write(Data(svg.utf8), to: figuresDirectory.appendingPathComponent(name))
+            }
+            for (name, png) in grids {
+                try AtomicFile.write(png, to: figuresDirectory.appendingPathComponent(name))
             }
             output = "_\(summary.run.name) · \(summary.run.kind) · seed \(summary.run.seed) · \(summary.trials.count) trial\(summary.trials.count == 1 ? "" : "s")_\n\n" + output
             outputs.append(output)

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// Markdown reports of stored runs, with SVG figures beside them.
 ///
@@ -20,6 +21,13 @@ public enum ReportWriter {
             for (name, svg) in figures {
                 let url = directory.appendingPathComponent(name)
                 try AtomicFile.write(Data(svg.utf8), to: url)
+                written.append(url)
+            }
+            let (gridSection, grids) = try imageGrids(trials: trials, outcomes: outcomes, store: store, figurePrefix: run.id)
+            markdown += gridSection
+            for (name, png) in grids {
+                let url = directory.appendingPathComponent(name)
+                try AtomicFile.write(png, to: url)
                 written.append(url)
             }
         }
@@ -87,6 +95,36 @@ public enum ReportWriter {
             }
         }
         return (md, figures)
+    }
+
+    /// The image grids the trials stored (artifacts whose role is `image-grid/<name>/<columns>`,
+    /// `.npy` arrays [images, height, width] of values in [0, 1]) as PNG files, and the Markdown
+    /// that shows them. Missing or unreadable artifacts are skipped.
+    public static func imageGrids(trials: [TrialRecord], outcomes: [TrialOutcome], store: ResultStore,
+                                  figurePrefix: String) throws -> (String, [(String, Data)]) {
+        var md = ""
+        var files: [(String, Data)] = []
+        for (trial, outcome) in zip(trials, outcomes) {
+            for artifact in outcome.artifacts where artifact.role.hasPrefix("image-grid/") {
+                let parts = artifact.role.split(separator: "/").map(String.init)
+                guard parts.count == 3, let columns = Int(parts[2]), columns > 0 else { continue }
+                let path = try store.access { db in
+                    try String.fetchOne(db, sql: "SELECT path FROM artifacts WHERE key = ?", arguments: [artifact.key])
+                }
+                guard let path, let data = try? Data(contentsOf: store.artifactsDirectory.appendingPathComponent(path)),
+                      let array = try? NumpyArray(npy: data, source: path), array.shape.count == 3, array.shape[0] > 0 else { continue }
+                let (n, h, w) = (array.shape[0], array.shape[1], array.shape[2])
+                let images = (0..<n).map { i in array.values[(i * h * w)..<((i + 1) * h * w)].map { Float($0) } }
+                let scale = max(1, min(4, 96 / max(h, w)))
+                let png = Figures.imageGridPNG(images: images, height: h, width: w, columns: columns, scale: scale)
+                let p = ResultRendering.parameterValues(trial)
+                let label = p.isEmpty ? (trials.count == 1 ? "" : "-trial-\(trial.index)") : "-" + slug(p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: "-"))
+                let file = "\(figurePrefix)-\(slug(parts[1]))\(label).png"
+                files.append((file, Data(png)))
+                md += "![\(parts[1])\(label.isEmpty ? "" : " " + label.dropFirst())](\(file))\n\n"
+            }
+        }
+        return (md, files)
     }
 
     /// A Markdown table: parameters then metrics, one row per trial.

@@ -1,0 +1,54 @@
+// PrivacyLab's element-wise numeric kernels in C (layer 0).
+//
+// Loops that Swift does not vectorise by itself — calls to libm's expf/tanhf, and square roots —
+// written so that the compiler vectorises them, and compiled for two instruction sets (x86-64-v3
+// with AVX2, and the baseline) with the one matching the CPU chosen when the library loads.
+// Floating-point contraction is off: every clone performs the same IEEE operations in the same
+// order, so results are bit-identical whichever clone runs (PrivacyLab's results are
+// deterministic across machines, not only across runs).
+//
+// Reached only from the Tensors and NeuralNetworks layer through `internal import`.
+#ifndef PRIVACY_LAB_CKERNELS_H
+#define PRIVACY_LAB_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// y[i] = eˣ for i < n, within 2 ulp of the exact value for normal results; results below the
+/// smallest normal float flush to 0, above FLT_MAX give +inf, NaN stays NaN. x and y may alias.
+void pl_exp(const float *x, float *y, size_t n);
+
+/// y[i] = exp(x[i] − shift); returns Σ y[i] (summed in index order). x and y may alias.
+float pl_exp_shifted_sum(const float *x, float *y, size_t n, float shift);
+
+/// y[i] = tanh(x[i]), within 2 ulp. x and y may alias.
+void pl_tanh(const float *x, float *y, size_t n);
+
+/// y[i] = 1 / (1 + e^−x[i]) without overflow. x and y may alias.
+void pl_sigmoid(const float *x, float *y, size_t n);
+
+/// y[i] = x[i] > 0 ? x[i] : 0 (NaN gives 0). x and y may alias.
+void pl_relu(const float *x, float *y, size_t n);
+
+/// out[i] = x[i] > 0 ? g[i] : 0: the backward pass of ReLU from its input x.
+void pl_relu_backward(const float *g, const float *x, float *out, size_t n);
+
+/// out[i] = g[i] · (1 − t[i]²): the backward pass of tanh from its saved output t.
+void pl_tanh_backward(const float *g, const float *t, float *out, size_t n);
+
+/// out[i] = g[i] · s[i] · (1 − s[i]): the backward pass of the sigmoid from its saved output s.
+void pl_sigmoid_backward(const float *g, const float *s, float *out, size_t n);
+
+/// One Adam (or AdamW) update of n parameters, in place:
+///   p ← p·shrink;  d ← g + l2·p;  m ← β₁m + (1−β₁)d;  v ← β₂v + (1−β₂)d²;
+///   p ← p − stepSize · m / (√v · inverseSqrtCorrection2 + ε).
+void pl_adam_update(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
+                    float beta1, float beta2, float epsilon, float stepSize, float inverseSqrtCorrection2,
+                    float l2, float shrink);
+
+/// c += a·b over Z(2^64) (wrapping) for row-major a (m×k), b (k×n), c (m×n). The buffers must
+/// not overlap. Cloned for AVX-512 (vector 64-bit multiply), AVX2 and the baseline.
+void pl_ring_matmul_accumulate(const uint64_t *restrict a, const uint64_t *restrict b, uint64_t *restrict c,
+                               size_t m, size_t k, size_t n);
+
+#endif
