@@ -78,8 +78,11 @@ public struct FederatedConfiguration: Sendable {
 /// the experiment layer (gradient inversion, property inference) receives its input.
 public enum ServerObservation: Sendable {
     /// Plaintext aggregation: one client's update Δ = w_local − w_global as the server received
-    /// it, with the global parameters the client started from (flat, `ParameterLayout` order).
-    case clientUpdate(round: Int, client: Int, exampleCount: Int, global: [Float], update: [Float])
+    /// it, with the global parameters the client started from (flat, `ParameterLayout` order) and
+    /// the local training the server asked for (learning rate, epochs, batch size: a client with
+    /// n examples took epochs·⌈n / batchSize⌉ SGD steps, on its whole data at each step when
+    /// batchSize ≥ n). A malicious client's update is observed as it was sent.
+    case clientUpdate(round: Int, client: Int, exampleCount: Int, global: [Float], update: [Float], training: LocalTraining)
     /// Fixed-point or secure aggregation: only the decoded weighted sum of the surviving
     /// `clients`' contributions (Σ w_k v_k, Σ w_k).
     case aggregate(round: Int, clients: [Int], global: [Float], sum: WeightedSum)
@@ -219,7 +222,8 @@ public struct FederatedSimulation: Sendable {
                 case .plaintext:
                     if let observer {
                         for r in results {
-                            observer(.clientUpdate(round: round, client: r.client, exampleCount: r.exampleCount, global: roundGlobal, update: r.update))
+                            observer(.clientUpdate(round: round, client: r.client, exampleCount: r.exampleCount, global: roundGlobal,
+                                                   update: r.update, training: local))
                         }
                     }
                     global = try strategy.aggregate(round: round, global: global, results: results, failures: failures)

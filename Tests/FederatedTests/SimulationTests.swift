@@ -88,7 +88,8 @@ struct SimulationTests {
         let plain = plainLog.all
         #expect(plain.count == 6)
         for o in plain {
-            guard case let .clientUpdate(_, client, count, global, update) = o else { Issue.record("expected a client update"); continue }
+            guard case let .clientUpdate(_, client, count, global, update, training) = o else { Issue.record("expected a client update"); continue }
+            #expect(training == local)
             #expect(count == problem.partition.clients[client].count)
             #expect(update.count == problem.model.parameterCount && global.count == update.count)
         }
@@ -103,6 +104,29 @@ struct SimulationTests {
             guard case let .aggregate(_, clients, _, sum) = o else { Issue.record("expected only aggregates"); continue }
             #expect(clients.count == 3 && sum.count == 3)
         }
+    }
+
+    @Test("with one full-batch local step, an observed update is exactly −η times the client's gradient at the global model")
+    func observedUpdateIsGradientStep() async throws {
+        let problem = try Problem.gaussian(clients: 6)
+        let eta: Float = 0.1
+        let config = FederatedConfiguration(rounds: 1, sampling: .fixed(count: 3), local: LocalTraining(epochs: 1, batchSize: 10_000, learningRate: eta))
+        let log = ObservationLog()
+        var strategy = FedAvg()
+        _ = try await problem.simulation(config).run(strategy: &strategy, random: LabRandom(seed: 1), observer: { log.append($0) })
+        let layout = ParameterLayout(model: problem.model)
+        var checked = 0
+        for case let .clientUpdate(_, client, count, global, update, training) in log.all {
+            #expect(training.learningRate == eta && count == problem.partition.clients[client].count)
+            let data = problem.train.subset(problem.partition.clients[client])
+            let model = try Sequential(inputShape: problem.model.inputShape, layers: problem.model.layers, parameters: layout.tensors(from: global))
+            var none: LabRandom? = nil
+            let gradient = layout.flatten(model.lossAndGradients(data.featureTensor, labels: data.intLabels, random: &none).gradients)
+            let worst = zip(update, gradient).map { abs($0 + eta * $1) }.max() ?? 1
+            #expect(worst < 1e-6)
+            checked += 1
+        }
+        #expect(checked == 3)
     }
 
     @Test("robust strategies refuse secure aggregation; DP-FedAvg refuses fixed-size sampling")
@@ -184,7 +208,7 @@ struct SimulationTests {
         let config = FederatedConfiguration(rounds: 3, sampling: .fixed(count: 10), local: local)
         let history = try await problem.simulation(config, threat: threat).run(strategy: &krum, random: LabRandom(seed: 1), observer: { log.append($0) })
         let malicious = Set(history.maliciousClients)
-        for case let .clientUpdate(_, client, _, _, update) in log.all {
+        for case let .clientUpdate(_, client, _, _, update, _) in log.all {
             let norm = update.reduce(0) { $0 + $1 * $1 }.squareRoot()
             if malicious.contains(client) { #expect(norm > 20) } else { #expect(norm < 20) }
         }
