@@ -65,6 +65,11 @@ let package = Package(
         .target(
             name: "DPTraining", dependencies: ["NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
             swiftSettings: numericSettings),
+        .target(
+            name: "Federated",
+            dependencies: ["NeuralNetworks", "Datasets", "Paillier", "SecretSharing", "PrivacyAccounting", "BigIntegerModule",
+                           "Codecs", "LabRandom", "Tensors"],
+            swiftSettings: numericSettings),
 
         // MARK: Layer 5 — threats.
         .target(
@@ -81,7 +86,7 @@ let package = Package(
             name: "Experiments",
             dependencies: [
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
-                "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion",
+                "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
@@ -91,7 +96,7 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
-                           "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion"]),
+                           "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -110,6 +115,9 @@ let package = Package(
             name: "privacy-lab-inversion-bench",
             dependencies: ["ModelInversion", "Datasets", "NeuralNetworks", "Tensors", "LabRandom"],
             path: "Benchmarks/inversion/Sources/privacy-lab-inversion-bench"),
+        .executableTarget(
+            name: "privacy-lab-fed-bench", dependencies: ["PrivacyLab"],
+            path: "Benchmarks/federated/Sources/privacy-lab-fed-bench"),
 
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
@@ -140,5 +148,8 @@ let package = Package(
         .testTarget(
             name: "ModelInversionTests",
             dependencies: ["ModelInversion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+        .testTarget(
+            name: "FederatedTests",
+            dependencies: ["Federated", "NeuralNetworks", "Datasets", "Paillier", "BigIntegerModule", "PrivacyAccounting", "LabRandom", "Tensors"]),
     ]
 )

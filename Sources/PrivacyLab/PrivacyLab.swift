@@ -6,6 +6,7 @@
 @_exported import Datasets
 @_exported import DPTraining
 @_exported import Experiments
+@_exported import Federated
 @_exported import LabRandom
 @_exported import MembershipInference
 @_exported import ModelAccess

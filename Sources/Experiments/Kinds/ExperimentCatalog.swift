@@ -7,5 +7,6 @@ public enum ExperimentCatalog {
         AnyExperimentKind(MembershipInferenceKind.self),
         AnyExperimentKind(DPTrainingKind.self),
         AnyExperimentKind(ModelInversionKind.self),
+        AnyExperimentKind(FederatedKind.self),
     ]
 }

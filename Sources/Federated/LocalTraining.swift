@@ -1,0 +1,110 @@
+import LabRandom
+import NeuralNetworks
+import Tensors
+
+/// How a client trains on its own data in one round: local epochs of mini-batch SGD, optionally
+/// with FedProx's proximal term.
+///
+/// Each local step minimises F_k(w) + (μ/2)‖w − w_t‖² where F_k is the mean loss of a
+/// mini-batch and w_t the global model of the round: the gradient is ∇F_k(w) + μ(w − w_t)
+/// (Li et al., "Federated Optimization in Heterogeneous Networks", MLSys 2020). μ = 0 is
+/// FedAvg's local SGD (McMahan et al., AISTATS 2017).
+///
+/// Every random choice comes from the stream passed in: the order of examples from its child
+/// "batches" (one permutation per epoch, drawn in order) and dropout masks from "dropout". With
+/// the simulation's streams "round/<r>/client/<k>" this gives "round/7/client/42/batches".
+/// - Complexity: epochs × ⌈n / batchSize⌉ forward and backward passes.
+public struct LocalTraining: Sendable, Equatable, Hashable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    /// SGD momentum (PyTorch's definition); the optimizer state starts fresh every round.
+    public var momentum: Float
+    /// FedProx's μ ≥ 0.
+    public var proximalMu: Float
+
+    public init(epochs: Int = 1, batchSize: Int = 32, learningRate: Float = 0.05, momentum: Float = 0, proximalMu: Float = 0) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.proximalMu = proximalMu
+    }
+
+    /// Checks every field's range.
+    public func validate() throws(FederatedError) {
+        guard epochs >= 1 else { throw .invalidConfiguration(field: "local.epochs", reason: "must be ≥ 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw .invalidConfiguration(field: "local.batch_size", reason: "must be ≥ 1, got \(batchSize)") }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw .invalidConfiguration(field: "local.learning_rate", reason: "must be positive, got \(learningRate)")
+        }
+        guard momentum >= 0, momentum < 1 else { throw .invalidConfiguration(field: "local.momentum", reason: "must lie in [0, 1), got \(momentum)") }
+        guard proximalMu >= 0, proximalMu.isFinite else {
+            throw .invalidConfiguration(field: "local.proximal_mu", reason: "must be ≥ 0, got \(proximalMu)")
+        }
+    }
+
+    /// What one client's local training produced.
+    public struct Outcome: Sendable {
+        /// The trained parameters, flat.
+        public var parameters: [Float]
+        /// The mean mini-batch loss of the last epoch.
+        public var loss: Float
+        public var steps: Int
+    }
+
+    /// Trains `architecture` from the flat `global` parameters on (`inputs`, `labels`).
+    ///
+    /// Returns nil when the loss became non-finite (the client reports a failure).
+    public func train(architecture: Sequential, layout: ParameterLayout, global: [Float], inputs: Tensor, labels: [Int],
+                      random: LabRandom) throws -> Outcome? {
+        let start = layout.tensors(from: global)
+        var model = try Sequential(inputShape: architecture.inputShape, layers: architecture.layers, parameters: start)
+        var optimizer = SGD(momentum: momentum)
+        var order = random.stream("batches")
+        let hasDropout = architecture.layers.contains { if case .dropout = $0 { return true } else { return false } }
+        var dropout: LabRandom? = hasDropout ? random.stream("dropout") : nil
+        let n = inputs.shape[0]
+        var steps = 0
+        var lastLoss: Float = 0
+        for _ in 0..<epochs {
+            let permutation = order.permutation(n)
+            var total = 0.0, batches = 0
+            var lo = 0
+            while lo < n {
+                let hi = Swift.min(n, lo + batchSize)
+                let indices = Array(permutation[lo..<hi])
+                let batch = inputs.gatheringRows(indices)
+                let batchLabels = indices.map { labels[$0] }
+                var (loss, gradients) = model.lossAndGradients(batch, labels: batchLabels, training: true, random: &dropout)
+                guard loss.isFinite else { return nil }
+                if proximalMu > 0 {
+                    for i in gradients.indices {
+                        Self.addProximal(&gradients[i], parameter: model.parameters[i], anchor: start[i], mu: proximalMu)
+                    }
+                }
+                optimizer.step(parameters: &model.parameters, gradients: gradients, learningRate: learningRate)
+                total += Double(loss)
+                batches += 1
+                steps += 1
+                lo = hi
+            }
+            lastLoss = Float(total / Double(Swift.max(1, batches)))
+        }
+        return Outcome(parameters: layout.flatten(model.parameters), loss: lastLoss, steps: steps)
+    }
+
+    /// g += μ(w − w_t), in place over raw buffers.
+    static func addProximal(_ gradient: inout Tensor, parameter: Tensor, anchor: Tensor, mu: Float) {
+        let g0 = gradient.detached()
+        gradient = Tensor(shape: g0.shape) { out in
+            g0.withUnsafeBufferPointer { g in
+                parameter.withUnsafeBufferPointer { w in
+                    anchor.withUnsafeBufferPointer { a in
+                        for i in 0..<out.count { out[i] = g[i] + mu * (w[i] - a[i]) }
+                    }
+                }
+            }
+        }
+    }
+}
