@@ -120,6 +120,8 @@ public enum FederatedKind: ExperimentKind {
         public var threat: ThreatSpec
         public var secure: SecureSpec
         public var dp: DPSpec?
+        /// The honest-but-curious server's gradient-inversion attack (`server_attack:`), if any.
+        public var serverAttack: ServerAttackSpec? = nil
     }
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
@@ -149,7 +151,14 @@ public enum FederatedKind: ExperimentKind {
         if threat.attack != .none, case let .registered(name) = data.source, threat.target >= DatasetRegistry.descriptor(name).classCount {
             throw body.error("threat.target", "must be a class of \(name.rawValue) (0..<\(DatasetRegistry.descriptor(name).classCount)), got \(threat.target)")
         }
-        return Parameters(data: data, model: model, federation: federation, local: local, strategy: strategy, threat: threat, secure: secure, dp: dp)
+        var serverAttack: ServerAttackSpec? = nil
+        if body.contains("server_attack") {
+            let attack = try ServerAttackSpec.decode(body.section("server_attack"))
+            try validateServerAttack(attack, local: local, rounds: federation.rounds, body: body)
+            serverAttack = attack
+        }
+        return Parameters(data: data, model: model, federation: federation, local: local, strategy: strategy, threat: threat, secure: secure, dp: dp,
+                          serverAttack: serverAttack)
     }
 
     static func decodeLocal(_ r: SpecReader?) throws(SpecError) -> LocalTraining {
@@ -353,12 +362,21 @@ extension FederatedKind {
     public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {
         let setup = try await prepare(p, context: context)
         let rounds = p.federation.rounds
-        let history = try await runOpened(setup.strategy, setup: setup, observer: nil) { record in
+        let log = p.serverAttack.map { ObservationLog(round: $0.round - 1) }
+        var observer: ServerObserver? = nil
+        if let log { observer = { observation in log.record(observation) } }
+        let history = try await runOpened(setup.strategy, setup: setup, observer: observer) { record in
             if let accuracy = record.accuracy {
                 context.progress("round \(record.round + 1)/\(rounds): accuracy \(String(format: "%.4f", accuracy))")
             }
         }
-        return outcome(history, parameters: p)
+        var result = outcome(history, parameters: p)
+        if let spec = p.serverAttack, let log {
+            let (metrics, artifact) = try await curiousServerOutcome(spec, log: log, setup: setup, context: context, parameters: p)
+            result.metrics += metrics
+            if let artifact { result.artifacts.append(artifact) }
+        }
+        return result
     }
 
     /// Runs the setup's simulation with its strategy (opened from the existential).
