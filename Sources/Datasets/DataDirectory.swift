@@ -11,6 +11,8 @@ public struct DataDirectory: Sendable, Equatable, CustomStringConvertible {
         case environment
         /// Neither was given: `./data` under the current directory.
         case defaultLocation
+        /// Chosen by an experiment run, which passes only the folder on to its trials.
+        case experimentRun
     }
 
     public let url: URL
@@ -49,6 +51,7 @@ public struct DataDirectory: Sendable, Equatable, CustomStringConvertible {
         case .explicit: return "given explicitly (--data-dir)"
         case .environment: return "from PRIVACY_LAB_DATA"
         case .defaultLocation: return "the default ./data; set --data-dir or PRIVACY_LAB_DATA to change it"
+        case .experimentRun: return "the run's data folder: --data-dir, else PRIVACY_LAB_DATA, else ./data"
         }
     }
 

@@ -134,7 +134,7 @@ public actor DatasetCache {
         let key = "\(name.rawValue)@\(directory.path)"
         if let task = loaded[key] { return try await task.value }
         let task = Task { () throws -> Dataset in
-            try DatasetRegistry.load(name, from: DataDirectory(url: directory))
+            try DatasetRegistry.load(name, from: DataDirectory(url: directory, origin: .experimentRun))
         }
         loaded[key] = task
         return try await task.value
