@@ -65,13 +65,19 @@ let package = Package(
             name: "MembershipInference",
             dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
+        .target(
+            name: "Evasion", dependencies: ["ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            swiftSettings: numericSettings),
+        .target(
+            name: "Poisoning", dependencies: ["ModelAccess", "Tensors", "LabRandom"],
+            swiftSettings: numericSettings),
 
         // MARK: Layer 6 — experiments: specs, planning, caching, store, reports, notebooks.
         .target(
             name: "Experiments",
             dependencies: [
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
-                "MembershipInference", "PrivacyAccounting", "DPTraining",
+                "MembershipInference", "PrivacyAccounting", "DPTraining", "Evasion", "Poisoning",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
@@ -81,7 +87,7 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
-                           "SecretSharing", "PrivacyAccounting", "DPTraining"]),
+                           "SecretSharing", "PrivacyAccounting", "DPTraining", "Evasion", "Poisoning"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -96,6 +102,9 @@ let package = Package(
         .executableTarget(
             name: "privacy-lab-data-bench", dependencies: ["PrivacyLab"],
             path: "Benchmarks/datasets/Sources/privacy-lab-data-bench"),
+        .executableTarget(
+            name: "privacy-lab-evasion-bench", dependencies: ["PrivacyLab"],
+            path: "Benchmarks/evasion/Sources/privacy-lab-evasion-bench"),
 
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
@@ -123,5 +132,9 @@ let package = Package(
         .testTarget(
             name: "DPTrainingTests", dependencies: ["DPTraining", "NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
             exclude: ["chacha_reference.py"]),
+        .testTarget(
+            name: "EvasionTests", dependencies: ["Evasion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+        .testTarget(
+            name: "PoisoningTests", dependencies: ["Poisoning", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
     ]
 )

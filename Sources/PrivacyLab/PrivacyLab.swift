@@ -5,12 +5,14 @@
 @_exported import Codecs
 @_exported import Datasets
 @_exported import DPTraining
+@_exported import Evasion
 @_exported import Experiments
 @_exported import LabRandom
 @_exported import MembershipInference
 @_exported import ModelAccess
 @_exported import NeuralNetworks
 @_exported import Paillier
+@_exported import Poisoning
 @_exported import PrivacyAccounting
 @_exported import SecretSharing
 @_exported import Tensors

@@ -6,5 +6,7 @@ public enum ExperimentCatalog {
         AnyExperimentKind(TrainKind.self),
         AnyExperimentKind(MembershipInferenceKind.self),
         AnyExperimentKind(DPTrainingKind.self),
+        AnyExperimentKind(EvasionKind.self),
+        AnyExperimentKind(PoisoningKind.self),
     ]
 }
