@@ -1,4 +1,5 @@
 import Evasion
+import Foundation
 import LabRandom
 import ModelAccess
 import NeuralNetworks

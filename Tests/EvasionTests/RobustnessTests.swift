@@ -99,17 +99,17 @@ struct TableModel: LogitGradientAccess {
     /// than the same network trained normally.
     @Test func adversarialTrainingRaisesRobustAccuracy() throws {
         let (train, test) = patternData(perClass: 40, seed: 2)
-        let standard = try trainedMLP(train, epochs: 10)
+        let standard = try trainedMLP(train)
         var robust = try Sequential(inputShape: [1, 16, 16], layers: smallMLP, random: LabRandom(seed: 3).stream("init"))
-        let trainingAttack = ProjectedGradientDescent(epsilon: 0.15, stepSize: 0.05, steps: 5, randomStart: true)
+        let trainingAttack = ProjectedGradientDescent(epsilon: 0.1, stepSize: 0.03, steps: 5, randomStart: true)
         _ = try AdversarialTraining(attack: trainingAttack).train(
             &robust, inputs: train.featureTensor, labels: train.intLabels,
-            configuration: TrainingConfiguration(epochs: 10, batchSize: 32, learningRate: 0.003), random: LabRandom(seed: 3).stream("train"))
-        let attack = ProjectedGradientDescent(epsilon: 0.15, stepSize: 0.01, steps: 30, randomStart: true)
+            configuration: TrainingConfiguration(epochs: 20, batchSize: 32, learningRate: 0.003), random: LabRandom(seed: 3).stream("train"))
+        let attack = ProjectedGradientDescent(epsilon: 0.1, stepSize: 0.01, steps: 30, randomStart: true)
         let x = test.featureTensor, y = test.intLabels
         let a = evaluateRobustness(of: standard, against: attack, inputs: x, labels: y, random: LabRandom(seed: 4))
         let b = evaluateRobustness(of: robust, against: attack, inputs: x, labels: y, random: LabRandom(seed: 4))
-        #expect(b.robustAccuracy > a.robustAccuracy + 0.3, "standard \(a.robustAccuracy), adversarially trained \(b.robustAccuracy)")
+        #expect(b.robustAccuracy > a.robustAccuracy + 0.2, "standard \(a.robustAccuracy), adversarially trained \(b.robustAccuracy)")
         #expect(b.cleanAccuracy > 0.8)
     }
 
@@ -118,11 +118,15 @@ struct TableModel: LogitGradientAccess {
     /// cross-entropy at the training temperature does not.
     @Test func distillationMasksGradientsOnlyForTheUntemperedLoss() throws {
         let (train, test) = patternData(perClass: 40, seed: 5)
-        let temperature: Float = 100
+        let temperature: Float = 50
         let (_, student) = try DefensiveDistillation(temperature: temperature).train(
             inputShape: [1, 16, 16], layers: smallMLP, inputs: train.featureTensor, labels: train.intLabels,
-            configuration: TrainingConfiguration(epochs: 15, batchSize: 32, learningRate: 0.003), random: LabRandom(seed: 6))
+            configuration: TrainingConfiguration(epochs: 40, batchSize: 32, learningRate: 0.01), random: LabRandom(seed: 6))
         let x = test.featureTensor, y = test.intLabels
+        // The premise: most deployed cross-entropy gradients are exactly zero.
+        let masked = AttackLoss.crossEntropy.objective(logits: student.logits(for: x), labels: y, goal: .untargeted)
+            .gradient.scalars.chunks(of: 10).filter { $0.allSatisfy { $0 == 0 } }.count
+        #expect(masked > x.shape[0] / 2, "\(masked) of \(x.shape[0]) inputs have a zero gradient")
         let pgd = ProjectedGradientDescent(epsilon: 0.15, stepSize: 0.01, steps: 30)
         var plainAttack = pgd; plainAttack.loss = .crossEntropy
         var marginAttack = pgd; marginAttack.loss = .margin
@@ -131,6 +135,7 @@ struct TableModel: LogitGradientAccess {
         let margin = evaluateRobustness(of: student, against: marginAttack, inputs: x, labels: y, random: LabRandom(seed: 7))
         let tempered = evaluateRobustness(of: student, against: temperedAttack, inputs: x, labels: y, random: LabRandom(seed: 7))
         #expect(plain.cleanAccuracy > 0.9)
+        #expect(plain.robustAccuracy > 0.5, "T=1 CE \(plain.robustAccuracy)")
         #expect(margin.robustAccuracy < plain.robustAccuracy - 0.3, "T=1 CE \(plain.robustAccuracy), margin \(margin.robustAccuracy)")
         #expect(tempered.robustAccuracy < plain.robustAccuracy - 0.3, "T=1 CE \(plain.robustAccuracy), CE at T \(tempered.robustAccuracy)")
     }

@@ -58,9 +58,9 @@ func uniformInputs(_ n: Int, _ d: Int, random: inout LabRandom) -> Tensor {
 }
 
 /// Small generated pattern images (16×16, 10 classes) split into train and test.
-func patternData(perClass: Int, seed: UInt64) -> (train: LabeledData, test: LabeledData) {
+func patternData(perClass: Int, seed: UInt64, noise: Float = 0.1) -> (train: LabeledData, test: LabeledData) {
     var random = LabRandom(seed: seed).stream("data")
-    let all = SyntheticDatasets.patternImages(samplesPerClass: perClass, classes: 10, side: 16, noise: 0.25, maxShift: 2, using: &random)
+    let all = SyntheticDatasets.patternImages(samplesPerClass: perClass, classes: 10, side: 16, noise: noise, maxShift: 1, using: &random)
     let cut = all.count * 3 / 4
     return (all.subset(Array(0..<cut)), all.subset(Array(cut..<all.count)))
 }
@@ -68,10 +68,17 @@ func patternData(perClass: Int, seed: UInt64) -> (train: LabeledData, test: Labe
 /// A small MLP for 16×16 images.
 let smallMLP: [Layer] = [.flatten, .dense(inputs: 256, outputs: 64), .relu, .dense(inputs: 64, outputs: 10)]
 
-func trainedMLP(_ train: LabeledData, epochs: Int = 15, seed: UInt64 = 3) throws -> Sequential {
+func trainedMLP(_ train: LabeledData, epochs: Int = 20, seed: UInt64 = 3) throws -> Sequential {
     var model = try Sequential(inputShape: [1, 16, 16], layers: smallMLP, random: LabRandom(seed: seed).stream("init"))
     _ = try model.train(inputs: train.featureTensor, labels: train.intLabels,
                         configuration: TrainingConfiguration(epochs: epochs, batchSize: 32, learningRate: 0.003),
                         random: LabRandom(seed: seed).stream("train"))
     return model
+}
+
+extension Array {
+    /// Consecutive slices of `size` elements.
+    func chunks(of size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min(count, $0 + size)] }
+    }
 }

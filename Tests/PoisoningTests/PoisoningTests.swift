@@ -58,12 +58,18 @@ func poisonedBlobs(seed: UInt64) -> (data: LabeledData, flipped: FlippedLabels) 
         let decision = try KNNLabelConsistencyFilter(k: 5).filter(inputs: x, labels: flipped.labels, classCount: 4, random: LabRandom(seed: 0))
         let v = x.scalars, d = 8, n = data.count
         for i in stride(from: 0, to: n, by: 37) {
-            let others = (0..<n).filter { $0 != i }.map { j -> (Float, Int) in
+            var others: [(distance: Float, index: Int)] = []
+            for j in 0..<n where j != i {
                 var s: Float = 0
-                for f in 0..<d { let e = v[i * d + f] - v[j * d + f]; s += e * e }
-                return (s, j)
-            }.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-            let disagree = others.prefix(5).filter { flipped.labels[$0.1] != flipped.labels[i] }.count
+                for f in 0..<d {
+                    let e: Float = v[i * d + f] - v[j * d + f]
+                    s += e * e
+                }
+                others.append((s, j))
+            }
+            others.sort { (a, b) -> Bool in a.distance != b.distance ? a.distance < b.distance : a.index < b.index }
+            var disagree = 0
+            for pair in others.prefix(5) where flipped.labels[pair.index] != flipped.labels[i] { disagree += 1 }
             #expect(decision.scores[i] == Float(disagree) / 5)
         }
     }
