@@ -104,7 +104,7 @@ extension EvasionKind.AttackSpec {
             losses: losses, targeted: try r.optional("targeted", default: false),
             examples: try r.optional("examples").map { (v: Int) throws(SpecError) -> Int in
                 guard v >= 1 else { throw r.error("examples", "must be ≥ 1, got \(v)") }; return v },
-            batchSize: try r.optional("batch_size", default: 250, in: 1...100_000),
+            batchSize: try r.optional("batch_size", default: 32, in: 1...100_000),
             clip: clip)
         try r.finish()
         return spec
