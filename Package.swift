@@ -77,6 +77,12 @@ let package = Package(
             dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
         .target(
+            name: "Evasion", dependencies: ["ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            swiftSettings: numericSettings),
+        .target(
+            name: "Poisoning", dependencies: ["ModelAccess", "Tensors", "LabRandom"],
+            swiftSettings: numericSettings),
+        .target(
             name: "ModelInversion",
             dependencies: ["ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
@@ -86,7 +92,7 @@ let package = Package(
             name: "Experiments",
             dependencies: [
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
-                "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier",
+                "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
@@ -96,7 +102,7 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
-                           "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated"]),
+                           "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -118,6 +124,9 @@ let package = Package(
         .executableTarget(
             name: "privacy-lab-fed-bench", dependencies: ["PrivacyLab"],
             path: "Benchmarks/federated/Sources/privacy-lab-fed-bench"),
+        .executableTarget(
+            name: "privacy-lab-evasion-bench", dependencies: ["PrivacyLab"],
+            path: "Benchmarks/evasion/Sources/privacy-lab-evasion-bench"),
 
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
@@ -151,5 +160,9 @@ let package = Package(
         .testTarget(
             name: "FederatedTests",
             dependencies: ["Federated", "NeuralNetworks", "Datasets", "Paillier", "BigIntegerModule", "PrivacyAccounting", "LabRandom", "Tensors"]),
+        .testTarget(
+            name: "EvasionTests", dependencies: ["Evasion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+        .testTarget(
+            name: "PoisoningTests", dependencies: ["Poisoning", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
     ]
 )

@@ -43,6 +43,20 @@ public protocol InputGradientAccess: LossAccess {
     func inputGradients(for inputs: Tensor, labels: [Int]) -> Tensor
 }
 
+/// White-box access to vector–Jacobian products of the logits: the input gradient of any loss an
+/// attacker computes from the logits (cross-entropy at a temperature, a targeted loss, the
+/// Carlini–Wagner margin), not only of the training loss `InputGradientAccess` gives.
+///
+/// Law: for logits z = f(x) and the cotangent g = `lossGradient(z)` (∂L/∂z, shape [N, classes]),
+/// the returned gradient is (∂z/∂x)ᵀ g, so with g = softmax(z) − onehot(y) it equals
+/// `inputGradients(for: x, labels: y)` of a model whose loss is softmax cross-entropy.
+public protocol LogitGradientAccess: LogitAccess {
+    /// Computes the logits of `inputs` once, asks `lossGradient` for ∂L/∂z at those logits, and
+    /// returns the logits with ∂L/∂x (the shape of `inputs`).
+    /// - Complexity: one forward and one backward pass over the batch.
+    func logitsAndInputGradients(for inputs: Tensor, lossGradient: (Tensor) -> Tensor) -> (logits: Tensor, inputGradients: Tensor)
+}
+
 /// A way to train a model: what shadow and reference models need ("retrain on this data with this
 /// seed stream, give me a model with the same access").
 ///

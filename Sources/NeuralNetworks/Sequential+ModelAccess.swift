@@ -3,7 +3,7 @@ import ModelAccess
 import Tensors
 
 // A trained `Sequential` classifier offers every kind of access an attacker may be granted.
-extension Sequential: LogitAccess, LossAccess, InputGradientAccess {
+extension Sequential: LogitAccess, LossAccess, InputGradientAccess, LogitGradientAccess {
     /// The number of outputs (classes) of the network.
     public var classCount: Int { Tensor.elementCount(outputShape) }
 
@@ -25,6 +25,20 @@ extension Sequential: LogitAccess, LossAccess, InputGradientAccess {
         let outputs = forward(x, parameters: parameters, training: false, random: &none)
         let total = Tensor.softmaxCrossEntropy(logits: outputs, labels: labels).sum()
         return gradients(of: total, withRespectTo: [x])[0]
+    }
+
+    /// The logits of a batch and the vector–Jacobian product (∂z/∂x)ᵀ·g with g = `lossGradient(z)`,
+    /// in evaluation mode: the input gradient of any loss of the logits.
+    /// - Complexity: one forward and one backward pass over the batch.
+    public func logitsAndInputGradients(for inputs: Tensor, lossGradient: (Tensor) -> Tensor) -> (logits: Tensor, inputGradients: Tensor) {
+        let x = inputs.detached().requiringGradient()
+        var none: LabRandom? = nil
+        let outputs = forward(x, parameters: parameters, training: false, random: &none)
+        let values = outputs.detached()
+        let cotangent = lossGradient(values)
+        precondition(cotangent.shape == outputs.shape,
+                     "Sequential.logitsAndInputGradients: loss gradient \(cotangent.shape) for logits \(outputs.shape)")
+        return (values, gradients(of: outputs, withRespectTo: [x], seed: cotangent)[0])
     }
 }
 

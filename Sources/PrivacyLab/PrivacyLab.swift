@@ -5,6 +5,7 @@
 @_exported import Codecs
 @_exported import Datasets
 @_exported import DPTraining
+@_exported import Evasion
 @_exported import Experiments
 @_exported import Federated
 @_exported import LabRandom
@@ -13,6 +14,7 @@
 @_exported import ModelInversion
 @_exported import NeuralNetworks
 @_exported import Paillier
+@_exported import Poisoning
 @_exported import PrivacyAccounting
 @_exported import SecretSharing
 @_exported import Tensors

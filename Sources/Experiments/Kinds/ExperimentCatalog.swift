@@ -8,5 +8,7 @@ public enum ExperimentCatalog {
         AnyExperimentKind(DPTrainingKind.self),
         AnyExperimentKind(ModelInversionKind.self),
         AnyExperimentKind(FederatedKind.self),
+        AnyExperimentKind(EvasionKind.self),
+        AnyExperimentKind(PoisoningKind.self),
     ]
 }

@@ -6,8 +6,10 @@ import Foundation
 public enum Figures {
     /// An SVG line plot of one or more series sharing axes; log scales when asked (log-log ROC
     /// curves). Non-positive values on a log axis are clamped to the smallest positive one.
+    /// `yRange` fixes the vertical axis (accuracies on [0, 1]) instead of fitting it to the data.
     public static func linePlot(title: String, series: [Series], xLabel: String, yLabel: String,
-                                logX: Bool = false, logY: Bool = false, diagonal: Bool = false) -> String {
+                                logX: Bool = false, logY: Bool = false, diagonal: Bool = false,
+                                yRange: ClosedRange<Double>? = nil) -> String {
         let width = 640.0, height = 440.0, left = 70.0, right = 170.0, top = 40.0, bottom = 55.0
         let plotW = width - left - right, plotH = height - top - bottom
         let xs = series.flatMap(\.x), ys = series.flatMap(\.y)
@@ -19,7 +21,8 @@ public enum Figures {
             if low == high { low -= 0.5; high += 0.5 }
             return (low, high)
         }
-        let (x0, x1) = bounds(xs, log: logX), (y0, y1) = bounds(ys, log: logY)
+        let (x0, x1) = bounds(xs, log: logX)
+        let (y0, y1) = yRange.map { ($0.lowerBound, $0.upperBound) } ?? bounds(ys, log: logY)
         func sx(_ v: Double) -> Double {
             let t = logX ? (log10(max(v, x0)) - log10(x0)) / (log10(x1) - log10(x0)) : (v - x0) / (x1 - x0)
             return left + t * plotW
@@ -74,6 +77,12 @@ public enum Figures {
             svg += "<text x=\"\(f(left + plotW + 36))\" y=\"\(f(ly))\">\(escape(s.name))</text>\n"
         }
         return svg + "</svg>\n"
+    }
+
+    /// A robustness curve: robust accuracy (on a fixed [0, 1] axis) against the perturbation budget
+    /// ε, one line per attack or model, as the field draws them (Madry et al. 2018, Fig. 4).
+    public static func robustnessCurve(title: String, series: [Series], xLabel: String = "ε") -> String {
+        linePlot(title: title, series: series, xLabel: xLabel, yLabel: "robust accuracy", yRange: 0...1)
     }
 
     static func niceStep(_ raw: Double) -> Double {

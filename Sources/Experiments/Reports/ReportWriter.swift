@@ -66,8 +66,12 @@ public enum ReportWriter {
             guard let first = lines.first else { continue }
             let file = "\(figurePrefix)-\(slug(name)).svg"
             let isROC = first.logX && first.logY
-            figures.append((file, Figures.linePlot(title: name, series: lines, xLabel: first.xLabel, yLabel: first.yLabel,
-                                                   logX: first.logX, logY: first.logY, diagonal: isROC)))
+            if name.hasSuffix("robustness_curve") {
+                figures.append((file, Figures.robustnessCurve(title: name, series: lines, xLabel: first.xLabel)))
+            } else {
+                figures.append((file, Figures.linePlot(title: name, series: lines, xLabel: first.xLabel, yLabel: first.yLabel,
+                                                       logX: first.logX, logY: first.logY, diagonal: isROC)))
+            }
             md += "![\(name)](\(file))\n\n"
         }
         // Each metric against a single swept numeric parameter.
