@@ -6,5 +6,6 @@ public enum ExperimentCatalog {
         AnyExperimentKind(TrainKind.self),
         AnyExperimentKind(MembershipInferenceKind.self),
         AnyExperimentKind(DPTrainingKind.self),
+        AnyExperimentKind(BackdoorKind.self),
     ]
 }
