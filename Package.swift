@@ -100,6 +100,9 @@ let package = Package(
         .executableTarget(
             name: "privacy-lab-data-bench", dependencies: ["PrivacyLab"],
             path: "Benchmarks/datasets/Sources/privacy-lab-data-bench"),
+        .executableTarget(
+            name: "privacy-lab-backdoor-bench", dependencies: ["PrivacyLab"],
+            path: "Benchmarks/backdoor/Sources/privacy-lab-backdoor-bench"),
 
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),

@@ -27,9 +27,15 @@ import Tensors
 /// Exclusionary reclassification examines both clusters of every class at the cost of two
 /// retrainings, not one per cluster: model A is trained without every class's smaller cluster,
 /// model B without every class's larger cluster, and each cluster is classified by the model
-/// that did not see it. When both clusters of a class fail the test, the one with the lower
-/// ratio (then the more spread-out reclassification) is flagged. This keeps the criterion
-/// working when poison makes up half the class and 2-means' "smaller" cluster is the clean one.
+/// that did not see it. A class is poisoned when its smaller cluster fails the test; the
+/// flagged cluster is the smaller one, unless the larger fails as well — then both clusters
+/// are foreign to each other and the flagged one is the cluster whose reclassification is more
+/// spread out (the largest share of one other class is smaller): an all-to-one poison cluster
+/// returns to its many source classes, a clean cluster that lost its class to the poison falls
+/// into its one or two most similar classes. This keeps the criterion working when poison makes
+/// up half the class and 2-means' "smaller" cluster is the clean one. A larger cluster that
+/// fails alone is a clean class's style split and is not flagged. The spread tie-break assumes
+/// an all-to-one attack (all-to-all poison clusters come from one source class).
 public struct ActivationClustering: Sendable, Equatable {
     public enum Criterion: Sendable, Equatable, Hashable {
         case relativeSize(threshold: Double)
@@ -149,11 +155,15 @@ public struct ActivationClustering: Sendable, Equatable {
         }
         var poisoned: [Int] = [], flagged: [Int] = []
         for (ci, c) in classes.enumerated() {
-            func ratio(_ s: Int) -> Double { Double(counts[ci][s].own) / Double(max(1, counts[ci][s].other)) }
-            let fails = (0..<2).filter { !c.clusters[$0].isEmpty && ratio($0) < threshold }
-            guard !fails.isEmpty else { continue }
-            let pick = fails.count == 1 ? fails[0]
-                : (ratio(0) != ratio(1) ? (ratio(0) < ratio(1) ? 0 : 1) : (spread[ci][0] <= spread[ci][1] ? 0 : 1))
+            func fails(_ s: Int) -> Bool {
+                !c.clusters[s].isEmpty && Double(counts[ci][s].own) < threshold * Double(counts[ci][s].other)
+            }
+            let pick: Int
+            switch (fails(0), fails(1)) {
+            case (true, true): pick = spread[ci][0] <= spread[ci][1] ? 0 : 1
+            case (true, false): pick = 0
+            default: continue
+            }
             poisoned.append(c.label)
             flagged += c.clusters[pick]
         }

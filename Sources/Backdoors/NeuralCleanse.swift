@@ -67,7 +67,8 @@ public struct NeuralCleanse: Sendable, Equatable {
         public var mask: [Float]
         /// p, C·H·W values in [0, 1].
         public var pattern: [Float]
-        /// ‖m‖₁ of the kept mask.
+        /// ‖m‖₁ of the kept mask (the mask after the step with the smallest mean ‖m‖₁ over its
+        /// mini-batches among steps that reached the threshold, as ART keeps it).
         public var maskNorm: Float
         /// The attack success of the kept trigger on the last step it was seen.
         public var attackSuccess: Double
@@ -186,7 +187,7 @@ public struct NeuralCleanse: Sendable, Equatable {
             }
         }
         if let best {
-            return ReversedTrigger(label: label, mask: best.mask, pattern: best.pattern, maskNorm: best.norm,
+            return ReversedTrigger(label: label, mask: best.mask, pattern: best.pattern, maskNorm: best.mask.reduce(0, +),
                                    attackSuccess: best.success, reachedThreshold: true, stepsRun: stepsRun)
         }
         return ReversedTrigger(label: label, mask: lastMask, pattern: lastPattern, maskNorm: lastMask.reduce(0, +),
