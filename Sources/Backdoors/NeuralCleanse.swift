@@ -77,6 +77,17 @@ public struct NeuralCleanse: Sendable, Equatable {
         /// Optimisation steps run.
         public var stepsRun: Int
 
+        public init(label: Int, mask: [Float], pattern: [Float], maskNorm: Float, attackSuccess: Double,
+                    reachedThreshold: Bool, stepsRun: Int) {
+            self.label = label
+            self.mask = mask
+            self.pattern = pattern
+            self.maskNorm = maskNorm
+            self.attackSuccess = attackSuccess
+            self.reachedThreshold = reachedThreshold
+            self.stepsRun = stepsRun
+        }
+
         /// Stamps the trigger on one sample: x' = (1 − m) ⊙ x + m ⊙ p.
         public func apply(to sample: UnsafeMutableBufferPointer<Float>) {
             let plane = mask.count

@@ -57,7 +57,7 @@ public struct SpectralSignatures: Sendable, Equatable {
             let (v, _) = LinearAlgebra.topSingularVector(centred, random: &stream)
             let projections = withoutGradients { Tensor.matmul(centred, Tensor(shape: [v.count, 1], scalars: v)) }.scalars
             for (i, row) in rows.enumerated() { scores[row] = projections[i] * projections[i] }
-            let remove = min(rows.count, Int((removalFactor * expectedPoisonFraction * Double(rows.count)).rounded(.up)))
+            let remove = min(rows.count, Int((removalFactor * expectedPoisonFraction * Double(rows.count) - 1e-9).rounded(.up)))
             let ranked = rows.indices.sorted { projections[$0] * projections[$0] > projections[$1] * projections[$1] }
             flagged += ranked.prefix(remove).map { rows[$0] }
         }

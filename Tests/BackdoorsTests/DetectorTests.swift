@@ -41,7 +41,8 @@ struct DetectorTests {
         #expect(flagged.allSatisfy { labels[$0] == 1 })
         #expect(scores.indices.filter { labels[$0] != 1 }.allSatisfy { scores[$0] == 0 })
         let all = try SpectralSignatures(expectedPoisonFraction: 0.1).detect(representations: x, labels: labels, classCount: 4, random: LabRandom(seed: 1))
-        #expect(all.flaggedRows.count == 27 * 3 + 45)
+        // ⌈1.5 · 0.1 · 270⌉ = 41 from each clean class, 45 from the poisoned one.
+        #expect(all.flaggedRows.count == 3 * 41 + 45)
         #expect(throws: BackdoorError.self) { try SpectralSignatures(expectedPoisonFraction: 1.5).detect(representations: x, labels: labels, classCount: 4, random: LabRandom(seed: 1)) }
     }
 
@@ -77,6 +78,77 @@ struct DetectorTests {
         #expect(report.flaggedLabels == [9])
         let large = NeuralCleanse().report(norms.enumerated().map { trigger($0.offset, $0.offset == 9 ? 40 : $0.element) })
         #expect(large.flaggedLabels.isEmpty)
+    }
+}
+
+/// A nearest-class-mean classifier: the retraining recipe of the exclusionary-reclassification
+/// tests (its "training" is averaging the kept rows of each class).
+struct NearestMeanRecipe: TrainingRecipe {
+    struct Model: LabelAccess {
+        let means: [[Float]]
+        var classCount: Int { means.count }
+        func predictedLabels(for inputs: Tensor) -> [Int] {
+            let d = inputs.shape[1], x = inputs.scalars
+            return (0..<inputs.shape[0]).map { i in
+                means.indices.min { a, b in
+                    func distance(_ m: [Float]) -> Float { (0..<d).reduce(0) { $0 + (x[i * d + $1] - m[$1]) * (x[i * d + $1] - m[$1]) } }
+                    return distance(means[a]) < distance(means[b])
+                }!
+            }
+        }
+    }
+    let classes: Int
+    func train(inputs: Tensor, labels: [Int], random: LabRandom) throws -> Model {
+        let d = inputs.shape[1], x = inputs.scalars
+        var sums = [[Float]](repeating: [Float](repeating: 0, count: d), count: classes), counts = [Int](repeating: 0, count: classes)
+        for (i, l) in labels.enumerated() { counts[l] += 1; for j in 0..<d { sums[l][j] += x[i * d + j] } }
+        return Model(means: sums.indices.map { c in sums[c].map { counts[c] > 0 ? $0 / Float(counts[c]) : .infinity } })
+    }
+}
+
+@Suite("Exclusionary reclassification")
+struct ExclusionaryReclassificationTests {
+    /// Inputs look like their source class (a triggered 7 still looks like a 7); the
+    /// representations of poisoned rows sit in their own blob, labelled `target`.
+    static func setting(perClass: Int, poison: Int, seed: UInt64) -> (inputs: Tensor, reps: Tensor, labels: [Int], poisoned: [Bool]) {
+        let (reps, labels, poisoned) = plantedRepresentations(perClass: perClass, poison: poison, classes: 4, target: 1, seed: seed)
+        var random = LabRandom(seed: seed + 1)
+        let d = 8, n = labels.count
+        var centres = [Float](repeating: 0, count: 4 * d)
+        centres.withUnsafeMutableBufferPointer { random.fillNormal($0, mean: 0, standardDeviation: 4) }
+        let inputs = Tensor(shape: [n, d]) { out in
+            random.fillNormal(out, mean: 0, standardDeviation: 1)
+            var k = 0
+            for i in 0..<n {
+                let source = poisoned[i] ? [0, 2, 3][k % 3] : labels[i]
+                if poisoned[i] { k += 1 }
+                for j in 0..<d { out[i * d + j] += centres[source * d + j] }
+            }
+        }
+        return (inputs, reps, labels, poisoned)
+    }
+
+    @Test("a poison cluster returns to its source classes; clean clusters stay; also when poison is half the class")
+    func reclassification() throws {
+        for (perClass, poison) in [(270, 30), (200, 200), (200, 230)] {
+            let s = Self.setting(perClass: perClass, poison: poison, seed: UInt64(perClass + poison))
+            let ac = ActivationClustering(criterion: .exclusionaryReclassification(ratio: 1))
+            let report = try ac.detect(representations: s.reps, inputs: s.inputs, labels: s.labels, classCount: 4,
+                                       recipe: NearestMeanRecipe(classes: 4), random: LabRandom(seed: 3))
+            #expect(report.poisonedClasses == [1], "\(perClass)/\(poison)")
+            let caught = report.flaggedRows.filter { s.poisoned[$0] }.count
+            #expect(caught >= poison * 95 / 100 && report.flaggedRows.count - caught <= perClass / 20, "\(perClass)/\(poison)")
+            // The relative-size rule cannot see a poison that is half the class.
+            if poison >= perClass {
+                let size = try ActivationClustering(criterion: .relativeSize(threshold: 0.35))
+                    .detect(representations: s.reps, labels: s.labels, classCount: 4, random: LabRandom(seed: 3))
+                #expect(!size.poisonedClasses.contains(1))
+            }
+        }
+        #expect(throws: BackdoorError.self) {
+            _ = try ActivationClustering(criterion: .exclusionaryReclassification(ratio: 1))
+                .detect(representations: Tensor(zeros: [4, 2]), labels: [0, 0, 1, 1], classCount: 2, random: LabRandom(seed: 1))
+        }
     }
 }
 

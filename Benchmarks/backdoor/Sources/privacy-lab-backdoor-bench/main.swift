@@ -28,9 +28,9 @@ while let flag = arguments.first {
     func value() -> String { guard !arguments.isEmpty else { fail("\(flag) needs a value") }; return arguments.removeFirst() }
     switch flag {
     case "--data-dir": dataDirectory = URL(fileURLWithPath: value())
-    case "--steps": steps = Int(value()) ?? fail("--steps needs an integer")
-    case "--clean": cleanCount = Int(value()) ?? fail("--clean needs an integer")
-    case "--epochs": epochs = Int(value()) ?? fail("--epochs needs an integer")
+    case "--steps": steps = Int(value()) ?? { fail("--steps needs an integer") }()
+    case "--clean": cleanCount = Int(value()) ?? { fail("--clean needs an integer") }()
+    case "--epochs": epochs = Int(value()) ?? { fail("--epochs needs an integer") }()
     case "--model": modelFile = URL(fileURLWithPath: value())
     default: fail("unknown flag \(flag)")
     }
