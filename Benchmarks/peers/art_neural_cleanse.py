@@ -36,6 +36,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--stock-reset", action="store_true",
+                        help="keep ART 1.20.1's reset(), which under Keras 3 zeroes Adam's learning rate (see README)")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -94,6 +96,18 @@ def main():
     classifier = KerasClassifier(model=model, clip_values=(0.0, 1.0), use_logits=False)
     defence = NeuralCleanse(classifier)
     cleanse = defence(classifier, steps=args.steps, norm=1, batch_size=32)
+    if not args.stock_reset:
+        # ART 1.20.1's KerasNeuralCleanse.reset() zeroes every variable of the optimizer, and a
+        # Keras 3 optimizer keeps its learning rate among them: after the first reset the search
+        # never moves and every label's mask stays at its random start. Restore the learning
+        # rate after each reset (the moments and the step count are still cleared, as intended).
+        stock_reset = cleanse.reset
+
+        def reset():
+            stock_reset()
+            cleanse.opt.learning_rate.assign(cleanse.learning_rate)
+
+        cleanse.reset = reset
     x_val = x_test[: args.clean]
     y_val = keras.utils.to_categorical(y_test[: args.clean], 10)
 
@@ -126,7 +140,7 @@ def main():
     result = {
         "tool": "art", "art_version": __import__("art").__version__, "tensorflow": tf.__version__,
         "steps": args.steps, "clean_images": args.clean, "batch_size": 32, "threads": args.threads,
-        "train_seconds": train_seconds, "neural_cleanse_seconds": total, "per_label_seconds": per_label,
+        "stock_reset": args.stock_reset, "train_seconds": train_seconds, "neural_cleanse_seconds": total, "per_label_seconds": per_label,
         "clean_accuracy": clean_accuracy, "attack_success_rate": asr,
         "flagged_labels": flagged_labels, "target": target, "mask_l1_norms": norms, "anomaly_indices": indices,
         "target_anomaly_index": indices[target],
