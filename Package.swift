@@ -86,13 +86,17 @@ let package = Package(
             name: "ModelInversion",
             dependencies: ["ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
+        .target(
+            name: "Backdoors",
+            dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
+            swiftSettings: numericSettings),
 
         // MARK: Layer 6 — experiments: specs, planning, caching, store, reports, notebooks.
         .target(
             name: "Experiments",
             dependencies: [
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
-                "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning",
+                "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
@@ -102,7 +106,7 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
-                           "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning"]),
+                           "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -127,6 +131,9 @@ let package = Package(
         .executableTarget(
             name: "privacy-lab-evasion-bench", dependencies: ["PrivacyLab"],
             path: "Benchmarks/evasion/Sources/privacy-lab-evasion-bench"),
+        .executableTarget(
+            name: "privacy-lab-backdoor-bench", dependencies: ["PrivacyLab"],
+            path: "Benchmarks/backdoor/Sources/privacy-lab-backdoor-bench"),
 
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
@@ -164,5 +171,8 @@ let package = Package(
             name: "EvasionTests", dependencies: ["Evasion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
             name: "PoisoningTests", dependencies: ["Poisoning", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+        .testTarget(
+            name: "BackdoorsTests",
+            dependencies: ["Backdoors", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
     ]
 )

@@ -1,6 +1,7 @@
 // The umbrella module: it only re-exports PrivacyLab's targets, so that
 // `import PrivacyLab` gives a user the whole lab.
 @_exported import AttackMetrics
+@_exported import Backdoors
 @_exported import BigIntegerModule
 @_exported import Codecs
 @_exported import Datasets

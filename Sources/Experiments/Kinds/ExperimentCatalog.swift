@@ -10,5 +10,6 @@ public enum ExperimentCatalog {
         AnyExperimentKind(FederatedKind.self),
         AnyExperimentKind(EvasionKind.self),
         AnyExperimentKind(PoisoningKind.self),
+        AnyExperimentKind(BackdoorKind.self),
     ]
 }

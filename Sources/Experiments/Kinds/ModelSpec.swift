@@ -6,6 +6,7 @@ import NeuralNetworks
 /// model: {architecture: mlp, hidden: [256], activation: relu, epochs: 30, batch_size: 128,
 ///         optimizer: adam, learning_rate: 0.001}
 /// model: {architecture: cnn, channels: [16, 32], kernel_size: 5, epochs: 5}
+/// model: {architecture: cnn, channels: [16, 32], hidden: [128], epochs: 5}   # dense hidden layers after the convolutions
 /// ```
 public struct ModelSpec: Sendable, Equatable {
     public enum Architecture: String, SpecEnum {
@@ -13,7 +14,8 @@ public struct ModelSpec: Sendable, Equatable {
         case logistic
         /// Dense layers of the sizes in `hidden`.
         case mlp
-        /// Convolution blocks (conv, activation, 2×2 max-pool) of `channels`, then a dense layer.
+        /// Convolution blocks (conv, activation, 2×2 max-pool) of `channels`, dense layers of the
+        /// sizes in `hidden` (none by default), then a dense layer.
         case cnn
     }
 
@@ -88,7 +90,7 @@ public struct ModelSpec: Sendable, Equatable {
         }
         if shape.count != 1 { layers.append(.flatten) }
         var width = shape.reduce(1, *)
-        for size in (architecture == .mlp ? hidden : []) {
+        for size in (architecture == .logistic ? [] : hidden) {
             layers += [.dense(inputs: width, outputs: size), act]
             if dropout > 0 { layers.append(.dropout(rate: Float(dropout))) }
             width = size
