@@ -168,3 +168,50 @@ void pl_ring_matmul_accumulate(const uint64_t *restrict a, const uint64_t *restr
         }
     }
 }
+
+PL_CLONES
+void pl_channel_sums(const float *x, size_t n, size_t c, size_t plane, float *out) {
+    for (size_t ch = 0; ch < c; ch++) out[ch] = 0;
+    for (size_t b = 0; b < n; b++) {
+        for (size_t ch = 0; ch < c; ch++) {
+            const float *row = x + (b * c + ch) * plane;
+            float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            size_t i = 0;
+            for (; i + 8 <= plane; i += 8)
+                for (int l = 0; l < 8; l++) lanes[l] += row[i + l];
+            float total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+            for (; i < plane; i++) total += row[i];
+            out[ch] += total;
+        }
+    }
+}
+
+PL_CLONES
+void pl_max_pool_2x2(const float *x, size_t planes, size_t h, size_t w, float *y, int64_t *indices) {
+    const size_t oh = h / 2, ow = w / 2;
+    for (size_t p = 0; p < planes; p++) {
+        const float *base = x + p * h * w;
+        for (size_t r = 0; r < oh; r++) {
+            const float *top = base + 2 * r * w, *bottom = top + w;
+            float *yr = y + (p * oh + r) * ow;
+            int64_t *ir = indices + (p * oh + r) * ow;
+            const int64_t topIndex = (int64_t)(p * h * w + 2 * r * w), bottomIndex = topIndex + (int64_t)w;
+            for (size_t q = 0; q < ow; q++) {
+                // The first maximum in the order top-left, top-right, bottom-left, bottom-right.
+                float best = top[2 * q];
+                int64_t at = topIndex + (int64_t)(2 * q);
+                float v = top[2 * q + 1];
+                at = v > best ? at + 1 : at;
+                best = v > best ? v : best;
+                v = bottom[2 * q];
+                at = v > best ? bottomIndex + (int64_t)(2 * q) : at;
+                best = v > best ? v : best;
+                v = bottom[2 * q + 1];
+                at = v > best ? bottomIndex + (int64_t)(2 * q + 1) : at;
+                best = v > best ? v : best;
+                yr[q] = best;
+                ir[q] = at;
+            }
+        }
+    }
+}

@@ -1,4 +1,5 @@
-// Two-dimensional convolution through im2col + GEMM, and pooling, on NCHW tensors.
+// Two-dimensional convolution, and pooling, on NCHW tensors: stride-1 convolutions through the
+// direct kernels of CKernels (convolution.c), other strides through im2col + GEMM.
 //
 // Convolution y = conv(x, w) is linear in x and in w; the three operations below are the
 // partial maps of one trilinear form T(x, w, dy) = ⟨conv(x, w), dy⟩:
@@ -6,6 +7,8 @@
 //   convolutionInputGradient   = ∂T/∂x   (the transposed convolution of dy by w)
 //   convolutionWeightGradient  = ∂T/∂w   (the correlation of x with dy)
 // so each one's gradient is written with the other two, and gradients of every order exist.
+
+internal import CKernels
 
 /// The sizes of one convolution.
 public struct Convolution2DGeometry: Sendable, Equatable {
@@ -40,6 +43,22 @@ public struct Convolution2DGeometry: Sendable, Equatable {
 }
 
 enum ConvolutionKernels {
+    /// Whether the direct (im2col-free) kernels of `CKernels` compute this convolution and its input
+    /// gradient: stride 1, and padding smaller than the kernel (so the input gradient is a
+    /// correlation with non-negative padding).
+    static func usesDirectKernels(_ g: Convolution2DGeometry) -> Bool {
+        g.stride == 1 && g.padding < g.kernelHeight && g.padding < g.kernelWidth
+    }
+
+    /// The stride-1 correlation of `x` [N, cin, h, w] with `weight`, as `pl_conv2d_direct` defines it.
+    static func direct(_ x: UnsafePointer<Float>, batch: Int, inChannels: Int, height: Int, width: Int,
+                       weight: UnsafePointer<Float>, outChannels: Int, kernelHeight: Int, kernelWidth: Int,
+                       padding: (Int, Int), transposedFlipped: Bool, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+        let status = pl_conv2d_direct(x, batch, inChannels, height, width, weight, outChannels, kernelHeight, kernelWidth,
+                                      padding.0, padding.1, transposedFlipped ? 1 : 0, bias, y)
+        precondition(status == 0, "conv2d: out of memory for the padded input of [\(batch), \(inChannels), \(height), \(width)]")
+    }
+
     /// Writes the columns of samples n0..<n1: cols[(c·KH + kh)·KW + kw, (n − n0)·OHW + oh·OW + ow].
     static func im2col(_ x: UnsafePointer<Float>, _ g: Convolution2DGeometry, _ n0: Int, _ n1: Int,
                        _ cols: UnsafeMutablePointer<Float>) {
@@ -126,6 +145,15 @@ enum ConvolutionKernels {
     /// The convolution; when `keepColumns` and the whole batch fits one chunk, also the im2col
     /// matrix, which the first-order weight gradient reuses.
     static func forward(_ x: Tensor, _ w: Tensor, _ g: Convolution2DGeometry, bias: Tensor? = nil, keepColumns: Bool = false) -> (Tensor, ColumnBuffer?) {
+        if usesDirectKernels(g) {
+            let y = Tensor(shape: g.outputShape) { out in
+                direct(x.storage.pointer, batch: g.batch, inChannels: g.inChannels, height: g.height, width: g.width,
+                       weight: w.storage.pointer, outChannels: g.outChannels, kernelHeight: g.kernelHeight,
+                       kernelWidth: g.kernelWidth, padding: (g.padding, g.padding), transposedFlipped: false,
+                       bias: bias.map { UnsafePointer($0.storage.pointer) }, into: out.baseAddress!)
+            }
+            return withExtendedLifetime((x, w, bias)) { (y, nil) }
+        }
         let chunk = g.samplesPerChunk
         let cols = ColumnBuffer(count: g.patchSize * chunk * g.outPixels)
         let product = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, g.outChannels * chunk * g.outPixels))
@@ -156,6 +184,16 @@ enum ConvolutionKernels {
     }
 
     static func inputGradient(_ dy: Tensor, _ w: Tensor, _ g: Convolution2DGeometry) -> Tensor {
+        if usesDirectKernels(g) {
+            // dx = dy correlated with the flipped, transposed kernel, padded by K − 1 − padding.
+            let dx = Tensor(shape: g.inputShape) { out in
+                direct(dy.storage.pointer, batch: g.batch, inChannels: g.outChannels, height: g.outHeight, width: g.outWidth,
+                       weight: w.storage.pointer, outChannels: g.inChannels, kernelHeight: g.kernelHeight,
+                       kernelWidth: g.kernelWidth, padding: (g.kernelHeight - 1 - g.padding, g.kernelWidth - 1 - g.padding),
+                       transposedFlipped: true, bias: nil, into: out.baseAddress!)
+            }
+            return withExtendedLifetime((dy, w)) { dx }
+        }
         let chunk = g.samplesPerChunk
         let cols = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, g.patchSize * chunk * g.outPixels))
         let rearranged = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, g.outChannels * chunk * g.outPixels))
@@ -175,6 +213,15 @@ enum ConvolutionKernels {
     }
 
     static func weightGradient(_ x: Tensor, _ dy: Tensor, _ g: Convolution2DGeometry, columns saved: ColumnBuffer? = nil) -> Tensor {
+        if usesDirectKernels(g) && saved == nil {
+            let dw = Tensor(shape: g.weightShape) { out in
+                let status = pl_conv2d_weight_gradient(x.storage.pointer, dy.storage.pointer, g.batch, g.inChannels, g.height,
+                                                       g.width, g.outChannels, g.kernelHeight, g.kernelWidth, g.padding,
+                                                       g.padding, out.baseAddress!)
+                precondition(status == 0, "convolutionWeightGradient: out of memory for the padded input \(g.inputShape)")
+            }
+            return withExtendedLifetime((x, dy)) { dw }
+        }
         let chunk = saved != nil ? g.batch : g.samplesPerChunk
         let cols = saved ?? ColumnBuffer(count: g.patchSize * chunk * g.outPixels)
         let rearranged = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, g.outChannels * chunk * g.outPixels))
@@ -198,18 +245,10 @@ extension ConvolutionKernels {
     /// Σ over batch and pixels of an NCHW tensor, per channel.
     static func channelSums(_ t: Tensor) -> Tensor {
         let (n, c) = (t.shape[0], t.shape[1]), plane = t.shape[2] * t.shape[3]
-        let source = t.storage.pointer
-        return Tensor(shape: [c]) { out in
-            out.initialize(repeating: 0)
-            for b in 0..<n {
-                for ch in 0..<c {
-                    let row = source + (b * c + ch) * plane
-                    var total: Float = 0
-                    for p in 0..<plane { total += row[p] }
-                    out[ch] += total
-                }
-            }
+        let sums = Tensor(shape: [c]) { out in
+            if let target = out.baseAddress { pl_channel_sums(t.storage.pointer, n, c, plane, target) }
         }
+        return withExtendedLifetime(t) { sums }
     }
 }
 
@@ -295,28 +334,24 @@ extension Tensor {
         let oh = (h - size) / s + 1, ow = (w - size) / s + 1
         var indices = [Int](repeating: 0, count: n * c * oh * ow)
         let x = storage.pointer
-        indices.withUnsafeMutableBufferPointer { idx in
-            var o = 0
-            if size == 2 && s == 2 {
-                // The common 2×2 window, unrolled.
-                for plane in 0..<(n * c) {
-                    let base = plane * h * w
-                    for y in 0..<oh {
-                        let top = base + 2 * y * w, bottom = top + w
-                        for xo in 0..<ow {
-                            var best = top + 2 * xo
-                            var bestValue = x[best]
-                            if x[best + 1] > bestValue { bestValue = x[best + 1]; best += 1 }
-                            let b = bottom + 2 * xo
-                            if x[b] > bestValue { bestValue = x[b]; best = b }
-                            if x[b + 1] > bestValue { best = b + 1 }
-                            idx[o] = best
-                            o += 1
-                        }
+        if size == 2 && s == 2 {
+            // The common 2×2 window, in CKernels: values and argmax in one pass.
+            let inputShape = shape
+            let y = Tensor(shape: [n, c, oh, ow]) { out in
+                indices.withUnsafeMutableBufferPointer { idx in
+                    guard let first = idx.baseAddress, let target = out.baseAddress else { return }
+                    first.withMemoryRebound(to: Int64.self, capacity: idx.count) {
+                        pl_max_pool_2x2(x, n * c, h, w, target, $0)
                     }
                 }
-                return
             }
+            let argmax = indices
+            return withExtendedLifetime(self) {
+                y.recorded(inputs: [self]) { g, _ in [g.scattered(flatIndices: argmax, shape: inputShape)] }
+            }
+        }
+        indices.withUnsafeMutableBufferPointer { idx in
+            var o = 0
             for plane in 0..<(n * c) {
                 let base = plane * h * w
                 for y in 0..<oh {

@@ -51,4 +51,31 @@ void pl_adam_update(float *restrict p, const float *restrict g, float *restrict 
 void pl_ring_matmul_accumulate(const uint64_t *restrict a, const uint64_t *restrict b, uint64_t *restrict c,
                                size_t m, size_t k, size_t n);
 
+/// Direct 2-D cross-correlation with stride 1 and zero padding, for NCHW tensors (convolution.c):
+///   y[i][o][r][q] = bias[o] + Σ_{c,a,b} w[o][c][a][b] · x[i][c][r + a − padh][q + b − padw]
+/// with x of shape [n][cin][h][w], y of shape [n][cout][h + 2·padh − kh + 1][w + 2·padw − kw + 1].
+/// When transposedFlipped ≠ 0, weight is laid out [cin][cout][kh][kw] and used flipped:
+/// w[o][c][a][b] = weight[c][o][kh − 1 − a][kw − 1 − b] — the input gradient of a stride-1
+/// convolution is this correlation of the output gradient with padding kh − 1 − pad. bias may be
+/// NULL. Returns 0, or −1 when its scratch memory cannot be allocated.
+int pl_conv2d_direct(const float *x, size_t n, size_t cin, size_t h, size_t w,
+                     const float *weight, size_t cout, size_t kh, size_t kw, size_t padh, size_t padw,
+                     int transposedFlipped, const float *bias, float *y);
+
+/// The weight gradient of the stride-1 correlation above (convolution.c):
+///   dw[o][c][a][b] = Σ_{i,r,q} dy[i][o][r][q] · x[i][c][r + a − padh][q + b − padw]
+/// with dy of the output's shape. dw ([cout][cin][kh][kw]) is overwritten. Returns 0, or −1 when
+/// its scratch memory cannot be allocated.
+int pl_conv2d_weight_gradient(const float *x, const float *dy, size_t n, size_t cin, size_t h, size_t w,
+                              size_t cout, size_t kh, size_t kw, size_t padh, size_t padw, float *dw);
+
+/// out[ch] = Σ_b Σ_i x[b][ch][i] for an [n][c][plane] tensor (each row summed in 8 lanes, then
+/// lanes and rows in a fixed order).
+void pl_channel_sums(const float *x, size_t n, size_t c, size_t plane, float *out);
+
+/// 2×2 max pooling with stride 2 of `planes` planes of h×w: y gets each window's maximum and
+/// indices its flat position in x: the first maximum in row-major order under `>` (so a NaN
+/// wins only from the window's first position).
+void pl_max_pool_2x2(const float *x, size_t planes, size_t h, size_t w, float *y, int64_t *indices);
+
 #endif
