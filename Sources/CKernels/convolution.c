@@ -252,3 +252,110 @@ int pl_conv2d_weight_gradient(const float *x, const float *dy, size_t n, size_t 
     free(dyp);
     return 0;
 }
+
+// MARK: Sparse rows times a dense matrix.
+//
+// y = x · wᵀ for x whose rows are mostly zeros (image pixels of MNIST-like data, one-hot and binary
+// tabular features, ReLU outputs). The non-zeros of a chunk of rows are listed once (compressed
+// rows, built without branches); the transposed weights are re-laid as panels of 16 output
+// columns (k × 16 contiguous floats: one cache line per input index); then for each panel and
+// row, eight independent vector accumulators run over the row's (index, value) pairs. Work is proportional to
+// the non-zeros instead of the row length. Exact zeros are skipped, so a non-finite weight met only
+// by zero inputs does not turn the output into NaN as 0·∞ would in a dense product. The order of
+// summation is fixed (pair t goes to accumulator t mod 4 of its vector; the four are added pairwise), so results
+// are the same in every run.
+
+enum { PL_SPARSE_CHUNK = 64, PL_PANEL = 16 };
+
+PL_CONV_CLONES
+int pl_sparse_rows_matmul(const float *x, size_t m, size_t k, const float *wt, size_t n, const float *bias, float *y) {
+    // Panels of 16 columns (two vectors: one (index, value) pair feeds two products, and the four-way
+    // unrolled loop keeps eight independent accumulators in flight), then one of 8, then scalars.
+    const size_t wide = n / PL_PANEL, narrow = (n % PL_PANEL) / PL_LANES;
+    const size_t vectorColumns = wide * PL_PANEL + narrow * PL_LANES;
+    uint32_t *offset = malloc((PL_SPARSE_CHUNK * k + 1) * sizeof(uint32_t));
+    float *value = malloc((PL_SPARSE_CHUNK * k + 1) * sizeof(float));
+    size_t *start = malloc((PL_SPARSE_CHUNK + 1) * sizeof(size_t));
+    float *panel = malloc((vectorColumns * k + 1) * sizeof(float));
+    if (!offset || !value || !start || !panel) { free(offset); free(value); free(start); free(panel); return -1; }
+    for (size_t p = 0; p < wide; p++)
+        for (size_t j = 0; j < k; j++)
+            memcpy(panel + (p * k + j) * PL_PANEL, wt + j * n + p * PL_PANEL, PL_PANEL * sizeof(float));
+    float *last = panel + wide * k * PL_PANEL;
+    for (size_t p = 0; p < narrow; p++)
+        for (size_t j = 0; j < k; j++)
+            memcpy(last + j * PL_LANES, wt + j * n + wide * PL_PANEL, PL_LANES * sizeof(float));
+    for (size_t i0 = 0; i0 < m; i0 += PL_SPARSE_CHUNK) {
+        const size_t rows = m - i0 < PL_SPARSE_CHUNK ? m - i0 : PL_SPARSE_CHUNK;
+        size_t count = 0;
+        for (size_t r = 0; r < rows; r++) {
+            start[r] = count;
+            const float *row = x + (i0 + r) * k;
+            for (size_t j = 0; j < k; j++) {
+                offset[count] = (uint32_t)j;
+                value[count] = row[j];
+                count += row[j] != 0.0f;
+            }
+        }
+        start[rows] = count;
+        for (size_t p = 0; p < wide; p++) {
+            const float *P = panel + p * k * PL_PANEL;
+            const pl_v8 b0 = bias ? pl_load8(bias + p * PL_PANEL) : pl_splat8(0);
+            const pl_v8 b1 = bias ? pl_load8(bias + p * PL_PANEL + PL_LANES) : pl_splat8(0);
+            for (size_t r = 0; r < rows; r++) {
+                pl_v8 a0 = pl_splat8(0), a1 = pl_splat8(0), a2 = pl_splat8(0), a3 = pl_splat8(0);
+                pl_v8 c0 = pl_splat8(0), c1 = pl_splat8(0), c2 = pl_splat8(0), c3 = pl_splat8(0);
+                size_t t = start[r];
+                const size_t end = start[r + 1];
+                for (; t + 4 <= end; t += 4) {
+                    const float *q0 = P + (size_t)offset[t] * PL_PANEL, *q1 = P + (size_t)offset[t + 1] * PL_PANEL;
+                    const float *q2 = P + (size_t)offset[t + 2] * PL_PANEL, *q3 = P + (size_t)offset[t + 3] * PL_PANEL;
+                    pl_v8 v0 = pl_splat8(value[t]), v1 = pl_splat8(value[t + 1]);
+                    pl_v8 v2 = pl_splat8(value[t + 2]), v3 = pl_splat8(value[t + 3]);
+                    a0 += v0 * pl_load8(q0); c0 += v0 * pl_load8(q0 + PL_LANES);
+                    a1 += v1 * pl_load8(q1); c1 += v1 * pl_load8(q1 + PL_LANES);
+                    a2 += v2 * pl_load8(q2); c2 += v2 * pl_load8(q2 + PL_LANES);
+                    a3 += v3 * pl_load8(q3); c3 += v3 * pl_load8(q3 + PL_LANES);
+                }
+                for (; t < end; t++) {
+                    const float *q = P + (size_t)offset[t] * PL_PANEL;
+                    pl_v8 v = pl_splat8(value[t]);
+                    a0 += v * pl_load8(q); c0 += v * pl_load8(q + PL_LANES);
+                }
+                float *out = y + (i0 + r) * n + p * PL_PANEL;
+                pl_store8(out, ((a0 + a1) + (a2 + a3)) + b0);
+                pl_store8(out + PL_LANES, ((c0 + c1) + (c2 + c3)) + b1);
+            }
+        }
+        if (narrow) {
+            const pl_v8 b = bias ? pl_load8(bias + wide * PL_PANEL) : pl_splat8(0);
+            for (size_t r = 0; r < rows; r++) {
+                pl_v8 a0 = pl_splat8(0), a1 = pl_splat8(0);
+                size_t t = start[r];
+                const size_t end = start[r + 1];
+                for (; t + 2 <= end; t += 2) {
+                    a0 += pl_splat8(value[t]) * pl_load8(last + (size_t)offset[t] * PL_LANES);
+                    a1 += pl_splat8(value[t + 1]) * pl_load8(last + (size_t)offset[t + 1] * PL_LANES);
+                }
+                for (; t < end; t++) a0 += pl_splat8(value[t]) * pl_load8(last + (size_t)offset[t] * PL_LANES);
+                pl_store8(y + (i0 + r) * n + wide * PL_PANEL, (a0 + a1) + b);
+            }
+        }
+        for (size_t c = vectorColumns; c < n; c++) {
+            for (size_t r = 0; r < rows; r++) {
+                float acc = 0;
+                for (size_t t = start[r]; t < start[r + 1]; t++) acc += value[t] * wt[(size_t)offset[t] * n + c];
+                y[(i0 + r) * n + c] = acc + (bias ? bias[c] : 0.0f);
+            }
+        }
+    }
+    free(offset); free(value); free(start); free(panel);
+    return 0;
+}
+
+PL_CONV_CLONES
+size_t pl_count_nonzero(const float *x, size_t n) {
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) count += x[i] != 0.0f;
+    return count;
+}
