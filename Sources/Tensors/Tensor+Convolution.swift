@@ -263,7 +263,8 @@ extension Tensor {
     /// 2-D convolution (cross-correlation, as in every deep-learning library) of an NCHW input
     /// [N, C, H, W] with weights [O, C, KH, KW]; the result is [N, O, OH, OW] with
     /// OH = (H + 2·padding − KH) / stride + 1. Zero padding.
-    /// - Complexity: 2·N·O·C·KH·KW·OH·OW flops through GEMM on im2col columns.
+    /// - Complexity: 2·N·O·C·KH·KW·OH·OW flops: at stride 1 (padding < kernel) in the direct
+    ///   kernels of CKernels, otherwise through GEMM on im2col columns.
     public static func conv2d(_ x: Tensor, weight w: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
         conv2d(x, weight: w, bias: nil, stride: stride, padding: padding)
     }
