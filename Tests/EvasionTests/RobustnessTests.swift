@@ -1,5 +1,6 @@
 import Datasets
 import Evasion
+import Foundation
 import LabRandom
 import ModelAccess
 import NeuralNetworks
@@ -138,5 +139,57 @@ struct TableModel: LogitGradientAccess {
         #expect(plain.robustAccuracy > 0.5, "T=1 CE \(plain.robustAccuracy)")
         #expect(margin.robustAccuracy < plain.robustAccuracy - 0.3, "T=1 CE \(plain.robustAccuracy), margin \(margin.robustAccuracy)")
         #expect(tempered.robustAccuracy < plain.robustAccuracy - 0.3, "T=1 CE \(plain.robustAccuracy), CE at T \(tempered.robustAccuracy)")
+    }
+}
+
+/// An attack that records the budget of every call (and returns its input unchanged), to observe
+/// the ε schedule adversarial training follows.
+final class BudgetRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Float] = []
+    func record(_ epsilon: Float) { lock.lock(); values.append(epsilon); lock.unlock() }
+    var budgets: [Float] { lock.lock(); defer { lock.unlock() }; return values }
+}
+
+struct RecordingAttack: EvasionAttack {
+    let norm = PerturbationNorm.linf
+    let epsilon: Float
+    let recorder: BudgetRecorder
+    func withEpsilon(_ epsilon: Float) -> RecordingAttack { RecordingAttack(epsilon: epsilon, recorder: recorder) }
+    func perturb<M: LogitGradientAccess>(_ inputs: Tensor, labels: [Int], goal: AttackGoal, model: M, random: LabRandom) -> Tensor {
+        recorder.record(epsilon)
+        return inputs.detached()
+    }
+}
+
+@Suite struct AdversarialTrainingWarmupTests {
+    /// ε_t = ε·min(1, (t + 1)/(W·B)): linear from ε/(W·B) to ε over W epochs of B steps, then ε.
+    @Test func theBudgetRampsLinearlyThenStays() {
+        let training = AdversarialTraining(attack: ProjectedGradientDescent(epsilon: 0.3, stepSize: 0.05, steps: 3),
+                                           epsilonWarmupEpochs: 2)
+        #expect(abs(training.epsilon(atStep: 0, batchesPerEpoch: 10) - 0.015) < 1e-6)
+        #expect(abs(training.epsilon(atStep: 9, batchesPerEpoch: 10) - 0.15) < 1e-6)
+        #expect(training.epsilon(atStep: 19, batchesPerEpoch: 10) == 0.3)
+        #expect(training.epsilon(atStep: 500, batchesPerEpoch: 10) == 0.3)
+        let none = AdversarialTraining(attack: ProjectedGradientDescent(epsilon: 0.3, stepSize: 0.05, steps: 3))
+        #expect(none.epsilon(atStep: 0, batchesPerEpoch: 10) == 0.3)
+    }
+
+    /// Training calls the attack once per mini-batch with the ramped budget: 5 batches per epoch
+    /// (150 examples, batch 32, last batch kept), a warm-up of 1.5 epochs = 7.5 steps.
+    @Test func trainingAttacksWithTheRampedBudget() throws {
+        let (train, _) = patternData(perClass: 20, seed: 8)
+        let recorder = BudgetRecorder()
+        var model = try Sequential(inputShape: [1, 16, 16], layers: smallMLP, random: LabRandom(seed: 9).stream("init"))
+        _ = try AdversarialTraining(attack: RecordingAttack(epsilon: 0.3, recorder: recorder), epsilonWarmupEpochs: 1.5).train(
+            &model, inputs: train.featureTensor, labels: train.intLabels,
+            configuration: TrainingConfiguration(epochs: 3, batchSize: 32, learningRate: 0.003), random: LabRandom(seed: 9))
+        let budgets = recorder.budgets
+        #expect(train.count == 150)
+        #expect(budgets.count == 15)
+        for (t, budget) in budgets.enumerated() {
+            #expect(abs(budget - 0.3 * Float(min(1, Double(t + 1) / 7.5))) < 1e-6, "step \(t): \(budget)")
+        }
+        #expect(budgets[7] == 0.3 && budgets[6] < 0.3)
     }
 }

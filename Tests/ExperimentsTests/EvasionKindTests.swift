@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import Experiments
+import NeuralNetworks
+import LabRandom
 
 @Suite("Evasion and poisoning experiments")
 struct EvasionKindTests {
@@ -45,6 +47,35 @@ struct EvasionKindTests {
         #expect(metrics.sorted { $0.name < $1.name } == two.trials[0].metrics.sorted { $0.name < $1.name })
     }
 
+    static func modelSpec(_ yaml: String) throws -> ModelSpec {
+        try ModelSpec.decode(SpecReader(SpecNode.parse(yaml: yaml, file: "m.yaml"), file: "m.yaml", path: "model"))
+    }
+
+    @Test("a strided cnn without pooling builds Wong, Rice & Kolter's MNIST network; the default keeps conv + pool blocks")
+    func stridedCNN() throws {
+        let wong = try Self.modelSpec("{architecture: cnn, channels: [16, 32], kernel_size: 4, stride: 2, padding: 1, pooling: none, hidden: [100]}")
+        #expect(try wong.layers(inputShape: [1, 28, 28], classes: 10) == [
+            .conv2d(inChannels: 1, outChannels: 16, kernelSize: 4, stride: 2, padding: 1), .relu,
+            .conv2d(inChannels: 16, outChannels: 32, kernelSize: 4, stride: 2, padding: 1), .relu,
+            .flatten, .dense(inputs: 1568, outputs: 100), .relu, .dense(inputs: 100, outputs: 10),
+        ])
+        let madry = try Self.modelSpec("{architecture: cnn, channels: [32, 64], kernel_size: 5, hidden: [1024]}")
+        #expect(try madry.layers(inputShape: [1, 28, 28], classes: 10) == [
+            .conv2d(inChannels: 1, outChannels: 32, kernelSize: 5, stride: 1, padding: 2), .relu, .maxPool2d(size: 2, stride: 2),
+            .conv2d(inChannels: 32, outChannels: 64, kernelSize: 5, stride: 1, padding: 2), .relu, .maxPool2d(size: 2, stride: 2),
+            .flatten, .dense(inputs: 3136, outputs: 1024), .relu, .dense(inputs: 1024, outputs: 10),
+        ])
+        // The layer shapes the spec computes are the ones the model checks.
+        for layers in [try wong.layers(inputShape: [1, 28, 28], classes: 10), try madry.layers(inputShape: [1, 28, 28], classes: 10)] {
+            _ = try Sequential(inputShape: [1, 28, 28], layers: layers, random: LabRandom(seed: 1))
+        }
+        // Images too small for the blocks are a model error, not a crash.
+        let deep = try Self.modelSpec("{architecture: cnn, channels: [8, 8, 8], kernel_size: 3, stride: 2, padding: 0, pooling: none}")
+        #expect(throws: ModelError.self) { _ = try deep.layers(inputShape: [1, 6, 6], classes: 10) }
+        let pooled = try Self.modelSpec("{architecture: cnn, channels: [8, 8, 8], kernel_size: 3}")
+        #expect(throws: ModelError.self) { _ = try pooled.layers(inputShape: [1, 4, 4], classes: 10) }
+    }
+
     @Test("a poisoning trial reports removal TPR/FPR per filter and accuracy recovered")
     func poisoningFilters() async throws {
         let w = try Workspace()
@@ -66,6 +97,12 @@ struct EvasionKindTests {
             (Self.evasion.replacingOccurrences(of: "epsilons: [0, 0.05, 0.15]", with: "epsilons: [-1]"), "attack.epsilons"),
             (Self.evasion.replacingOccurrences(of: "steps: 8,", with: "steps: 0,"), "attack.steps"),
             (Self.evasion + "\ndefence: {method: distillation, temperature: 0}\n", "defence.temperature"),
+            (Self.evasion + "\ndefence: {method: adversarial-training, epsilon_warmup_epochs: -1}\n", "defence.epsilon_warmup_epochs"),
+            (Self.evasion.replacingOccurrences(of: "architecture: mlp,", with: "architecture: cnn, stride: 0,"), "model.stride"),
+            (Self.evasion.replacingOccurrences(of: "architecture: mlp,", with: "architecture: cnn, kernel_size: 4, padding: 4,"),
+             "model.padding: must be smaller than kernel_size (4), got 4"),
+            (Self.evasion.replacingOccurrences(of: "architecture: mlp,", with: "architecture: cnn, pooling: average,"),
+             "model.pooling: unknown value 'average'"),
             (Self.poisoning.replacingOccurrences(of: "rate: 0.3", with: "rate: 1.5"), "poison.rate"),
             (Self.poisoning.replacingOccurrences(of: "method: random, rate: 0.3", with: "method: targeted, source: 2, target: 2"), "poison.target"),
         ]

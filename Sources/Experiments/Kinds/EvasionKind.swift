@@ -14,11 +14,14 @@ import Tensors
 /// kind: evasion
 /// data: {dataset: mnist, limit: 10000, test_limit: 1000}
 /// model: {architecture: cnn, channels: [16, 32], epochs: 5}
-/// defence: {method: adversarial-training, epsilon: 0.3, steps: 10, step_size: 0.05, random_start: true}
+/// defence: {method: adversarial-training, epsilon: 0.3, steps: 10, step_size: 0.05, random_start: true,
+///           epsilon_warmup_epochs: 1}
 /// attack: {methods: [fgsm, pgd], norm: linf, epsilons: [0, 0.1, 0.2, 0.3], steps: 40, step_size: 0.01,
 ///          random_start: false, losses: [cross-entropy, margin], examples: 1000}
 /// ```
 ///
+/// `defence.epsilon_warmup_epochs` (default 0) ramps the training budget linearly from 0 to
+/// `defence.epsilon` over that many epochs (`AdversarialTraining.epsilonWarmupEpochs`).
 /// `defence.method: distillation` trains a teacher and a student at `defence.temperature` and
 /// attacks the student as deployed (T = 1). `attack.losses` chooses what the attacks climb:
 /// `cross-entropy` (of the logits, T = 1; parts `fgsm`, `pgd`), `margin` (C&W's logit margin;
@@ -66,6 +69,7 @@ public enum EvasionKind: ExperimentKind {
         public var stepSize: Double
         public var randomStart: Bool
         public var adversarialWeight: Double
+        public var epsilonWarmupEpochs: Double
         public var canonical: String
     }
 
@@ -113,7 +117,7 @@ extension EvasionKind.AttackSpec {
 
 extension EvasionKind.DefenceSpec {
     static let none = Self(method: .none, temperature: 1, norm: .linf, epsilon: 0, steps: 1, stepSize: 1, randomStart: false,
-                           adversarialWeight: 1, canonical: "none")
+                           adversarialWeight: 1, epsilonWarmupEpochs: 0, canonical: "none")
 
     /// Reads a `defence:` section.
     public static func decode(_ r: SpecReader) throws(SpecError) -> Self {
@@ -127,6 +131,7 @@ extension EvasionKind.DefenceSpec {
             stepSize: try r.optional("step_size", default: 0.1, in: 1e-8...1000),
             randomStart: try r.optional("random_start", default: true),
             adversarialWeight: try r.optional("adversarial_weight", default: 1.0, in: 0...1),
+            epsilonWarmupEpochs: try r.optional("epsilon_warmup_epochs", default: 0.0, in: 0...100_000),
             canonical: r.node.canonicalJSON)
         try r.finish()
         return spec
@@ -215,7 +220,8 @@ extension EvasionKind {
                 var model = try Sequential(inputShape: train.sampleShape, layers: layers, random: random.stream("target/init"))
                 let attack = ProjectedGradientDescent(norm: norm(d.norm), epsilon: Float(d.epsilon), stepSize: Float(d.stepSize), steps: d.steps,
                                                       randomStart: d.randomStart)
-                let losses = try AdversarialTraining(attack: attack, adversarialWeight: Float(d.adversarialWeight))
+                let losses = try AdversarialTraining(attack: attack, adversarialWeight: Float(d.adversarialWeight),
+                                                  epsilonWarmupEpochs: d.epsilonWarmupEpochs)
                     .train(&model, inputs: x, labels: y, configuration: configuration, random: random.stream("target/train"))
                 return (model, ["privacy-lab.epoch-losses": losses.map { "\($0)" }.joined(separator: ",")])
             }

@@ -7,17 +7,27 @@ import NeuralNetworks
 ///         optimizer: adam, learning_rate: 0.001}
 /// model: {architecture: cnn, channels: [16, 32], kernel_size: 5, epochs: 5}
 /// model: {architecture: cnn, channels: [16, 32], hidden: [128], epochs: 5}   # dense hidden layers after the convolutions
+/// model: {architecture: cnn, channels: [16, 32], kernel_size: 4, stride: 2, padding: 1, pooling: none, hidden: [100]}
 /// ```
+///
+/// A cnn block is a convolution (`kernel_size`, `stride`, default 1, and zero `padding`, default
+/// ⌊kernel_size / 2⌋, which keeps the size for odd kernels), the activation, then a 2×2 max-pool
+/// unless `pooling: none` (strided convolutions then do the downsampling, as in Wong, Rice &
+/// Kolter's 2020 MNIST network). Each block maps a side of H pixels to ⌊(H + 2p − k)/s⌋ + 1, halved
+/// (rounded down) by the pool.
 public struct ModelSpec: Sendable, Equatable {
     public enum Architecture: String, SpecEnum {
         /// Multinomial logistic regression (one dense layer).
         case logistic
         /// Dense layers of the sizes in `hidden`.
         case mlp
-        /// Convolution blocks (conv, activation, 2×2 max-pool) of `channels`, dense layers of the
-        /// sizes in `hidden` (none by default), then a dense layer.
+        /// Convolution blocks (conv, activation, 2×2 max-pool unless `pooling: none`) of
+        /// `channels`, dense layers of the sizes in `hidden` (none by default), then a dense layer.
         case cnn
     }
+
+    /// What follows the activation of each convolution block.
+    public enum Pooling: String, SpecEnum { case max, none }
 
     public enum Activation: String, SpecEnum { case relu, tanh, sigmoid }
     public enum OptimizerName: String, SpecEnum { case adam, sgd, adamw }
@@ -27,6 +37,11 @@ public struct ModelSpec: Sendable, Equatable {
     public var hidden: [Int]
     public var channels: [Int]
     public var kernelSize: Int
+    /// The stride of every convolution.
+    public var stride: Int
+    /// The zero padding on each side of every convolution's input.
+    public var padding: Int
+    public var pooling: Pooling
     public var activation: Activation
     public var dropout: Double
     public var training: TrainingConfiguration
@@ -40,6 +55,12 @@ public struct ModelSpec: Sendable, Equatable {
         let channels: [Int] = try reader.optional("channels", default: architecture == .cnn ? [16, 32] : [])
         if let bad = channels.first(where: { $0 < 1 || $0 > 4096 }) { throw reader.error("channels", "channel counts must lie in 1…4096, got \(bad)") }
         let kernelSize: Int = try reader.optional("kernel_size", default: 5, in: 1...15)
+        let stride: Int = try reader.optional("stride", default: 1, in: 1...15)
+        let padding: Int = try reader.optional("padding", default: kernelSize / 2, in: 0...15)
+        guard padding < kernelSize else {
+            throw reader.error("padding", "must be smaller than kernel_size (\(kernelSize)), got \(padding)")
+        }
+        let pooling: Pooling = try reader.optional("pooling", default: .max)
         let activation: Activation = try reader.optional("activation", default: .relu)
         let dropout: Double = try reader.optional("dropout", default: 0.0, in: 0...0.95)
         let epochs: Int = try reader.optional("epochs", default: 10, in: 0...100_000)
@@ -62,7 +83,7 @@ public struct ModelSpec: Sendable, Equatable {
         case .step: schedule = .step(stepSize: max(1, epochs / 3), gamma: 0.1)
         }
         let spec = ModelSpec(architecture: architecture, hidden: hidden, channels: channels, kernelSize: kernelSize,
-                             activation: activation, dropout: dropout,
+                             stride: stride, padding: padding, pooling: pooling, activation: activation, dropout: dropout,
                              training: TrainingConfiguration(epochs: epochs, batchSize: batchSize, learningRate: Float(learningRate),
                                                              optimizer: optimizer, schedule: schedule),
                              canonical: reader.node.canonicalJSON)
@@ -80,11 +101,20 @@ public struct ModelSpec: Sendable, Equatable {
                 throw .incompatibleLayer(layer: .flatten, inputShape: shape, expected: "images [C, H, W] for a cnn")
             }
             for channels in self.channels {
-                layers += [.conv2d(inChannels: shape[0], outChannels: channels, kernelSize: kernelSize, stride: 1, padding: kernelSize / 2),
-                           act, .maxPool2d(size: 2, stride: 2)]
-                shape = [channels, (shape[1] + 2 * (kernelSize / 2) - kernelSize + 1) / 2, (shape[2] + 2 * (kernelSize / 2) - kernelSize + 1) / 2]
-                guard shape[1] >= 1 && shape[2] >= 1 else {
-                    throw .incompatibleLayer(layer: layers.last!, inputShape: inputShape, expected: "images large enough for \(self.channels.count) pooling blocks")
+                let conv = Layer.conv2d(inChannels: shape[0], outChannels: channels, kernelSize: kernelSize, stride: stride, padding: padding)
+                let padded = (shape[1] + 2 * padding, shape[2] + 2 * padding)
+                guard padded.0 >= kernelSize && padded.1 >= kernelSize else {
+                    throw .incompatibleLayer(layer: conv, inputShape: shape, expected: "images of at least \(kernelSize)×\(kernelSize) pixels after padding")
+                }
+                shape = [channels, (padded.0 - kernelSize) / stride + 1, (padded.1 - kernelSize) / stride + 1]
+                layers += [conv, act]
+                if pooling == .max {
+                    let pool = Layer.maxPool2d(size: 2, stride: 2)
+                    guard shape[1] >= 2 && shape[2] >= 2 else {
+                        throw .incompatibleLayer(layer: pool, inputShape: shape, expected: "images large enough for \(self.channels.count) pooling blocks")
+                    }
+                    layers.append(pool)
+                    shape = [channels, shape[1] / 2, shape[2] / 2]
                 }
             }
         }
