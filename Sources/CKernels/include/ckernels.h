@@ -51,4 +51,12 @@ void pl_adam_update(float *restrict p, const float *restrict g, float *restrict 
 void pl_ring_matmul_accumulate(const uint64_t *restrict a, const uint64_t *restrict b, uint64_t *restrict c,
                                size_t m, size_t k, size_t n);
 
+/// The ChaCha12 keystream (RFC 8439 block function reduced to 12 rounds; 256-bit key, a 64-bit
+/// block counter in state words 12–13, words 14–15 zero) for blocks counter, counter + 1, … in
+/// groups of 16: group g covers blocks counter + 16g … counter + 16g + 15 and fills out[128g …
+/// 128g + 127] with state word w of those 16 blocks (in block order, as 32-bit little-endian
+/// halves of the 64-bit words) before word w + 1. Cloned for AVX-512, AVX2 and the baseline,
+/// with identical output.
+void pl_chacha12_groups(const uint32_t key[8], uint64_t counter, uint64_t *out, size_t groups);
+
 #endif
