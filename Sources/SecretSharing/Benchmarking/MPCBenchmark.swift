@@ -74,8 +74,9 @@ public enum MPCBenchmark {
     /// All repetitions of one workload in one session: the parties (threads and channels) are
     /// set up once and run the operation `repetitions` times, as a deployed party — or CrypTen's
     /// benchmark, whose repetitions run in the same processes — would. Each repetition: party 0
-    /// shares `a` (and party 1 `b`), then `op` is timed, dealer work included, then the result is
-    /// revealed (untimed). A second session with every correlation generated beforehand
+    /// shares `a` (and party 1 `b`), the parties pass a barrier (one word each way, as CrypTen's
+    /// benchmark does), then `op` is timed, dealer work included, then the result is revealed
+    /// (untimed). A second session with every correlation generated beforehand
     /// (`TrustedDealer.preprocess`) gives the online times.
     static func session(
         parties: Int, repetitions: Int, truncation: TruncationMethod, transport: Transport,
@@ -87,6 +88,8 @@ public enum MPCBenchmark {
             for _ in 0..<repetitions {
                 let sa = try p.share(p.index == 0 ? a : nil, shape: aShape, owner: 0, bound: aBound)
                 let sb = try b.map { v throws in try p.share(p.index == 1 ? v : nil, shape: bShape, owner: 1) }
+                // A barrier before the clock starts, as in CrypTen's benchmark.
+                _ = try p.channel.broadcastExchange([0])
                 let (out, cost) = try p.measure { try op(p, sa, sb) }
                 results.append((cost, try p.reveal(out)))
             }

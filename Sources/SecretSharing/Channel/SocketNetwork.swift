@@ -125,6 +125,9 @@ public final class SocketChannel: Channel, @unchecked Sendable {
     /// Keeps `words` for a later message of the same size (see `Channel.recycle`).
     public func recycle(_ words: consuming [UInt64]) { pool.recycle(words) }
 
+    /// A buffer from this channel's pool (see `Channel.buffer`).
+    public func buffer(count: Int) -> [UInt64] { pool.take(count) }
+
     fileprivate func shutdownAll() {
         for w in writers { w?.stop() }
         for fd in sockets where fd >= 0 { _ = shutdown(fd, Int32(SHUT_RDWR)) }

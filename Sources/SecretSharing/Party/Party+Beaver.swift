@@ -16,6 +16,11 @@ extension Party {
         masked.append(contentsOf: Ring.subtract(y, t.b))
         let opened = try channel.openAdditive(masked)
         let isFirst = index == 0
+        defer {
+            channel.recycle(masked)
+            channel.recycle(opened)
+            provider.recycle([t.a, t.b, t.c])
+        }
         return [UInt64](unsafeUninitializedCapacity: count) { out, n in
             opened.withUnsafeBufferPointer { o in
                 t.a.withUnsafeBufferPointer { a in
@@ -139,7 +144,8 @@ extension Party {
         let (m, k, n) = (x.shape[0], x.shape[1], y.shape[1])
         var t = try provider.matrixTriple(m: m, k: k, n: n)
         let (mk, kn) = (m * k, k * n)
-        let masked = [UInt64](unsafeUninitializedCapacity: mk + kn) { out, count in
+        var masked = channel.buffer(count: mk + kn)
+        masked.withUnsafeMutableBufferPointer { out in
             x.share.withUnsafeBufferPointer { px in
                 t.a.withUnsafeBufferPointer { pa in
                     for i in 0..<mk { out[i] = px[i] &- pa[i] }
@@ -150,17 +156,19 @@ extension Party {
                     for i in 0..<kn { out[mk + i] = py[i] &- pb[i] }
                 }
             }
-            count = mk + kn
         }
         let opened = try channel.openAdditive(masked)
         // Party 0 computes (A + E)·F, the others A·F: build A + E in a buffer only at party 0.
-        let left: [UInt64] = index != 0 ? t.a : [UInt64](unsafeUninitializedCapacity: mk) { out, count in
-            opened.withUnsafeBufferPointer { o in
-                t.a.withUnsafeBufferPointer { pa in
-                    for i in 0..<mk { out[i] = pa[i] &+ o[i] }
+        var left = t.a
+        if index == 0 {
+            left = channel.buffer(count: mk)
+            left.withUnsafeMutableBufferPointer { out in
+                opened.withUnsafeBufferPointer { o in
+                    t.a.withUnsafeBufferPointer { pa in
+                        for i in 0..<mk { out[i] = pa[i] &+ o[i] }
+                    }
                 }
             }
-            count = mk
         }
         var z = t.c
         t.c = []  // z is now the only reference: accumulated in place, no copy
@@ -177,7 +185,8 @@ extension Party {
         }
         channel.recycle(masked)
         channel.recycle(opened)
-        provider.recycle(index != 0 ? [t.a, t.b] : [t.a, t.b, left])
+        if index == 0 { channel.recycle(left) }
+        provider.recycle([t.a, t.b])
         return z
     }
 

@@ -54,6 +54,11 @@ extension Party {
             let c = try channel.openAdditive(masked)
             let offset = UInt64(1) << (62 - shift)
             let isFirst = index == 0
+            defer {
+                channel.recycle(masked)
+                channel.recycle(c)
+                provider.recycle([pairs.r, pairs.rHigh, pairs.wrap])
+            }
             return [UInt64](unsafeUninitializedCapacity: z.count) { out, n in
                 c.withUnsafeBufferPointer { pc in
                     pairs.rHigh.withUnsafeBufferPointer { ph in
