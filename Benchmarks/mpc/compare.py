@@ -22,9 +22,9 @@ WORKLOADS = ["multiply10k", "matmul100", "relu10k", "sigmoid10k", "exp10k", "rec
              "argmax1000x10", "logreg-train"]
 
 
-def run_ours(binary, parties, repetitions, transport):
+def run_ours(binary, parties, repetitions, transport, truncation="dealer"):
     cmd = [binary, "mpc", "bench", "--json", "--parties", str(parties),
-           "--repetitions", str(repetitions), "--transport", transport]
+           "--repetitions", str(repetitions), "--transport", transport, "--truncation", truncation]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out)["trials"][0]["metrics"]
 
@@ -57,14 +57,20 @@ def main():
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    # "local": sockets with SecureML local truncation (two parties only), CrypTen's own protocol.
     ours = {"memory": [], "socket": []}
+    if args.parties == 2:
+        ours["local"] = []
     theirs = []
     for _ in range(args.alternations):
-        for transport in ours:
-            ours[transport].append(run_ours(args.binary, args.parties, args.repetitions, transport))
+        for config in ours:
+            transport = "memory" if config == "memory" else "socket"
+            truncation = "local" if config == "local" else "dealer"
+            ours[config].append(run_ours(args.binary, args.parties, args.repetitions, transport, truncation))
         theirs.append(run_crypten(args.parties, args.repetitions))
     mem = median_metrics(ours["memory"])
     sock = median_metrics(ours["socket"])
+    local = median_metrics(ours["local"]) if "local" in ours else None
     cr = median_metrics(theirs)
 
     metrics = {}
@@ -82,6 +88,12 @@ def main():
         metrics[f"{w}.bytes_per_party"] = mem[f"{w}.bytes"] / args.parties
         metrics[f"crypten.{w}.bytes_per_party"] = cr[f"{w}.bytes_party0"]
         metrics[f"{w}.max_error"] = mem[f"{w}.max_error"]
+        if local is not None:
+            metrics[f"{w}.seconds_local_truncation"] = local[f"{w}.seconds"]
+            metrics[f"{w}.online_seconds_local_truncation"] = local[f"{w}.online_seconds"]
+            metrics[f"{w}.speedup_vs_crypten_local_truncation"] = c / local[f"{w}.seconds"]
+            metrics[f"{w}.rounds_local_truncation"] = local[f"{w}.rounds"]
+            metrics[f"{w}.max_error_local_truncation"] = local[f"{w}.max_error"]
         metrics[f"crypten.{w}.max_error"] = cr[f"{w}.max_error"]
         rows.append((w, o_sock, o_mem, c, c / o_sock, sock[f"{w}.online_seconds"], mem[f"{w}.rounds"], cr[f"{w}.rounds"],
                      mem[f"{w}.bytes"] / args.parties, cr[f"{w}.bytes_party0"],
@@ -94,6 +106,8 @@ def main():
     metrics["logreg-train.in_memory_ratio_to_pytorch_plaintext"] = mem["logreg-train.seconds"] / torch_plain
     metrics["logreg-train.ratio_to_swift_plaintext"] = sock["logreg-train.seconds"] / swift_plain
     metrics["crypten.logreg-train.ratio_to_pytorch_plaintext"] = cr["logreg-train.seconds"] / torch_plain
+    if local is not None:
+        metrics["logreg-train.local_truncation_ratio_to_pytorch_plaintext"] = local["logreg-train.seconds"] / torch_plain
 
     if args.json:
         print(json.dumps({
@@ -110,11 +124,20 @@ def main():
     for r in rows:
         print(f"{r[0]:15} {r[1]:12.6f} {r[2]:11.6f} {r[3]:10.6f} {r[4]:7.1f}x {r[5]:9.6f} {r[6]:7.0f} {r[7]:7.0f} "
               f"{r[8]:12.0f} {r[9]:10.0f} {r[10]:9.1e} {r[11]:9.1e}")
+    if local is not None:
+        print("with SecureML local truncation (CrypTen's protocol), sockets:")
+        print(f"{'workload':15} {'ours s':>12} {'online s':>11} {'CrypTen s':>10} {'speedup':>8} {'rounds':>7} {'max err':>9}")
+        for w in WORKLOADS:
+            print(f"{w:15} {local[f'{w}.seconds']:12.6f} {local[f'{w}.online_seconds']:11.6f} {cr[f'{w}.seconds']:10.6f} "
+                  f"{cr[f'{w}.seconds'] / local[f'{w}.seconds']:7.1f}x {local[f'{w}.rounds']:7.0f} {local[f'{w}.max_error']:9.1e}")
     print(f"logistic regression, one epoch of 500x30, batch 50: plaintext PyTorch {torch_plain * 1e3:.3f} ms, "
           f"plaintext Swift {swift_plain * 1e3:.3f} ms")
     print(f"  PrivacyLab MPC / PyTorch plaintext: {metrics['logreg-train.ratio_to_pytorch_plaintext']:.1f}x; "
           f"/ Swift plaintext: {metrics['logreg-train.ratio_to_swift_plaintext']:.0f}x; "
           f"CrypTen / PyTorch plaintext: {metrics['crypten.logreg-train.ratio_to_pytorch_plaintext']:.0f}x")
+    if local is not None:
+        print(f"  PrivacyLab MPC with local truncation / PyTorch plaintext: "
+              f"{metrics['logreg-train.local_truncation_ratio_to_pytorch_plaintext']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -138,24 +138,66 @@ void pl_adam_update(float *restrict p, const float *restrict g, float *restrict 
 #define PL_CLONES_INTEGER
 #endif
 
-// Four rows of c at a time: each loaded row segment of b feeds four multiply-adds, and the
-// innermost loop runs along contiguous rows (vectorised; 8 lanes with AVX-512's vpmullq).
-// Wrapping unsigned arithmetic is exact in any order, so every clone gives the same result.
+typedef uint64_t pl_u64x8 __attribute__((vector_size(64)));
+
+// Unaligned vector load and store (macros: a function taking a 64-byte vector would change the
+// calling convention between the clones).
+#define PL_LOAD8(v, p) memcpy(&(v), (p), sizeof(pl_u64x8))
+#define PL_STORE8(p, v) memcpy((p), &(v), sizeof(pl_u64x8))
+
+// Register-blocked: a 4×16 tile of c (eight 8-lane vectors, AVX-512 registers) accumulates over
+// the whole of k, so each step loads two vectors of b, broadcasts four elements of a and does
+// eight vector multiply-adds (vpmullq + vpaddq) without touching c; then 4×8 tiles, then the
+// last columns and rows with scalar loops. Wrapping unsigned arithmetic is exact in any order,
+// so every clone gives the same result.
 PL_CLONES_INTEGER
 void pl_ring_matmul_accumulate(const uint64_t *restrict a, const uint64_t *restrict b, uint64_t *restrict c,
                                size_t m, size_t k, size_t n) {
     size_t i = 0;
     for (; i + 4 <= m; i += 4) {
-        uint64_t *restrict c0 = c + i * n, *restrict c1 = c0 + n, *restrict c2 = c1 + n, *restrict c3 = c2 + n;
-        for (size_t p = 0; p < k; p++) {
-            const uint64_t a0 = a[i * k + p], a1 = a[(i + 1) * k + p], a2 = a[(i + 2) * k + p], a3 = a[(i + 3) * k + p];
-            const uint64_t *restrict bp = b + p * n;
-            for (size_t j = 0; j < n; j++) {
-                const uint64_t v = bp[j];
-                c0[j] += a0 * v;
-                c1[j] += a1 * v;
-                c2[j] += a2 * v;
-                c3[j] += a3 * v;
+        const uint64_t *a0 = a + i * k, *a1 = a0 + k, *a2 = a1 + k, *a3 = a2 + k;
+        uint64_t *c0 = c + i * n, *c1 = c0 + n, *c2 = c1 + n, *c3 = c2 + n;
+        size_t j = 0;
+        for (; j + 16 <= n; j += 16) {
+            pl_u64x8 s00, s01, s10, s11, s20, s21, s30, s31;
+            PL_LOAD8(s00, c0 + j); PL_LOAD8(s01, c0 + j + 8);
+            PL_LOAD8(s10, c1 + j); PL_LOAD8(s11, c1 + j + 8);
+            PL_LOAD8(s20, c2 + j); PL_LOAD8(s21, c2 + j + 8);
+            PL_LOAD8(s30, c3 + j); PL_LOAD8(s31, c3 + j + 8);
+            const uint64_t *bp = b + j;
+            for (size_t p = 0; p < k; p++, bp += n) {
+                pl_u64x8 b0, b1;
+                PL_LOAD8(b0, bp); PL_LOAD8(b1, bp + 8);
+                const uint64_t x0 = a0[p], x1 = a1[p], x2 = a2[p], x3 = a3[p];
+                s00 += x0 * b0; s01 += x0 * b1;
+                s10 += x1 * b0; s11 += x1 * b1;
+                s20 += x2 * b0; s21 += x2 * b1;
+                s30 += x3 * b0; s31 += x3 * b1;
+            }
+            PL_STORE8(c0 + j, s00); PL_STORE8(c0 + j + 8, s01);
+            PL_STORE8(c1 + j, s10); PL_STORE8(c1 + j + 8, s11);
+            PL_STORE8(c2 + j, s20); PL_STORE8(c2 + j + 8, s21);
+            PL_STORE8(c3 + j, s30); PL_STORE8(c3 + j + 8, s31);
+        }
+        for (; j + 8 <= n; j += 8) {
+            pl_u64x8 s0, s1, s2, s3;
+            PL_LOAD8(s0, c0 + j); PL_LOAD8(s1, c1 + j); PL_LOAD8(s2, c2 + j); PL_LOAD8(s3, c3 + j);
+            const uint64_t *bp = b + j;
+            for (size_t p = 0; p < k; p++, bp += n) {
+                pl_u64x8 v;
+                PL_LOAD8(v, bp);
+                s0 += a0[p] * v; s1 += a1[p] * v; s2 += a2[p] * v; s3 += a3[p] * v;
+            }
+            PL_STORE8(c0 + j, s0); PL_STORE8(c1 + j, s1); PL_STORE8(c2 + j, s2); PL_STORE8(c3 + j, s3);
+        }
+        if (j < n) {
+            for (size_t p = 0; p < k; p++) {
+                const uint64_t x0 = a0[p], x1 = a1[p], x2 = a2[p], x3 = a3[p];
+                const uint64_t *restrict bp = b + p * n;
+                for (size_t q = j; q < n; q++) {
+                    const uint64_t v = bp[q];
+                    c0[q] += x0 * v; c1[q] += x1 * v; c2[q] += x2 * v; c3[q] += x3 * v;
+                }
             }
         }
     }
@@ -213,5 +255,56 @@ void pl_max_pool_2x2(const float *x, size_t planes, size_t h, size_t w, float *y
                 ir[q] = at;
             }
         }
+
+// ChaCha12 keystream, sixteen blocks at a time: lane l of every vector belongs to block
+// counter + l, so the 16 state words are 16 vectors of 16 lanes (AVX-512: one register each,
+// and the rotations are single vprold instructions). The vectors are stored as they are, word w
+// of the 16 blocks before word w + 1: a fixed, documented permutation of the standard keystream,
+// identical in every clone because every clone computes the same 32-bit lanes.
+typedef uint32_t pl_u32x16 __attribute__((vector_size(64)));
+
+#define PL_ROTL(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
+#define PL_QUARTER(a, b, c, d)                                                                       \
+    a += b; d ^= a; d = PL_ROTL(d, 16);                                                              \
+    c += d; b ^= c; b = PL_ROTL(b, 12);                                                              \
+    a += b; d ^= a; d = PL_ROTL(d, 8);                                                               \
+    c += d; b ^= c; b = PL_ROTL(b, 7);
+
+PL_CLONES_INTEGER
+void pl_chacha12_groups(const uint32_t key[8], uint64_t counter, uint64_t *out, size_t groups) {
+    pl_u32x16 k[8];
+    for (int w = 0; w < 8; w++) {
+        for (int l = 0; l < 16; l++) k[w][l] = key[w];
+    }
+    for (size_t g = 0; g < groups; g++) {
+        const uint64_t base = counter + 16 * (uint64_t)g;
+        pl_u32x16 lo, hi;
+        for (int l = 0; l < 16; l++) {
+            uint64_t c = base + (uint64_t)l;
+            lo[l] = (uint32_t)c;
+            hi[l] = (uint32_t)(c >> 32);
+        }
+        pl_u32x16 x0 = (pl_u32x16){0} + 0x61707865u, x1 = (pl_u32x16){0} + 0x3320646eu;
+        pl_u32x16 x2 = (pl_u32x16){0} + 0x79622d32u, x3 = (pl_u32x16){0} + 0x6b206574u;
+        pl_u32x16 x4 = k[0], x5 = k[1], x6 = k[2], x7 = k[3], x8 = k[4], x9 = k[5], x10 = k[6], x11 = k[7];
+        pl_u32x16 x12 = lo, x13 = hi, x14 = {0}, x15 = {0};
+        for (int r = 0; r < 6; r++) {  // 12 rounds: 6 double rounds
+            PL_QUARTER(x0, x4, x8, x12) PL_QUARTER(x1, x5, x9, x13)
+            PL_QUARTER(x2, x6, x10, x14) PL_QUARTER(x3, x7, x11, x15)
+            PL_QUARTER(x0, x5, x10, x15) PL_QUARTER(x1, x6, x11, x12)
+            PL_QUARTER(x2, x7, x8, x13) PL_QUARTER(x3, x4, x9, x14)
+        }
+        x0 += 0x61707865u; x1 += 0x3320646eu; x2 += 0x79622d32u; x3 += 0x6b206574u;
+        x4 += k[0]; x5 += k[1]; x6 += k[2]; x7 += k[3]; x8 += k[4]; x9 += k[5]; x10 += k[6]; x11 += k[7];
+        x12 += lo; x13 += hi;
+        // Unaligned stores through memcpy: out is only 8-byte aligned, so no vector-typed pointer
+        // (whose alignment the compiler would assume) is formed.
+        unsigned char *o = (unsigned char *)(out + 128 * g);
+        memcpy(o + 0 * 64, &x0, 64); memcpy(o + 1 * 64, &x1, 64); memcpy(o + 2 * 64, &x2, 64);
+        memcpy(o + 3 * 64, &x3, 64); memcpy(o + 4 * 64, &x4, 64); memcpy(o + 5 * 64, &x5, 64);
+        memcpy(o + 6 * 64, &x6, 64); memcpy(o + 7 * 64, &x7, 64); memcpy(o + 8 * 64, &x8, 64);
+        memcpy(o + 9 * 64, &x9, 64); memcpy(o + 10 * 64, &x10, 64); memcpy(o + 11 * 64, &x11, 64);
+        memcpy(o + 12 * 64, &x12, 64); memcpy(o + 13 * 64, &x13, 64); memcpy(o + 14 * 64, &x14, 64);
+        memcpy(o + 15 * 64, &x15, 64);
     }
 }

@@ -87,4 +87,12 @@ int pl_sparse_rows_matmul(const float *x, size_t m, size_t k, const float *wt, s
 /// The number of entries of x[0..<n] that are not 0 (NaN counts as non-zero).
 size_t pl_count_nonzero(const float *x, size_t n);
 
+/// The ChaCha12 keystream (RFC 8439 block function reduced to 12 rounds; 256-bit key, a 64-bit
+/// block counter in state words 12–13, words 14–15 zero) for blocks counter, counter + 1, … in
+/// groups of 16: group g covers blocks counter + 16g … counter + 16g + 15 and fills out[128g …
+/// 128g + 127] with state word w of those 16 blocks (in block order, as 32-bit little-endian
+/// halves of the 64-bit words) before word w + 1. Cloned for AVX-512, AVX2 and the baseline,
+/// with identical output.
+void pl_chacha12_groups(const uint32_t key[8], uint64_t counter, uint64_t *out, size_t groups);
+
 #endif

@@ -71,17 +71,29 @@ public enum MPCBenchmark {
         var output: [Double]
     }
 
-    /// One repetition: party 0 shares `a` (and party 1 `b`), then `op` is timed.
-    static func once(
-        parties: Int, truncation: TruncationMethod, transport: Transport,
+    /// All repetitions of one workload in one session: the parties (threads and channels) are
+    /// set up once and run the operation `repetitions` times, as a deployed party — or CrypTen's
+    /// benchmark, whose repetitions run in the same processes — would. Each repetition: party 0
+    /// shares `a` (and party 1 `b`), the parties pass a barrier (one word each way, as CrypTen's
+    /// benchmark does), then `op` is timed, dealer work included, then the result is revealed
+    /// (untimed). A second session with every correlation generated beforehand
+    /// (`TrustedDealer.preprocess`) gives the online times.
+    static func session(
+        parties: Int, repetitions: Int, truncation: TruncationMethod, transport: Transport,
         a: [Double], aShape: [Int], aBound: Double?, b: [Double]?, bShape: [Int],
         _ op: @escaping @Sendable (Party, SecretTensor, SecretTensor?) throws -> SecretTensor
-    ) throws -> Run {
-        @Sendable func body(_ p: Party) throws -> (OperationCost, [Double]) {
-            let sa = try p.share(p.index == 0 ? a : nil, shape: aShape, owner: 0, bound: aBound)
-            let sb = try b.map { v throws in try p.share(p.index == 1 ? v : nil, shape: bShape, owner: 1) }
-            let (out, cost) = try p.measure { try op(p, sa, sb) }
-            return (cost, try p.reveal(out))
+    ) throws -> [Run] {
+        @Sendable func body(_ p: Party) throws -> [(OperationCost, [Double])] {
+            var results: [(OperationCost, [Double])] = []
+            for _ in 0..<repetitions {
+                let sa = try p.share(p.index == 0 ? a : nil, shape: aShape, owner: 0, bound: aBound)
+                let sb = try b.map { v throws in try p.share(p.index == 1 ? v : nil, shape: bShape, owner: 1) }
+                // A barrier before the clock starts, as in CrypTen's benchmark.
+                _ = try p.channel.broadcastExchange([0])
+                let (out, cost) = try p.measure { try op(p, sa, sb) }
+                results.append((cost, try p.reveal(out)))
+            }
+            return results
         }
         let dealer = TrustedDealer(partyCount: parties)
         let per = try Party.run(partyCount: parties, transport: transport, truncation: truncation,
@@ -91,52 +103,54 @@ public enum MPCBenchmark {
         prepared.preprocess(dealer.servedPlan)
         let online = try Party.run(partyCount: parties, transport: transport, truncation: truncation,
                                    dealer: prepared, body)
-        return Run(
-            seconds: per.map(\.0.seconds).max()!, online: online.map(\.0.seconds).max()!,
-            rounds: per[0].0.rounds,
-            bytes: per.reduce(0) { $0 + $1.0.bytesSent }, offline: per.reduce(0) { $0 + $1.0.offlineBytes },
-            output: per[0].1)
+        return (0..<repetitions).map { r in
+            Run(seconds: per.map { $0[r].0.seconds }.max()!, online: online.map { $0[r].0.seconds }.max()!,
+                rounds: per[0][r].0.rounds,
+                bytes: per.reduce(0) { $0 + $1[r].0.bytesSent },
+                offline: per.reduce(0) { $0 + $1[r].0.offlineBytes },
+                output: per[0][r].1)
+        }
     }
 
     static func measure(
         _ name: String, parties: Int, repetitions: Int, truncation: TruncationMethod,
         transport: Transport
     ) throws -> MPCBenchmarkResult {
-        var runs: [Run] = []
+        let reps = Swift.max(1, repetitions)
+        let runs: [Run]
         var expected: [Double] = []
         var plaintextTimes: [Double] = []
-        for rep in 0..<Swift.max(1, repetitions) {
-            let run: Run
+        do {
             switch name {
             case "multiply10k":
                 let a = inputs(10_000, -10, 10, seed: 1), b = inputs(10_000, -10, 10, seed: 2)
                 expected = zip(a, b).map { $0 * $1 }
-                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
+                runs = try session(parties: parties, repetitions: reps, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
                                b: b, bShape: [10_000]) { p, x, y in try p.multiply(x, y!) }
             case "matmul100":
                 let a = inputs(10_000, -1, 1, seed: 3), b = inputs(10_000, -1, 1, seed: 4)
                 expected = plainMatmul(a, b, 100, 100, 100)
-                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [100, 100], aBound: nil,
+                runs = try session(parties: parties, repetitions: reps, truncation: truncation, transport: transport, a: a, aShape: [100, 100], aBound: nil,
                                b: b, bShape: [100, 100]) { p, x, y in try p.matmul(x, y!) }
             case "relu10k":
                 let a = inputs(10_000, -100, 100, seed: 5)
                 expected = a.map { Swift.max(0, $0) }
-                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
+                runs = try session(parties: parties, repetitions: reps, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
                                b: nil, bShape: []) { p, x, _ in try p.relu(x) }
             case "sigmoid10k":
                 let a = inputs(10_000, -10, 10, seed: 6)
                 expected = a.map { 1 / (1 + Foundation.exp(-$0)) }
-                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
+                runs = try session(parties: parties, repetitions: reps, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
                                b: nil, bShape: []) { p, x, _ in try p.sigmoid(x) }
             case "exp10k":
                 let a = inputs(10_000, -4, 4, seed: 7)
                 expected = a.map { Foundation.exp($0) }
-                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: 4,
+                runs = try session(parties: parties, repetitions: reps, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: 4,
                                b: nil, bShape: []) { p, x, _ in try p.exp(x) }
             case "reciprocal10k":
                 let a = inputs(10_000, 1, 10, seed: 8)
                 expected = a.map { 1 / $0 }
-                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
+                runs = try session(parties: parties, repetitions: reps, truncation: truncation, transport: transport, a: a, aShape: [10_000], aBound: nil,
                                b: nil, bShape: []) { p, x, _ in try p.reciprocal(x, domain: 1...10) }
             case "argmax1000x10":
                 let a = inputs(10_000, -10, 10, seed: 9)
@@ -144,18 +158,21 @@ public enum MPCBenchmark {
                     let row = Array(a[(i * 10)..<(i * 10 + 10)])
                     return Double(row.firstIndex(of: row.max()!)!)
                 }
-                run = try once(parties: parties, truncation: truncation, transport: transport, a: a, aShape: [1000, 10], aBound: nil,
+                runs = try session(parties: parties, repetitions: reps, truncation: truncation, transport: transport, a: a, aShape: [1000, 10], aBound: nil,
                                b: nil, bShape: []) { p, x, _ in try p.argmax(x) }
             case "logreg-train", "logreg-infer":
                 let (x, y) = logisticData()
                 let params = LogisticRegressionParameters(epochs: 1, batchSize: 50, learningRate: 0.5)
                 let clock = ContinuousClock()
-                let t0 = clock.now
-                let plain = PlaintextLogisticRegression.train(features: x, labels: y, rows: 500, columns: 30, parameters: params)
-                plaintextTimes.append(seconds(clock.now - t0))
+                var plain = PlaintextLogisticRegression.train(features: x, labels: y, rows: 500, columns: 30, parameters: params)
+                for _ in 0..<reps {
+                    let t0 = clock.now
+                    plain = PlaintextLogisticRegression.train(features: x, labels: y, rows: 500, columns: 30, parameters: params)
+                    plaintextTimes.append(seconds(clock.now - t0))
+                }
                 if name == "logreg-train" {
                     expected = plain.weights + [plain.bias]
-                    run = try once(parties: parties, truncation: truncation, transport: transport, a: x, aShape: [500, 30], aBound: nil,
+                    runs = try session(parties: parties, repetitions: reps, truncation: truncation, transport: transport, a: x, aShape: [500, 30], aBound: nil,
                                    b: y, bShape: [500, 1]) { p, sx, sy in
                         let model = try SecureLogisticRegression.train(
                             party: p, features: sx, labels: sy!.assumingBound(1), parameters: params)
@@ -168,7 +185,7 @@ public enum MPCBenchmark {
                         return 1 / (1 + Foundation.exp(-s))
                     }
                     let w = plain.weights + [plain.bias]
-                    run = try once(parties: parties, truncation: truncation, transport: transport, a: x, aShape: [500, 30], aBound: nil,
+                    runs = try session(parties: parties, repetitions: reps, truncation: truncation, transport: transport, a: x, aShape: [500, 30], aBound: nil,
                                    b: w, bShape: [31]) { p, sx, sw in
                         let model = SecureLogisticRegression(
                             weights: sw!.rows(0..<30).reshaped([30, 1]), bias: sw!.rows(30..<31).reshaped([1, 1]))
@@ -178,8 +195,6 @@ public enum MPCBenchmark {
             default:
                 throw SecretSharingError.invalidArgument("unknown workload \(name)")
             }
-            _ = rep
-            runs.append(run)
         }
         var maxError = 0.0
         for (o, e) in zip(runs[0].output, expected) { maxError = Swift.max(maxError, abs(o - e)) }

@@ -43,6 +43,18 @@ public protocol Channel: AnyObject {
     func send(_ words: [UInt64], to party: Int) throws(SecretSharingError)
     /// Receives the next message from `party`, blocking until it arrives.
     func receive(from party: Int) throws(SecretSharingError) -> [UInt64]
+    /// Hands back a buffer this party no longer needs (a received message, a sent one), which
+    /// the channel may reuse for a later message of the same size. Optional: the default keeps
+    /// nothing.
+    func recycle(_ words: consuming [UInt64])
+    /// A buffer of `count` words with unspecified contents, possibly one handed back through
+    /// `recycle` (for the messages a party builds). The default allocates a zeroed one.
+    func buffer(count: Int) -> [UInt64]
+}
+
+extension Channel {
+    public func recycle(_ words: consuming [UInt64]) {}
+    public func buffer(count: Int) -> [UInt64] { [UInt64](repeating: 0, count: count) }
 }
 
 extension Channel {
@@ -65,23 +77,43 @@ extension Channel {
 
     /// Opens additive shares over Z(2^64): every party learns `Σ_p share_p`. One round.
     public func openAdditive(_ share: [UInt64]) throws(SecretSharingError) -> [UInt64] {
-        let all = try broadcastExchange(share)
-        var sum = share
-        for p in 0..<partyCount where p != partyIndex { Ring.addInPlace(&sum, all[p]) }
-        return sum
+        for p in 0..<partyCount where p != partyIndex { try send(share, to: p) }
+        // The sum accumulates in the first message received (a buffer this party owns when the
+        // transport hands over fresh memory), which saves allocating and faulting in another.
+        var sum: [UInt64] = []
+        for p in 0..<partyCount where p != partyIndex {
+            let message = try receive(from: p)
+            guard message.count == share.count else {
+                throw .malformedMessage(from: p, expected: share.count, received: message.count)
+            }
+            if sum.isEmpty && !message.isEmpty {
+                sum = message
+                Ring.addInPlace(&sum, share)
+            } else if !message.isEmpty {
+                Ring.addInPlace(&sum, message)
+            }
+        }
+        return share.isEmpty ? [] : sum
     }
 
     /// Opens XOR shares: every party learns `⊕_p share_p`. One round.
     public func openXOR(_ share: [UInt64]) throws(SecretSharingError) -> [UInt64] {
-        let all = try broadcastExchange(share)
-        var acc = share
+        for p in 0..<partyCount where p != partyIndex { try send(share, to: p) }
+        // As in `openAdditive`, the result accumulates in the first message received.
+        var acc: [UInt64] = []
         for p in 0..<partyCount where p != partyIndex {
+            let message = try receive(from: p)
+            guard message.count == share.count else {
+                throw .malformedMessage(from: p, expected: share.count, received: message.count)
+            }
+            let first = acc.isEmpty
+            if first { acc = message }
             acc.withUnsafeMutableBufferPointer { a in
-                all[p].withUnsafeBufferPointer { b in
+                (first ? share : message).withUnsafeBufferPointer { b in
                     for i in 0..<a.count { a[i] ^= b[i] }
                 }
             }
         }
-        return acc
+        return share.isEmpty ? [] : acc
     }
 }

@@ -34,12 +34,21 @@ public final class SocketNetwork: @unchecked Sendable {
                 guard socketpair(AF_UNIX, kind, 0, &pair) == 0 else {
                     throw .invalidArgument("socketpair failed: errno \(errno)")
                 }
+                // Room for a whole round's message in the kernel (up to the system's wmem_max), so
+                // that a sender usually writes it at once instead of through its writer thread.
+                for fd in pair {
+                    var size = Int32(SocketNetwork.sendBufferBytes)
+                    _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+                }
                 fds[i][j] = pair[0]
                 fds[j][i] = pair[1]
             }
         }
         endpoints = (0..<partyCount).map { SocketChannel(party: $0, partyCount: partyCount, sockets: fds[$0]) }
     }
+
+    /// The send buffer requested for every socket (the kernel caps it at `net.core.wmem_max`).
+    static let sendBufferBytes = 4 << 20
 
     /// The endpoint of `party`.
     public func channel(for party: Int) -> SocketChannel { endpoints[party] }
@@ -72,6 +81,9 @@ public final class SocketChannel: Channel, @unchecked Sendable {
     private let sockets: [Int32]
     private let writers: [Writer?]
     private var receiving = false
+    private let pool = WordBufferPool()
+    /// How long a receive polls before it blocks (see `awaitReadable`).
+    static let spinMicroseconds: Int64 = 100
 
     fileprivate init(party: Int, partyCount: Int, sockets: [Int32]) {
         self.partyIndex = party
@@ -97,17 +109,24 @@ public final class SocketChannel: Channel, @unchecked Sendable {
             statistics.rounds += 1
         }
         let fd = sockets[party]
+        awaitReadable(fd)
         var header: UInt64 = 0
         try withUnsafeMutableBytes(of: &header) { raw throws(SecretSharingError) in try readAll(fd, raw) }
         let count = Int(UInt64(littleEndian: header))
         guard count >= 0, count < (1 << 31) else {
             throw .malformedMessage(from: party, expected: 0, received: count)
         }
-        var words = [UInt64](repeating: 0, count: count)
+        var words = pool.take(count)
         let ok = words.withUnsafeMutableBytes { raw in (try? readAll(fd, raw)) != nil }
         guard ok else { throw .channelClosed }
         return words
     }
+
+    /// Keeps `words` for a later message of the same size (see `Channel.recycle`).
+    public func recycle(_ words: consuming [UInt64]) { pool.recycle(words) }
+
+    /// A buffer from this channel's pool (see `Channel.buffer`).
+    public func buffer(count: Int) -> [UInt64] { pool.take(count) }
 
     fileprivate func shutdownAll() {
         for w in writers { w?.stop() }
@@ -126,6 +145,27 @@ public final class SocketChannel: Channel, @unchecked Sendable {
     #else
     return Darwin.close(fd)
     #endif
+}
+
+/// Polls `fd` without blocking for up to about `SocketChannel.spinMicroseconds`, yielding the
+/// processor between polls, before the caller's blocking read: a peer's reply usually arrives
+/// within tens of microseconds, while a sleeping reader's wake-up on a loaded machine can cost
+/// hundreds.
+private func awaitReadable(_ fd: Int32) {
+    var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    if poll(&entry, 1, 0) > 0 { return }
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: .microseconds(SocketChannel.spinMicroseconds))
+    var polls = 0
+    while true {
+        entry.revents = 0
+        if poll(&entry, 1, 0) != 0 { return }
+        polls += 1
+        if polls % 4 == 0 {
+            if clock.now >= deadline { return }
+            sched_yield()
+        }
+    }
 }
 
 private func readAll(_ fd: Int32, _ raw: UnsafeMutableRawBufferPointer) throws(SecretSharingError) {
@@ -153,7 +193,7 @@ private func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Bool {
 private final class Writer: @unchecked Sendable {
     private let socket: Int32
     private let condition = NSCondition()
-    private var queue: [[UInt64]] = []
+    private var queue: [(words: [UInt64], offset: Int)] = []
     private var stopped = false
     private var failed = false
 
@@ -167,22 +207,45 @@ private final class Writer: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if failed || stopped { throw .channelClosed }
-        // A small message with nothing queued ahead of it is written at once: it fits in the
-        // socket buffer, so the write cannot block on a peer that is itself sending, and it saves
-        // waking the writer thread (the usual case: one round's share of a few hundred words).
-        if queue.isEmpty && !writing && words.count <= Self.directWords {
-            var header = UInt64(words.count).littleEndian
-            let ok = withUnsafeBytes(of: &header) { writeAll(socket, $0) }
-                && words.withUnsafeBytes { writeAll(socket, $0) }
-            if !ok { failed = true; throw .channelClosed }
-            return
+        // With nothing queued ahead of it, the message is written at once as far as the socket
+        // buffer takes it, without blocking (so a party never blocks on a peer that is itself
+        // sending, and no deadlock is possible whatever the sizes); only a remainder goes to the
+        // writer thread. The usual round's message fits entirely: no thread wake-up.
+        var offset = 0
+        if queue.isEmpty && !writing {
+            guard let sent = writeNow(words) else { failed = true; throw .channelClosed }
+            if sent == 8 + 8 * words.count { return }
+            offset = sent
         }
-        queue.append(words)
+        queue.append((words, offset))
         condition.signal()
     }
 
-    /// The largest message written directly (8 KiB, far below any socket buffer).
-    static let directWords = 1024
+    /// Writes as much of the framed message as the socket takes without blocking; nil on error.
+    private func writeNow(_ words: [UInt64]) -> Int? {
+        var header = UInt64(words.count).littleEndian
+        return withUnsafeMutableBytes(of: &header) { h in
+            words.withUnsafeBytes { payload in
+                var parts = [
+                    iovec(iov_base: h.baseAddress, iov_len: 8),
+                    iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count),
+                ]
+                return parts.withUnsafeMutableBufferPointer { iov -> Int? in
+                    var message = msghdr()
+                    message.msg_iov = iov.baseAddress
+                    message.msg_iovlen = payload.count > 0 ? 2 : 1
+                    while true {
+                        let n = sendmsg(socket, &message, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
+                        if n >= 0 { return n }
+                        if errno == EINTR { continue }
+                        if errno == EAGAIN || errno == EWOULDBLOCK { return 0 }
+                        return nil
+                    }
+                }
+            }
+        }
+    }
+
     private var writing = false
 
     func stop() {
@@ -197,12 +260,19 @@ private final class Writer: @unchecked Sendable {
             condition.lock()
             while queue.isEmpty && !stopped { condition.wait() }
             if queue.isEmpty && stopped { condition.unlock(); return }
-            let message = queue.removeFirst()
+            let (message, offset) = queue.removeFirst()
             writing = true
             condition.unlock()
+            // The framed message is the 8-byte header then the words; `offset` bytes of it were
+            // written already by `enqueue`.
             var header = UInt64(message.count).littleEndian
-            let ok = withUnsafeBytes(of: &header) { writeAll(socket, $0) }
-                && message.withUnsafeBytes { writeAll(socket, $0) }
+            var ok = true
+            if offset < 8 {
+                ok = withUnsafeBytes(of: &header) { writeAll(socket, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+            }
+            if ok {
+                ok = message.withUnsafeBytes { writeAll(socket, UnsafeRawBufferPointer(rebasing: $0[Swift.max(0, offset - 8)...])) }
+            }
             condition.lock()
             writing = false
             if !ok { failed = true }

@@ -74,4 +74,11 @@ public protocol TripleProvider: AnyObject {
     func daBits(count: Int) throws(SecretSharingError) -> DaBits
     /// Bytes of correlated randomness received so far (offline communication).
     var offlineBytesReceived: Int { get }
+    /// Hands back buffers of used correlations (their contents must never be used again), which
+    /// the provider may reuse for later ones. Optional: the default keeps nothing.
+    func recycle(_ buffers: consuming [[UInt64]])
+}
+
+extension TripleProvider {
+    public func recycle(_ buffers: consuming [[UInt64]]) {}
 }

@@ -1,5 +1,7 @@
 // MARK: Beaver multiplication.
 
+internal import RingArithmetic
+
 extension Party {
     /// Shares of `x ⊙ y` over Z(2^64), without truncation (Beaver 1991).
     ///
@@ -14,6 +16,11 @@ extension Party {
         masked.append(contentsOf: Ring.subtract(y, t.b))
         let opened = try channel.openAdditive(masked)
         let isFirst = index == 0
+        defer {
+            channel.recycle(masked)
+            channel.recycle(opened)
+            provider.recycle([t.a, t.b, t.c])
+        }
         return [UInt64](unsafeUninitializedCapacity: count) { out, n in
             opened.withUnsafeBufferPointer { o in
                 t.a.withUnsafeBufferPointer { a in
@@ -130,18 +137,56 @@ extension Party {
     }
 
     /// Shares of the untruncated ring product `x·y` (scale `2f`), by a matrix Beaver triple.
+    /// Written for few buffers: one for the masked opening, one for the result, `E` and `F` read
+    /// in place from the opened message; buffers no longer needed go back to the channel and the
+    /// provider for reuse.
     func matrixProduct(_ x: SecretTensor, _ y: SecretTensor) throws(SecretSharingError) -> [UInt64] {
         let (m, k, n) = (x.shape[0], x.shape[1], y.shape[1])
-        let t = try provider.matrixTriple(m: m, k: k, n: n)
-        var masked = Ring.subtract(x.share, t.a)
-        masked.append(contentsOf: Ring.subtract(y.share, t.b))
+        var t = try provider.matrixTriple(m: m, k: k, n: n)
+        let (mk, kn) = (m * k, k * n)
+        var masked = channel.buffer(count: mk + kn)
+        masked.withUnsafeMutableBufferPointer { out in
+            x.share.withUnsafeBufferPointer { px in
+                t.a.withUnsafeBufferPointer { pa in
+                    for i in 0..<mk { out[i] = px[i] &- pa[i] }
+                }
+            }
+            y.share.withUnsafeBufferPointer { py in
+                t.b.withUnsafeBufferPointer { pb in
+                    for i in 0..<kn { out[mk + i] = py[i] &- pb[i] }
+                }
+            }
+        }
         let opened = try channel.openAdditive(masked)
-        let e = Array(opened[0..<(m * k)])
-        let f = Array(opened[(m * k)...])
+        // Party 0 computes (A + E)·F, the others A·F: build A + E in a buffer only at party 0.
+        var left = t.a
+        if index == 0 {
+            left = channel.buffer(count: mk)
+            left.withUnsafeMutableBufferPointer { out in
+                opened.withUnsafeBufferPointer { o in
+                    t.a.withUnsafeBufferPointer { pa in
+                        for i in 0..<mk { out[i] = pa[i] &+ o[i] }
+                    }
+                }
+            }
+        }
         var z = t.c
-        Ring.matmul(e, t.b, m: m, k: k, n: n, accumulatingInto: &z)
-        let left = index == 0 ? Ring.add(t.a, e) : t.a
-        Ring.matmul(left, f, m: m, k: k, n: n, accumulatingInto: &z)
+        t.c = []  // z is now the only reference: accumulated in place, no copy
+        opened.withUnsafeBufferPointer { o in
+            let e = UnsafeBufferPointer(rebasing: o[0..<mk]), f = UnsafeBufferPointer(rebasing: o[mk...])
+            t.b.withUnsafeBufferPointer { pb in
+                left.withUnsafeBufferPointer { pl in
+                    z.withUnsafeMutableBufferPointer { pz in
+                        WrappingMatrix.multiplyAccumulate(e, pb, into: pz, m: m, k: k, n: n)
+                        WrappingMatrix.multiplyAccumulate(pl, f, into: pz, m: m, k: k, n: n)
+                    }
+                }
+            }
+        }
+        channel.recycle(masked)
+        channel.recycle(opened)
+        if index == 0 { channel.recycle(left) }
+        provider.recycle([t.a, t.b])
         return z
     }
 

@@ -11,6 +11,11 @@ extension Party {
         masked.append(contentsOf: Ring.xor(y, t.b))
         let opened = try channel.openXOR(masked)
         let isFirst = index == 0
+        defer {
+            channel.recycle(masked)
+            channel.recycle(opened)
+            provider.recycle([t.a, t.b, t.c])
+        }
         return [UInt64](unsafeUninitializedCapacity: count) { out, n in
             opened.withUnsafeBufferPointer { o in
                 t.a.withUnsafeBufferPointer { a in
@@ -63,7 +68,13 @@ extension Party {
     func mostSignificantBitXOR(_ x: [UInt64]) throws(SecretSharingError) -> [UInt64] {
         let count = x.count
         let eda = try provider.edaBits(count: count)
-        let c = try channel.openAdditive(Ring.add(x, eda.arithmetic))
+        let maskedX = Ring.add(x, eda.arithmetic)
+        let c = try channel.openAdditive(maskedX)
+        channel.recycle(maskedX)
+        defer {
+            channel.recycle(c)
+            provider.recycle([eda.arithmetic, eda.binary])
+        }
         let isFirst = index == 0
         let low: UInt64 = (1 << 63) - 1
         var g = [UInt64](repeating: 0, count: count)
@@ -129,6 +140,7 @@ extension Party {
     func bitsToArithmetic(_ packed: [UInt64], count: Int) throws(SecretSharingError) -> [UInt64] {
         let da = try provider.daBits(count: count)
         let v = try channel.openXOR(Ring.xor(packed, da.binary))
+        defer { provider.recycle([da.arithmetic]) }
         let isFirst = index == 0
         var out = [UInt64](repeating: 0, count: count)
         for i in 0..<count {
@@ -184,6 +196,9 @@ extension Party {
             let vi = (opened[(i % count) >> 6] >> UInt64((i % count) & 63)) & 1
             products[i] = vi == 0 ? w : values[i] &- w
         }
+        channel.recycle(message)
+        for p in 0..<partyCount where p != index { channel.recycle(all[p]) }
+        provider.recycle([da.arithmetic, t.a, t.b, t.c])
         return (bits, products)
     }
 

@@ -23,18 +23,18 @@ extension Party {
     /// `|z| < 2^ℓ`, when it is off by about `2^(64-d)` (SecureML, Theorem 1).
     ///
     /// - Cost: `.dealerAssisted` 1 round, `(n-1)·8·count` bytes per party; `.localTwoParty` none.
-    public func truncate(_ z: [UInt64], shift d: Int) throws(SecretSharingError) -> [UInt64] {
+    public func truncate(_ z: consuming [UInt64], shift d: Int) throws(SecretSharingError) -> [UInt64] {
         try truncate(z, shift: d, method: truncation)
     }
 
     /// `truncate` with an explicit method. The extended-precision steps of `exp` and polynomial
     /// evaluation always use `.dealerAssisted`: their products sit at 48 fractional bits and
     /// more, where local truncation would fail with probability about 2^-15 per element.
-    func truncate(_ z: [UInt64], shift d: Int, method: TruncationMethod) throws(SecretSharingError) -> [UInt64] {
+    func truncate(_ z: consuming [UInt64], shift d: Int, method: TruncationMethod) throws(SecretSharingError) -> [UInt64] {
         let shift = UInt64(d)
         switch method {
         case .localTwoParty:
-            var out = z
+            var out = z  // in place when the caller hands its last reference over
             out.withUnsafeMutableBufferPointer { p in
                 if index == 0 {
                     for i in 0..<p.count { p[i] = p[i] >> shift }
@@ -54,6 +54,11 @@ extension Party {
             let c = try channel.openAdditive(masked)
             let offset = UInt64(1) << (62 - shift)
             let isFirst = index == 0
+            defer {
+                channel.recycle(masked)
+                channel.recycle(c)
+                provider.recycle([pairs.r, pairs.rHigh, pairs.wrap])
+            }
             return [UInt64](unsafeUninitializedCapacity: z.count) { out, n in
                 c.withUnsafeBufferPointer { pc in
                     pairs.rHigh.withUnsafeBufferPointer { ph in
