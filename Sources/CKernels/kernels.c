@@ -255,6 +255,8 @@ void pl_max_pool_2x2(const float *x, size_t planes, size_t h, size_t w, float *y
                 ir[q] = at;
             }
         }
+    }
+}
 
 // ChaCha12 keystream, sixteen blocks at a time: lane l of every vector belongs to block
 // counter + l, so the 16 state words are 16 vectors of 16 lanes (AVX-512: one register each,
