@@ -27,15 +27,139 @@ public enum LinearAlgebra {
     }
 
     /// The top right singular vector v of A [n, d] (unit length, sign such that its largest
-    /// component is positive) and the top singular value σ₁, by power iteration on AᵀA.
+    /// component is positive) and the top singular value σ₁, by block subspace iteration on
+    /// G = AᵀA with a Rayleigh–Ritz step.
     ///
-    /// vₖ₊₁ = Aᵀ(A vₖ) / ‖Aᵀ(A vₖ)‖ from a random start, until ‖vₖ₊₁ − vₖ‖ < `tolerance`. It
-    /// converges at the rate (σ₂/σ₁)² per step.
-    /// - Complexity: O(n·d) per iteration, at most `iterations`.
-    public static func topSingularVector(_ a: Tensor, iterations: Int = 500, tolerance: Float = 1e-6,
+    /// Each step maps a d × b orthonormal block Q (b = min(d, `block`)) to Z = Aᵀ(A Q), solves
+    /// the small eigenproblem H = QᵀZ = W Θ Wᵀ (Jacobi, in Double), takes the Ritz vector
+    /// v = Q w₁ with Ritz value θ₁ = σ₁², and continues from orth(Z W). It stops once the
+    /// Davis–Kahan bound on the angle to the true top singular vector,
+    /// sin ∠(v, v₁) ≤ ‖G v − θ₁ v‖ / (θ₁ − θ₂), falls below `tolerance`, or once the residual itself
+    /// is at the Float32 round-off floor (a repeated top singular value, whose vector is not
+    /// unique). The top vector converges at the rate σ_{b+1}² / σ₁² per step instead of plain power
+    /// iteration's σ₂² / σ₁², and the stopping rule accounts for the gap: plain power iteration
+    /// stopped on a small change between steps ends far from v₁ when σ₂ ≈ σ₁ (a 2.7° error
+    /// at σ₂/σ₁ = 0.986 with a step change below 10⁻⁶). With b = d one step is exact.
+    ///
+    /// Laws: ‖A v‖ = σ₁ ≥ ‖A w‖ for every unit w; AᵀA v = σ₁² v up to the bound.
+    /// - Complexity: O(n·d·b) per iteration plus O(b³) for the small eigenproblem, at most
+    ///   `iterations`.
+    public static func topSingularVector(_ a: Tensor, block: Int = 8, iterations: Int = 500, tolerance: Double = 1e-4,
                                          random: inout LabRandom) -> (vector: [Float], value: Float) {
-        let basis = orthogonalIteration(a, components: 1, iterations: iterations, tolerance: tolerance, random: &random)
-        return (basis.vectors[0], basis.values[0].squareRoot())
+        precondition(a.rank == 2, "LinearAlgebra.topSingularVector: needs a matrix, got shape \(a.shape)")
+        precondition(block >= 1, "LinearAlgebra.topSingularVector: block size \(block) must be positive")
+        let d = a.shape[1]
+        let b = min(block, d)
+        var q = orthonormalColumns(Tensor(shape: [d, b]) { random.fillNormal($0, mean: 0, standardDeviation: 1) })
+        var top = [Double](repeating: 0, count: d)
+        var theta1 = 0.0
+        for _ in 0..<max(1, iterations) {
+            let z = withoutGradients { Tensor.matmul(a, Tensor.matmul(a, q), transposeA: true) }   // [d, b] = G Q
+            // H = Qᵀ G Q, symmetrised, in Double.
+            var h = [Double](repeating: 0, count: b * b)
+            q.withUnsafeBufferPointer { qs in
+                z.withUnsafeBufferPointer { zs in
+                    for i in 0..<b {
+                        for j in i..<b {
+                            var s = 0.0, t = 0.0
+                            for r in 0..<d {
+                                s += Double(qs[r * b + i]) * Double(zs[r * b + j])
+                                t += Double(qs[r * b + j]) * Double(zs[r * b + i])
+                            }
+                            h[i * b + j] = (s + t) / 2
+                            h[j * b + i] = (s + t) / 2
+                        }
+                    }
+                }
+            }
+            let (theta, w) = symmetricEigen(h, size: b)
+            theta1 = theta[0]
+            // Ritz vector v = Q w₁, its image G v = Z w₁, and the residual G v − θ₁ v.
+            var residual = 0.0
+            q.withUnsafeBufferPointer { qs in
+                z.withUnsafeBufferPointer { zs in
+                    for r in 0..<d {
+                        var v = 0.0, gv = 0.0
+                        for c in 0..<b {
+                            v += Double(qs[r * b + c]) * w[c * b]
+                            gv += Double(zs[r * b + c]) * w[c * b]
+                        }
+                        top[r] = v
+                        residual += (gv - theta1 * v) * (gv - theta1 * v)
+                    }
+                }
+            }
+            residual = residual.squareRoot()
+            guard theta1 > 0 else { break }
+            let gap = b > 1 ? theta[0] - theta[1] : theta[0]
+            if residual <= 1e-6 * theta1 || (gap > 0 && residual / gap < tolerance) || b == d { break }
+            // Continue from the Ritz block Z W (top Ritz direction first).
+            q = orthonormalColumns(Tensor(shape: [d, b]) { out in
+                z.withUnsafeBufferPointer { zs in
+                    for r in 0..<d {
+                        for c in 0..<b {
+                            var s = 0.0
+                            for k in 0..<b { s += Double(zs[r * b + k]) * w[k * b + c] }
+                            out[r * b + c] = Float(s)
+                        }
+                    }
+                }
+            })
+        }
+        let norm = top.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        var v = top.map { Float($0 / max(norm, .leastNormalMagnitude)) }
+        let largest = v.indices.max { abs(v[$0]) < abs(v[$1]) } ?? 0
+        if v[largest] < 0 { v = v.map { -$0 } }
+        return (v, Float(max(0, theta1).squareRoot()))
+    }
+
+    /// The eigenvalues (descending) and eigenvectors of a symmetric matrix H [m, m] (row-major),
+    /// by the cyclic Jacobi method: rotations zero each off-diagonal entry in turn until the
+    /// off-diagonal mass is below 10⁻¹⁴ of the total. Column c of `vectors` (entries
+    /// `vectors[r * m + c]`) is the unit eigenvector of `values[c]`.
+    ///
+    /// Laws: H = W Λ Wᵀ and WᵀW = I up to round-off.
+    /// - Complexity: O(m³) per sweep; a few sweeps (quadratic convergence).
+    public static func symmetricEigen(_ matrix: [Double], size m: Int, sweeps: Int = 64) -> (values: [Double], vectors: [Double]) {
+        precondition(matrix.count == m * m, "LinearAlgebra.symmetricEigen: \(matrix.count) entries for a \(m)×\(m) matrix")
+        var h = matrix
+        var w = [Double](repeating: 0, count: m * m)
+        for i in 0..<m { w[i * m + i] = 1 }
+        let total = h.reduce(0) { $0 + $1 * $1 }
+        for _ in 0..<sweeps {
+            var off = 0.0
+            for i in 0..<m { for j in 0..<m where j != i { off += h[i * m + j] * h[i * m + j] } }
+            if off <= 1e-28 * total || off == 0 { break }
+            for p in 0..<m {
+                for r in (p + 1)..<m {
+                    let hpr = h[p * m + r]
+                    if hpr == 0 { continue }
+                    // Rotation angle that zeroes H[p, r]: tan 2φ = 2 H[p,r] / (H[r,r] − H[p,p]).
+                    let tau = (h[r * m + r] - h[p * m + p]) / (2 * hpr)
+                    let t = (tau >= 0 ? 1.0 : -1.0) / (abs(tau) + (1 + tau * tau).squareRoot())
+                    let c = 1 / (1 + t * t).squareRoot(), s = t * c
+                    for k in 0..<m {   // columns p and r: H ← H J
+                        let hkp = h[k * m + p], hkr = h[k * m + r]
+                        h[k * m + p] = c * hkp - s * hkr
+                        h[k * m + r] = s * hkp + c * hkr
+                    }
+                    for k in 0..<m {   // rows p and r: H ← Jᵀ H
+                        let hpk = h[p * m + k], hrk = h[r * m + k]
+                        h[p * m + k] = c * hpk - s * hrk
+                        h[r * m + k] = s * hpk + c * hrk
+                    }
+                    for k in 0..<m {   // W ← W J
+                        let wkp = w[k * m + p], wkr = w[k * m + r]
+                        w[k * m + p] = c * wkp - s * wkr
+                        w[k * m + r] = s * wkp + c * wkr
+                    }
+                }
+            }
+        }
+        let order = (0..<m).sorted { h[$0 * m + $0] > h[$1 * m + $1] }
+        var vectors = [Double](repeating: 0, count: m * m)
+        for (c, source) in order.enumerated() { for r in 0..<m { vectors[r * m + c] = w[r * m + source] } }
+        return (order.map { h[$0 * m + $0] }, vectors)
     }
 
     /// The top `components` principal directions of a centred matrix A [n, d] (eigenvectors of

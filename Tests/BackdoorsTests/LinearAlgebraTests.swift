@@ -44,6 +44,100 @@ struct LinearAlgebraTests {
         }
     }
 
+    /// A random d × d orthogonal matrix (columns orthonormal), row-major, from Gram–Schmidt.
+    static func randomOrthogonal(_ d: Int, random: inout LabRandom) -> [Double] {
+        var g = [Float](repeating: 0, count: d * d)
+        g.withUnsafeMutableBufferPointer { random.fillNormal($0, mean: 0, standardDeviation: 1) }
+        var q = g.map(Double.init)
+        for c in 0..<d {
+            for p in 0..<c {
+                var dot = 0.0
+                for r in 0..<d { dot += q[r * d + c] * q[r * d + p] }
+                for r in 0..<d { q[r * d + c] -= dot * q[r * d + p] }
+            }
+            var norm = 0.0
+            for r in 0..<d { norm += q[r * d + c] * q[r * d + c] }
+            for r in 0..<d { q[r * d + c] /= norm.squareRoot() }
+        }
+        return q
+    }
+
+    /// A = diag(σ) Vᵀ for a random orthogonal V: singular values exactly σ, right singular
+    /// vectors the columns of V.
+    static func knownSVD(_ sigma: [Double], seed: UInt64) -> (Tensor, v: [Double]) {
+        var random = LabRandom(seed: seed)
+        let d = sigma.count
+        let v = randomOrthogonal(d, random: &random)
+        let a = Tensor(shape: [d, d]) { out in
+            for i in 0..<d { for j in 0..<d { out[i * d + j] = Float(sigma[i] * v[j * d + i]) } }
+        }
+        return (a, v)
+    }
+
+    @Test("the top singular vector is accurate when σ₂ is within 1% of σ₁ (a change-based stop is not)")
+    func topSingularVectorSmallGap() {
+        // σ₂/σ₁ = 0.993: power iteration gains only 1.4% per step towards v₁, so a stop on a
+        // small change between steps ends several degrees away. The Davis–Kahan stop does not.
+        var sigma: [Double] = [10, 9.93]
+        for j in 2..<40 { sigma.append(6 - Double(j) * 0.1) }
+        for seed in UInt64(1)...4 {
+            let (a, v) = Self.knownSVD(sigma, seed: seed)
+            var random = LabRandom(seed: seed + 50)
+            let (top, value) = LinearAlgebra.topSingularVector(a, random: &random)
+            var cosine = 0.0
+            for r in 0..<40 { cosine += Double(top[r]) * v[r * 40] }
+            let sine = (max(0, 1 - cosine * cosine)).squareRoot()
+            #expect(sine < 1e-3, "seed \(seed): sin ∠(v, v₁) = \(sine)")
+            #expect(abs(Double(value) - 10) < 1e-3)
+        }
+    }
+
+    @Test("a repeated top singular value returns a unit vector of the top space, with σ₁ exact")
+    func topSingularVectorRepeated() {
+        var sigma: [Double] = [5, 5]
+        for j in 2..<12 { sigma.append(3 - Double(j) * 0.2) }
+        let (a, v) = Self.knownSVD(sigma, seed: 9)
+        var random = LabRandom(seed: 10)
+        let (top, value) = LinearAlgebra.topSingularVector(a, block: 4, random: &random)
+        var inTop = 0.0, norm = 0.0
+        for c in 0..<2 {
+            var dot = 0.0
+            for r in 0..<12 { dot += Double(top[r]) * v[r * 12 + c] }
+            inTop += dot * dot
+        }
+        for r in 0..<12 { norm += Double(top[r]) * Double(top[r]) }
+        #expect(abs(norm - 1) < 1e-5)
+        #expect(inTop > 1 - 1e-5)
+        #expect(abs(Double(value) - 5) < 1e-4)
+    }
+
+    @Test("Jacobi: a known 2×2 answer, and H = WΛWᵀ with orthonormal W and descending Λ")
+    func symmetricEigen() {
+        let two = LinearAlgebra.symmetricEigen([2, 1, 1, 2], size: 2)
+        #expect(abs(two.values[0] - 3) < 1e-12 && abs(two.values[1] - 1) < 1e-12)
+        #expect(abs(abs(two.vectors[0]) - 0.5.squareRoot()) < 1e-12 && abs(two.vectors[0] - two.vectors[2]) < 1e-12)
+        var random = LabRandom(seed: 31)
+        for m in [1, 3, 7, 16] {
+            var g = [Float](repeating: 0, count: m * m)
+            g.withUnsafeMutableBufferPointer { random.fillNormal($0, mean: 0, standardDeviation: 1) }
+            var h = [Double](repeating: 0, count: m * m)
+            for i in 0..<m { for j in 0..<m { h[i * m + j] = Double(g[i * m + j] + g[j * m + i]) } }
+            let (values, w) = LinearAlgebra.symmetricEigen(h, size: m)
+            for c in 1..<max(1, m) { #expect(values[c - 1] >= values[c]) }
+            for i in 0..<m {
+                for j in 0..<m {
+                    var rebuilt = 0.0, gram = 0.0
+                    for c in 0..<m {
+                        rebuilt += w[i * m + c] * values[c] * w[j * m + c]
+                        gram += w[c * m + i] * w[c * m + j]
+                    }
+                    #expect(abs(rebuilt - h[i * m + j]) < 1e-10)
+                    #expect(abs(gram - (i == j ? 1 : 0)) < 1e-12)
+                }
+            }
+        }
+    }
+
     @Test("principal directions are orthonormal, ordered, and agree with a diagonal covariance")
     func pca() {
         // Independent columns with standard deviations 5, 4, 3, 2, 1: the principal directions
