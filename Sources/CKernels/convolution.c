@@ -257,7 +257,7 @@ int pl_conv2d_weight_gradient(const float *x, const float *dy, size_t n, size_t 
 //
 // y = x · wᵀ for x whose rows are mostly zeros (image pixels of MNIST-like data, one-hot and binary
 // tabular features, ReLU outputs). The non-zeros of a chunk of rows are listed once (compressed
-// rows, built without branches); the transposed weights are re-laid as panels of 16 output
+// rows, built without branches); the weights ([n][k]) are re-laid as panels of 16 output
 // columns (k × 16 contiguous floats: one cache line per input index); then for each panel and
 // row, eight independent vector accumulators run over the row's (index, value) pairs. Work is proportional to
 // the non-zeros instead of the row length. Exact zeros are skipped, so a non-finite weight met only
@@ -268,7 +268,7 @@ int pl_conv2d_weight_gradient(const float *x, const float *dy, size_t n, size_t 
 enum { PL_SPARSE_CHUNK = 64, PL_PANEL = 16 };
 
 PL_CONV_CLONES
-int pl_sparse_rows_matmul(const float *x, size_t m, size_t k, const float *wt, size_t n, const float *bias, float *y) {
+int pl_sparse_rows_matmul(const float *x, size_t m, size_t k, const float *w, size_t n, const float *bias, float *y) {
     // Panels of 16 columns (two vectors: one (index, value) pair feeds two products, and the four-way
     // unrolled loop keeps eight independent accumulators in flight), then one of 8, then scalars.
     const size_t wide = n / PL_PANEL, narrow = (n % PL_PANEL) / PL_LANES;
@@ -278,13 +278,15 @@ int pl_sparse_rows_matmul(const float *x, size_t m, size_t k, const float *wt, s
     size_t *start = malloc((PL_SPARSE_CHUNK + 1) * sizeof(size_t));
     float *panel = malloc((vectorColumns * k + 1) * sizeof(float));
     if (!offset || !value || !start || !panel) { free(offset); free(value); free(start); free(panel); return -1; }
+    // panel[p][j][c] = w[p·16 + c][j]: the weights of 16 outputs for input j, side by side.
     for (size_t p = 0; p < wide; p++)
-        for (size_t j = 0; j < k; j++)
-            memcpy(panel + (p * k + j) * PL_PANEL, wt + j * n + p * PL_PANEL, PL_PANEL * sizeof(float));
+        for (size_t c = 0; c < PL_PANEL; c++)
+            for (size_t j = 0; j < k; j++)
+                panel[(p * k + j) * PL_PANEL + c] = w[(p * PL_PANEL + c) * k + j];
     float *last = panel + wide * k * PL_PANEL;
-    for (size_t p = 0; p < narrow; p++)
+    for (size_t c = 0; c < narrow * PL_LANES; c++)
         for (size_t j = 0; j < k; j++)
-            memcpy(last + j * PL_LANES, wt + j * n + wide * PL_PANEL, PL_LANES * sizeof(float));
+            last[j * PL_LANES + c] = w[(wide * PL_PANEL + c) * k + j];
     for (size_t i0 = 0; i0 < m; i0 += PL_SPARSE_CHUNK) {
         const size_t rows = m - i0 < PL_SPARSE_CHUNK ? m - i0 : PL_SPARSE_CHUNK;
         size_t count = 0;
@@ -344,7 +346,7 @@ int pl_sparse_rows_matmul(const float *x, size_t m, size_t k, const float *wt, s
         for (size_t c = vectorColumns; c < n; c++) {
             for (size_t r = 0; r < rows; r++) {
                 float acc = 0;
-                for (size_t t = start[r]; t < start[r + 1]; t++) acc += value[t] * wt[(size_t)offset[t] * n + c];
+                for (size_t t = start[r]; t < start[r + 1]; t++) acc += value[t] * w[c * k + offset[t]];
                 y[(i0 + r) * n + c] = acc + (bias ? bias[c] : 0.0f);
             }
         }

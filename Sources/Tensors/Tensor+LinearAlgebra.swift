@@ -57,20 +57,9 @@ extension Tensor {
     /// costs in proportion to the non-zeros; the gradients are the dense products of `matmul`.
     static func sparseLinear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         let (m, k, n) = (x.shape[0], x.shape[1], weight.shape[0])
-        // The kernel reads the weights as [in, out].
-        var transposed = [Float](repeating: 0, count: k * n)
-        let w = weight.storage.pointer
-        transposed.withUnsafeMutableBufferPointer { t in
-            for o in 0..<n {
-                let row = w + o * k
-                for j in 0..<k { t[j * n + o] = row[j] }
-            }
-        }
         let y = Tensor(shape: [m, n]) { out in
-            let status = transposed.withUnsafeBufferPointer { t in
-                pl_sparse_rows_matmul(x.storage.pointer, m, k, t.baseAddress!, n,
-                                      bias.map { UnsafePointer($0.storage.pointer) }, out.baseAddress!)
-            }
+            let status = pl_sparse_rows_matmul(x.storage.pointer, m, k, weight.storage.pointer, n,
+                                               bias.map { UnsafePointer($0.storage.pointer) }, out.baseAddress!)
             precondition(status == 0, "Tensor.linear: out of memory for the non-zeros of a row of \(x.shape)")
         }
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]

@@ -78,11 +78,10 @@ void pl_channel_sums(const float *x, size_t n, size_t c, size_t plane, float *ou
 /// wins only from the window's first position).
 void pl_max_pool_2x2(const float *x, size_t planes, size_t h, size_t w, float *y, int64_t *indices);
 
-/// y = x · wᵀ (+ bias) for row-major x [m][k] whose rows are mostly zeros, with the weights given
-/// transposed: wt [k][n] (so y[i][c] = bias[c] + Σ_{j: x[i][j] ≠ 0} x[i][j] · wt[j][c], in a fixed
-/// order). Cost proportional to the non-zeros of x times n. bias may be NULL. Returns 0, or −1
+/// y = x · wᵀ (+ bias) for row-major x [m][k] whose rows are mostly zeros and weights w [n][k]
+/// (y[i][c] = bias[c] + Σ_{j: x[i][j] ≠ 0} x[i][j] · w[c][j], in a fixed order). Cost proportional to the non-zeros of x times n. bias may be NULL. Returns 0, or −1
 /// when its scratch memory cannot be allocated.
-int pl_sparse_rows_matmul(const float *x, size_t m, size_t k, const float *wt, size_t n, const float *bias, float *y);
+int pl_sparse_rows_matmul(const float *x, size_t m, size_t k, const float *w, size_t n, const float *bias, float *y);
 
 /// The number of entries of x[0..<n] that are not 0 (NaN counts as non-zero).
 size_t pl_count_nonzero(const float *x, size_t n);
