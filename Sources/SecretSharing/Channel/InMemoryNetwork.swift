@@ -135,16 +135,12 @@ fileprivate final class Mailbox: @unchecked Sendable {
     }
 
     func take() throws(SecretSharingError) -> [UInt64] {
-        // Poll briefly before sleeping: a peer's reply usually arrives within microseconds, and a
-        // futex wake-up costs tens of them.
-        var spins = 0
-        while spins < 4000 {
+        // Poll before sleeping (see `BusyWait`): a peer's reply usually arrives within
+        // microseconds, and a futex wake-up costs tens of them or more.
+        _ = BusyWait.poll {
             condition.lock()
-            let ready = head < queue.count || closed
-            condition.unlock()
-            if ready { break }
-            spins += 1
-            if spins % 64 == 0 { sched_yield() }
+            defer { condition.unlock() }
+            return head < queue.count || closed
         }
         condition.lock()
         defer { condition.unlock() }

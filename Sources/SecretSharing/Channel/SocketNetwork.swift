@@ -82,8 +82,6 @@ public final class SocketChannel: Channel, @unchecked Sendable {
     private let writers: [Writer?]
     private var receiving = false
     private let pool = WordBufferPool()
-    /// How long a receive polls before it blocks (see `awaitReadable`).
-    static let spinMicroseconds: Int64 = 100
 
     fileprivate init(party: Int, partyCount: Int, sockets: [Int32]) {
         self.partyIndex = party
@@ -147,24 +145,14 @@ public final class SocketChannel: Channel, @unchecked Sendable {
     #endif
 }
 
-/// Polls `fd` without blocking for up to about `SocketChannel.spinMicroseconds`, yielding the
-/// processor between polls, before the caller's blocking read: a peer's reply usually arrives
-/// within tens of microseconds, while a sleeping reader's wake-up on a loaded machine can cost
+/// Polls `fd` without blocking (see `BusyWait`) before the caller's blocking read: a peer's
+/// reply usually arrives within tens of microseconds, while a sleeping reader's wake-up can cost
 /// hundreds.
 private func awaitReadable(_ fd: Int32) {
     var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    if poll(&entry, 1, 0) > 0 { return }
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: .microseconds(SocketChannel.spinMicroseconds))
-    var polls = 0
-    while true {
+    _ = BusyWait.poll {
         entry.revents = 0
-        if poll(&entry, 1, 0) != 0 { return }
-        polls += 1
-        if polls % 4 == 0 {
-            if clock.now >= deadline { return }
-            sched_yield()
-        }
+        return poll(&entry, 1, 0) != 0
     }
 }
 

@@ -74,7 +74,7 @@ public final class TrustedDealer: @unchecked Sendable {
     /// The requests served so far, in order: a plan to `preprocess` for a later run of the same
     /// computation.
     public var servedPlan: CorrelationPlan {
-        lock.lock()
+        lock.lockPolling()
         defer { lock.unlock() }
         return CorrelationPlan(requests: requests)
     }
@@ -83,7 +83,7 @@ public final class TrustedDealer: @unchecked Sendable {
     /// computation making exactly these requests then only collects them. Must be called before
     /// any party makes a request.
     public func preprocess(_ plan: CorrelationPlan) {
-        lock.lock()
+        lock.lockPolling()
         defer { lock.unlock() }
         precondition(requests.isEmpty, "preprocess before any request is served")
         for (sequence, request) in plan.requests.enumerated() {
@@ -112,7 +112,7 @@ public final class TrustedDealer: @unchecked Sendable {
 
     /// Party `party`'s payload for its next request.
     func serve(_ request: Request, party: Int) throws(SecretSharingError) -> Payload {
-        lock.lock()
+        lock.lockPolling()
         defer { lock.unlock() }
         let sequence = consumed[party]
         if sequence == requests.count {
@@ -191,7 +191,7 @@ public final class TrustedDealer: @unchecked Sendable {
 
     /// A buffer from the dealer's pool (for a party's expansion of its key).
     func takeBuffer(_ count: Int) -> [UInt64] {
-        lock.lock()
+        lock.lockPolling()
         defer { lock.unlock() }
         return pool.take(count)
     }
@@ -200,7 +200,7 @@ public final class TrustedDealer: @unchecked Sendable {
 
     /// Hands back buffers of used correlations for reuse (see `TripleProvider.recycle`).
     func recycle(_ buffers: consuming [[UInt64]]) {
-        lock.lock()
+        lock.lockPolling()
         defer { lock.unlock() }
         for b in buffers { pool.recycle(b) }
     }
