@@ -83,13 +83,14 @@ struct SpeedPathTests {
         #expect(wrong == 0, "\(wrong) wrong entries in \(m)x\(k)x\(n)")
     }
 
-    @Test("seed-compressed matrix triples satisfy Σc = (Σa)(Σb), and only the last party gets C",
+    @Test("seed-compressed matrix triples satisfy Σc = (Σa)(Σb); one party per request, rotating, gets C",
           arguments: [2, 3])
     func seededTriples(parties: Int) throws {
         let dealer = TrustedDealer(partyCount: parties)
         let providers = (0..<parties).map { dealer.provider(for: $0) }
         let (m, k, n) = (6, 9, 5)
-        for _ in 0..<2 {
+        let requests = parties + 1
+        for _ in 0..<requests {
             let triples = try providers.map { try $0.matrixTriple(m: m, k: k, n: n) }
             func sum(_ parts: [[UInt64]]) -> [UInt64] {
                 parts.dropFirst().reduce(parts[0]) { acc, x in zip(acc, x).map { $0 &+ $1 } }
@@ -101,9 +102,70 @@ struct SpeedPathTests {
             // Different parties' shares differ (independent keys).
             #expect(triples[0].a != triples[1].a)
         }
-        // Offline bytes: a 32-byte key each, plus the explicit C share at the last party.
+        // Offline bytes: a 32-byte key per request, plus the explicit C share at the request's
+        // explicit party (request s at party s mod n): party p is explicit for the requests
+        // s < requests with s ≡ p.
         for (p, provider) in providers.enumerated() {
-            #expect(provider.offlineBytesReceived == 2 * (32 + (p == parties - 1 ? 8 * m * n : 0)))
+            let explicit = (0..<requests).filter { $0 % parties == p }.count
+            #expect(provider.offlineBytesReceived == requests * 32 + explicit * 8 * m * n)
+        }
+    }
+
+    @Test("every correlation kind is consistent across parties when the parties collect concurrently",
+          arguments: [2, 3])
+    func concurrentCorrelations(parties: Int) throws {
+        let dealer = TrustedDealer(partyCount: parties)
+        // Each party collects the same sequence of requests on its own thread; the shares are
+        // then recombined and checked against each correlation's law.
+        let count = 3000, shift = 16
+        let collected = try InMemoryNetwork.run(partyCount: parties) { channel -> [[[UInt64]]] in
+            let provider = dealer.provider(for: channel.partyIndex)
+            var out: [[[UInt64]]] = []
+            for _ in 0..<2 {
+                let t = try provider.multiplicationTriples(count: count)
+                let sq = try provider.squarePairs(count: count)
+                let tr = try provider.truncationPairs(count: count, shift: shift)
+                let bt = try provider.binaryTriples(count: count)
+                let eda = try provider.edaBits(count: count)
+                let da = try provider.daBits(count: 100)
+                out.append([t.a, t.b, t.c, sq.a, sq.c, tr.r, tr.rHigh, tr.wrap, bt.a, bt.b, bt.c,
+                            eda.arithmetic, eda.binary, da.binary, da.arithmetic])
+            }
+            return out
+        }
+        func add(_ j: Int, _ r: Int) -> [UInt64] {
+            var total = collected[0][r][j]
+            for p in 1..<parties { for i in total.indices { total[i] &+= collected[p][r][j][i] } }
+            return total
+        }
+        func xor(_ j: Int, _ r: Int) -> [UInt64] {
+            var total = collected[0][r][j]
+            for p in 1..<parties { for i in total.indices { total[i] ^= collected[p][r][j][i] } }
+            return total
+        }
+        for r in 0..<2 {
+            let a = add(0, r), b = add(1, r), c = add(2, r)
+            let ab: [UInt64] = zip(a, b).map { x, y -> UInt64 in x &* y }
+            #expect(ab == c, "Beaver triples")
+            let sa = add(3, r), sc = add(4, r)
+            let squares: [UInt64] = sa.map { x -> UInt64 in x &* x }
+            #expect(squares == sc, "square pairs")
+            let rr = add(5, r), high = add(6, r), wrap = add(7, r)
+            let expectedHigh: [UInt64] = rr.map { r -> UInt64 in r >> UInt64(shift) }
+            #expect(expectedHigh == high, "truncation high part")
+            let expectedWrap: [UInt64] = rr.map { r -> UInt64 in (r >> 63) << UInt64(64 - shift) }
+            #expect(expectedWrap == wrap, "truncation wrap part")
+            let ba = xor(8, r), bb = xor(9, r), bc = xor(10, r)
+            let ands: [UInt64] = zip(ba, bb).map { x, y -> UInt64 in x & y }
+            #expect(ands == bc, "binary triples")
+            #expect(add(11, r) == xor(12, r), "edaBits: the binary shares are the bits of the arithmetic value")
+            let beta = xor(13, r), bits = add(14, r)
+            #expect(beta.count == 2)
+            #expect(beta[1] >> 36 == 0, "daBits: unused bits are zero")
+            let expectedBits: [UInt64] = (0..<100).map { i -> UInt64 in (beta[i >> 6] >> UInt64(i & 63)) & 1 }
+            #expect(bits == expectedBits, "daBits")
+            // Shares are not degenerate: the first party's share of a is not the whole of a.
+            #expect(collected[0][r][0] != a)
         }
     }
 

@@ -94,4 +94,8 @@ size_t pl_count_nonzero(const float *x, size_t n);
 /// with identical output.
 void pl_chacha12_groups(const uint32_t key[8], uint64_t counter, uint64_t *out, size_t groups);
 
+// Pins the calling thread to the (index mod n)-th of the n processors the process may run on.
+// Returns the processor, or -1 when fewer than two are allowed or the call fails (no change).
+int pl_pin_current_thread(int index);
+
 #endif

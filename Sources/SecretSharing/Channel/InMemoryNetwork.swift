@@ -62,6 +62,7 @@ func runPartyThreads<C: Channel & SendableMetatype, T: Sendable>(
         done.enter()
         let box = UncheckedBox(channel)
         let thread = Thread {
+            PartyPlacement.pinCurrentThread(party: p)
             do {
                 results.set(p, .success(try body(box.value)))
             } catch {

@@ -3,32 +3,40 @@ internal import RingArithmetic
 
 /// A trusted third party that deals correlated randomness to `partyCount` parties.
 ///
-/// For each request, in the order the parties make them, the dealer draws the correlation from
-/// its own CSPRNG, splits every component into fresh additive (or XOR) shares — `n - 1` uniform
-/// shares and one that completes the sum — and hands party `i` its shares, through the
-/// `DealerTripleProvider` returned by `provider(for:)`.
+/// Every correlation is *seed-compressed* (Boyle et al.'s PRG trick, as in CrypTen's and
+/// MP-SPDZ's dealers): for each request, in the order the parties make them, the dealer draws a
+/// fresh 256-bit key per party from its CSPRNG-keyed ChaCha12 stream and sends only that. Each
+/// party expands from its key its shares of the correlation's *free* components — uniform
+/// values such as a triple's `a` and `b` or a truncation mask's `r` — and, except one
+/// *explicit* party, its shares of the *completed* components (`c = a·b`, `⌊r/2^d⌋`, …). The
+/// explicit party receives its shares of the completed components instead, computed by the
+/// dealer as the correlated value minus the other parties' expanded shares. The explicit party is
+/// `sequence mod partyCount` — it rotates from request to request, so the dealer's work is spread
+/// over the parties.
+///
+/// Threads: the dealer's lock guards only the request log and the key draws. The dealer's work
+/// for a request — expanding every party's key and computing the explicit share — runs, outside
+/// the lock, on the thread of the explicit party when its `DealerTripleProvider` collects the
+/// request (the provider is the dealer's window: the party's own code sees only its shares).
+/// The other parties expand their keys on their own threads meanwhile, so no party waits on
+/// another's request and, on two cores, both halves of the work run at once.
 ///
 /// Security assumption: the dealer is honest and colludes with no party; it never sees the
-/// parties' inputs. Given that, each party's shares are uniform and independent of the others',
-/// so up to `n - 1` semi-honest colluding parties learn nothing (as in CrypTen's trusted-third-
+/// parties' inputs. Each key is known to the dealer and its party only, so a coalition of up to
+/// `n - 1` parties sees shares that are ChaCha12 outputs under keys it does not know —
+/// pseudorandom under the same PRF assumption as every other mask (`MaskGenerator`) — and the
+/// explicit shares are masked by the pseudorandom shares of a party outside the coalition. Up
+/// to `n - 1` semi-honest colluding parties therefore learn nothing (CrypTen's trusted-third-
 /// party mode). Replace it by a dealer-free `TripleProvider` to drop the assumption.
 ///
-/// Matrix triples are *seed-compressed*: the dealer draws a fresh 256-bit key per party from its
-/// CSPRNG and sends only that; every party expands its shares of `A` and `B` from its key with
-/// ChaCha12 (`MaskGenerator`), parties `0..<n-1` their share of `C` too, and only the last party
-/// receives its share of `C` explicitly, `C - Σ_{i<n-1} c_i`. (Computing that share on a thread
-/// of the dealer's own, while the parties open their inputs, was measured slower on two cores
-/// than computing it at the first request.)
-/// Offline bytes: 32 per party plus `8·m·n` for the last, instead of `8·(mk + kn + mn)` per party.
-/// Each key is 256 bits of the dealer's ChaCha12 stream, itself keyed from the OS CSPRNG, and is
-/// known to the dealer and its party only, so a coalition of up to `n - 1` parties sees shares
-/// that are ChaCha12 outputs under keys it does not know: pseudorandom under the same PRF
-/// assumption as every other mask (`MaskGenerator`), and the last party's `C` share is masked by
-/// the other parties' pseudorandom `c_i`.
+/// Offline bytes: 32 per party and request plus, at the explicit party, its completed
+/// components (`8·m·n` for a matrix triple, `8·count` for a Beaver triple), instead of every
+/// component at every party.
 ///
 /// Parties must make the same requests in the same order; a mismatch throws `providerFailure`.
 /// - Complexity: the dealer's work is that of the correlation (one m×k×n ring product for a
-///   matrix triple) plus `O(n)` random words per correlated word.
+///   matrix triple) plus `O(n)` ChaCha12 words per correlated word, at the explicit party;
+///   every other party expands its own key (`O(1)` words per correlated word).
 public final class TrustedDealer: @unchecked Sendable {
     /// The number of parties served.
     public let partyCount: Int
@@ -79,17 +87,23 @@ public final class TrustedDealer: @unchecked Sendable {
         return CorrelationPlan(requests: requests)
     }
 
-    /// Generates, ahead of time, every correlation of `plan` (the offline phase), so that a
-    /// computation making exactly these requests then only collects them. Must be called before
-    /// any party makes a request.
+    /// Generates, ahead of time, every correlation of `plan` (the offline phase): the keys are
+    /// drawn and every party's shares expanded now, so that a computation making exactly these
+    /// requests then only collects them. Must be called before any party makes a request.
     public func preprocess(_ plan: CorrelationPlan) {
         lock.lockPolling()
-        defer { lock.unlock() }
         precondition(requests.isEmpty, "preprocess before any request is served")
+        var seeds: [[Seed]] = []
         for (sequence, request) in plan.requests.enumerated() {
-            let perParty = payloads(request)
-            for p in 0..<partyCount { pending[p][sequence] = perParty[p] }
+            seeds.append(drawSeeds(request, sequence: sequence))
             requests.append(request)
+        }
+        lock.unlock()
+        for (sequence, perParty) in seeds.enumerated() {
+            let ready = perParty.map { Payload.ready(materialize($0), bytes: $0.offlineBytes) }
+            lock.lockPolling()
+            for p in 0..<partyCount { pending[p][sequence] = ready[p] }
+            lock.unlock()
         }
     }
 
@@ -103,24 +117,25 @@ public final class TrustedDealer: @unchecked Sendable {
         case da(Int)
     }
 
-    /// What a party receives for one request: its shares, or the key of a seed-compressed
-    /// matrix triple.
+    /// What a party receives for one request: the key it expands (and, at the explicit party,
+    /// the dealer's work to do), or shares expanded ahead of time by `preprocess`.
     enum Payload {
-        case explicit([[UInt64]])
-        case seeded(SeededMatrixShare)
+        case seeded(Seed)
+        case ready([[UInt64]], bytes: Int)
     }
 
-    /// Party `party`'s payload for its next request.
+    /// Party `party`'s payload for its next request: drawn now if no party has made this
+    /// request yet, else the one drawn for it then. Only key draws happen under the lock.
     func serve(_ request: Request, party: Int) throws(SecretSharingError) -> Payload {
         lock.lockPolling()
         defer { lock.unlock() }
         let sequence = consumed[party]
         if sequence == requests.count {
-            let perParty = payloads(request)
+            let seeds = drawSeeds(request, sequence: sequence)
             requests.append(request)
-            for p in 0..<partyCount where p != party { pending[p][sequence] = perParty[p] }
+            for p in 0..<partyCount where p != party { pending[p][sequence] = .seeded(seeds[p]) }
             consumed[party] += 1
-            return perParty[party]
+            return .seeded(seeds[party])
         }
         guard requests[sequence] == request else {
             throw .providerFailure(
@@ -131,72 +146,179 @@ public final class TrustedDealer: @unchecked Sendable {
         return pending[party].removeValue(forKey: sequence)!
     }
 
-    /// Party `party`'s components for its next request (explicit shares only).
-    func serveExplicit(_ request: Request, party: Int) throws(SecretSharingError) -> [[UInt64]] {
-        guard case let .explicit(parts) = try serve(request, party: party) else {
-            throw .providerFailure("request \(request) is seed-compressed")
+    /// One fresh key per party (and, for daBits, one for the dealer's own secret bits), in a
+    /// fixed order; the explicit party's seed carries every key. Called under the lock.
+    private func drawSeeds(_ request: Request, sequence: Int) -> [Seed] {
+        let keys = (0..<partyCount).map { _ in MaskGenerator.drawKey(from: &random) }
+        let secret = Layout(request).needsDealerSecret ? MaskGenerator.drawKey(from: &random) : nil
+        let explicit = sequence % partyCount
+        return (0..<partyCount).map { p in
+            Seed(request: request, party: p, key: keys[p],
+                 job: p == explicit ? DealerJob(keys: keys, secret: secret) : nil)
         }
+    }
+
+    // MARK: Expansion (outside the lock)
+
+    /// This party's components, in the order of `Layout`: the free ones from its key, then the
+    /// completed ones — from its key, or from the dealer's work at the explicit party.
+    func materialize(_ seed: Seed) -> [[UInt64]] {
+        let layout = Layout(seed.request)
+        var g = MaskGenerator(key: seed.key)
+        var parts: [[UInt64]] = []
+        parts.reserveCapacity(layout.free.count + layout.completed.count)
+        for c in layout.free { parts.append(expand(&g, c.count)) }
+        guard let job = seed.job else {
+            for c in layout.completed { parts.append(expand(&g, c.count)) }
+            return parts
+        }
+        parts += completedShares(job, request: seed.request, explicit: seed.party, ownFree: parts)
         return parts
     }
 
-    /// Every party's payload for `request`. Matrix triples are seed-compressed: one fresh key per
-    /// party, and the last party's `C` share computed now.
-    private func payloads(_ request: Request) -> [Payload] {
-        guard case let .matrix(m, k, n) = request else {
-            return generate(request).map { .explicit($0) }
+    /// `count` words of `g`'s stream, in a buffer from the pool.
+    private func expand(_ g: inout MaskGenerator, _ count: Int) -> [UInt64] {
+        var w = takeBuffer(count)
+        w.withUnsafeMutableBufferPointer { g.fill($0) }
+        return w
+    }
+
+    /// The dealer's work for one request, at the explicit party `e`: the totals of the free
+    /// components over every party (`e`'s own expansion given as `ownFree`), the correlated
+    /// values computed from them, and `e`'s completed shares, those values minus (or XOR) the
+    /// other parties' expanded shares.
+    private func completedShares(
+        _ job: DealerJob, request: Request, explicit e: Int, ownFree: [[UInt64]]
+    ) -> [[UInt64]] {
+        let layout = Layout(request)
+        var generators = job.keys.map { MaskGenerator(key: $0) }
+        // Totals of the free components: e's own shares, plus every other party's expansion.
+        var totals: [[UInt64]] = ownFree.map { own in
+            var t = takeBuffer(own.count)
+            t.withUnsafeMutableBufferPointer { pt in
+                own.withUnsafeBufferPointer { po in pt.update(fromContentsOf: po) }
+            }
+            return t
         }
-        let keys = (0..<partyCount).map { _ in MaskGenerator.drawKey(from: &random) }
-        let lastC = lastMatrixShare(keys: keys, m: m, k: k, n: n)
-        return (0..<partyCount).map { p in
-            .seeded(SeededMatrixShare(key: keys[p], explicitC: p == partyCount - 1 ? lastC : nil))
+        for p in 0..<partyCount where p != e {
+            for (j, c) in layout.free.enumerated() {
+                let part = expand(&generators[p], c.count)
+                combine(&totals[j], part, xor: c.xor, subtract: false)
+                recycle([part])
+            }
+        }
+        var secret = job.secret.map { MaskGenerator(key: $0) }
+        var completed = correlate(request, free: totals, secret: &secret)
+        recycle(totals)
+        // Subtract the other parties' shares of the completed components (their streams continue
+        // after their free components, exactly as they expand them).
+        for p in 0..<partyCount where p != e {
+            for (j, c) in layout.completed.enumerated() {
+                let part = expand(&generators[p], c.count)
+                combine(&completed[j], part, xor: c.xor, subtract: true)
+                recycle([part])
+            }
+        }
+        return completed
+    }
+
+    /// `a ± b` (or `a ⊕ b`) in place.
+    private func combine(_ a: inout [UInt64], _ b: [UInt64], xor: Bool, subtract: Bool) {
+        if xor {
+            a.withUnsafeMutableBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in for i in 0..<pa.count { pa[i] ^= pb[i] } }
+            }
+        } else if subtract {
+            Ring.subtractInPlace(&a, b)
+        } else {
+            Ring.addInPlace(&a, b)
         }
     }
 
-    /// The last party's share of `C = A·B`, from the parties' keys: expands every party's `a_i`,
-    /// `b_i` (and `c_i` but the last's) exactly as `DealerTripleProvider` does.
-    private func lastMatrixShare(keys: [SIMD8<UInt32>], m: Int, k: Int, n: Int) -> [UInt64] {
-        func take(_ count: Int) -> [UInt64] { pool.take(count) }
-        func give(_ b: consuming [UInt64]) { pool.recycle(b) }
-        var generators = keys.map { MaskGenerator(key: $0) }
-        var sa = take(m * k), sb = take(k * n), scratchA = take(m * k), scratchB = take(k * n)
-        for i in generators.indices {
-            if i == 0 {
-                sa.withUnsafeMutableBufferPointer { generators[i].fill($0) }
-                sb.withUnsafeMutableBufferPointer { generators[i].fill($0) }
-            } else {
-                scratchA.withUnsafeMutableBufferPointer { generators[i].fill($0) }
-                scratchB.withUnsafeMutableBufferPointer { generators[i].fill($0) }
-                Ring.addInPlace(&sa, scratchA)
-                Ring.addInPlace(&sb, scratchB)
-            }
-        }
-        var c = take(m * n)
-        c.withUnsafeMutableBufferPointer { pc in
-            pc.update(repeating: 0)
-            sa.withUnsafeBufferPointer { pa in
-                sb.withUnsafeBufferPointer { pb in
-                    WrappingMatrix.multiplyAccumulate(pa, pb, into: pc, m: m, k: k, n: n)
+    /// The correlated values (the completed components' totals) from the free components'
+    /// totals; `secret` is the dealer's own stream, for correlations with no free component.
+    private func correlate(_ request: Request, free t: [[UInt64]], secret: inout MaskGenerator?) -> [[UInt64]] {
+        switch request {
+        case let .multiplication(count):
+            var c = takeBuffer(count)
+            c.withUnsafeMutableBufferPointer { pc in
+                t[0].withUnsafeBufferPointer { a in
+                    t[1].withUnsafeBufferPointer { b in for i in 0..<count { pc[i] = a[i] &* b[i] } }
                 }
             }
+            return [c]
+        case let .matrix(m, k, n):
+            var c = takeBuffer(m * n)
+            c.withUnsafeMutableBufferPointer { pc in
+                pc.update(repeating: 0)
+                t[0].withUnsafeBufferPointer { pa in
+                    t[1].withUnsafeBufferPointer { pb in
+                        WrappingMatrix.multiplyAccumulate(pa, pb, into: pc, m: m, k: k, n: n)
+                    }
+                }
+            }
+            return [c]
+        case let .square(count):
+            var c = takeBuffer(count)
+            c.withUnsafeMutableBufferPointer { pc in
+                t[0].withUnsafeBufferPointer { a in for i in 0..<count { pc[i] = a[i] &* a[i] } }
+            }
+            return [c]
+        case let .truncation(count, shift):
+            // High part ⌊r/2^d⌋ and the wrap correction msb(r)·2^(64-d) (see `Party.truncate`).
+            let d = UInt64(shift)
+            var high = takeBuffer(count), wrap = takeBuffer(count)
+            high.withUnsafeMutableBufferPointer { ph in
+                wrap.withUnsafeMutableBufferPointer { pw in
+                    t[0].withUnsafeBufferPointer { r in
+                        for i in 0..<count {
+                            ph[i] = r[i] >> d
+                            pw[i] = (r[i] >> 63) << (64 - d)
+                        }
+                    }
+                }
+            }
+            return [high, wrap]
+        case let .binary(count):
+            var c = takeBuffer(count)
+            c.withUnsafeMutableBufferPointer { pc in
+                t[0].withUnsafeBufferPointer { a in
+                    t[1].withUnsafeBufferPointer { b in for i in 0..<count { pc[i] = a[i] & b[i] } }
+                }
+            }
+            return [c]
+        case .eda:
+            // The bits of r, XOR-shared: the word itself.
+            var bits = takeBuffer(t[0].count)
+            bits.withUnsafeMutableBufferPointer { pb in
+                t[0].withUnsafeBufferPointer { r in pb.update(fromContentsOf: r) }
+            }
+            return [bits]
+        case let .da(count):
+            // Secret bits β (the dealer's own draw, unused bits of the last word zero), XOR-
+            // shared and, one word per bit, additively shared.
+            let words = (count + 63) / 64
+            var beta = [UInt64](repeating: 0, count: words)
+            beta.withUnsafeMutableBufferPointer { secret!.fill($0) }
+            if count % 64 != 0 { beta[words - 1] &= (UInt64(1) << UInt64(count % 64)) - 1 }
+            var arithmetic = takeBuffer(count)
+            arithmetic.withUnsafeMutableBufferPointer { pa in
+                beta.withUnsafeBufferPointer { pb in
+                    for i in 0..<count { pa[i] = (pb[i >> 6] >> UInt64(i & 63)) & 1 }
+                }
+            }
+            return [beta, arithmetic]
         }
-        give(sa); give(sb); give(scratchA); give(scratchB)
-        var other = take(m * n)
-        for i in 0..<(keys.count - 1) {
-            other.withUnsafeMutableBufferPointer { generators[i].fill($0) }
-            Ring.subtractInPlace(&c, other)
-        }
-        give(other)
-        return c
     }
 
-    /// A buffer from the dealer's pool (for a party's expansion of its key).
+    // MARK: Buffers
+
+    /// A buffer from the dealer's pool.
     func takeBuffer(_ count: Int) -> [UInt64] {
         lock.lockPolling()
         defer { lock.unlock() }
         return pool.take(count)
     }
-
-    // MARK: Generation
 
     /// Hands back buffers of used correlations for reuse (see `TripleProvider.recycle`).
     func recycle(_ buffers: consuming [[UInt64]]) {
@@ -204,102 +326,59 @@ public final class TrustedDealer: @unchecked Sendable {
         defer { lock.unlock() }
         for b in buffers { pool.recycle(b) }
     }
+}
 
-    /// `count` uniform words (a buffer from the pool, filled from the dealer's CSPRNG).
-    private func uniformWords(_ count: Int) -> [UInt64] {
-        var w = pool.take(count)
-        w.withUnsafeMutableBufferPointer { random.fill($0) }
-        return w
+/// The components of one correlation, in the order a party expands them and the provider
+/// returns them: the free ones (uniform, every party expands its share from its key), then the
+/// completed ones (correlated; the explicit party gets its share from the dealer).
+struct Layout {
+    struct Component {
+        let count: Int
+        /// XOR-shared (packed bits) rather than additively shared.
+        let xor: Bool
     }
+    let free: [Component]
+    let completed: [Component]
+    /// Whether the correlated value needs the dealer's own secret randomness (no free part).
+    var needsDealerSecret: Bool { free.isEmpty }
 
-    /// `count` uniform words for each party (one party's share of a uniform value each).
-    private func uniformShares(_ count: Int) -> [[UInt64]] {
-        (0..<partyCount).map { _ in uniformWords(count) }
-    }
-
-    /// Additive shares of `value`: uniform for parties 0..<n-1, the last completes the sum.
-    private func additiveShares(of value: consuming [UInt64]) -> [[UInt64]] {
-        var shares = (0..<(partyCount - 1)).map { _ in uniformWords(value.count) }
-        var last = value  // in place when the caller hands its last reference over
-        for s in shares { Ring.subtractInPlace(&last, s) }
-        shares.append(last)
-        return shares
-    }
-
-    private func xorShares(of value: [UInt64]) -> [[UInt64]] {
-        var shares = (0..<(partyCount - 1)).map { _ in random.words(value.count) }
-        var last = value
-        for s in shares { last = Ring.xor(last, s) }
-        shares.append(last)
-        return shares
-    }
-
-    /// The sum of the shares, in a buffer from the pool.
-    private func sumShares(_ shares: [[UInt64]]) -> [UInt64] {
-        var total = pool.take(shares[0].count)
-        total.withUnsafeMutableBufferPointer { t in
-            shares[0].withUnsafeBufferPointer { s in
-                for i in 0..<t.count { t[i] = s[i] }
-            }
-        }
-        for s in shares.dropFirst() { Ring.addInPlace(&total, s) }
-        return total
-    }
-
-    private func xorAll(_ shares: [[UInt64]]) -> [UInt64] {
-        var total = shares[0]
-        for s in shares.dropFirst() { total = Ring.xor(total, s) }
-        return total
-    }
-
-    private func generate(_ request: Request) -> [[[UInt64]]] {
-        let n = partyCount
-        func zip3(_ x: [[UInt64]], _ y: [[UInt64]], _ z: [[UInt64]]) -> [[[UInt64]]] {
-            (0..<n).map { [x[$0], y[$0], z[$0]] }
-        }
+    init(_ request: TrustedDealer.Request) {
+        func add(_ count: Int) -> Component { Component(count: count, xor: false) }
+        func bits(_ count: Int) -> Component { Component(count: count, xor: true) }
         switch request {
-        case let .multiplication(count):
-            let a = uniformShares(count), b = uniformShares(count)
-            let c = additiveShares(of: Ring.multiply(sumShares(a), sumShares(b)))
-            return zip3(a, b, c)
-        case .matrix:
-            preconditionFailure("matrix triples are seed-compressed (see payloads)")
-        case let .square(count):
-            let a = uniformShares(count)
-            let sa = sumShares(a)
-            let c = additiveShares(of: Ring.multiply(sa, sa))
-            return (0..<n).map { [a[$0], c[$0]] }
-        case let .truncation(count, shift):
-            let r = uniformShares(count)
-            let total = sumShares(r)
-            let d = UInt64(shift)
-            var high = [UInt64](repeating: 0, count: count)
-            var wrap = [UInt64](repeating: 0, count: count)
-            for i in 0..<count {
-                high[i] = total[i] >> d
-                wrap[i] = (total[i] >> 63) << (64 - d)
-            }
-            return zip3(r, additiveShares(of: high), additiveShares(of: wrap))
-        case let .binary(count):
-            let a = uniformShares(count), b = uniformShares(count)
-            let sa = xorAll(a), sb = xorAll(b)
-            var c = [UInt64](repeating: 0, count: count)
-            for i in 0..<count { c[i] = sa[i] & sb[i] }
-            return zip3(a, b, xorShares(of: c))
-        case let .eda(count):
-            let r = uniformShares(count)
-            let bits = xorShares(of: sumShares(r))
-            return (0..<n).map { [r[$0], bits[$0]] }
-        case let .da(count):
-            let words = (count + 63) / 64
-            var beta = random.words(words)
-            if count % 64 != 0 { beta[words - 1] &= (UInt64(1) << UInt64(count % 64)) - 1 }
-            var arithmetic = [UInt64](repeating: 0, count: count)
-            for i in 0..<count { arithmetic[i] = (beta[i >> 6] >> UInt64(i & 63)) & 1 }
-            let bin = xorShares(of: beta), arith = additiveShares(of: arithmetic)
-            return (0..<n).map { [bin[$0], arith[$0]] }
+        case let .multiplication(count): (free, completed) = ([add(count), add(count)], [add(count)])
+        case let .matrix(m, k, n): (free, completed) = ([add(m * k), add(k * n)], [add(m * n)])
+        case let .square(count): (free, completed) = ([add(count)], [add(count)])
+        case let .truncation(count, _): (free, completed) = ([add(count)], [add(count), add(count)])
+        case let .binary(count): (free, completed) = ([bits(count), bits(count)], [bits(count)])
+        case let .eda(count): (free, completed) = ([add(count)], [bits(count)])
+        case let .da(count): (free, completed) = ([], [bits((count + 63) / 64), add(count)])
         }
     }
+}
+
+/// One party's part of one seed-compressed correlation: its key and, at the explicit party,
+/// the dealer's work to do.
+struct Seed: Sendable {
+    let request: TrustedDealer.Request
+    let party: Int
+    let key: SIMD8<UInt32>
+    let job: DealerJob?
+
+    /// Offline bytes received: the key, plus the completed components at the explicit party.
+    var offlineBytes: Int {
+        let layout = Layout(request)
+        let key = layout.free.isEmpty && job != nil ? 0 : 32
+        return key + (job == nil ? 0 : layout.completed.reduce(0) { $0 + 8 * $1.count })
+    }
+}
+
+/// The dealer's work for one correlation: every party's key (and the dealer's own secret key,
+/// for daBits). Carried by the explicit party's seed and run on its thread by the provider —
+/// the dealer's code, never the party's.
+struct DealerJob: Sendable {
+    let keys: [SIMD8<UInt32>]
+    let secret: SIMD8<UInt32>?
 }
 
 /// The sequence of correlation requests of a computation (recorded by `TrustedDealer.servedPlan`).
@@ -309,7 +388,8 @@ public struct CorrelationPlan: Sendable, Equatable {
     public var count: Int { requests.count }
 }
 
-/// One party's window onto a `TrustedDealer`.
+/// One party's window onto a `TrustedDealer`: collects this party's payload for each request
+/// and expands it (running the dealer's work when this party is the request's explicit party).
 public final class DealerTripleProvider: TripleProvider, @unchecked Sendable {
     private let dealer: TrustedDealer
     /// The party served.
@@ -322,9 +402,14 @@ public final class DealerTripleProvider: TripleProvider, @unchecked Sendable {
     }
 
     private func fetch(_ r: TrustedDealer.Request) throws(SecretSharingError) -> [[UInt64]] {
-        let parts = try dealer.serveExplicit(r, party: party)
-        for p in parts { offlineBytesReceived += 8 * p.count }
-        return parts
+        switch try dealer.serve(r, party: party) {
+        case let .ready(parts, bytes):
+            offlineBytesReceived += bytes
+            return parts
+        case let .seeded(seed):
+            offlineBytesReceived += seed.offlineBytes
+            return dealer.materialize(seed)
+        }
     }
 
     public func multiplicationTriples(count: Int) throws(SecretSharingError) -> BeaverTriples {
@@ -332,24 +417,9 @@ public final class DealerTripleProvider: TripleProvider, @unchecked Sendable {
         return BeaverTriples(a: p[0], b: p[1], c: p[2])
     }
 
-    /// Receives this party's key and expands its shares of `A`, `B` and — but at the last party,
-    /// which receives its `C` share explicitly — of `C`, in that order.
     public func matrixTriple(m: Int, k: Int, n: Int) throws(SecretSharingError) -> MatrixTriple {
-        guard case let .seeded(share) = try dealer.serve(.matrix(m, k, n), party: party) else {
-            throw .providerFailure("the dealer sent explicit shares for a matrix triple")
-        }
-        offlineBytesReceived += 32
-        var g = MaskGenerator(key: share.key)
-        var a = dealer.takeBuffer(m * k), b = dealer.takeBuffer(k * n)
-        a.withUnsafeMutableBufferPointer { g.fill($0) }
-        b.withUnsafeMutableBufferPointer { g.fill($0) }
-        if let c = share.explicitC {
-            offlineBytesReceived += 8 * c.count
-            return MatrixTriple(a: a, b: b, c: c)
-        }
-        var c = dealer.takeBuffer(m * n)
-        c.withUnsafeMutableBufferPointer { g.fill($0) }
-        return MatrixTriple(a: a, b: b, c: c)
+        let p = try fetch(.matrix(m, k, n))
+        return MatrixTriple(a: p[0], b: p[1], c: p[2])
     }
 
     public func squarePairs(count: Int) throws(SecretSharingError) -> SquarePairs {
@@ -383,11 +453,4 @@ public final class DealerTripleProvider: TripleProvider, @unchecked Sendable {
     public func recycle(_ buffers: consuming [[UInt64]]) {
         dealer.recycle(buffers)
     }
-}
-
-/// One party's part of a seed-compressed matrix triple: its key and, at the last party, its
-/// explicit `C` share.
-struct SeededMatrixShare: Sendable {
-    let key: SIMD8<UInt32>
-    let explicitC: [UInt64]?
 }

@@ -52,9 +52,10 @@ extension Party {
         precondition(x.shape == y.shape, "multiply: shapes \(x.shape) and \(y.shape) differ")
         let b = x.bound * y.bound
         try check("multiply", bound: b, limit: encoder.productLimit)
+        let pairs = try prepareTruncation(count: x.count, shift: encoder.fractionalBits)
         let z = try beaverProduct(x.share, y.share)
         return SecretTensor(
-            shape: x.shape, share: try truncate(z, shift: encoder.fractionalBits),
+            shape: x.shape, share: try truncate(z, shift: encoder.fractionalBits, prepared: pairs),
             bound: b + encoder.resolution)
     }
 
@@ -65,9 +66,10 @@ extension Party {
     public func square(_ x: SecretTensor) throws(SecretSharingError) -> SecretTensor {
         let b = x.bound * x.bound
         try check("square", bound: b, limit: encoder.productLimit)
+        let pairs = try prepareTruncation(count: x.count, shift: encoder.fractionalBits)
         let z = try squareProduct(x.share)
         return SecretTensor(
-            shape: x.shape, share: try truncate(z, shift: encoder.fractionalBits),
+            shape: x.shape, share: try truncate(z, shift: encoder.fractionalBits, prepared: pairs),
             bound: b + encoder.resolution)
     }
 
@@ -108,9 +110,10 @@ extension Party {
         let (m, n) = (x.shape[0], y.shape[1])
         let b = Double(x.shape[1]) * x.bound * y.bound
         try check("matmul", bound: b, limit: encoder.productLimit)
+        let pairs = try prepareTruncation(count: m * n, shift: encoder.fractionalBits)
         let z = try matrixProduct(x, y)
         return SecretTensor(
-            shape: [m, n], share: try truncate(z, shift: encoder.fractionalBits),
+            shape: [m, n], share: try truncate(z, shift: encoder.fractionalBits, prepared: pairs),
             bound: b + encoder.resolution)
     }
 
@@ -130,9 +133,10 @@ extension Party {
         try check("matmul", bound: raw, limit: encoder.productLimit)
         try check("scaled matmul", bound: b, limit: Double(sign: .plus, exponent: 62 - 3 * f, significand: 1))
         let sEnc = UInt64(bitPattern: Int64((s * encoder.scale).rounded()))
+        let pairs = try prepareTruncation(count: m * n, shift: 2 * f)
         let z = Ring.scale(try matrixProduct(x, y), by: sEnc)
         return SecretTensor(
-            shape: [m, n], share: try truncate(z, shift: 2 * f),
+            shape: [m, n], share: try truncate(z, shift: 2 * f, prepared: pairs),
             bound: b + raw * encoder.resolution + encoder.resolution)
     }
 

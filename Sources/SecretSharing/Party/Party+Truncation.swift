@@ -44,38 +44,57 @@ extension Party {
             }
             return out
         case .dealerAssisted:
-            let pairs = try provider.truncationPairs(count: z.count, shift: d)
-            var masked = Ring.add(z, pairs.r)
-            if index == 0 {
-                masked.withUnsafeMutableBufferPointer { p in
-                    for i in 0..<p.count { p[i] &+= UInt64(1) << 62 }
-                }
+            return try truncate(z, shift: d, pairs: provider.truncationPairs(count: z.count, shift: d))
+        }
+    }
+
+    /// The correlations a later `truncate(_:shift:)` of `count` words will need, requested now:
+    /// truncation pairs with `.dealerAssisted`, nothing with `.localTwoParty`. Products ask for
+    /// them before their own triple, so that the dealer's work for both — which runs at each
+    /// request's explicit party (see `TrustedDealer`) — proceeds at once on two parties.
+    func prepareTruncation(count: Int, shift d: Int) throws(SecretSharingError) -> TruncationPairs? {
+        truncation == .dealerAssisted ? try provider.truncationPairs(count: count, shift: d) : nil
+    }
+
+    /// `truncate(_:shift:)` with the pairs from `prepareTruncation` (local truncation when nil).
+    func truncate(_ z: consuming [UInt64], shift d: Int, prepared: TruncationPairs?) throws(SecretSharingError) -> [UInt64] {
+        guard let pairs = prepared else { return try truncate(z, shift: d, method: .localTwoParty) }
+        return try truncate(z, shift: d, pairs: pairs)
+    }
+
+    /// The dealer-assisted truncation of `z` with the given pairs.
+    private func truncate(_ z: consuming [UInt64], shift d: Int, pairs: TruncationPairs) throws(SecretSharingError) -> [UInt64] {
+        let shift = UInt64(d)
+        var masked = Ring.add(z, pairs.r)
+        if index == 0 {
+            masked.withUnsafeMutableBufferPointer { p in
+                for i in 0..<p.count { p[i] &+= UInt64(1) << 62 }
             }
-            let c = try channel.openAdditive(masked)
-            let offset = UInt64(1) << (62 - shift)
-            let isFirst = index == 0
-            defer {
-                channel.recycle(masked)
-                channel.recycle(c)
-                provider.recycle([pairs.r, pairs.rHigh, pairs.wrap])
-            }
-            return [UInt64](unsafeUninitializedCapacity: z.count) { out, n in
-                c.withUnsafeBufferPointer { pc in
-                    pairs.rHigh.withUnsafeBufferPointer { ph in
-                        pairs.wrap.withUnsafeBufferPointer { pw in
-                            for i in 0..<pc.count {
-                                let ci = pc[i]
-                                // w = msb(r)·(1 - msb(c)): keep the wrap share only when msb(c) = 0.
-                                let keep = (ci >> 63) ^ 1
-                                var v = (0 &- ph[i]) &+ pw[i] &* keep
-                                if isFirst { v &+= (ci >> shift) &- offset }
-                                out[i] = v
-                            }
+        }
+        let c = try channel.openAdditive(masked)
+        let offset = UInt64(1) << (62 - shift)
+        let isFirst = index == 0
+        defer {
+            channel.recycle(masked)
+            channel.recycle(c)
+            provider.recycle([pairs.r, pairs.rHigh, pairs.wrap])
+        }
+        return [UInt64](unsafeUninitializedCapacity: z.count) { out, n in
+            c.withUnsafeBufferPointer { pc in
+                pairs.rHigh.withUnsafeBufferPointer { ph in
+                    pairs.wrap.withUnsafeBufferPointer { pw in
+                        for i in 0..<pc.count {
+                            let ci = pc[i]
+                            // w = msb(r)·(1 - msb(c)): keep the wrap share only when msb(c) = 0.
+                            let keep = (ci >> 63) ^ 1
+                            var v = (0 &- ph[i]) &+ pw[i] &* keep
+                            if isFirst { v &+= (ci >> shift) &- offset }
+                            out[i] = v
                         }
                     }
                 }
-                n = z.count
             }
+            n = z.count
         }
     }
 }
