@@ -66,6 +66,7 @@ struct MPCCommand: ParsableCommand {
                     metrics["\(r.name).bytes"] = Double(r.bytes)
                     metrics["\(r.name).offline_bytes"] = Double(r.offlineBytes)
                     metrics["\(r.name).max_error"] = r.maxError
+                    metrics["\(r.name).detected_failures"] = Double(r.detectedFailures)
                     if let p = r.plaintextSeconds {
                         metrics["\(r.name).plaintext_seconds"] = p
                         metrics["\(r.name).ratio_to_plaintext"] = r.seconds / p
@@ -94,6 +95,9 @@ struct MPCCommand: ParsableCommand {
                         String(format: "%11.2e", r.maxError),
                     ].joined(separator: " ")
                     print(line)
+                    if r.detectedFailures > 0 {
+                        print("  \(r.detectedFailures) of \(repetitions) repetitions revealed a wrapped result (detected: bound exceeded), left out of the error")
+                    }
                     if let p = r.plaintextSeconds {
                         print("  plaintext (Swift, Double): \(String(format: "%.6f", p)) s, ratio \(String(format: "%.1f", r.seconds / p))x")
                     }

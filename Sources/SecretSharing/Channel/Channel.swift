@@ -77,7 +77,18 @@ extension Channel {
 
     /// Opens additive shares over Z(2^64): every party learns `Σ_p share_p`. One round.
     public func openAdditive(_ share: [UInt64]) throws(SecretSharingError) -> [UInt64] {
+        try sendOpening(share)
+        return try receiveOpening(share)
+    }
+
+    /// The first half of `openAdditive`: sends `share` to every other party. A party may work
+    /// (on what does not depend on the opening) before `receiveOpening`.
+    public func sendOpening(_ share: [UInt64]) throws(SecretSharingError) {
         for p in 0..<partyCount where p != partyIndex { try send(share, to: p) }
+    }
+
+    /// The second half of `openAdditive`: receives the other parties' shares and returns the sum.
+    public func receiveOpening(_ share: [UInt64]) throws(SecretSharingError) -> [UInt64] {
         // The sum accumulates in the first message received (a buffer this party owns when the
         // transport hands over fresh memory), which saves allocating and faulting in another.
         var sum: [UInt64] = []

@@ -74,6 +74,12 @@ public protocol TripleProvider: AnyObject {
     func daBits(count: Int) throws(SecretSharingError) -> DaBits
     /// Bytes of correlated randomness received so far (offline communication).
     var offlineBytesReceived: Int { get }
+    /// A triple whose `c` share is produced on demand (`PendingTriple.c()`): `a` and `b` are
+    /// all a Beaver product needs to send its masked opening, so a provider that must compute
+    /// `c` (a dealer's work) can do it while the openings are in flight. The default collects
+    /// the whole triple at once. `m`, `k`, `n` as in `matrixTriple`; `m = k = n = 0` with
+    /// `count` for elementwise triples.
+    func pendingTriple(_ shape: TripleShape) throws(SecretSharingError) -> PendingTriple
     /// Hands back buffers of used correlations (their contents must never be used again), which
     /// the provider may reuse for later ones. Optional: the default keeps nothing.
     func recycle(_ buffers: consuming [[UInt64]])
@@ -81,4 +87,37 @@ public protocol TripleProvider: AnyObject {
 
 extension TripleProvider {
     public func recycle(_ buffers: consuming [[UInt64]]) {}
+
+    public func pendingTriple(_ shape: TripleShape) throws(SecretSharingError) -> PendingTriple {
+        switch shape {
+        case let .elementwise(count):
+            let t = try multiplicationTriples(count: count)
+            return PendingTriple(a: t.a, b: t.b) { () throws(SecretSharingError) in t.c }
+        case let .matrix(m, k, n):
+            let t = try matrixTriple(m: m, k: k, n: n)
+            return PendingTriple(a: t.a, b: t.b) { () throws(SecretSharingError) in t.c }
+        }
+    }
+}
+
+/// The shape of a Beaver triple: elementwise (`c = a ⊙ b`) or a matrix product (`C = A·B`).
+public enum TripleShape: Sendable, Equatable {
+    case elementwise(count: Int)
+    case matrix(m: Int, k: Int, n: Int)
+}
+
+/// This party's shares of a Beaver triple whose `c` share is produced on demand, once: see
+/// `TripleProvider.pendingTriple`.
+public struct PendingTriple {
+    public var a: [UInt64], b: [UInt64]
+    private let completion: () throws(SecretSharingError) -> [UInt64]
+
+    public init(a: [UInt64], b: [UInt64], completion: @escaping () throws(SecretSharingError) -> [UInt64]) {
+        self.a = a
+        self.b = b
+        self.completion = completion
+    }
+
+    /// This party's share of `c` (computed now; call once).
+    public func c() throws(SecretSharingError) -> [UInt64] { try completion() }
 }

@@ -3,8 +3,8 @@ internal import RingArithmetic
 
 /// A trusted third party that deals correlated randomness to `partyCount` parties.
 ///
-/// Every correlation is *seed-compressed* (Boyle et al.'s PRG trick, as in CrypTen's and
-/// MP-SPDZ's dealers): for each request, in the order the parties make them, the dealer draws a
+/// Every correlation is *seed-compressed* (the usual PRG compression of dealt correlations):
+/// for each request, in the order the parties make them, the dealer draws a
 /// fresh 256-bit key per party from its CSPRNG-keyed ChaCha12 stream and sends only that. Each
 /// party expands from its key its shares of the correlation's *free* components — uniform
 /// values such as a triple's `a` and `b` or a truncation mask's `r` — and, except one
@@ -163,17 +163,27 @@ public final class TrustedDealer: @unchecked Sendable {
     /// This party's components, in the order of `Layout`: the free ones from its key, then the
     /// completed ones — from its key, or from the dealer's work at the explicit party.
     func materialize(_ seed: Seed) -> [[UInt64]] {
+        let (free, complete) = materializeInStages(seed)
+        return free + complete()
+    }
+
+    /// `materialize` in two stages: the free components now, and a closure that produces the
+    /// completed ones (expanding the rest of the key, or doing the dealer's work) when called.
+    func materializeInStages(_ seed: Seed) -> (free: [[UInt64]], complete: () -> [[UInt64]]) {
         let layout = Layout(seed.request)
         var g = MaskGenerator(key: seed.key)
-        var parts: [[UInt64]] = []
-        parts.reserveCapacity(layout.free.count + layout.completed.count)
-        for c in layout.free { parts.append(expand(&g, c.count)) }
-        guard let job = seed.job else {
-            for c in layout.completed { parts.append(expand(&g, c.count)) }
-            return parts
+        var free: [[UInt64]] = []
+        free.reserveCapacity(layout.free.count)
+        for c in layout.free { free.append(expand(&g, c.count)) }
+        let ownFree = free
+        let complete: () -> [[UInt64]] = { [self, g] in
+            guard let job = seed.job else {
+                var rest = g
+                return layout.completed.map { self.expand(&rest, $0.count) }
+            }
+            return self.completedShares(job, request: seed.request, explicit: seed.party, ownFree: ownFree)
         }
-        parts += completedShares(job, request: seed.request, explicit: seed.party, ownFree: parts)
-        return parts
+        return (free, complete)
     }
 
     /// `count` words of `g`'s stream, in a buffer from the pool.
@@ -409,6 +419,25 @@ public final class DealerTripleProvider: TripleProvider, @unchecked Sendable {
         case let .seeded(seed):
             offlineBytesReceived += seed.offlineBytes
             return dealer.materialize(seed)
+        }
+    }
+
+    /// The triple's `a` and `b` now; its `c` — at the request's explicit party, the dealer's
+    /// work — when `PendingTriple.c()` is called.
+    public func pendingTriple(_ shape: TripleShape) throws(SecretSharingError) -> PendingTriple {
+        let request: TrustedDealer.Request
+        switch shape {
+        case let .elementwise(count): request = .multiplication(count)
+        case let .matrix(m, k, n): request = .matrix(m, k, n)
+        }
+        switch try dealer.serve(request, party: party) {
+        case let .ready(parts, bytes):
+            offlineBytesReceived += bytes
+            return PendingTriple(a: parts[0], b: parts[1]) { () throws(SecretSharingError) in parts[2] }
+        case let .seeded(seed):
+            offlineBytesReceived += seed.offlineBytes
+            let (free, complete) = dealer.materializeInStages(seed)
+            return PendingTriple(a: free[0], b: free[1]) { () throws(SecretSharingError) in complete()[0] }
         }
     }
 

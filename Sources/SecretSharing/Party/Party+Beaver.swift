@@ -11,21 +11,24 @@ extension Party {
     /// - Cost: 1 round, `(n-1)·8·2·count` bytes per party.
     func beaverProduct(_ x: [UInt64], _ y: [UInt64]) throws(SecretSharingError) -> [UInt64] {
         let count = x.count
-        let t = try provider.multiplicationTriples(count: count)
+        let t = try provider.pendingTriple(.elementwise(count: count))
         var masked = Ring.subtract(x, t.a)
         masked.append(contentsOf: Ring.subtract(y, t.b))
-        let opened = try channel.openAdditive(masked)
+        try channel.sendOpening(masked)
+        // c, possibly the dealer's work at this party, while the openings travel.
+        let c = try t.c()
+        let opened = try channel.receiveOpening(masked)
         let isFirst = index == 0
         defer {
             channel.recycle(masked)
             channel.recycle(opened)
-            provider.recycle([t.a, t.b, t.c])
+            provider.recycle([t.a, t.b, c])
         }
         return [UInt64](unsafeUninitializedCapacity: count) { out, n in
             opened.withUnsafeBufferPointer { o in
                 t.a.withUnsafeBufferPointer { a in
                     t.b.withUnsafeBufferPointer { b in
-                        t.c.withUnsafeBufferPointer { c in
+                        c.withUnsafeBufferPointer { c in
                             for i in 0..<count {
                                 let e = o[i], f = o[count + i]
                                 var z = c[i] &+ e &* b[i] &+ f &* a[i]
@@ -146,7 +149,7 @@ extension Party {
     /// provider for reuse.
     func matrixProduct(_ x: SecretTensor, _ y: SecretTensor) throws(SecretSharingError) -> [UInt64] {
         let (m, k, n) = (x.shape[0], x.shape[1], y.shape[1])
-        var t = try provider.matrixTriple(m: m, k: k, n: n)
+        let t = try provider.pendingTriple(.matrix(m: m, k: k, n: n))
         let (mk, kn) = (m * k, k * n)
         var masked = channel.buffer(count: mk + kn)
         masked.withUnsafeMutableBufferPointer { out in
@@ -161,7 +164,10 @@ extension Party {
                 }
             }
         }
-        let opened = try channel.openAdditive(masked)
+        try channel.sendOpening(masked)
+        // C — at the triple's explicit party the dealer's work — while the openings travel.
+        var z = try t.c()
+        let opened = try channel.receiveOpening(masked)
         // Party 0 computes (A + E)·F, the others A·F: build A + E in a buffer only at party 0.
         var left = t.a
         if index == 0 {
@@ -174,8 +180,6 @@ extension Party {
                 }
             }
         }
-        var z = t.c
-        t.c = []  // z is now the only reference: accumulated in place, no copy
         opened.withUnsafeBufferPointer { o in
             let e = UnsafeBufferPointer(rebasing: o[0..<mk]), f = UnsafeBufferPointer(rebasing: o[mk...])
             t.b.withUnsafeBufferPointer { pb in
