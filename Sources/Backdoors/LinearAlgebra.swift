@@ -1,3 +1,4 @@
+import Foundation
 import LabRandom
 import Tensors
 
@@ -240,44 +241,89 @@ public enum LinearAlgebra {
     }
 
     /// The projection of the rows of A [n, d] on `components` principal directions of the
-    /// centred rows: an [n, components] matrix (PCA scores).
-    public static func principalComponentScores(_ a: Tensor, components: Int, random: inout LabRandom) -> Tensor {
+    /// centred rows: an [n, components] matrix (PCA scores), each column scaled to unit
+    /// variance when `whitened` (Z = Â V Λ^(−1/2), the whitening step of FastICA).
+    ///
+    /// Laws: the columns have mean 0 and are uncorrelated; when whitened, each has variance 1
+    /// (population variance, divided by n), except a column whose variance is below 10⁻¹⁰ of
+    /// the largest, which is left at 0 rather than amplified.
+    /// - Complexity: O(n·d·k) per orthogonal-iteration step, O(n·k) for the scaling.
+    public static func principalComponentScores(_ a: Tensor, components: Int, whitened: Bool = false,
+                                                random: inout LabRandom) -> Tensor {
         let (c, _) = centred(a)
-        let d = a.shape[1], k = min(components, d)
+        let n = a.shape[0], d = a.shape[1], k = min(components, d)
         let basis = orthogonalIteration(c, components: k, random: &random)
         let q = Tensor(shape: [d, k]) { out in
             for j in 0..<k { for r in 0..<d { out[r * k + j] = basis.vectors[j][r] } }
         }
-        return withoutGradients { Tensor.matmul(c, q) }
+        var scores = withoutGradients { Tensor.matmul(c, q) }
+        guard whitened, n > 0 else { return scores }
+        scores.withUnsafeMutableBufferPointer { s in
+            var variance = [Double](repeating: 0, count: k)
+            for i in 0..<n { for j in 0..<k { variance[j] += Double(s[i * k + j]) * Double(s[i * k + j]) } }
+            let largest = variance.max() ?? 0
+            let scale = variance.map { v in v > 1e-10 * largest && v > 0 ? Float((Double(n) / v).squareRoot()) : 0 }
+            for i in 0..<n { for j in 0..<k { s[i * k + j] *= scale[j] } }
+        }
+        return scores
     }
 
-    /// k-means (Lloyd's algorithm) on the rows of X [n, d], seeded by k-means++, best of
+    /// k-means (Lloyd's algorithm) on the rows of X [n, d], seeded by greedy k-means++, best of
     /// `restarts` runs by inertia (the sum of squared distances to the assigned centre).
-    /// - Complexity: O(n·d·k) per iteration.
-    public static func kMeans(_ x: Tensor, k: Int, restarts: Int = 4, iterations: Int = 100,
+    ///
+    /// Greedy k-means++ (Arthur & Vassilvitskii 2007, §6; scikit-learn's `KMeans` seeding): each
+    /// new centre is the best of 2 + ⌊ln k⌋ candidates drawn with probability ∝ D(x)², the one
+    /// that lowers the seeding potential Σ min D² most. Lloyd's algorithm only reaches a local
+    /// optimum; restarts keep the lowest inertia (scikit-learn, used by the Activation
+    /// Clustering reference code, runs 10).
+    /// - Complexity: O(n·d·k·(2 + ln k)) to seed, O(n·d·k) per iteration, per restart.
+    public static func kMeans(_ x: Tensor, k: Int, restarts: Int = 10, iterations: Int = 100,
                               random: inout LabRandom) -> (assignments: [Int], centres: [[Float]], inertia: Double) {
         precondition(x.rank == 2 && x.shape[0] >= k && k >= 1, "LinearAlgebra.kMeans: need at least k = \(k) rows, got shape \(x.shape)")
         let n = x.shape[0], d = x.shape[1]
         let points = x.scalars
+        let trials = 2 + Int(log(Double(k)))
         var best: (assignments: [Int], centres: [[Float]], inertia: Double)? = nil
         for _ in 0..<max(1, restarts) {
-            // k-means++ seeding.
+            // Greedy k-means++ seeding.
             var centres = [Float](repeating: 0, count: k * d)
             let first = random.nextInt(below: n)
             for j in 0..<d { centres[j] = points[first * d + j] }
-            var nearest = [Double](repeating: .infinity, count: n)
-            for c in 1..<max(1, k) where k > 1 {
-                var total = 0.0
+            var nearest = [Double](repeating: 0, count: n)
+            var total = 0.0
+            points.withUnsafeBufferPointer { p in
                 for i in 0..<n {
                     var s: Double = 0
-                    for j in 0..<d { let t = Double(points[i * d + j] - centres[(c - 1) * d + j]); s += t * t }
-                    nearest[i] = min(nearest[i], s)
-                    total += nearest[i]
+                    for j in 0..<d { let t = Double(p[i * d + j] - p[first * d + j]); s += t * t }
+                    nearest[i] = s
+                    total += s
                 }
-                var u = random.nextDouble() * total
-                var pick = n - 1
-                for i in 0..<n { u -= nearest[i]; if u <= 0 { pick = i; break } }
-                for j in 0..<d { centres[c * d + j] = points[pick * d + j] }
+            }
+            var candidateDistances = [Double](repeating: 0, count: n)
+            for c in 1..<max(1, k) where k > 1 {
+                var bestPick = -1, bestPotential = Double.infinity
+                var bestDistances = nearest
+                for _ in 0..<trials {
+                    var u = random.nextDouble() * total
+                    var pick = n - 1
+                    for i in 0..<n { u -= nearest[i]; if u <= 0 { pick = i; break } }
+                    var potential = 0.0
+                    points.withUnsafeBufferPointer { p in
+                        for i in 0..<n {
+                            var s: Double = 0
+                            for j in 0..<d { let t = Double(p[i * d + j] - p[pick * d + j]); s += t * t }
+                            candidateDistances[i] = min(nearest[i], s)
+                            potential += candidateDistances[i]
+                        }
+                    }
+                    if potential < bestPotential {
+                        bestPotential = potential; bestPick = pick
+                        swap(&bestDistances, &candidateDistances)
+                    }
+                }
+                nearest = bestDistances
+                total = bestPotential
+                for j in 0..<d { centres[c * d + j] = points[bestPick * d + j] }
             }
             var assignments = [Int](repeating: -1, count: n)
             var inertia = 0.0

@@ -59,6 +59,8 @@ struct BackdoorKindTests {
             (Self.spec.replacingOccurrences(of: "method: strip", with: "method: strp"), "detect[2].method: unknown value 'strp'"),
             (Self.spec.replacingOccurrences(of: "overlays: 10", with: "overlay: 10"), "detect[2].overlay: unknown key"),
             (Self.spec.replacingOccurrences(of: "criterion: relative-size", with: "criterion: relative-size}\n  - {method: activation-clustering"), "two steps report as 'ac-size'"),
+            (Self.spec.replacingOccurrences(of: "criterion: relative-size", with: "criterion: relative-size, reduction: ica"), "detect[1].reduction: unknown value 'ica'"),
+            (Self.spec.replacingOccurrences(of: "expected_poison_fraction: 0.25", with: "expected_poison_fraction: 0.25, reduction: pca"), "detect[0].reduction: only activation-clustering has a reduction"),
         ]
         for (yaml, expected) in cases {
             #expect { _ = try runner.plan(specText: yaml, file: "b.yaml", overrides: []) } throws: { error in

@@ -16,7 +16,7 @@ import Tensors
 /// attack: {trigger: patch, pattern: checkerboard, size: 4, position: bottom-right,
 ///          targeting: all-to-one, target: 0, poison_rate: 0.1, rate_of: target-class}
 /// detect:
-///   - {method: activation-clustering, criterion: relative-size}
+///   - {method: activation-clustering, criterion: relative-size}          # reduction: pca (default) or whitened-pca
 ///   - {method: activation-clustering, criterion: exclusionary-reclassification}
 ///   - {method: spectral-signatures, expected_poison_fraction: 0.1, classes: target}
 ///   - {method: neural-cleanse, steps: 30, clean_model: true}
@@ -58,6 +58,9 @@ public enum BackdoorKind: ExperimentKind {
         case exclusionaryReclassification = "exclusionary-reclassification"
     }
     public enum ClassesName: String, SpecEnum { case all, target }
+    /// Activation Clustering's dimension reduction: `pca` (unscaled scores, ART's default and
+    /// ours) or `whitened-pca` (the paper's FastICA, as far as 2-means can tell).
+    public enum ReductionName: String, SpecEnum { case pca, whitenedPCA = "whitened-pca" }
 
     public struct AttackSpec: Sendable, Equatable {
         public var trigger: TriggerName
@@ -81,6 +84,7 @@ public enum BackdoorKind: ExperimentKind {
         public var criterion: CriterionName
         public var threshold: Double?
         public var components: Int
+        public var reduction: ReductionName
         public var expectedPoisonFraction: Double?
         public var removalFactor: Double
         public var classes: ClassesName
@@ -195,6 +199,7 @@ extension BackdoorKind.DetectStep {
             criterion: criterion,
             threshold: try r.optional("threshold"),
             components: try r.optional("components", default: 10, in: 1...10_000),
+            reduction: try r.optional("reduction", default: .pca),
             expectedPoisonFraction: try r.optional("expected_poison_fraction").map { (v: Double) throws(SpecError) -> Double in
                 guard v > 0 && v < 1 else { throw r.error("expected_poison_fraction", "must lie in (0, 1), got \(v)") }; return v },
             removalFactor: try r.optional("removal_factor", default: 1.5, in: 0.01...100),
@@ -212,6 +217,7 @@ extension BackdoorKind.DetectStep {
             fineTuneEpochs: try r.optional("fine_tune_epochs", default: 2, in: 0...1000),
             canonical: r.node.canonicalJSON)
         if method != .activationClustering, r.contains("criterion") { throw r.error("criterion", "only activation-clustering has a criterion") }
+        if method != .activationClustering, r.contains("reduction") { throw r.error("reduction", "only activation-clustering has a reduction") }
         try r.finish()
         return step
     }
@@ -334,7 +340,8 @@ extension BackdoorKind {
                     case .silhouette: criterion = .silhouette(threshold: step.threshold ?? 0.15)
                     case .exclusionaryReclassification: criterion = .exclusionaryReclassification(ratio: step.threshold ?? 1)
                     }
-                    let ac = ActivationClustering(components: step.components, criterion: criterion)
+                    let ac = ActivationClustering(components: step.components, criterion: criterion,
+                                                  reduction: step.reduction == .pca ? .principalComponents : .whitenedPrincipalComponents)
                     let report = try ac.detect(representations: representations!, inputs: poisoned.data.featureTensor,
                                                labels: poisoned.data.intLabels, classCount: train.classCount, recipe: recipe,
                                                random: random.stream("detect/\(step.part)"))
