@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import Foundation
-internal import RingArithmetic
 
 /// Busy-waiting before blocking, for the waits of a party thread: a peer's message, or the
 /// dealer's lock while another party's request is being generated.
@@ -41,23 +40,5 @@ extension NSLock {
     /// Takes the lock, polling `try()` for up to `BusyWait.budget` before blocking.
     func lockPolling() {
         if !BusyWait.poll({ self.try() }) { lock() }
-    }
-}
-
-/// Pins party threads to distinct processors.
-///
-/// The parties of a run are threads of one process that wait by polling (`BusyWait`). Left to
-/// the scheduler, two such threads can end up sharing one core: each poll yields to the other,
-/// so neither looks idle or long-waiting, and the load balancer leaves cache-hot threads where
-/// they are — the parties then run one at a time while another core idles (measured: a 2-party
-/// matmul's halves serialised, 0.7 ms instead of 0.4). Separate machines, or separate processes
-/// spread by the scheduler at wake-up, do not have this problem; pinning party `p` to the
-/// `p`-th allowed processor (modulo their number) gives the threads the same footing. With more
-/// parties than processors, several share each processor and take turns at their polls.
-enum PartyPlacement {
-    /// Pins the calling thread to the `party`-th processor of the process's allowed set (modulo
-    /// its size). Does nothing when only one processor is allowed.
-    static func pinCurrentThread(party: Int) {
-        ThreadPlacement.pinCurrentThread(index: party)
     }
 }
