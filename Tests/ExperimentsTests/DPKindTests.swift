@@ -62,6 +62,7 @@ struct DPAuditTests {
         """
         let w = try Workspace()
         let summary = try await runner.run(specURL: try w.write("a.yaml", spec), options: w.options(jobs: 2))
+        #expect(summary.trials.count == 2)
         for trial in summary.trials {
             let accountant = try #require(trial.metrics.first { $0.name == "dp.epsilon" }).value
             #expect(accountant > 0.49 && accountant < 4.01)

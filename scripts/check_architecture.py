@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Checks every `import` in Sources/ against the layer table of docs/ARCHITECTURE.md.
+
+Exit 0 when every import is allowed (and every listed breach still exists), 1 otherwise, with one
+line per problem. Run from anywhere: paths are relative to this file's repository.
+"""
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+THIRD_PARTY = {"ArgumentParser": "privacy-lab", "Yams": "Experiments", "GRDB": "Experiments"}
+SYSTEM = {"Foundation", "FoundationEssentials", "Glibc", "Darwin", "Musl", "Dispatch", "Synchronization", "Testing", "XCTest"}
+IMPORT = re.compile(r"^\s*(?:@_exported\s+|@testable\s+|@preconcurrency\s+)*(?:(?:public|internal|package|private|fileprivate)\s+)?import\s+(?:(?:struct|class|enum|func|protocol|typealias|var|let)\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.M)
+
+
+def section(text, name):
+    match = re.search(rf"<!-- {name}:begin -->(.*?)<!-- {name}:end -->", text, re.S)
+    if not match:
+        sys.exit(f"docs/ARCHITECTURE.md: no '{name}' section")
+    return match.group(1)
+
+
+def main():
+    doc = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    layers, only = {}, {}
+    for line in section(doc, "layers").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not cells[1].isdigit():
+            continue
+        layers[cells[0]] = int(cells[1])
+        if len(cells) > 2 and cells[2].startswith("only:"):
+            only[cells[0]] = set(cells[2][len("only:"):].split())
+    tolerated = set()
+    for line in section(doc, "breaches").splitlines():
+        match = re.match(r"\s*-\s*(\S+) imports (\S+)", line)
+        if match:
+            tolerated.add((match.group(1), match.group(2)))
+
+    problems, seen = [], set()
+    sources = ROOT / "Sources"
+    for folder in sorted(p for p in sources.iterdir() if p.is_dir()):
+        target = folder.name
+        if target not in layers:
+            problems.append(f"Sources/{target}: not in the layer table of docs/ARCHITECTURE.md")
+            continue
+        for file in sorted(folder.rglob("*.swift")):
+            for match in IMPORT.finditer(file.read_text(errors="replace")):
+                module = match.group(1)
+                where = f"{file.relative_to(ROOT)}: {target} imports {module}"
+                if module in SYSTEM or module == target:
+                    continue
+                if module in THIRD_PARTY:
+                    if THIRD_PARTY[module] != target:
+                        problems.append(f"{where}: {module} belongs to {THIRD_PARTY[module]} only")
+                    continue
+                if module not in layers:
+                    problems.append(f"{where}: unknown module (add it to docs/ARCHITECTURE.md or the check's lists)")
+                    continue
+                if layers[module] == 0 and layers[target] != 1:
+                    problems.append(f"{where}: C modules are reached only from layer 1")
+                    continue
+                allowed = module in only[target] if target in only else layers[module] < layers[target]
+                if allowed:
+                    continue
+                if (target, module) in tolerated:
+                    seen.add((target, module))
+                    continue
+                problems.append(f"{where}: layer {layers[target]} may not import layer {layers[module]}"
+                                + (f" (only {', '.join(sorted(only[target]))})" if target in only else ""))
+    for target, module in sorted(tolerated - seen):
+        problems.append(f"docs/ARCHITECTURE.md: the breach '{target} imports {module}' is gone: remove it from the list")
+    for line in problems:
+        print(line)
+    print(f"architecture: {len(problems)} problem(s), {len(layers)} targets checked")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
