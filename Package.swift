@@ -99,7 +99,13 @@ let package = Package(
                 "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]),
+            ],
+            plugins: ["CodeFingerprint"]),
+
+        // The fingerprint of the sources every result is keyed by (see Plugins/CodeFingerprint).
+        .executableTarget(name: "privacy-lab-fingerprint", dependencies: ["Codecs"], path: "Plugins/CodeFingerprintTool"),
+        .plugin(name: "CodeFingerprint", capability: .buildTool(), dependencies: ["privacy-lab-fingerprint"],
+                path: "Plugins/CodeFingerprint"),
 
         // MARK: Layer 7 — surface.
         .target(

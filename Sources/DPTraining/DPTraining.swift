@@ -101,6 +101,8 @@ public enum DPTrainingError: Error, Equatable, CustomStringConvertible {
     /// The accountant has already spent the target ε (or the first step would exceed it).
     case budgetExhausted(spent: Double, target: Double)
     case diverged(step: Int)
+    /// The task running the training was cancelled (Ctrl-C); checked before each step.
+    case cancelled(step: Int)
 
     public var description: String {
         switch self {
@@ -110,6 +112,7 @@ public enum DPTrainingError: Error, Equatable, CustomStringConvertible {
         case let .budgetExhausted(spent, target):
             return "privacy budget exhausted: ε = \(spent) already spent (or the next step exceeds it) of a target ε = \(target)"
         case let .diverged(step): return "DP training diverged (non-finite loss) at step \(step)"
+        case let .cancelled(step): return "DP training cancelled at step \(step)"
         }
     }
 }
@@ -174,6 +177,7 @@ extension Sequential {
             var lossTotal = 0.0, lossCount = 0
             for _ in 0..<stepsPerEpoch {
                 if step >= allowed { stop = true; break }
+                if Task.isCancelled { throw .cancelled(step: step) }
                 let batch = sampler.sample(populationSize: n, using: &dp.randomness)
                 report.batchSizes.append(batch.count)
                 var start = 0

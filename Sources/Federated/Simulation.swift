@@ -188,6 +188,9 @@ public struct FederatedSimulation: Sendable {
         var records: [RoundRecord] = []
 
         for round in 0..<configuration.rounds {
+            // A cancelled task (Ctrl-C, SIGTERM) stops between rounds (and its clients' local
+            // training within a mini-batch).
+            try Task.checkCancellation()
             // 1. Sampling and dropouts.
             let sampled = sample(round: round, clientCount: clientCount, random: random)
             var dropouts = random.stream("round/\(round)/dropouts")

@@ -50,12 +50,15 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case model(ModelError)
     /// The loss became NaN or infinite at the given epoch and step.
     case diverged(epoch: Int, step: Int)
+    /// The task running the training was cancelled (Ctrl-C); checked between mini-batches.
+    case cancelled(epoch: Int, step: Int)
 
     public var description: String {
         switch self {
         case let .invalidConfiguration(message): return "training configuration: \(message)"
         case let .model(error): return error.description
         case let .diverged(epoch, step): return "training diverged (non-finite loss) at epoch \(epoch), step \(step)"
+        case let .cancelled(epoch, step): return "training cancelled at epoch \(epoch), step \(step)"
         }
     }
 }
@@ -101,6 +104,8 @@ extension Sequential {
             var batches = 0
             var start = 0
             while start < n {
+                // A cancelled task (Ctrl-C, SIGTERM) stops within one mini-batch.
+                if Task.isCancelled { throw .cancelled(epoch: epoch, step: history.steps) }
                 let end = Swift.min(n, start + configuration.batchSize)
                 if configuration.dropLastBatch && end - start < configuration.batchSize { break }
                 let indices = Array(order[start..<end])

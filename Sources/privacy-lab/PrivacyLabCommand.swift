@@ -7,7 +7,7 @@ struct PrivacyLabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "privacy-lab",
         abstract: "Attack and defend machine-learning models: reproducible privacy experiments.",
-        version: PrivacyLabVersion.string,
+        version: PrivacyLabVersion.description,
         subcommands: [RunCommand.self, RunsCommand.self, ReportCommand.self, NotebookCommand.self, Quickstart.self,
                       DataCommand.self, DPCommand.self, PaillierCommand.self, MPCCommand.self]
     )

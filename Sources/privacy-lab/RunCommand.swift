@@ -51,6 +51,10 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Resume the latest unfinished run of each spec (re-running a spec does this too).")
     var resume = false
 
+    @Option(name: .customLong("reuse-code"),
+            help: "Also reuse stored results computed by this other code identity, as `runs show` prints it (repeatable). By default only results of this build's exact sources are reused.")
+    var reuseCode: [String] = []
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard !specs.isEmpty else { throw ValidationError("give at least one spec file") }
@@ -61,8 +65,9 @@ struct RunCommand: AsyncParsableCommand {
         let runner = ExperimentRunner(kinds: Kinds.all)
         for spec in specs {
             var options = ExperimentRunner.Options(dataDirectory: location.resolve().url, storeURL: storeOptions.url,
-                                                   jobs: jobs, codeVersion: PrivacyLabVersion.string)
+                                                   jobs: jobs, codeVersion: PrivacyLabVersion.code)
             options.overrides = overrides
+            options.reusableCodeVersions = reuseCode
             options.resume = resume
             options.progress = TerminalProgress()
             let finalOptions = options
@@ -71,6 +76,19 @@ struct RunCommand: AsyncParsableCommand {
                 summary = try await withInterruptHandling {
                     try await runner.run(specURL: URL(fileURLWithPath: spec), options: finalOptions)
                 }
+            } catch RunnerError.cancelled {
+                // The exact command that resumes: the same specs from this one on, same store,
+                // data and overrides (finished trials are kept and not recomputed).
+                let remaining = specs.drop { $0 != spec }
+                var words = ["privacy-lab", "run"] + remaining.map(shellQuoted)
+                words += ["--store", shellQuoted(storeOptions.url.path), "--data-dir", shellQuoted(location.resolve().url.path)]
+                words += overrides.flatMap { ["--set", shellQuoted($0)] }
+                if jobs != ProcessInfo.processInfo.activeProcessorCount { words += ["--jobs", String(jobs)] }
+                words += reuseCode.flatMap { ["--reuse-code", shellQuoted($0)] }
+                let received = InterruptState.signal
+                FileHandle.standardError.write(Data(("privacy-lab: run interrupted\(received == SIGTERM ? " (SIGTERM)" : ""); finished trials are kept. Resume with:\n  "
+                                                     + words.joined(separator: " ") + "\n").utf8))
+                throw ExitCode(128 + (received == 0 ? SIGINT : received))
             } catch let error as RunnerError {
                 throw CLIError(error.description)
             }
@@ -92,18 +110,50 @@ struct RunCommand: AsyncParsableCommand {
 
 /// Runs `body`, cancelling it on Ctrl-C (SIGINT) or SIGTERM so that the runner stops cleanly
 /// with finished trials stored.
+/// A second signal ends the process at once (the store is transactional, so nothing finished is
+/// lost).
 func withInterruptHandling<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
     let task = Task { try await body() }
     signal(SIGINT, SIG_IGN)
     signal(SIGTERM, SIG_IGN)
     let sources = [SIGINT, SIGTERM].map { number in
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-        source.setEventHandler { task.cancel() }
+        source.setEventHandler {
+            if InterruptState.record(number) {
+                FileHandle.standardError.write(Data("privacy-lab: stopping (finished trials are kept); signal again to stop at once\n".utf8))
+                task.cancel()
+            } else {
+                _exit(128 + number)
+            }
+        }
         source.resume()
         return source
     }
     defer { sources.forEach { $0.cancel() } }
     return try await task.value
+}
+
+/// The first interrupting signal received (0 before any).
+enum InterruptState {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var first: Int32 = 0
+
+    static var signal: Int32 { lock.withLock { first } }
+
+    /// Records `number`; true when it is the first signal.
+    static func record(_ number: Int32) -> Bool {
+        lock.withLock {
+            guard first == 0 else { return false }
+            first = number
+            return true
+        }
+    }
+}
+
+/// A word for a POSIX shell: single-quoted unless it needs no quoting.
+func shellQuoted(_ word: String) -> String {
+    let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,+@".contains($0) }
+    return plain && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
 @_silgen_name("mallopt") func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32

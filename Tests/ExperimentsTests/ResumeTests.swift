@@ -94,10 +94,55 @@ struct ResumeTests {
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         try #require(done >= 1)
-        #expect(process.terminationStatus != 0)
+        #expect(process.terminationStatus == 128 + SIGINT)
         let store = try ResultStore(url: storeURL)
         let run = try #require(try store.runs().first)
         #expect(run.status == .interrupted)
         #expect(try store.trials(runID: run.id).filter { $0.status == .complete }.count >= 1)
+    }
+
+    @Test("SIGTERM inside a long trial stops it between mini-batches, exits 143 and prints the exact command that resumes",
+          .timeLimit(.minutes(3)))
+    func terminateInsideTrial() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path), "privacy-lab not built at \(Self.executable.path)")
+        let w = try Workspace()
+        // One trial whose training would take hours if it were not stopped inside it.
+        let spec = try w.write("long run.yaml", """
+        version: 1
+        name: long
+        kind: train
+        seed: 1
+        data: {dataset: synthetic-gaussian, samples: 2000, features: 32, classes: 4, separation: 2}
+        model: {architecture: mlp, hidden: [64], epochs: 100000, batch_size: 32}
+        """)
+        let storeURL = w.url.appendingPathComponent("runs/store.sqlite")
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["run", spec.path, "--store", storeURL.path, "--jobs", "1", "--data-dir", w.url.path, "--set", "model.batch_size=16"]
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        // Wait until the trial is running (its run is in the store), then a little into training.
+        let deadline = Date().addingTimeInterval(120)
+        var started = false
+        while Date() < deadline && process.isRunning && !started {
+            if let store = try? ResultStore(url: storeURL, readOnly: true), let run = try? store.runs().first {
+                started = run.status == .running
+            }
+            usleep(20_000)
+        }
+        try #require(started, "the run did not start")
+        usleep(300_000)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 128 + SIGTERM)
+        let store = try ResultStore(url: storeURL, readOnly: true)
+        let run = try #require(try store.runs().first)
+        #expect(run.status == .interrupted)
+        #expect(try store.trials(runID: run.id).allSatisfy { $0.status != .complete && $0.status != .failed })
+        let command = try #require(text.split(separator: "\n").first { $0.hasPrefix("  privacy-lab run ") })
+        #expect(command == "  privacy-lab run '\(spec.path)' --store \(storeURL.path) --data-dir \(w.url.path) --set model.batch_size=16 --jobs 1")
     }
 }

@@ -27,16 +27,24 @@ public actor ArtifactCache {
     /// is then stored.
     public func data(key: String, kind: String, fileExtension: String,
                      produce: @escaping @Sendable () async throws -> Data) async throws -> Data {
-        if let running = inFlight[key] { return try await running.value }
+        if let running = inFlight[key] { return try await Self.value(of: running) }
         if let cached = try load(key: key) { return cached }
         let task = Task { () throws -> Data in
             let data = try await produce()
+            // A computation stopped by cancellation is not stored.
+            try Task.checkCancellation()
             try self.save(data, key: key, kind: kind, fileExtension: fileExtension)
             return data
         }
         inFlight[key] = task
         defer { inFlight[key] = nil }
-        return try await task.value
+        return try await Self.value(of: task)
+    }
+
+    /// The task's value; cancelling the waiting task (Ctrl-C) cancels the computation too, which
+    /// an unstructured task would not otherwise see.
+    private static func value(of task: Task<Data, any Error>) async throws -> Data {
+        try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
     /// Whether an intact artifact with this key exists.

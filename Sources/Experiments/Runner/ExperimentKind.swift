@@ -1,9 +1,20 @@
 import Foundation
 
-/// The version of the PrivacyLab package, printed by `privacy-lab --version` and recorded with
-/// every stored result; part of every cache key, so results of another version are recomputed.
+/// The version of the PrivacyLab package and the fingerprint of the code that computes results.
+///
+/// `code` ("0.1.0+sources.<SHA-256 of every source file>") is recorded with every stored run
+/// and is part of every trial and artifact key, so a build whose code differs in any source
+/// file recomputes instead of reusing; the same sources give the same fingerprint on any
+/// machine. `sourceFingerprint` and `commit` are generated at build time by the CodeFingerprint
+/// plugin. Reuse across builds is possible only when asked for by name
+/// (`ExperimentRunner.Options.reusableCodeVersions`, `privacy-lab run --reuse-code`).
 public enum PrivacyLabVersion {
+    /// The release number.
     public static let string = "0.1.0"
+    /// What keys results: the release and the fingerprint of the sources.
+    public static var code: String { "\(string)+sources.\(sourceFingerprint)" }
+    /// One line for `--version`: release, commit and source fingerprint.
+    public static var description: String { "\(string) (commit \(commit), sources \(sourceFingerprint))" }
 }
 
 /// A kind of experiment (`train`, `membership-inference`, `dp-training`, …): how to decode its
@@ -76,7 +87,7 @@ public enum RunnerError: Error, CustomStringConvertible {
         case let .store(error): return error.description
         case let .artifact(file, reason): return "\(file): \(reason)"
         case let .trialFailed(index, parameters, reason): return "trial \(index) \(parameters): \(reason)"
-        case .cancelled: return "run interrupted; resume it with `privacy-lab run --resume` (finished trials are kept)"
+        case .cancelled: return "run interrupted; finished trials are kept, and running the same spec again resumes it"
         case let .internalInconsistency(message): return "internal error: \(message)"
         }
     }

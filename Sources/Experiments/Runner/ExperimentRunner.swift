@@ -28,9 +28,13 @@ public final class ExperimentRunner: Sendable {
         /// Resume the latest unfinished run of this spec (also done when one exists).
         public var resume = false
         public var progress: (any ProgressReporting)?
+        /// The code identity results are keyed by (`PrivacyLabVersion.code`).
         public var codeVersion: String
+        /// Other code identities whose stored trials and artifacts this run may reuse, as the
+        /// user names them explicitly (results of other code are otherwise never reused).
+        public var reusableCodeVersions: [String] = []
 
-        public init(dataDirectory: URL, storeURL: URL, jobs: Int, codeVersion: String = PrivacyLabVersion.string) {
+        public init(dataDirectory: URL, storeURL: URL, jobs: Int, codeVersion: String = PrivacyLabVersion.code) {
             self.dataDirectory = dataDirectory
             self.storeURL = storeURL
             self.jobs = jobs
@@ -73,17 +77,6 @@ public final class ExperimentRunner: Sendable {
         do { (document, kind, planned) = try plan(specText: specText, file: specURL.path, overrides: options.overrides) } catch {
             throw RunnerError.spec(error)
         }
-        do {
-            try FileManager.default.createDirectory(at: options.storeURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-        } catch {
-            throw RunnerError.store(.io(file: options.storeURL.path, reason: "cannot create its folder: \(error.localizedDescription)"))
-        }
-        let store: ResultStore
-        do throws(StoreError) { store = try ResultStore(url: options.storeURL) } catch { throw RunnerError.store(error) }
-
-        let bodyJSON = document.body.canonicalJSON
-        let sweepJSON = "[" + document.sweep.map { "[\(SpecNode.jsonString($0.path)),[\($0.values.map(\.canonicalJSON).joined(separator: ","))]]" }.joined(separator: ",") + "]"
-        let specHash = SHA256.hash(utf8: "spec v1\n\(document.kind)\n\(document.name)\n\(document.seed)\n\(bodyJSON)\n\(sweepJSON)\n\(options.codeVersion)").hex
         // The content of every outside file a trial reads is part of its key.
         var digests: [String: String] = [:]
         var trialInputs: [Int: [String: String]] = [:]
@@ -101,8 +94,19 @@ public final class ExperimentRunner: Sendable {
             }
             trialInputs[trial.index] = inputs
         }
-        func trialKey(_ trial: TrialDefinition) -> String {
-            var text = "trial v1\n\(document.kind)\n\(trial.seed)\n\(trial.body.canonicalJSON)\n\(options.codeVersion)"
+        do {
+            try FileManager.default.createDirectory(at: options.storeURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw RunnerError.store(.io(file: options.storeURL.path, reason: "cannot create its folder: \(error.localizedDescription)"))
+        }
+        let store: ResultStore
+        do throws(StoreError) { store = try ResultStore(url: options.storeURL) } catch { throw RunnerError.store(error) }
+
+        let bodyJSON = document.body.canonicalJSON
+        let sweepJSON = "[" + document.sweep.map { "[\(SpecNode.jsonString($0.path)),[\($0.values.map(\.canonicalJSON).joined(separator: ","))]]" }.joined(separator: ",") + "]"
+        let specHash = SHA256.hash(utf8: "spec v1\n\(document.kind)\n\(document.name)\n\(document.seed)\n\(bodyJSON)\n\(sweepJSON)\n\(options.codeVersion)").hex
+        func trialKey(_ trial: TrialDefinition, code: String = options.codeVersion) -> String {
+            var text = "trial v1\n\(document.kind)\n\(trial.seed)\n\(trial.body.canonicalJSON)\n\(code)"
             if let inputs = trialInputs[trial.index], !inputs.isEmpty {
                 text += "\ninputs: " + inputs.values.sorted().joined(separator: ",")
             }
@@ -135,6 +139,15 @@ public final class ExperimentRunner: Sendable {
                     options.progress?.message("trial \(trial.index): reused results of run \(previous.runID)")
                     continue
                 }
+                var reused = false
+                for code in options.reusableCodeVersions {
+                    guard let previous = try store.completedTrial(key: trialKey(trial, code: code)) else { continue }
+                    try store.copyTrial(from: previous, to: run.id, index: trial.index)
+                    options.progress?.message("trial \(trial.index): reused results of run \(previous.runID), computed by other code (\(code)) as asked")
+                    reused = true
+                    break
+                }
+                if reused { continue }
                 pending.append((trial, parameters))
             }
         } catch { throw RunnerError.store(error) }
@@ -158,7 +171,8 @@ public final class ExperimentRunner: Sendable {
                     guard let (trial, parameters) = iterator.next() else { return }
                     running += 1
                     let context = TrialContext(trialIndex: trial.index, seed: trial.seed, dataDirectory: options.dataDirectory,
-                                               workers: workers, codeVersion: options.codeVersion, cache: cache, datasets: datasets,
+                                               workers: workers, codeVersion: options.codeVersion,
+                                               reusableCodeVersions: options.reusableCodeVersions, cache: cache, datasets: datasets,
                                                inputDigests: trialInputs[trial.index] ?? [:],
                                                report: { [progress = options.progress] in progress?.message("trial \(trial.index): \($0)") })
                     options.progress?.trialStarted(index: trial.index, parameters: trial.parametersJSON)
@@ -181,7 +195,9 @@ public final class ExperimentRunner: Sendable {
                         try store.completeTrial(runID: run.id, index: index, outcome: outcome, seconds: seconds)
                         options.progress?.trialFinished(index: index, seconds: seconds, metrics: outcome.metrics)
                     case let .failure(error):
-                        if error is CancellationError { throw CancellationError() }
+                        // A trial that stopped because the run was cancelled (whatever error its
+                        // loop threw on seeing the cancellation) is not a failure: it stays pending.
+                        if error is CancellationError || Task.isCancelled { throw CancellationError() }
                         let parameters = planned.first { $0.0.index == index }?.0.parametersJSON ?? ""
                         let message = String(describing: error)
                         try store.failTrial(runID: run.id, index: index, error: message)

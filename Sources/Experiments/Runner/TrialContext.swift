@@ -15,6 +15,8 @@ public struct TrialContext: Sendable {
     /// Workers the trial may run in parallel (reference models, clients).
     public let workers: Int
     public let codeVersion: String
+    /// Other code identities whose artifacts the user allowed this run to reuse.
+    public let reusableCodeVersions: [String]
     /// The SHA-256 (hex) of each outside file the trial's parameters name, by path; part of the
     /// trial's key, and to be part of the description of any artifact computed from the file.
     public let inputDigests: [String: String]
@@ -23,6 +25,7 @@ public struct TrialContext: Sendable {
     let report: @Sendable (String) -> Void
 
     public init(trialIndex: Int, seed: UInt64, dataDirectory: URL, workers: Int, codeVersion: String,
+                reusableCodeVersions: [String] = [],
                 cache: ArtifactCache, datasets: DatasetCache, inputDigests: [String: String] = [:],
                 report: @escaping @Sendable (String) -> Void) {
         self.inputDigests = inputDigests
@@ -31,6 +34,7 @@ public struct TrialContext: Sendable {
         self.dataDirectory = dataDirectory
         self.workers = workers
         self.codeVersion = codeVersion
+        self.reusableCodeVersions = reusableCodeVersions
         self.cache = cache
         self.datasets = datasets
         self.report = report
@@ -48,7 +52,7 @@ public struct TrialContext: Sendable {
     public func cachedModel(role: String, description: String,
                             train: @escaping @Sendable () async throws -> (model: Sequential, metadata: [String: String]))
         async throws -> (model: Sequential, metadata: [String: String], artifact: ArtifactReference) {
-        let key = ArtifactCache.key(kind: "models", description: description, codeVersion: codeVersion)
+        let key = await reusableKey(kind: "models", description: description)
         let data = try await cache.data(key: key, kind: "models", fileExtension: "safetensors") {
             let (model, metadata) = try await train()
             return model.checkpointData(metadata: metadata.merging(["privacy-lab.artifact-key": key]) { a, _ in a })
@@ -62,9 +66,21 @@ public struct TrialContext: Sendable {
     /// A float array from the cache, or computed and stored as `.npy`.
     public func cachedArray(role: String, description: String,
                             compute: @escaping @Sendable () async throws -> NumpyArray) async throws -> (array: NumpyArray, artifact: ArtifactReference) {
-        let key = ArtifactCache.key(kind: "arrays", description: description, codeVersion: codeVersion)
+        let key = await reusableKey(kind: "arrays", description: description)
         let data = try await cache.data(key: key, kind: "arrays", fileExtension: "npy") { try await compute().npyData() }
         let source = (try? await cache.url(key: key))?.path ?? "artifact \(key)"
         return (try NumpyArray(npy: data, source: source), ArtifactReference(role: role, key: key))
+    }
+
+    /// The key of an artifact: this code's, unless the user allowed reusing another code's and
+    /// an intact artifact exists under that code's key.
+    func reusableKey(kind: String, description: String) async -> String {
+        let key = ArtifactCache.key(kind: kind, description: description, codeVersion: codeVersion)
+        guard !reusableCodeVersions.isEmpty, await !cache.contains(key: key) else { return key }
+        for code in reusableCodeVersions {
+            let other = ArtifactCache.key(kind: kind, description: description, codeVersion: code)
+            if await cache.contains(key: other) { return other }
+        }
+        return key
     }
 }
