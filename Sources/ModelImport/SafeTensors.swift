@@ -153,26 +153,31 @@ public enum SafeTensors {
             ModelImportError(kind, file: source, field: field, reason: reason)
         }
         let start = bytes.startIndex
-        if bytes.count >= 4, bytes[start] == 0x50, bytes[start + 1] == 0x4B, bytes[start + 2] == 0x03, bytes[start + 3] == 0x04 {
-            throw error(.notSafeTensors, "file", "is a ZIP archive (the format of torch.save), not safetensors; save the state dict with safetensors.torch.save_file(model.state_dict(), path)")
-        }
-        if bytes.count >= 2, bytes[start] == 0x80, (2...5).contains(bytes[start + 1]) {
-            throw error(.notSafeTensors, "file", "is a Python pickle (torch.save's legacy format), not safetensors; save the state dict with safetensors.torch.save_file")
+        // A file written by torch.save, named as such (checked only when the bytes do not read as
+        // safetensors, since a header length may begin with the same bytes).
+        func torchSaveFormat() -> ModelImportError? {
+            if bytes.count >= 4, bytes[start] == 0x50, bytes[start + 1] == 0x4B, bytes[start + 2] == 0x03, bytes[start + 3] == 0x04 {
+                return error(.notSafeTensors, "file", "is a ZIP archive (the format of torch.save), not safetensors; save the state dict with safetensors.torch.save_file(model.state_dict(), path)")
+            }
+            if bytes.count >= 2, bytes[start] == 0x80, (2...5).contains(bytes[start + 1]) {
+                return error(.notSafeTensors, "file", "is a Python pickle (torch.save's legacy format), not safetensors; save the state dict with safetensors.torch.save_file")
+            }
+            return nil
         }
         guard bytes.count >= 8 else {
-            throw error(.notSafeTensors, "header length", "the file has \(bytes.count) bytes, fewer than the 8 of a safetensors header length")
+            throw torchSaveFormat() ?? error(.notSafeTensors, "header length", "the file has \(bytes.count) bytes, fewer than the 8 of a safetensors header length")
         }
         var declared: UInt64 = 0
         for i in 0..<8 { declared |= UInt64(bytes[start + i]) << (8 * UInt64(i)) }
         guard declared <= UInt64(maximumHeaderSize) else {
-            throw error(.headerTooLarge, "header length", "declares \(declared) bytes, more than the \(maximumHeaderSize) a safetensors header may have")
+            throw torchSaveFormat() ?? error(.headerTooLarge, "header length", "declares \(declared) bytes, more than the \(maximumHeaderSize) a safetensors header may have")
         }
         let headerLength = Int(declared)
         guard headerLength <= bytes.count - 8 else {
-            throw error(.headerTooLarge, "header length", "declares \(headerLength) bytes but only \(bytes.count - 8) follow it")
+            throw torchSaveFormat() ?? error(.headerTooLarge, "header length", "declares \(headerLength) bytes but only \(bytes.count - 8) follow it")
         }
         guard headerLength >= 2, bytes[start + 8] == UInt8(ascii: "{") else {
-            throw error(.notSafeTensors, "header", "does not start with '{' (not a safetensors file)")
+            throw torchSaveFormat() ?? error(.notSafeTensors, "header", "does not start with '{' (not a safetensors file)")
         }
         let json: HeaderJSON
         do { json = try HeaderJSON.parse(Array(bytes[(start + 8)..<(start + 8 + headerLength)])) } catch {

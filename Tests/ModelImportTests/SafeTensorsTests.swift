@@ -77,6 +77,14 @@ struct SafeTensorsTests {
         #expect(error?.reason.contains("safetensors.torch.save_file") == true)
     }
 
+    @Test("a 640-byte header, whose length begins 0x80 0x02 as a pickle does, still reads as safetensors")
+    func pickleLookalike() throws {
+        let value = String(repeating: "x", count: 640 - #"{"__metadata__":{"k":""}}"#.utf8.count)
+        let bytes = rawSafeTensors(header: #"{"__metadata__":{"k":"\#(value)"}}"#)
+        #expect(bytes[0] == 0x80 && bytes[1] == 0x02 && bytes.count == 648)
+        #expect(try SafeTensors.parse(bytes, source: "lookalike").metadata["k"] == value)
+    }
+
     @Test("NaN, infinite and out-of-range values are refused naming the tensor and index")
     func nonFinite() {
         let nan = rawSafeTensors(header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,

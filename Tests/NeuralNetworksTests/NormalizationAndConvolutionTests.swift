@@ -8,7 +8,7 @@ import Tensors
 /// dense and convolution layers, convolutions with different height and width geometry.
 @Suite("Batch normalization and general convolutions")
 struct NormalizationAndConvolutionTests {
-    nonisolated(unsafe) static let architectures: [(String, [Int], [Layer])] = [
+    static let architectures: [(String, [Int], [Layer])] = [
         ("batch norm 1d", [5], [.dense(inputs: 5, outputs: 6), .batchNorm1d(features: 6, epsilon: 1e-5, momentum: 0.1, affine: true),
                                 .tanh, .denseWithoutBias(inputs: 6, outputs: 3)]),
         ("batch norm 2d", [2, 5, 4], [.convolution2d(inChannels: 2, outChannels: 3, kernel: Extent2D(height: 3, width: 2),
