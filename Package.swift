@@ -60,6 +60,9 @@ let package = Package(
             swiftSettings: numericSettings),
         .target(
             name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors"], swiftSettings: numericSettings),
+        // Imports PyTorch nn.Sequential classifiers (safetensors state dict + layer list); sits on
+        // NeuralNetworks, whose engine runs them.
+        .target(name: "ModelImport", dependencies: ["NeuralNetworks", "ModelAccess", "Tensors", "LabRandom"]),
 
         // MARK: Layer 4 — applied.
         .target(
@@ -112,7 +115,8 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
-                           "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors"]),
+                           "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
+                           "ModelImport"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -177,6 +181,9 @@ let package = Package(
             name: "EvasionTests", dependencies: ["Evasion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
             name: "PoisoningTests", dependencies: ["Poisoning", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+        .testTarget(
+            name: "ModelImportTests", dependencies: ["ModelImport", "ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            resources: [.copy("Fixtures")]),
         .testTarget(
             name: "BackdoorsTests",
             dependencies: ["Backdoors", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),

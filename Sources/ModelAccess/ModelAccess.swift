@@ -97,3 +97,120 @@ extension LossAccess where Self: LogitAccess {
         withoutGradients { Tensor.softmaxCrossEntropy(logits: logits(for: inputs), labels: labels).scalars }
     }
 }
+
+// MARK: - White-box access
+
+/// White-box access to the activations of the model's named internal layers (feature-space
+/// attacks, representation-based backdoor detectors, layer-wise membership signals).
+///
+/// Law: the activations at the last layer name are the logits, when the model also offers
+/// `LogitAccess`. Operations are recorded on the autodiff tape whenever `inputs` requires a
+/// gradient, so an attack can differentiate a function of the activations with respect to the
+/// input; wrap plain queries in `withoutGradients`.
+public protocol ActivationAccess: Sendable {
+    /// The names of the layers whose outputs can be read, in the order they are computed.
+    var layerNames: [String] { get }
+
+    /// The output of the layer called `name` for each input, [N, that layer's output shape…],
+    /// in evaluation mode.
+    /// - Throws: `ModelAccessError.unknownLayer` for a name not in `layerNames`,
+    ///   `.inputShape` for inputs the model does not take.
+    /// - Complexity: a forward pass through the layers up to and including `name`.
+    func activations(for inputs: Tensor, atLayer name: String) throws(ModelAccessError) -> Tensor
+}
+
+/// White-box access to the model's trained parameters and the gradients of its training loss
+/// with respect to them (gradient-based membership signals, gradient inversion, influence).
+///
+/// Laws: `parameters[i]` is called `parameterNames[i]`; the loss of `lossAndParameterGradients`
+/// is the mean of `losses(for:labels:)` over the batch, in evaluation mode, and `gradients[i]`
+/// has the shape of `parameters[i]`.
+public protocol ParameterAccess: LossAccess {
+    /// One name per trained parameter tensor (not the running statistics of normalization
+    /// layers, which are not trained by gradient descent).
+    var parameterNames: [String] { get }
+
+    /// The trained parameter tensors, in the order of `parameterNames`.
+    var parameters: [Tensor] { get }
+
+    /// The mean loss of a batch and its gradient with respect to each parameter tensor.
+    /// - Complexity: one forward and one backward pass over the batch.
+    func lossAndParameterGradients(for inputs: Tensor, labels: [Int]) -> (meanLoss: Float, gradients: [Tensor])
+}
+
+/// A model whose forward pass can be run with any parameter values and differentiated: what
+/// attacks need to take gradients through the model with respect to its parameters, its inputs,
+/// or both, to any order.
+///
+/// Laws: `logits(for: x, parameters: parameters)` equals `logits(for: x)`; the result is
+/// recorded on the autodiff tape for every argument tensor that requires a gradient (inputs,
+/// parameters), in evaluation mode (no dropout; normalization layers use their running
+/// statistics).
+public protocol DifferentiableModel: ParameterAccess, LogitAccess {
+    /// The logits [N, classCount] of `inputs` with `parameters` (shapes as `self.parameters`)
+    /// in place of the model's own.
+    /// - Complexity: one forward pass; recording keeps its intermediate tensors for a backward
+    ///   pass.
+    func logits(for inputs: Tensor, parameters: [Tensor]) -> Tensor
+}
+
+/// A white-box query the model cannot answer.
+public enum ModelAccessError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// No layer has this name.
+    case unknownLayer(name: String, available: [String])
+    /// The inputs are not a batch of the model's per-sample shape.
+    case inputShape(expected: [Int], got: [Int])
+
+    public var description: String {
+        switch self {
+        case let .unknownLayer(name, available):
+            let list = available.count <= 12 ? available.joined(separator: ", ")
+                : available.prefix(6).joined(separator: ", ") + ", …, " + available.suffix(3).joined(separator: ", ")
+            return "no layer is named '\(name)'; the layers are \(list)"
+        case let .inputShape(expected, got):
+            return "the model takes inputs of per-sample shape \(expected), got a batch of shape \(got)"
+        }
+    }
+}
+
+// MARK: - White-box defaults
+
+extension ParameterAccess {
+    /// The gradient of the batch's mean loss with respect to each parameter tensor.
+    public func parameterGradients(for inputs: Tensor, labels: [Int]) -> [Tensor] {
+        lossAndParameterGradients(for: inputs, labels: labels).gradients
+    }
+
+    /// The number of scalar parameters.
+    public var parameterScalarCount: Int { parameters.reduce(0) { $0 + $1.scalarCount } }
+}
+
+extension DifferentiableModel {
+    /// The mean softmax cross-entropy of the batch and its parameter gradients, through the
+    /// differentiable forward.
+    public func lossAndParameterGradients(for inputs: Tensor, labels: [Int]) -> (meanLoss: Float, gradients: [Tensor]) {
+        let leaves = parameters.map { $0.detached().requiringGradient() }
+        let loss = Tensor.softmaxCrossEntropy(logits: logits(for: inputs.detached(), parameters: leaves), labels: labels).mean()
+        return (loss.scalar, gradients(of: loss, withRespectTo: leaves))
+    }
+}
+
+extension InputGradientAccess where Self: DifferentiableModel {
+    /// ∂ lossᵢ / ∂ xᵢ of the softmax cross-entropy through the differentiable forward (examples
+    /// do not interact in evaluation mode, so the gradient of the summed loss is per example).
+    public func inputGradients(for inputs: Tensor, labels: [Int]) -> Tensor {
+        let x = inputs.detached().requiringGradient()
+        let total = Tensor.softmaxCrossEntropy(logits: logits(for: x, parameters: parameters), labels: labels).sum()
+        return gradients(of: total, withRespectTo: [x])[0]
+    }
+}
+
+extension LogitGradientAccess where Self: DifferentiableModel {
+    /// The logits and (∂z/∂x)ᵀ·`lossGradient(z)` through the differentiable forward.
+    public func logitsAndInputGradients(for inputs: Tensor, lossGradient: (Tensor) -> Tensor) -> (logits: Tensor, inputGradients: Tensor) {
+        let x = inputs.detached().requiringGradient()
+        let outputs = logits(for: x, parameters: parameters)
+        let values = outputs.detached()
+        return (values, gradients(of: outputs, withRespectTo: [x], seed: lossGradient(values))[0])
+    }
+}

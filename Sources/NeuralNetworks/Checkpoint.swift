@@ -12,7 +12,9 @@ import Tensors
 ///
 /// PrivacyLab stores `privacy-lab.format` ("1") and `privacy-lab.architecture` (the model's
 /// input shape and layers as JSON) in the metadata, so that a checkpoint alone rebuilds the
-/// model. Any other safetensors reader (Python's `safetensors.numpy.load_file`) reads the
+/// model. The tensors are the parameters, then the buffers (batch normalization's
+/// `layers.<i>.running_mean` and `running_var`), each by its name; a model without buffers
+/// writes exactly the bytes it wrote before buffers existed. Any other safetensors reader (Python's `safetensors.numpy.load_file`) reads the
 /// tensors.
 public enum Checkpoint {
     /// The version of PrivacyLab's metadata written into checkpoints.
@@ -183,7 +185,8 @@ extension Sequential {
         var metadata = extra
         metadata["privacy-lab.format"] = Checkpoint.formatVersion
         metadata["privacy-lab.architecture"] = json
-        return Checkpoint.encode(tensors: Array(zip(parameterNames, parameters)).map { ($0.0, $0.1) }, metadata: metadata)
+        let named = Array(zip(parameterNames, parameters)) + Array(zip(bufferNames, buffers))
+        return Checkpoint.encode(tensors: named.map { ($0.0, $0.1) }, metadata: metadata)
     }
 
     /// Writes the checkpoint atomically (a temporary file renamed into place).
@@ -243,10 +246,28 @@ extension Sequential {
             }
             values.append(tensor)
         }
+        var bufferValues: [Tensor] = []
+        for (name, expected) in zip(skeleton.bufferNames, skeleton.buffers) {
+            guard let tensor = byName.removeValue(forKey: name) else {
+                throw .mismatch(file: source, tensor: name, reason: "is missing; expected shape \(expected.shape)")
+            }
+            guard tensor.shape == expected.shape else {
+                throw .mismatch(file: source, tensor: name, reason: "has shape \(tensor.shape), expected \(expected.shape)")
+            }
+            guard tensor.isFinite else {
+                throw .mismatch(file: source, tensor: name, reason: "holds NaN or infinite values")
+            }
+            if name.hasSuffix(".running_var"), tensor.scalars.contains(where: { $0 < 0 }) {
+                throw .mismatch(file: source, tensor: name, reason: "holds a negative variance")
+            }
+            bufferValues.append(tensor)
+        }
         if let extra = byName.keys.sorted().first {
             throw .mismatch(file: source, tensor: extra, reason: "is not a parameter of this model")
         }
-        do { self = try Sequential(inputShape: skeleton.inputShape, layers: skeleton.layers, parameters: values) } catch {
+        do {
+            self = try Sequential(inputShape: skeleton.inputShape, layers: skeleton.layers, parameters: values, buffers: bufferValues)
+        } catch {
             throw .mismatch(file: source, tensor: "*", reason: "\(error)")
         }
     }

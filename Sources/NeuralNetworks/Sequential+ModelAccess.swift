@@ -42,6 +42,40 @@ extension Sequential: LogitAccess, LossAccess, InputGradientAccess, LogitGradien
     }
 }
 
+// White-box access: a `Sequential` model is its own parameters, layers and forward pass.
+extension Sequential: ActivationAccess, ParameterAccess, DifferentiableModel {
+    /// "layers.<index>" for each layer, the prefix of its parameters' names.
+    public var layerNames: [String] { layers.indices.map { "layers.\($0)" } }
+
+    /// The output of layer "layers.<index>" in evaluation mode, recorded on the tape when
+    /// `inputs` requires a gradient.
+    public func activations(for inputs: Tensor, atLayer name: String) throws(ModelAccessError) -> Tensor {
+        guard name.hasPrefix("layers."), let index = Int(name.dropFirst("layers.".count)), layers.indices.contains(index),
+              name == "layers.\(index)" else {
+            throw .unknownLayer(name: name, available: layerNames)
+        }
+        guard inputs.rank >= 1, Array(inputs.shape.dropFirst()) == inputShape else {
+            throw .inputShape(expected: inputShape, got: inputs.shape)
+        }
+        return output(inputs, afterLayer: index)
+    }
+
+    /// The mean softmax cross-entropy of the batch and its parameter gradients, in evaluation
+    /// mode (no dropout; batch normalization reads its running statistics).
+    public func lossAndParameterGradients(for inputs: Tensor, labels: [Int]) -> (meanLoss: Float, gradients: [Tensor]) {
+        var none: LabRandom? = nil
+        let (loss, grads) = lossAndGradients(inputs.detached(), labels: labels, loss: .softmaxCrossEntropy, training: false, random: &none)
+        return (loss, grads)
+    }
+
+    /// The outputs of a batch with the given parameters, in evaluation mode, recorded on the
+    /// tape for every argument that requires a gradient.
+    public func logits(for inputs: Tensor, parameters: [Tensor]) -> Tensor {
+        var none: LabRandom? = nil
+        return forward(inputs, parameters: parameters, training: false, random: &none)
+    }
+}
+
 /// How to train a `Sequential` model: an architecture and a training configuration.
 ///
 /// `train` draws the initial parameters from `random.stream("init")` and the training's batch

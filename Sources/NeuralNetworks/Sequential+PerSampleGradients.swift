@@ -16,7 +16,7 @@ import Tensors
 /// the weight gradients come once, already weighted by the clipping factors.
 ///
 /// Requires per-example independence: the loss of example n depends on row n only (true for
-/// every `Layer`; dropout masks are per element).
+/// every layer whose `supportsPerSampleGradients` holds; dropout masks are per element).
 public struct PerSampleGradientPass: Sendable {
     /// One trainable layer's captured tensors.
     struct Capture: Sendable {
@@ -136,22 +136,28 @@ extension Sequential {
         precondition(Array(x.shape.dropFirst()) == inputShape,
                      "perSampleGradientPass: expected inputs [N, \(inputShape.map(String.init).joined(separator: ", "))], got \(x.shape)")
         precondition(labels.count == x.shape[0], "perSampleGradientPass: \(labels.count) labels for \(x.shape[0]) examples")
+        if let unsupported = layers.first(where: { !$0.supportsPerSampleGradients }) {
+            preconditionFailure("perSampleGradientPass: layer \(unsupported) has no per-sample gradient support (check Layer.supportsPerSampleGradients)")
+        }
         var h = x.detached()
         var inputs: [Tensor] = [], outputs: [Tensor] = [], trainable: [(Layer, Int)] = []
         var perExample = Tensor(zeros: [0])
+        var noBuffers: [Tensor]? = nil
         GradientRecording.$isEnabled.withValue(true) {
             for (index, layer) in layers.enumerated() {
                 let range = parameterRanges[index]
                 switch layer {
                 case .dense, .conv2d:
-                    var z = layer.forward(h, parameters: values[range], training: training, random: &random)
+                    var z = layer.forward(h, parameters: values[range], buffers: [], training: training, random: &random,
+                                          updatedBuffers: &noBuffers)
                     if !z.requiresGradient { z = z.requiringGradient() }
                     inputs.append(h.detached())
                     outputs.append(z)
                     trainable.append((layer, range.lowerBound))
                     h = z
                 default:
-                    h = layer.forward(h, parameters: values[range], training: training, random: &random)
+                    h = layer.forward(h, parameters: values[range], buffers: [], training: training, random: &random,
+                                      updatedBuffers: &noBuffers)
                 }
             }
             perExample = loss.perExample(outputs: h, labels: labels)

@@ -5,7 +5,10 @@ import Tensors
 ///
 /// The parameters are a flat list in layer order (`parameterNames` says which is which, as
 /// "layers.<index>.weight"); functions that need other parameter values (per-sample gradients,
-/// federated averaging, attacks) pass them to `forward(_:parameters:…)` explicitly.
+/// federated averaging, attacks) pass them to `forward(_:parameters:…)` explicitly. Buffers
+/// (batch normalization's running statistics, "layers.<index>.running_mean") are state that
+/// gradient descent does not train: training updates them, evaluation reads them, and
+/// checkpoints store them beside the parameters.
 public struct Sequential: Sendable {
     /// The per-sample input shape: [features] for vectors, [C, H, W] for images.
     public let inputShape: [Int]
@@ -18,35 +21,50 @@ public struct Sequential: Sendable {
     public let parameterNames: [String]
     /// For each layer, the range of its parameters in `parameters`.
     let parameterRanges: [Range<Int>]
+    /// Buffers in layer order (empty for a network without batch normalization).
+    public var buffers: [Tensor]
+    /// "layers.<index>.<name>" for each buffer, in the same order.
+    public let bufferNames: [String]
+    /// For each layer, the range of its buffers in `buffers`.
+    let bufferRanges: [Range<Int>]
 
     /// A model with parameters drawn as PyTorch's defaults draw them: weights and biases
-    /// uniform in ±1/√fan_in (He-uniform with a = √5), fan_in = inputs × kernel area.
+    /// uniform in ±1/√fan_in (He-uniform with a = √5), fan_in = inputs × kernel area; batch
+    /// normalization's scale 1 and shift 0, running mean 0 and running variance 1.
     public init(inputShape: [Int], layers: [Layer], random: LabRandom) throws(ModelError) {
-        try self.init(inputShape: inputShape, layers: layers, parameters: nil, random: random)
+        try self.init(inputShape: inputShape, layers: layers, parameters: nil, buffers: nil, random: random)
     }
 
     /// A model with the given parameter values (for example from a checkpoint); their shapes
-    /// must match the architecture.
+    /// must match the architecture. Buffers take their initial values (running mean 0,
+    /// running variance 1).
     public init(inputShape: [Int], layers: [Layer], parameters: [Tensor]) throws(ModelError) {
-        try self.init(inputShape: inputShape, layers: layers, parameters: parameters, random: LabRandom(seed: 0))
+        try self.init(inputShape: inputShape, layers: layers, parameters: parameters, buffers: nil, random: LabRandom(seed: 0))
     }
 
-    private init(inputShape: [Int], layers: [Layer], parameters given: [Tensor]?, random: LabRandom) throws(ModelError) {
+    /// A model with the given parameter and buffer values; their shapes must match the
+    /// architecture.
+    public init(inputShape: [Int], layers: [Layer], parameters: [Tensor], buffers: [Tensor]) throws(ModelError) {
+        try self.init(inputShape: inputShape, layers: layers, parameters: parameters, buffers: buffers, random: LabRandom(seed: 0))
+    }
+
+    private init(inputShape: [Int], layers: [Layer], parameters given: [Tensor]?, buffers givenBuffers: [Tensor]?,
+                 random: LabRandom) throws(ModelError) {
         var shape = inputShape
         var names: [String] = [], values: [Tensor] = [], ranges: [Range<Int>] = []
+        var bufferNames: [String] = [], bufferValues: [Tensor] = [], bufferRanges: [Range<Int>] = []
         for (index, layer) in layers.enumerated() {
             switch layer.outputShape(for: shape) {
             case let .success(next): shape = next
             case let .failure(error): throw error
             }
             let start = names.count
-            let fanIn: Int
-            switch layer {
-            case let .dense(inputs, _): fanIn = inputs
-            case let .conv2d(inChannels, _, kernel, _, _): fanIn = inChannels * kernel * kernel
-            default: fanIn = 1
-            }
             let layerRandom = random.stream("layers/\(index)")
+            let isNormalization: Bool
+            switch layer {
+            case .batchNorm1d, .batchNorm2d: isNormalization = true
+            default: isNormalization = false
+            }
             for (name, parameterShape) in layer.parameterShapes {
                 names.append("layers.\(index).\(name)")
                 if let given {
@@ -59,17 +77,41 @@ public struct Sequential: Sendable {
                                                  expected: "\(names.last!) of shape \(parameterShape)")
                     }
                     values.append(value.detached())
+                } else if isNormalization {
+                    values.append(Tensor(repeating: name == "weight" ? 1 : 0, shape: parameterShape))
                 } else {
-                    let bound = 1 / Float(fanIn).squareRoot()
+                    let bound = 1 / Float(layer.fanIn).squareRoot()
                     var stream = layerRandom.stream(name)
                     values.append(Tensor(shape: parameterShape) { out in stream.fillUniform(out, low: -bound, high: bound) })
                 }
             }
             ranges.append(start..<names.count)
+            let bufferStart = bufferNames.count
+            for (name, bufferShape) in layer.bufferShapes {
+                bufferNames.append("layers.\(index).\(name)")
+                if let givenBuffers {
+                    guard bufferNames.count <= givenBuffers.count else {
+                        throw .incompatibleLayer(layer: layer, inputShape: bufferShape, expected: "a value for \(bufferNames.last!)")
+                    }
+                    let value = givenBuffers[bufferNames.count - 1]
+                    guard value.shape == bufferShape else {
+                        throw .incompatibleLayer(layer: layer, inputShape: value.shape,
+                                                 expected: "\(bufferNames.last!) of shape \(bufferShape)")
+                    }
+                    bufferValues.append(value.detached())
+                } else {
+                    bufferValues.append(Tensor(repeating: name == "running_var" ? 1 : 0, shape: bufferShape))
+                }
+            }
+            bufferRanges.append(bufferStart..<bufferNames.count)
         }
         if let given, given.count != names.count {
             throw .incompatibleLayer(layer: layers.last ?? .flatten, inputShape: [given.count],
                                      expected: "\(names.count) parameter tensors")
+        }
+        if let givenBuffers, givenBuffers.count != bufferNames.count {
+            throw .incompatibleLayer(layer: layers.last ?? .flatten, inputShape: [givenBuffers.count],
+                                     expected: "\(bufferNames.count) buffer tensors")
         }
         self.inputShape = inputShape
         self.layers = layers
@@ -77,24 +119,63 @@ public struct Sequential: Sendable {
         self.parameters = values
         self.parameterNames = names
         self.parameterRanges = ranges
+        self.buffers = bufferValues
+        self.bufferNames = bufferNames
+        self.bufferRanges = bufferRanges
     }
 
     /// The number of scalar parameters.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.scalarCount } }
 
-    /// The network applied to a batch [N, inputShape…] with the given parameter values.
+    /// The network applied to a batch [N, inputShape…] with the given parameter values and the
+    /// model's own buffers.
     /// - Parameters:
-    ///   - training: dropout is active only in training.
+    ///   - training: dropout is active and batch normalization uses the batch's statistics only
+    ///     in training (the running statistics are not updated here: see
+    ///     `forwardUpdatingBuffers`).
     ///   - random: the stream dropout draws from (needed in training when the model has dropout).
     public func forward(_ x: Tensor, parameters: [Tensor], training: Bool = false,
                         random: inout LabRandom?) -> Tensor {
+        var discarded: [Tensor]? = nil
+        return forward(x, parameters: parameters, buffers: buffers, training: training, random: &random, updatedBuffers: &discarded)
+    }
+
+    /// The network applied to a batch in training mode, with the buffers that training on it
+    /// leaves (batch normalization's running statistics moved towards the batch's).
+    /// - Complexity: one forward pass.
+    public func forwardUpdatingBuffers(_ x: Tensor, parameters: [Tensor],
+                                       random: inout LabRandom?) -> (output: Tensor, buffers: [Tensor]) {
+        var updated: [Tensor]? = buffers
+        let output = forward(x, parameters: parameters, buffers: buffers, training: true, random: &random, updatedBuffers: &updated)
+        return (output, updated ?? buffers)
+    }
+
+    /// The output of `layers[index]` for a batch, in evaluation mode (the network's output for
+    /// the last index), recorded on the tape when `x` requires a gradient.
+    /// - Complexity: a forward pass through `layers[0…index]`.
+    public func output(_ x: Tensor, afterLayer index: Int) -> Tensor {
+        precondition(index >= 0 && index < layers.count, "Sequential.output: layer \(index) outside 0..<\(layers.count)")
+        precondition(Array(x.shape.dropFirst()) == inputShape,
+                     "Sequential: expected inputs [N, \(inputShape.map(String.init).joined(separator: ", "))], got \(x.shape)")
+        var none: LabRandom? = nil, discarded: [Tensor]? = nil
+        var h = x
+        for i in 0...index {
+            h = layers[i].forward(h, parameters: parameters[parameterRanges[i]], buffers: buffers[bufferRanges[i]],
+                                  training: false, random: &none, updatedBuffers: &discarded)
+        }
+        return h
+    }
+
+    func forward(_ x: Tensor, parameters: [Tensor], buffers: [Tensor], training: Bool,
+                 random: inout LabRandom?, updatedBuffers: inout [Tensor]?) -> Tensor {
         precondition(Array(x.shape.dropFirst()) == inputShape,
                      "Sequential: expected inputs [N, \(inputShape.map(String.init).joined(separator: ", "))], got \(x.shape)")
         precondition(parameters.count == self.parameters.count,
                      "Sequential: expected \(self.parameters.count) parameter tensors, got \(parameters.count)")
         var h = x
         for (index, layer) in layers.enumerated() {
-            h = layer.forward(h, parameters: parameters[parameterRanges[index]], training: training, random: &random)
+            h = layer.forward(h, parameters: parameters[parameterRanges[index]], buffers: buffers[bufferRanges[index]],
+                              training: training, random: &random, updatedBuffers: &updatedBuffers)
         }
         return h
     }

@@ -74,11 +74,28 @@ extension Sequential {
         return (value.scalar, gradients(of: value, withRespectTo: leaves))
     }
 
+    /// The mean loss of a training-mode batch, its parameter gradients, and the buffers the
+    /// batch leaves (batch normalization's running statistics; the model's own buffers when it
+    /// has none to update).
+    func lossGradientsAndBuffers(_ x: Tensor, labels: [Int], loss: Loss,
+                                 random: inout LabRandom?) -> (loss: Float, gradients: [Tensor], buffers: [Tensor]) {
+        guard !buffers.isEmpty else {
+            let (value, grads) = lossAndGradients(x, labels: labels, loss: loss, training: true, random: &random)
+            return (value, grads, buffers)
+        }
+        let leaves = parameters.map { $0.requiringGradient() }
+        let (outputs, updated) = forwardUpdatingBuffers(x, parameters: leaves, random: &random)
+        let value = loss.mean(outputs: outputs, labels: labels)
+        return (value.scalar, gradients(of: value, withRespectTo: leaves), updated)
+    }
+
     /// Trains the model in place with mini-batch gradient descent.
     ///
     /// Every random choice comes from `random`: the order of examples in epoch e from the
     /// stream "epochs/e/shuffle", dropout masks from "epochs/e/dropout". The same model, data,
-    /// configuration and stream give bit-identical parameters.
+    /// configuration and stream give bit-identical parameters. Batch normalization layers
+    /// normalize each mini-batch by its own statistics and update their running statistics
+    /// after every step, as PyTorch's `model.train()` does.
     /// - Parameters:
     ///   - inputs: [N, inputShape…].
     ///   - labels: N class indices.
@@ -111,10 +128,11 @@ extension Sequential {
                 let indices = Array(order[start..<end])
                 let batch = inputs.gatheringRows(indices)
                 let batchLabels = indices.map { labels[$0] }
-                let (loss, grads) = lossAndGradients(batch, labels: batchLabels, loss: configuration.loss,
-                                                     training: true, random: &dropout)
+                let (loss, grads, updatedBuffers) = lossGradientsAndBuffers(batch, labels: batchLabels, loss: configuration.loss,
+                                                                            random: &dropout)
                 guard loss.isFinite else { throw .diverged(epoch: epoch, step: history.steps) }
                 optimizer.step(parameters: &parameters, gradients: grads, learningRate: rate)
+                buffers = updatedBuffers
                 history.steps += 1
                 total += Double(loss)
                 batches += 1

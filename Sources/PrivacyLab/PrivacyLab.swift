@@ -12,6 +12,7 @@
 @_exported import LabRandom
 @_exported import MembershipInference
 @_exported import ModelAccess
+@_exported import ModelImport
 @_exported import ModelInversion
 @_exported import NeuralNetworks
 @_exported import Paillier
