@@ -116,7 +116,7 @@ let package = Package(
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
-                           "ModelImport"]),
+                           "ModelImport", "RingArithmetic"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
