@@ -93,11 +93,10 @@ public struct Notebook: Sendable {
         let base = url.deletingPathExtension().lastPathComponent
         var outputs: [String] = []
         for (index, block) in try blocks().enumerated() {
-            let specURL = FileManager.default.temporaryDirectory.appendingPathComponent("privacy-lab-notebook-\(UUID().uuidString).yaml")
-            try block.yaml.write(to: specURL, atomically: true, encoding: .utf8)
-            defer { try? FileManager.default.removeItem(at: specURL) }
+            // The block runs as a spec of the notebook itself: relative file paths in it resolve
+            // against the notebook's folder.
             let summary: ExperimentRunner.Summary
-            do { summary = try await runner.run(specURL: specURL, options: options) } catch let error as RunnerError {
+            do { summary = try await runner.run(specText: block.yaml, specURL: url, options: options) } catch let error as RunnerError {
                 // Point spec errors at the notebook's lines.
                 if case let .spec(specError) = error {
                     var located = specError

@@ -60,17 +60,27 @@ public enum ReportWriter {
                     let trialLabel = p.isEmpty ? (trials.count == 1 ? nil : "trial \(trial.index)") : p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: " ")
                     labelled.name = [s.label, trialLabel].compactMap { $0 }.joined(separator: " ")
                     if labelled.name.isEmpty { labelled.name = name }
+                    // ROC legends carry the curve's AUC and TPR at 0.1% FPR.
+                    if s.logX && s.logY, let part = s.label,
+                       let auc = trial.metrics.first(where: { $0.name == "\(part).auc" })?.value,
+                       let tpr = trial.metrics.first(where: { $0.name == "\(part).tpr@0.001" })?.value {
+                        labelled.name += " (AUC \(String(format: "%.3f", auc)), TPR@0.1% \(ResultRendering.format(tpr)))"
+                    }
                     lines.append(labelled)
                 }
             }
             guard let first = lines.first else { continue }
             let file = "\(figurePrefix)-\(slug(name)).svg"
             let isROC = first.logX && first.logY
+            let title = "\(run.name): \(name)", subtitle = "run \(run.id)"
             if name.hasSuffix("robustness_curve") {
-                figures.append((file, Figures.robustnessCurve(title: name, series: lines, xLabel: first.xLabel)))
+                figures.append((file, Figures.robustnessCurve(title: title, subtitle: subtitle, series: lines, xLabel: first.xLabel)))
             } else {
-                figures.append((file, Figures.linePlot(title: name, series: lines, xLabel: first.xLabel, yLabel: first.yLabel,
-                                                       logX: first.logX, logY: first.logY, diagonal: isROC)))
+                // The FPR resolution floor: below 1/(non-members) the ROC has no points.
+                let nonMembers = trials.compactMap { t in t.metrics.first { $0.name.hasSuffix(".non_members") }?.value }.max()
+                let marker = isROC ? nonMembers.flatMap { $0 >= 1 ? Figures.Marker(x: 1 / $0, label: "FPR floor 1/\(Int($0))") : nil } : nil
+                figures.append((file, Figures.linePlot(title: title, subtitle: subtitle, series: lines, xLabel: first.xLabel, yLabel: first.yLabel,
+                                                       logX: first.logX, logY: first.logY, diagonal: isROC, marker: marker)))
             }
             md += "![\(name)](\(file))\n\n"
         }
@@ -86,16 +96,43 @@ public enum ReportWriter {
                 metricNames = metricNames.filter { name in headline.contains { name.hasSuffix($0) } }
             }
             for metric in metricNames {
+                // The accountant's ε against the ε the spec asked for says nothing: the audit figure below shows it.
+                if metric == "dp.epsilon" && key.hasSuffix("epsilon") { continue }
                 let points = zip(parameterSets, trials).compactMap { p, t -> (Double, Double)? in
                     guard let x = p[key].flatMap(Double.init), let y = t.metrics.first(where: { $0.name == metric })?.value, y.isFinite else { return nil }
                     return (x, y)
                 }.sorted { $0.0 < $1.0 }
                 guard points.count > 1, Set(points.map(\.1)).count > 1 else { continue }
                 let file = "\(figurePrefix)-\(slug(metric))-vs-\(slug(key)).svg"
-                figures.append((file, Figures.linePlot(title: "\(metric) against \(key)",
+                // ε spans orders of magnitude: log axes.
+                let logX = key.hasSuffix("epsilon") && points.allSatisfy { $0.0 > 0 }
+                let logY = metric.hasSuffix(".epsilon") && points.allSatisfy { $0.1 > 0 }
+                figures.append((file, Figures.linePlot(title: "\(run.name): \(metric) against \(key)", subtitle: "run \(run.id)",
                                                        series: [Series(name: metric, x: points.map(\.0), y: points.map(\.1), xLabel: key, yLabel: metric)],
-                                                       xLabel: key, yLabel: metric)))
+                                                       xLabel: key, yLabel: metric, logX: logX, logY: logY)))
                 md += "![\(metric) against \(key)](\(file))\n\n"
+            }
+        }
+        // An audit of DP training: each attack's empirical ε lower bound against the accountant's
+        // ε, on log axes with y = x (a bound above the line would contradict the accountant).
+        let accountant = trials.map { t in t.metrics.first { $0.name == "dp.epsilon" }?.value }
+        if trials.count > 1, accountant.allSatisfy({ ($0 ?? 0) > 0 }) {
+            let attacks = Array(Set(trials.flatMap { t in t.metrics.map(\.name).filter { $0.hasSuffix(".epsilon") && $0 != "dp.epsilon" } })).sorted()
+            let lines = attacks.compactMap { metric -> Series? in
+                let points = zip(accountant, trials).compactMap { a, t -> (Double, Double)? in
+                    guard let a, let y = t.metrics.first(where: { $0.name == metric })?.value, y.isFinite else { return nil }
+                    return (a, max(y, 1e-3))
+                }.sorted { $0.0 < $1.0 }
+                guard points.count > 1 else { return nil }
+                return Series(name: String(metric.dropLast(".epsilon".count)), x: points.map(\.0), y: points.map(\.1),
+                              xLabel: "accountant ε", yLabel: "empirical ε lower bound")
+            }
+            if !lines.isEmpty {
+                let file = "\(figurePrefix)-empirical-vs-accountant-epsilon.svg"
+                figures.append((file, Figures.linePlot(title: "\(run.name): empirical ε against the accountant's ε", subtitle: "run \(run.id)",
+                                                       series: lines, xLabel: "accountant ε", yLabel: "empirical ε lower bound",
+                                                       logX: true, logY: true, diagonal: true)))
+                md += "![empirical ε against the accountant's ε](\(file))\n\n"
             }
         }
         return (md, figures)

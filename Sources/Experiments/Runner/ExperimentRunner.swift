@@ -73,6 +73,12 @@ public final class ExperimentRunner: Sendable {
         do { specText = try String(contentsOf: specURL, encoding: .utf8) } catch {
             throw RunnerError.spec(SpecError(file: specURL.path, line: nil, keyPath: "", message: "cannot read the spec: \(error.localizedDescription)"))
         }
+        return try await run(specText: specText, specURL: specURL, options: options)
+    }
+
+    /// Runs a spec given as text; `specURL` names it in errors and the store, and relative file
+    /// paths in it resolve against its folder (a notebook's block: the notebook).
+    public func run(specText: String, specURL: URL, options: Options) async throws -> Summary {
         let (document, kind, planned): (ExperimentDocument, AnyExperimentKind, [(TrialDefinition, any Sendable)])
         do { (document, kind, planned) = try plan(specText: specText, file: specURL.path, overrides: options.overrides) } catch {
             throw RunnerError.spec(error)
