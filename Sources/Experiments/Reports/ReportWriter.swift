@@ -48,6 +48,9 @@ public enum ReportWriter {
             md += "```yaml\n\(run.specText.trimmingCharacters(in: .whitespacesAndNewlines))\n```\n\n"
         }
         md += markdownTable(trials: trials) + "\n"
+        // Reports name the run's id under each title; notebooks, whose outputs must reproduce
+        // exactly, name the run by its spec name alone.
+        let runSubtitle: String? = includeProvenance ? "run \(run.id)" : nil
         // One figure per series name, trials overlaid.
         var names: [String] = []
         for outcome in outcomes { for s in outcome.series where !names.contains(s.name) { names.append(s.name) } }
@@ -72,7 +75,7 @@ public enum ReportWriter {
             guard let first = lines.first else { continue }
             let file = "\(figurePrefix)-\(slug(name)).svg"
             let isROC = first.logX && first.logY
-            let title = "\(run.name): \(name)", subtitle = "run \(run.id)"
+            let title = "\(run.name): \(name)", subtitle = runSubtitle
             if name.hasSuffix("robustness_curve") {
                 figures.append((file, Figures.robustnessCurve(title: title, subtitle: subtitle, series: lines, xLabel: first.xLabel)))
             } else {
@@ -107,7 +110,7 @@ public enum ReportWriter {
                 // ε spans orders of magnitude: log axes.
                 let logX = key.hasSuffix("epsilon") && points.allSatisfy { $0.0 > 0 }
                 let logY = metric.hasSuffix(".epsilon") && points.allSatisfy { $0.1 > 0 }
-                figures.append((file, Figures.linePlot(title: "\(run.name): \(metric) against \(key)", subtitle: "run \(run.id)",
+                figures.append((file, Figures.linePlot(title: "\(run.name): \(metric) against \(key)", subtitle: runSubtitle,
                                                        series: [Series(name: metric, x: points.map(\.0), y: points.map(\.1), xLabel: key, yLabel: metric)],
                                                        xLabel: key, yLabel: metric, logX: logX, logY: logY)))
                 md += "![\(metric) against \(key)](\(file))\n\n"
@@ -129,7 +132,7 @@ public enum ReportWriter {
             }
             if !lines.isEmpty {
                 let file = "\(figurePrefix)-empirical-vs-accountant-epsilon.svg"
-                figures.append((file, Figures.linePlot(title: "\(run.name): empirical ε against the accountant's ε", subtitle: "run \(run.id)",
+                figures.append((file, Figures.linePlot(title: "\(run.name): empirical ε against the accountant's ε", subtitle: runSubtitle,
                                                        series: lines, xLabel: "accountant ε", yLabel: "empirical ε lower bound",
                                                        logX: true, logY: true, diagonal: true)))
                 md += "![empirical ε against the accountant's ε](\(file))\n\n"
