@@ -143,7 +143,9 @@ let package = Package(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom", "Datasets"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"]),
+        .testTarget(
+            name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"],
+            exclude: ["make_png_fixtures.py"], resources: [.copy("PNGFixtures")]),
         .testTarget(name: "BigIntegerModuleTests", dependencies: ["BigIntegerModule"]),
         .testTarget(
             name: "PaillierTests", dependencies: ["Paillier", "BigIntegerModule"],
