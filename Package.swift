@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom", "Datasets"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"],
             exclude: ["make_png_fixtures.py"], resources: [.copy("PNGFixtures")]),
