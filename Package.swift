@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"],
-            exclude: ["make_png_fixtures.py"], resources: [.copy("PNGFixtures")]),
+            exclude: ["make_fixtures.py"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BigIntegerModuleTests", dependencies: ["BigIntegerModule"]),
         .testTarget(
             name: "PaillierTests", dependencies: ["Paillier", "BigIntegerModule"],

@@ -198,6 +198,7 @@ public enum PNG {
         var chunks: [Chunk] = []
         var position = 8
         while true {
+            if position == bytes.count { return chunks }   // no IEND: the caller says so
             guard bytes.count - position >= 12 else {
                 throw PNGError(offset: position, "the file ends inside a chunk header (\(bytes.count - position) bytes left, a chunk needs at least 12)")
             }

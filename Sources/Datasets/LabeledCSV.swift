@@ -2,7 +2,7 @@
 import Foundation
 
 /// How a CSV table becomes features and labels.
-public struct CSVOptions: Sendable, Equatable {
+public struct CSVOptions: Sendable, Hashable {
     /// The header name of the column holding the class of each row.
     public var labelColumn: String
     /// Columns of text values, one-hot encoded (one feature per value seen in the training file).
