@@ -87,6 +87,7 @@ public final class ExperimentRunner: Sendable {
         // The content of every outside file a trial reads is part of its key.
         var digests: [String: String] = [:]
         var trialInputs: [Int: [String: String]] = [:]
+        var trialFingerprints: [Int: [String]] = [:]
         for (trial, parameters) in planned {
             var inputs: [String: String] = [:]
             for url in kind.files(parameters) {
@@ -100,12 +101,11 @@ public final class ExperimentRunner: Sendable {
                 }
             }
             trialInputs[trial.index] = inputs
+            trialFingerprints[trial.index] = kind.fingerprints(parameters)
         }
         func trialKey(_ trial: TrialDefinition) -> String {
             var text = "trial v1\n\(document.kind)\n\(trial.seed)\n\(trial.body.canonicalJSON)\n\(options.codeVersion)"
-            if let inputs = trialInputs[trial.index], !inputs.isEmpty {
-                text += "\ninputs: " + inputs.values.sorted().joined(separator: ",")
-            }
+            text += TrialContext.inputDescription(digests: trialInputs[trial.index] ?? [:], fingerprints: trialFingerprints[trial.index] ?? [])
             return SHA256.hash(utf8: text).hex
         }
 
@@ -160,6 +160,7 @@ public final class ExperimentRunner: Sendable {
                     let context = TrialContext(trialIndex: trial.index, seed: trial.seed, dataDirectory: options.dataDirectory,
                                                workers: workers, codeVersion: options.codeVersion, cache: cache, datasets: datasets,
                                                inputDigests: trialInputs[trial.index] ?? [:],
+                                               inputFingerprints: trialFingerprints[trial.index] ?? [],
                                                report: { [progress = options.progress] in progress?.message("trial \(trial.index): \($0)") })
                     options.progress?.trialStarted(index: trial.index, parameters: trial.parametersJSON)
                     group.addTask {
