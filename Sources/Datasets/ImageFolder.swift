@@ -124,7 +124,10 @@ public enum ImageFolderLoader {
     public static func files(train: URL, test: URL?) -> [URL] {
         [train, test].compactMap { $0 }.flatMap { root -> [URL] in
             let listing = list(root)
-            return listing.classNames.isEmpty ? [root] : listing.images.map(\.url)
+            guard listing.classNames.isEmpty else { return listing.images.map(\.url) }
+            // A missing path or a file stands for itself (hashing it names the problem); a folder
+            // without classes gives nothing to hash, and the load says what is wrong.
+            return isDirectory(root) ? [] : [root]
         }
     }
 

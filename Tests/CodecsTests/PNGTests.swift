@@ -185,4 +185,58 @@ struct PNGTests {
         let badFilter = PNG.signature + Self.ihdr(width: 2, height: 1, depth: 8, colorType: 0) + Self.chunk("IDAT", Zlib.compress([7, 5, 6])) + Self.chunk("IEND", [])
         #expect(decodeError(badFilter)?.message == "unknown filter type 7 at row 0 (expected 0…4)")
     }
+
+    /// Recomputes every chunk's CRC (so that damage reaches the decoder's later checks).
+    static func fixCRCs(_ file: inout [UInt8]) {
+        var position = 8
+        while position + 12 <= file.count {
+            let length = Int(file[position]) << 24 | Int(file[position + 1]) << 16 | Int(file[position + 2]) << 8 | Int(file[position + 3])
+            guard length <= file.count - position - 12 else { return }
+            let crc = bigEndian(Zlib.crc32(Array(file[position + 4..<position + 8 + length])))
+            file.replaceSubrange(position + 8 + length..<position + 12 + length, with: crc)
+            position += 12 + length
+        }
+    }
+
+    @Test("damaged files with valid CRCs (2,000 deterministic mutations) decode or throw, never trap")
+    func mutations() {
+        let (w, h) = (9, 7)
+        var raw: [UInt8] = []
+        for k in 0..<7 {   // Adam7 passes of a 16-bit RGBA image: 8 bytes per pixel
+            let pass = Self.adam7[k]
+            let pw = w > pass.0 ? (w - pass.0 + pass.2 - 1) / pass.2 : 0, ph = h > pass.1 ? (h - pass.1 + pass.3 - 1) / pass.3 : 0
+            if pw == 0 || ph == 0 { continue }
+            for y in 0..<ph { raw += [UInt8((k + y) % 5)] + Self.bytes(pw * 8, seed: k * 10 + y) }
+        }
+        let seeds = [
+            PNG.signature + Self.ihdr(width: UInt32(w), height: UInt32(h), depth: 16, colorType: 6, interlace: 1)
+                + Self.chunk("IDAT", Zlib.compress(raw)) + Self.chunk("IEND", []),
+            Self.png(width: 5, height: 4, depth: 4, colorType: 3, rows: (0..<4).map { Self.bytes(3, seed: $0) }, filters: [0, 4], bpp: 1,
+                     extra: [Self.chunk("PLTE", Self.bytes(48, seed: 9)), Self.chunk("tRNS", [1, 2, 3])]),
+        ]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33)
+        }
+        var decoded = 0, refused = 0
+        for round in 0..<2000 {
+            var file = seeds[round % seeds.count]
+            for _ in 0..<(1 + next() % 3) {
+                let i = 8 + next() % (file.count - 8)
+                file[i] = UInt8(truncatingIfNeeded: next())
+            }
+            Self.fixCRCs(&file)
+            do {
+                let image = try PNG.decode(file, maximumSamples: 1 << 20)
+                #expect(image.samples.count == image.width * image.height * image.channels)
+                decoded += 1
+            } catch {
+                refused += 1
+            }
+        }
+        #expect(decoded + refused == 2000 && refused > 0)
+    }
+
+    static let adam7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
 }

@@ -59,11 +59,15 @@ public struct DataSpec: Sendable, Hashable {
 
     static let generatedNames = ["synthetic-gaussian", "synthetic-patterns"]
 
-    /// The keys that name where the data come from; exactly one must be present.
+    /// The keys that name where the data come from; exactly one must be present (`features`
+    /// counts with `labels`, or without `dataset`).
     static let sourceKeys = ["dataset", "features", "npz", "csv", "images"]
 
     public static func decode(_ reader: SpecReader) throws(SpecError) -> DataSpec {
-        let present = sourceKeys.filter { reader.contains($0) }
+        // `features` is also a parameter of synthetic-gaussian: with `dataset`, only `labels`
+        // makes it a file of arrays.
+        let arrays = reader.contains("labels") || (!reader.contains("dataset") && reader.contains("features"))
+        let present = sourceKeys.filter { $0 == "features" ? arrays : reader.contains($0) }
         guard present.count <= 1 else {
             throw reader.error(present[1], "give one source of data: \(present.joined(separator: " and ")) are both present")
         }
