@@ -152,8 +152,10 @@ let package = Package(
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom", "Datasets"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"],
+            exclude: ["make_fixtures.py"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BigIntegerModuleTests", dependencies: ["BigIntegerModule"]),
         .testTarget(
             name: "PaillierTests", dependencies: ["Paillier", "BigIntegerModule"],

@@ -1,85 +1,72 @@
-// Whole-file reads with POSIX calls, and transparent gzip.
+// Bounded reads of dataset files (regular files only, size known before any byte is read) and
+// transparent gzip.
 import Codecs
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-private let systemRead = Glibc.read
-#elseif canImport(Darwin)
-import Darwin
-private let systemRead = Darwin.read
-#endif
-
-/// Raw file access shared by the loaders.
+/// Raw file access shared by the loaders, through `Codecs.InputFile`.
 enum FileBytes {
-    /// Reads a whole file into memory with one allocation.
+    /// The largest file a loader reads when no known size applies (a user's CSV, arrays or image):
+    /// 4 GiB. Larger inputs are refused before anything is allocated for them.
+    static let defaultMaximumBytes = 1 << 32
+
+    /// Reads a whole regular file, refusing FIFOs, devices and directories at once (never
+    /// blocking) and files larger than `maximumBytes` before reading.
     ///
-    /// - Throws: `.missingFile` when it does not exist, `.unreadable` otherwise.
-    static func read(_ url: URL) throws(DatasetError) -> [UInt8] {
-        let path = url.path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR {
-                throw DatasetError(.missingFile, file: path, "file not found")
-            }
-            throw DatasetError(.unreadable, file: path, "cannot open: \(String(cString: strerror(code)))")
-        }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw DatasetError(.unreadable, file: path, "cannot stat: \(String(cString: strerror(errno)))")
-        }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            throw DatasetError(.unreadable, file: path, "expected a file, found a directory")
-        }
-        let size = Int(info.st_size)
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            var done = 0
-            while done < size {
-                let n = systemRead(fd, buffer.baseAddress! + done, size - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    break
-                }
-                if n == 0 { break }
-                done += n
-            }
-            initialized = done
-        }
-        if failure != 0 {
-            throw DatasetError(.unreadable, file: path, "read failed: \(String(cString: strerror(failure)))")
-        }
-        if bytes.count < size {
-            throw DatasetError(.unreadable, file: path, "file shrank while reading: expected \(size) bytes, read \(bytes.count)")
-        }
-        return bytes
+    /// - Throws: `.missingFile` when nothing is there, `.unreadable` otherwise (naming what was found).
+    static func read(_ url: URL, maximumBytes: Int = defaultMaximumBytes) throws(DatasetError) -> [UInt8] {
+        do { return try InputFile.read(url, maximumBytes: maximumBytes) } catch { throw DatasetError(error) }
     }
 
-    /// Whether a regular file exists at `url`.
+    /// Whether anything that is not a directory exists at `url` (a FIFO or device counts: reading
+    /// it then says what it is, instead of calling it missing).
     static func exists(_ url: URL) -> Bool {
-        var info = stat()
-        return stat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 }
 
-/// Reads files for the loaders, checking size and sha256 of those it has expectations for.
+extension DatasetError {
+    /// The dataset error for a file that `InputFile` refused.
+    init(_ error: InputFileError) {
+        self.init(error.kind == .missing ? .missingFile : .unreadable, file: error.path, error.reason)
+    }
+}
+
+/// Reads files for the loaders: known files of a registry dataset are checked for size before
+/// they are read and for sha256 after; other files are bounded by `maximumBytes`.
 ///
-/// The registry builds one with the known files of a dataset, so checksums are verified on the
-/// bytes being parsed (one read, one hash pass); direct loader calls use `.plain`.
+/// The registry builds one with every data file of the dataset and `knownOnly`, so a registry
+/// load reads nothing but checksummed files; direct loader calls use `.plain`.
 struct FileReader: Sendable {
     /// Expected size and sha256 by absolute path.
-    var expectations: [String: KnownFile] = [:]
+    var known: [String: KnownFile] = [:]
+    /// Whether a known file's size and sha256 are checked; when false its known size is only an
+    /// upper bound, checked before reading.
+    var verifyDigests = true
+    /// When true, reading a file that is not in `known` is an error.
+    var knownOnly = false
+    /// The size limit for files that are not known.
+    var maximumBytes = FileBytes.defaultMaximumBytes
 
     static let plain = FileReader()
 
     func read(_ url: URL) throws(DatasetError) -> [UInt8] {
-        let bytes = try FileBytes.read(url)
-        if let expected = expectations[url.path] {
-            try FileBytes.check(bytes, against: expected, file: url.path)
+        guard let expected = known[url.path] else {
+            if knownOnly {
+                throw DatasetError(.invalidArgument, file: url.path, "not one of the dataset's checksummed files; a named dataset reads only the files of its checksum list")
+            }
+            return try FileBytes.read(url, maximumBytes: maximumBytes)
         }
+        // The size first, without reading (a 20 GB sparse file in place of a 10 KB one costs
+        // nothing). Unverified reads (`verifyDigests == false`) take the known size as a bound.
+        let size: Int
+        do { size = try InputFile.size(url) } catch { throw DatasetError(error) }
+        guard verifyDigests ? size == expected.byteCount : size <= expected.byteCount else {
+            throw DatasetError(.checksumMismatch, file: url.path,
+                               "expected \(verifyDigests ? "" : "at most ")\(expected.byteCount) bytes (the known \(expected.relativePath)), found \(size)")
+        }
+        let bytes = try FileBytes.read(url, maximumBytes: expected.byteCount)
+        if verifyDigests { try FileBytes.check(bytes, against: expected, file: url.path) }
         return bytes
     }
 
@@ -106,33 +93,5 @@ extension FileBytes {
             throw DatasetError(.checksumMismatch, file: file,
                                "expected sha256 \(expected.sha256) (the known \(expected.relativePath)), found \(digest)")
         }
-    }
-
-    /// The sha256 and size of a file, read in 1 MiB pieces.
-    static func sha256(of url: URL) throws(DatasetError) -> (digest: SHA256Digest, byteCount: Int) {
-        let path = url.path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { throw DatasetError(.missingFile, file: path, "file not found") }
-            throw DatasetError(.unreadable, file: path, "cannot open: \(String(cString: strerror(code)))")
-        }
-        defer { close(fd) }
-        var hasher = SHA256()
-        var total = 0
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = systemRead(fd, buffer, chunk)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DatasetError(.unreadable, file: path, "read failed: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            hasher.update(UnsafeRawBufferPointer(start: buffer, count: n))
-            total += n
-        }
-        return (hasher.finalize(), total)
     }
 }

@@ -161,10 +161,7 @@ public enum ORLFacesLoader {
             throw DatasetError(.mismatch, file: directory.path,
                                "expected subject folders s1…s\(subjects.count) without gaps, found \(subject.name) in place of s\(k + 1)")
         }
-        var features: [Float] = []
-        var labels: [Int32] = []
-        var shape: (width: Int, height: Int)?
-        var firstFile = ""
+        var images: [(label: Int, url: URL)] = []
         for subject in subjects {
             let folder = directory.appendingPathComponent(subject.name)
             let names = ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? [])
@@ -173,28 +170,84 @@ public enum ORLFacesLoader {
             guard !names.isEmpty else {
                 throw DatasetError(.missingFile, file: folder.path, "expected .pgm images of subject \(subject.name), found none")
             }
-            for name in names {
+            for name in names { images.append((subject.number - 1, folder.appendingPathComponent(name))) }
+        }
+        return try assemble(images, classNames: subjects.map(\.name), pixelScaling: pixelScaling, reader: reader)
+    }
+
+    /// Loads exactly the registry's ORL files (`orl-faces/sN/K.pgm`), in subject then image order.
+    ///
+    /// An `sN` folder or a `.pgm` in a subject folder that is not among `files` is an error
+    /// naming it: loading it would change the data the checksums describe, and dropping it
+    /// silently would hide that the folder is not the known dataset. Other entries are ignored.
+    static func loadKnown(_ files: [KnownFile], in directory: DataDirectory, pixelScaling: PixelScaling,
+                          reader: FileReader) throws(DatasetError) -> LabeledData {
+        var parsed: [(subject: Int, image: Int, file: KnownFile)] = []
+        for file in files {
+            let parts = file.relativePath.split(separator: "/")
+            guard parts.count == 3, parts[1].hasPrefix("s"), let subject = Int(parts[1].dropFirst()),
+                  parts[2].hasSuffix(".pgm"), let image = Int(parts[2].dropLast(4)) else {
+                throw DatasetError(.invalidArgument, file: directory.file(file.relativePath).path,
+                                   "not an ORL image path of the form orl-faces/sN/K.pgm")
+            }
+            parsed.append((subject, image, file))
+        }
+        parsed.sort { ($0.subject, $0.image) < ($1.subject, $1.image) }
+        let subjects = Array(Set(parsed.map(\.subject))).sorted()
+        let root = directory.file("orl-faces")
+        let known = Set(parsed.map { directory.file($0.file.relativePath).path })
+        let fm = FileManager.default
+        for entry in ((try? fm.contentsOfDirectory(atPath: root.path)) ?? []).sorted() {
+            guard entry.hasPrefix("s"), let number = Int(entry.dropFirst()) else { continue }
+            let folder = root.appendingPathComponent(entry)
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+            guard subjects.contains(number) else {
+                throw DatasetError(.mismatch, file: folder.path,
+                                   "not part of the checksummed ORL faces (subjects s\(subjects.first ?? 1)…s\(subjects.last ?? 0)); a named dataset loads only its known files: remove it, or load the folder as your own data (data: {images: …})")
+            }
+            for name in ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? []).sorted() where name.lowercased().hasSuffix(".pgm") {
                 let url = folder.appendingPathComponent(name)
-                let image = try PGMImage.read(url, reader: reader)
-                if let shape {
-                    guard shape.width == image.width && shape.height == image.height else {
-                        throw DatasetError(.mismatch, file: url.path,
-                                           "expected a \(shape.width)×\(shape.height) image like \(firstFile), found \(image.width)×\(image.height)")
-                    }
-                } else {
-                    shape = (image.width, image.height)
-                    firstFile = url.path
-                    features.reserveCapacity(subjects.count * names.count * image.width * image.height)
+                guard known.contains(url.path) else {
+                    throw DatasetError(.mismatch, file: url.path,
+                                       "not one of the checksummed ORL images of \(entry); a named dataset loads only its known files: remove it, or load the folder as your own data (data: {images: …})")
                 }
-                let divisor = pixelScaling == .unitInterval ? Float(image.maxValue) : 1
-                image.pixels.withUnsafeBufferPointer { p in
-                    for v in p { features.append(Float(v) / divisor) }
-                }
-                labels.append(Int32(subject.number - 1))
             }
         }
-        let (width, height) = shape!
-        return LabeledData(unchecked: features, sampleShape: [1, height, width], labels: labels, classCount: subjects.count,
-                           classNames: subjects.map(\.name), featureNames: nil)
+        let position = Dictionary(uniqueKeysWithValues: subjects.enumerated().map { ($1, $0) })
+        return try assemble(parsed.map { (position[$0.subject]!, directory.file($0.file.relativePath)) },
+                            classNames: subjects.map { "s\($0)" }, pixelScaling: pixelScaling, reader: reader)
+    }
+
+    /// Reads the images in order into one sample each, checking they share one size.
+    static func assemble(_ images: [(label: Int, url: URL)], classNames: [String], pixelScaling: PixelScaling,
+                         reader: FileReader) throws(DatasetError) -> LabeledData {
+        var features: [Float] = []
+        var labels: [Int32] = []
+        var shape: (width: Int, height: Int)?
+        var firstFile = ""
+        for (label, url) in images {
+            let image = try PGMImage.read(url, reader: reader)
+            if let shape {
+                guard shape.width == image.width && shape.height == image.height else {
+                    throw DatasetError(.mismatch, file: url.path,
+                                       "expected a \(shape.width)×\(shape.height) image like \(firstFile), found \(image.width)×\(image.height)")
+                }
+            } else {
+                shape = (image.width, image.height)
+                firstFile = url.path
+                features.reserveCapacity(images.count * image.width * image.height)
+            }
+            let divisor = pixelScaling == .unitInterval ? Float(image.maxValue) : 1
+            image.pixels.withUnsafeBufferPointer { p in
+                for v in p { features.append(Float(v) / divisor) }
+            }
+            labels.append(Int32(label))
+        }
+        guard let (width, height) = shape else {
+            throw DatasetError(.missingFile, file: classNames.first ?? "", "expected ORL images, found none")
+        }
+        return LabeledData(unchecked: features, sampleShape: [1, height, width], labels: labels, classCount: classNames.count,
+                           classNames: classNames, featureNames: nil)
     }
 }

@@ -203,6 +203,13 @@ public enum DatasetRegistry {
         }
     }
 
+    /// The SHA-256 (hex) of the checksum lines (`<sha256> <bytes> <path>\n`) of the dataset's data
+    /// files, in registry order: what a successful `load` reads is determined by it, so it stands
+    /// for the data's content in cache keys.
+    public static func contentDigest(_ name: DatasetName) -> String {
+        SHA256.hash(Array(descriptor(name).dataFiles.map { "\($0.sha256) \($0.byteCount) \($0.relativePath)\n" }.joined().utf8)).hex
+    }
+
     /// All descriptors, in `DatasetName` order.
     public static var all: [DatasetDescriptor] { DatasetName.allCases.map(descriptor) }
 
@@ -226,8 +233,15 @@ public enum DatasetRegistry {
     /// Loads a dataset by name from `directory`.
     ///
     /// Every needed file is checked to exist first (a missing one gives an error saying where
-    /// it was looked for and how to get it), then, with `options.verifyChecksums`, each file's
-    /// bytes are checked against the registry's size and sha256 as they are read.
+    /// it was looked for and how to get it). Only the files of the checksum list are read: each
+    /// one's size is checked against the registry before it is read (a FIFO or device is refused
+    /// at once), and with `options.verifyChecksums` its bytes' sha256 after. An `orl-faces`
+    /// subject folder or image that is not in the list (an extra `s41/`) is an error rather than
+    /// silently dropped or loaded: load such a folder with `ImageFolderLoader` instead. Other
+    /// files beside the data (a README) are ignored.
+    ///
+    /// So a successful load returns exactly the data the registry's checksums describe
+    /// (`contentDigest(_:)`), whatever the folder holds besides.
     ///
     /// - Returns: the published train/test parts (MNIST, Fashion-MNIST, Adult) or everything as
     ///   `train` with `test == nil` (split with `Splits`).
@@ -238,10 +252,10 @@ public enum DatasetRegistry {
             throw missingFileError(name, file: first, alsoMissing: missing.dropFirst().prefix(5).map(\.relativePath)
                                    + (missing.count > 6 ? ["… \(missing.count - 6) more"] : []), in: directory)
         }
-        var reader = FileReader()
-        if options.verifyChecksums {
-            for file in d.dataFiles { reader.expectations[directory.file(file.relativePath).path] = file }
-        }
+        // Only the checksum list's files are read, each checked for size before it is read (and
+        // for sha256 after, with `verifyChecksums`).
+        var reader = FileReader(verifyDigests: options.verifyChecksums, knownOnly: true)
+        for file in d.dataFiles { reader.known[directory.file(file.relativePath).path] = file }
         let f = directory.file
         switch name {
         case .digits:
@@ -267,7 +281,8 @@ public enum DatasetRegistry {
         case .location:
             return Dataset(name: name.rawValue, train: try LocationLoader.load(f("location/bangkok"), reader: reader))
         case .orlFaces:
-            return Dataset(name: name.rawValue, train: try ORLFacesLoader.load(directory: f("orl-faces"), pixelScaling: options.pixelScaling, reader: reader))
+            return Dataset(name: name.rawValue, train: try ORLFacesLoader.loadKnown(
+                d.dataFiles, in: directory, pixelScaling: options.pixelScaling, reader: reader))
         }
     }
 }

@@ -1,4 +1,5 @@
 // Checking a data directory's files against the registry's sizes and sha256s.
+import Codecs
 import Foundation
 
 /// The outcome of checking one known file.
@@ -55,22 +56,26 @@ public struct VerificationReport: Sendable, Equatable {
 extension DatasetRegistry {
     /// Checks every known file of `name` under `directory`: existence, size, then sha256.
     ///
-    /// - Complexity: reads every present file once (one SHA-256 pass over its bytes).
+    /// - Complexity: reads every present file of the right size once (one SHA-256 pass over its
+    ///   bytes); a file of another size is not read.
     public static func verify(_ name: DatasetName, in directory: DataDirectory) -> VerificationReport {
         let checks = descriptor(name).files.map { file -> FileCheck in
             let url = directory.file(file.relativePath)
             guard FileBytes.exists(url) else { return FileCheck(file: file, url: url, status: .missing) }
-            do {
-                let (digest, size) = try FileBytes.sha256(of: url)
+            do throws(InputFileError) {
+                // The size before any read: a file of the wrong size is reported without hashing
+                // it, and a FIFO or device is refused without waiting on it.
+                let size = try InputFile.size(url)
                 if size != file.byteCount {
                     return FileCheck(file: file, url: url, status: .sizeMismatch(expected: file.byteCount, found: size))
                 }
+                let digest = try InputFile.sha256(url, maximumBytes: file.byteCount)
                 if digest.hex != file.sha256 {
                     return FileCheck(file: file, url: url, status: .checksumMismatch(expected: file.sha256, found: digest.hex))
                 }
                 return FileCheck(file: file, url: url, status: .ok)
             } catch {
-                return FileCheck(file: file, url: url, status: .unreadable("\(error)"))
+                return FileCheck(file: file, url: url, status: error.kind == .missing ? .missing : .unreadable(error.reason))
             }
         }
         return VerificationReport(dataset: name, directory: directory, checks: checks)

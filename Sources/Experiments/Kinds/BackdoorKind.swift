@@ -38,6 +38,8 @@ import Tensors
 public enum BackdoorKind: ExperimentKind {
     public static let name = "backdoor"
     public static let summary = "plant a BadNets/blended backdoor; run AC, SS, Neural Cleanse, STRIP, fine-pruning on the same model"
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles }
+    public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public enum TriggerName: String, SpecEnum { case patch, blend }
     public enum PatternName: String, SpecEnum { case solid, checkerboard }

@@ -23,6 +23,8 @@ import Tensors
 public enum DPTrainingKind: ExperimentKind {
     public static let name = "dp-training"
     public static let summary = "train with DP-SGD; report accuracy and the accountant's (ε, δ)"
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles }
+    public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public enum AccountantName: String, SpecEnum { case rdp, pld }
     public enum NoiseSource: String, SpecEnum {

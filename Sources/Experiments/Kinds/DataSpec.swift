@@ -2,14 +2,26 @@ import Datasets
 import Foundation
 import LabRandom
 
-/// The `data:` section shared by every kind: which dataset, how much of it, how it is split and
+/// The `data:` section shared by every kind: which data, how much of it, how it is split and
 /// scaled.
 ///
 /// ```yaml
 /// data: {dataset: mnist, limit: 10000, test_limit: 2000}
 /// data: {dataset: digits, test_fraction: 0.25, scaling: standard}
 /// data: {dataset: synthetic-gaussian, samples: 2000, features: 20, classes: 4, separation: 3}
+/// data: {features: x.npy, labels: y.npy, test_features: xt.npy, test_labels: yt.npy, classes: 10}
+/// data: {npz: arrays.npz, members: {features: x_train, labels: y_train}, channels_last: true}
+/// data: {csv: census.csv, label_column: income, categorical: [workclass], ignore: [id], test_csv: test.csv}
+/// data: {images: faces/, test_images: faces-test/}
 /// ```
+///
+/// Exactly one of `dataset`, `features`, `npz`, `csv` and `images` says where the data come
+/// from. File paths are relative to the spec's folder (or absolute); the files' contents are
+/// part of each trial's key (`inputFiles`) and of every artifact computed from them, and a named
+/// dataset's checksum list stands for its content (`inputFingerprints`). Formats and their rules:
+/// `NumpyDataLoader` (`features`, `npz`), `CSVLoader` (`csv`), `ImageFolderLoader` (`images`).
+/// Without a test part, `test_fraction` of the training part is held out. File data are not
+/// scaled unless `scaling` says so (images are already in [0, 1]).
 public struct DataSpec: Sendable, Hashable {
     public enum Source: Sendable, Hashable {
         case registered(DatasetName)
@@ -17,6 +29,16 @@ public struct DataSpec: Sendable, Hashable {
         case gaussian(samples: Int, features: Int, classes: Int, separation: Double)
         /// Class-specific pattern images: samples per class, classes, side, noise.
         case patterns(samplesPerClass: Int, classes: Int, side: Int, noise: Double)
+        /// Data from the user's files.
+        case files(DataFiles)
+    }
+
+    /// Where file data come from (paths resolved against the spec's folder).
+    public enum DataFiles: Sendable, Hashable {
+        case arrays(features: URL, labels: URL, testFeatures: URL?, testLabels: URL?, options: NumpyDataOptions)
+        case archive(URL, members: NumpyArchiveMembers?, options: NumpyDataOptions)
+        case csv(URL, test: URL?, options: CSVOptions)
+        case images(URL, test: URL?)
     }
 
     public enum Scaling: String, SpecEnum {
@@ -37,7 +59,24 @@ public struct DataSpec: Sendable, Hashable {
 
     static let generatedNames = ["synthetic-gaussian", "synthetic-patterns"]
 
+    /// The keys that name where the data come from; exactly one must be present (`features`
+    /// counts with `labels`, or without `dataset`).
+    static let sourceKeys = ["dataset", "features", "npz", "csv", "images"]
+
     public static func decode(_ reader: SpecReader) throws(SpecError) -> DataSpec {
+        // `features` is also a parameter of synthetic-gaussian: with `dataset`, only `labels`
+        // makes it a file of arrays.
+        let arrays = reader.contains("labels") || (!reader.contains("dataset") && reader.contains("features"))
+        let present = sourceKeys.filter { $0 == "features" ? arrays : reader.contains($0) }
+        guard present.count <= 1 else {
+            throw reader.error(present[1], "give one source of data: \(present.joined(separator: " and ")) are both present")
+        }
+        if let key = present.first, key != "dataset" {
+            return try finishDecoding(reader, source: .files(try decodeFiles(reader, key: key)), defaultScaling: .none)
+        }
+        guard present.first == "dataset" else {
+            throw reader.error("dataset", "is required: name a dataset, or give files with features (and labels), npz, csv or images")
+        }
         let name: String = try reader.required("dataset")
         let source: Source
         var defaultScaling = Scaling.none
@@ -62,6 +101,10 @@ public struct DataSpec: Sendable, Hashable {
             source = .registered(registered)
             if [.breastCancer, .iris, .wine, .adult, .digits].contains(registered) { defaultScaling = .standard }
         }
+        return try finishDecoding(reader, source: source, defaultScaling: defaultScaling)
+    }
+
+    private static func finishDecoding(_ reader: SpecReader, source: Source, defaultScaling: Scaling) throws(SpecError) -> DataSpec {
         let spec = DataSpec(source: source,
                             limit: try reader.optional("limit").map { (v: Int) throws(SpecError) -> Int in
                                 guard v >= 1 else { throw reader.error("limit", "must be ≥ 1, got \(v)") }; return v },
@@ -72,6 +115,75 @@ public struct DataSpec: Sendable, Hashable {
                             canonical: reader.node.canonicalJSON)
         try reader.finish()
         return spec
+    }
+
+    private static func decodeFiles(_ reader: SpecReader, key: String) throws(SpecError) -> DataFiles {
+        func numpyOptions() throws(SpecError) -> NumpyDataOptions {
+            NumpyDataOptions(classCount: try reader.optional("classes").map { (v: Int) throws(SpecError) -> Int in
+                                 guard (2...1_000_000).contains(v) else { throw reader.error("classes", "must lie in 2…1000000, got \(v)") }
+                                 return v },
+                             channelsLast: try reader.optional("channels_last", default: false))
+        }
+        func bothOrNeither(_ a: URL?, _ b: URL?, _ keys: (String, String)) throws(SpecError) {
+            guard (a == nil) == (b == nil) else {
+                throw reader.error(a == nil ? keys.0 : keys.1, "is required with \(a == nil ? keys.1 : keys.0): a test part needs both its features and its labels")
+            }
+        }
+        switch key {
+        case "features":
+            let testFeatures = try reader.optionalInputFile("test_features"), testLabels = try reader.optionalInputFile("test_labels")
+            try bothOrNeither(testFeatures, testLabels, ("test_features", "test_labels"))
+            return .arrays(features: try reader.inputFile("features"), labels: try reader.inputFile("labels"),
+                           testFeatures: testFeatures, testLabels: testLabels, options: try numpyOptions())
+        case "npz":
+            var members: NumpyArchiveMembers?
+            if reader.contains("members") {
+                let m = try reader.section("members")
+                members = NumpyArchiveMembers(features: try m.required("features"), labels: try m.required("labels"),
+                                              testFeatures: try m.optional("test_features"), testLabels: try m.optional("test_labels"))
+                guard (members!.testFeatures == nil) == (members!.testLabels == nil) else {
+                    throw m.error(members!.testFeatures == nil ? "test_features" : "test_labels",
+                                  "is required with \(members!.testFeatures == nil ? "test_labels" : "test_features"): a test part needs both its features and its labels")
+                }
+                try m.finish()
+            }
+            return .archive(try reader.inputFile("npz"), members: members, options: try numpyOptions())
+        case "csv":
+            let label: String = try reader.required("label_column")
+            let categorical: [String] = try reader.optional("categorical", default: [])
+            let ignored: [String] = try reader.optional("ignore", default: [])
+            for (list, name) in [(categorical, "categorical"), (ignored, "ignore")] {
+                if list.contains(label) { throw reader.error(name, "lists the label column '\(label)'") }
+                if Set(list).count != list.count { throw reader.error(name, "lists a column twice") }
+            }
+            if let both = categorical.first(where: ignored.contains) {
+                throw reader.error("ignore", "lists '\(both)', which categorical lists too")
+            }
+            return .csv(try reader.inputFile("csv"), test: try reader.optionalInputFile("test_csv"),
+                        options: CSVOptions(labelColumn: label, categorical: categorical, ignored: ignored))
+        default:
+            return .images(try reader.inputFile("images"), test: try reader.optionalInputFile("test_images"))
+        }
+    }
+
+    /// The outside files the data are read from (every image of an image folder), for the
+    /// runner to hash into the trial's key; none for named and generated datasets.
+    public var inputFiles: [URL] {
+        guard case let .files(files) = source else { return [] }
+        switch files {
+        case let .arrays(features, labels, testFeatures, testLabels, _):
+            return [features, labels] + [testFeatures, testLabels].compactMap { $0 }
+        case let .archive(url, _, _): return [url]
+        case let .csv(url, test, _): return [url] + (test.map { [$0] } ?? [])
+        case let .images(train, test): return ImageFolderLoader.files(train: train, test: test)
+        }
+    }
+
+    /// What stands for the content of data the runner does not hash: a named dataset's checksum
+    /// list (`DatasetRegistry.contentDigest`), which a load reads exactly or fails.
+    public var inputFingerprints: [String] {
+        guard case let .registered(name) = source else { return [] }
+        return ["dataset \(name.rawValue) sha256:\(DatasetRegistry.contentDigest(name))"]
     }
 
     /// The training and test parts, limited and scaled, deterministic from `random`
@@ -91,6 +203,8 @@ public struct DataSpec: Sendable, Hashable {
             base = Dataset(name: "synthetic-patterns",
                            train: SyntheticDatasets.patternImages(samplesPerClass: perClass, classes: classes, side: side,
                                                                   noise: Float(noise), using: &stream))
+        case let .files(files):
+            base = try await cache.dataset(files)
         }
         var train = base.train, test: LabeledData
         if let existing = base.test {
@@ -135,6 +249,26 @@ public actor DatasetCache {
         if let task = loaded[key] { return try await task.value }
         let task = Task { () throws -> Dataset in
             try DatasetRegistry.load(name, from: DataDirectory(url: directory, origin: .experimentRun))
+        }
+        loaded[key] = task
+        return try await task.value
+    }
+
+    func dataset(_ files: DataSpec.DataFiles) async throws -> Dataset {
+        let key = "files@\(files)"
+        if let task = loaded[key] { return try await task.value }
+        let task = Task { () throws -> Dataset in
+            switch files {
+            case let .arrays(features, labels, testFeatures, testLabels, options):
+                return try NumpyDataLoader.load(features: features, labels: labels, testFeatures: testFeatures,
+                                                testLabels: testLabels, options: options)
+            case let .archive(url, members, options):
+                return try NumpyDataLoader.load(npz: url, members: members, options: options)
+            case let .csv(url, test, options):
+                return try CSVLoader.load(train: url, test: test, options: options)
+            case let .images(train, test):
+                return try ImageFolderLoader.load(train: train, test: test)
+            }
         }
         loaded[key] = task
         return try await task.value

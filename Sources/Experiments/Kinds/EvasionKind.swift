@@ -32,6 +32,8 @@ import Tensors
 public enum EvasionKind: ExperimentKind {
     public static let name = "evasion"
     public static let summary = "train (optionally adversarially or by distillation); attack with FGSM/PGD over ε; report robust accuracy curves"
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles }
+    public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public enum MethodName: String, SpecEnum { case fgsm, pgd }
     public enum NormName: String, SpecEnum { case linf, l2 }

@@ -32,6 +32,8 @@ import PrivacyAccounting
 public enum FederatedKind: ExperimentKind {
     public static let name = "federated"
     public static let summary = "simulate federated learning; report accuracy per round under strategies, threats, secure aggregation and DP"
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles }
+    public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public enum PartitionName: String, SpecEnum { case iid, dirichlet, shards }
     public enum StrategyName: String, SpecEnum {

@@ -27,6 +27,8 @@ import Tensors
 public enum MembershipInferenceKind: ExperimentKind {
     public static let name = "membership-inference"
     public static let summary = "train a target and reference models; run membership-inference attacks; report TPR at low FPR"
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles }
+    public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public enum MethodName: String, SpecEnum {
         case loss, confidence, entropy

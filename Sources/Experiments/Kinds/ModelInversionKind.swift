@@ -36,6 +36,8 @@ import Tensors
 public enum ModelInversionKind: ExperimentKind {
     public static let name = "model-inversion"
     public static let summary = "model inversion: MI-Face on faces, gradient inversion (DLG, iDLG, Inverting Gradients, analytic), attribute inference"
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles }
+    public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public enum Method: String, SpecEnum {
         case miFace = "mi-face"

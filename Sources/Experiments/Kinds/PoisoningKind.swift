@@ -25,6 +25,8 @@ import Tensors
 public enum PoisoningKind: ExperimentKind {
     public static let name = "poisoning"
     public static let summary = "flip training labels; filter the training set (loss, k-NN, centroid); report removal TPR/FPR and accuracy recovered"
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles }
+    public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public enum FlipMethod: String, SpecEnum { case random, targeted }
     public enum FilterName: String, SpecEnum { case loss, knn, centroid }

@@ -12,6 +12,8 @@ import Tensors
 public enum TrainKind: ExperimentKind {
     public static let name = "train"
     public static let summary = "train a model; report train/test accuracy and loss, and the loss curve"
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles }
+    public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public struct Parameters: Sendable {
         public var data: DataSpec

@@ -36,6 +36,9 @@ public protocol ExperimentKind: Sendable {
     /// file is never answered from the cache, and hands the digests to the trial
     /// (`TrialContext.inputDigests`). Default: none.
     static func inputFiles(of parameters: Parameters) -> [URL]
+    /// Text standing for the content of inputs the runner cannot hash as files (a named
+    /// dataset's checksum list, `DataSpec.inputFingerprints`); part of the trial's key. Default: none.
+    static func inputFingerprints(of parameters: Parameters) -> [String]
     /// Runs one trial. All randomness comes from `context.random`'s named streams; artifacts go
     /// through `context`'s cache.
     static func run(_ parameters: Parameters, context: TrialContext) async throws -> TrialOutcome
@@ -43,6 +46,7 @@ public protocol ExperimentKind: Sendable {
 
 extension ExperimentKind {
     public static func inputFiles(of parameters: Parameters) -> [URL] { [] }
+    public static func inputFingerprints(of parameters: Parameters) -> [String] { [] }
 }
 
 /// A kind with its parameter type erased, as the runner holds it.
@@ -52,6 +56,7 @@ public struct AnyExperimentKind: Sendable {
     let decode: @Sendable (SpecNode, String) throws -> any Sendable
     let execute: @Sendable (any Sendable, TrialContext) async throws -> TrialOutcome
     let files: @Sendable (any Sendable) -> [URL]
+    let fingerprints: @Sendable (any Sendable) -> [String]
 
     public init<K: ExperimentKind>(_ kind: K.Type) {
         name = K.name
@@ -63,6 +68,7 @@ public struct AnyExperimentKind: Sendable {
             return parameters
         }
         files = { parameters in (parameters as? K.Parameters).map { K.inputFiles(of: $0) } ?? [] }
+        fingerprints = { parameters in (parameters as? K.Parameters).map { K.inputFingerprints(of: $0) } ?? [] }
         execute = { parameters, context in
             guard let typed = parameters as? K.Parameters else {
                 throw RunnerError.internalInconsistency("parameters of the wrong type for kind \(K.name)")

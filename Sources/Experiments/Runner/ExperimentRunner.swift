@@ -86,6 +86,7 @@ public final class ExperimentRunner: Sendable {
         // The content of every outside file a trial reads is part of its key.
         var digests: [String: String] = [:]
         var trialInputs: [Int: [String: String]] = [:]
+        var trialFingerprints: [Int: [String]] = [:]
         for (trial, parameters) in planned {
             var inputs: [String: String] = [:]
             for url in kind.files(parameters) {
@@ -99,6 +100,7 @@ public final class ExperimentRunner: Sendable {
                 }
             }
             trialInputs[trial.index] = inputs
+            trialFingerprints[trial.index] = kind.fingerprints(parameters)
         }
         do {
             try FileManager.default.createDirectory(at: options.storeURL.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -113,9 +115,7 @@ public final class ExperimentRunner: Sendable {
         let specHash = SHA256.hash(utf8: "spec v1\n\(document.kind)\n\(document.name)\n\(document.seed)\n\(bodyJSON)\n\(sweepJSON)\n\(options.codeVersion)").hex
         func trialKey(_ trial: TrialDefinition, code: String = options.codeVersion) -> String {
             var text = "trial v1\n\(document.kind)\n\(trial.seed)\n\(trial.body.canonicalJSON)\n\(code)"
-            if let inputs = trialInputs[trial.index], !inputs.isEmpty {
-                text += "\ninputs: " + inputs.values.sorted().joined(separator: ",")
-            }
+            text += TrialContext.inputDescription(digests: trialInputs[trial.index] ?? [:], fingerprints: trialFingerprints[trial.index] ?? [])
             return SHA256.hash(utf8: text).hex
         }
 
@@ -180,6 +180,7 @@ public final class ExperimentRunner: Sendable {
                                                workers: workers, codeVersion: options.codeVersion,
                                                reusableCodeVersions: options.reusableCodeVersions, cache: cache, datasets: datasets,
                                                inputDigests: trialInputs[trial.index] ?? [:],
+                                               inputFingerprints: trialFingerprints[trial.index] ?? [],
                                                report: { [progress = options.progress] in progress?.message("trial \(trial.index): \($0)") })
                     options.progress?.trialStarted(index: trial.index, parameters: trial.parametersJSON)
                     group.addTask {
