@@ -52,7 +52,7 @@ struct RunCommand: AsyncParsableCommand {
     var resume = false
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard (1...1024).contains(jobs) else { throw ValidationError("--jobs must lie in 1…1024, got \(jobs)") }
         guard !specs.isEmpty else { throw ValidationError("give at least one spec file") }
     }
 

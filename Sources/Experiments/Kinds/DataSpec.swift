@@ -62,6 +62,7 @@ public struct DataSpec: Sendable, Hashable {
             source = .registered(registered)
             if [.breastCancer, .iris, .wine, .adult, .digits].contains(registered) { defaultScaling = .standard }
         }
+        try checkBudget(source, reader: reader)
         let spec = DataSpec(source: source,
                             limit: try reader.optional("limit").map { (v: Int) throws(SpecError) -> Int in
                                 guard v >= 1 else { throw reader.error("limit", "must be ≥ 1, got \(v)") }; return v },

@@ -68,6 +68,8 @@ public enum RunnerError: Error, CustomStringConvertible {
     case artifact(file: String, reason: String)
     case trialFailed(index: Int, parameters: String, reason: String)
     case cancelled
+    /// Interrupted while planning, before anything was stored.
+    case cancelledBeforeStart
     case internalInconsistency(String)
 
     public var description: String {
@@ -77,6 +79,7 @@ public enum RunnerError: Error, CustomStringConvertible {
         case let .artifact(file, reason): return "\(file): \(reason)"
         case let .trialFailed(index, parameters, reason): return "trial \(index) \(parameters): \(reason)"
         case .cancelled: return "run interrupted; resume it with `privacy-lab run --resume` (finished trials are kept)"
+        case .cancelledBeforeStart: return "run interrupted while planning; nothing was stored"
         case let .internalInconsistency(message): return "internal error: \(message)"
         }
     }
