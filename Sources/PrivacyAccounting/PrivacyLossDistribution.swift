@@ -211,12 +211,14 @@ public struct PrivacyLossDistribution: Sendable, Equatable {
     /// The default grid spacing Δ = 10⁻⁴, as in dp-accounting's `PLDAccountant`.
     public static let defaultDiscretization = 1e-4
 
-    /// The most points a grid may hold, for one mechanism's PMF or a composition's FFT: 2²⁴
-    /// (≈ 1.7·10⁷; the FFT composition then holds about seven arrays of that many Doubles,
-    /// ≈ 0.9 GiB). A single Gaussian step spans losses of about ±(1/2σ² + 8/σ), so at
-    /// Δ = 10⁻⁴ the limit is reached near σ ≈ 0.018: a smaller σ (or Δ) is refused with an
-    /// error naming it instead of allocating gigabytes to terabytes; RDP has no such limit.
-    public static let maximumGridPoints = 1 << 24
+    /// The most points a grid may hold, for one mechanism's PMF or a composition's FFT: 2²⁶
+    /// (≈ 6.7·10⁷; the FFT composition then holds about seven arrays of that many Doubles,
+    /// ≈ 3.5 GiB at worst). A Gaussian mechanism spans losses of about ±(1/2σ² + 8/σ), so at
+    /// Δ = 10⁻⁴ the limit is reached near σ ≈ 0.009 — which is also the effective σ/√T of T
+    /// full-batch (q = 1) steps merged into one Gaussian (σ = 0.7, T = 1000 needs 2.9·10⁷
+    /// points). A smaller σ (or Δ) is refused with an error naming it instead of allocating
+    /// tens of gigabytes to terabytes; RDP has no such limit.
+    public static let maximumGridPoints = 1 << 26
 
     /// ln of the noise mass left out on each side when the grid is laid (as dp-accounting).
     static let logTailMass = -50.0
