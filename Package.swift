@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "RingArithmetic", dependencies: ["CKernels"]),
 
         // MARK: Layer 2 — mechanisms.
-        .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom"]),
+        .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom", "Codecs"]),
         .target(name: "AttackMetrics", dependencies: ["LabRandom"]),
         .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
         .target(name: "SecretSharing", dependencies: ["LabRandom", "RingArithmetic"], swiftSettings: numericSettings),
@@ -56,7 +56,7 @@ let package = Package(
 
         // MARK: Layer 3 — learning.
         .target(
-            name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom", "ModelAccess"],
+            name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom", "ModelAccess", "Codecs"],
             swiftSettings: numericSettings),
         .target(
             name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors"], swiftSettings: numericSettings),

@@ -89,6 +89,35 @@ extension BigInteger {
     }
 }
 
+// MARK: Words
+
+extension BigInteger {
+    /// The non-negative integer whose little-endian 64-bit words are `words` (high zero words
+    /// allowed; empty is zero).
+    public init(littleEndianWords words: UnsafeBufferPointer<UInt64>) {
+        let result = GMPStorage()
+        if let base = words.baseAddress, words.count > 0 {
+            __gmpz_import(result.pointer, words.count, -1, 8, 0, 0, base)
+        }
+        self.init(storage: result)
+    }
+
+    /// The little-endian 64-bit words of `|self|`, padded with zero words to exactly `count`,
+    /// or nil when `|self|` needs more.
+    public func littleEndianWords(count: Int) -> [UInt64]? {
+        let needed = (bitWidth + 63) / 64
+        guard needed <= count else { return nil }
+        var words = [UInt64](repeating: 0, count: count)
+        if needed > 0 {
+            words.withUnsafeMutableBufferPointer { buffer in
+                var written = 0
+                _ = __gmpz_export(buffer.baseAddress!, &written, -1, 8, 0, 0, storage.pointer)
+            }
+        }
+        return words
+    }
+}
+
 // MARK: Floating point
 
 extension BigInteger {

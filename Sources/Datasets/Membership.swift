@@ -1,5 +1,6 @@
 // Membership-inference designs: target members / non-members / reference pool, and the
 // per-reference-model membership masks (saved and reloaded as versioned JSON).
+import Codecs
 import Foundation
 import LabRandom
 
@@ -155,7 +156,7 @@ extension MembershipDesign {
                             maskExamples: referenceMasks.examples, maskRows: rows)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(stored).write(to: url, options: .atomic)
+        try OutputFile.write(encoder.encode(stored), to: url)
     }
 
     /// Reads a design written by `save`, checking every field.

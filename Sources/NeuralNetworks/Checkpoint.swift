@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import LabRandom
 import Tensors
@@ -189,10 +190,11 @@ extension Sequential {
         return Checkpoint.encode(tensors: named.map { ($0.0, $0.1) }, metadata: metadata)
     }
 
-    /// Writes the checkpoint atomically (a temporary file renamed into place).
+    /// Writes the checkpoint through `OutputFile`: a regular file is replaced atomically (a
+    /// temporary file renamed into place), a device or FIFO is written in place.
     public func saveCheckpoint(to url: URL, metadata: [String: String] = [:]) throws(CheckpointError) {
-        do { try checkpointData(metadata: metadata).write(to: url, options: .atomic) } catch {
-            throw .io(file: url.path, reason: "cannot write: \(error.localizedDescription)")
+        do throws(OutputFileError) { try OutputFile.write(checkpointData(metadata: metadata), to: url) } catch {
+            throw .io(file: url.path, reason: "cannot write: \(error.reason)")
         }
     }
 

@@ -5,6 +5,8 @@
 public enum PaillierError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A modulus shorter than the policy allows (2048 bits unless an `insecure…` API is used).
     case keyTooShort(bits: Int, minimum: Int)
+    /// A modulus longer than `PaillierKeySize.maximumBits` (refused by every policy).
+    case keyTooLong(bits: Int, maximum: Int)
     /// A key size that cannot be generated (odd, or too small to hold two primes).
     case invalidKeySize(bits: Int, reason: String)
     /// Key material that is inconsistent (n ≠ p·q, p = q, a composite "prime", …).
@@ -30,6 +32,8 @@ public enum PaillierError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .keyTooShort(bits, minimum):
             return "Paillier key too short: \(bits)-bit modulus, at least \(minimum) bits required (use an insecure… API to accept shorter keys for tests)"
+        case let .keyTooLong(bits, maximum):
+            return "Paillier key too long: \(bits)-bit modulus, at most \(maximum) bits accepted"
         case let .invalidKeySize(bits, reason):
             return "invalid Paillier key size \(bits): \(reason)"
         case let .invalidKey(field, reason):

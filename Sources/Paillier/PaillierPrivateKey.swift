@@ -121,6 +121,9 @@ public struct PaillierPrivateKey: Sendable {
         guard bits >= 128 else {
             throw PaillierError.invalidKeySize(bits: bits, reason: "at least 128 bits are needed to hold two distinct primes")
         }
+        guard bits <= PaillierKeySize.maximumBits else {
+            throw PaillierError.keyTooLong(bits: bits, maximum: PaillierKeySize.maximumBits)
+        }
         let half = bits / 2
         let minimumDistance = BigInteger(1) << max(half - 100, half / 2)
         while true {

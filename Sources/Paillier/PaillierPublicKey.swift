@@ -24,15 +24,47 @@ public struct PaillierPublicKey: Sendable, Hashable {
     /// The bit length of n.
     public var bits: Int { n.bitWidth }
 
-    /// A public key for modulus `n`, checked for shape: odd, composite-looking, and at least
-    /// 2048 bits unless `sizePolicy` names the risk.
+    /// A public key for modulus `n`, checked on every construction (so on every key read):
+    ///
+    /// - odd, at least 2048 bits unless `sizePolicy` names the risk, and at most
+    ///   `PaillierKeySize.maximumBits` whatever the policy (checked first, before any arithmetic
+    ///   on n, so an oversized key costs nothing);
+    /// - no prime factor below 1000 (one gcd with their product): a modulus p·q of two
+    ///   |n|/2-bit primes has none, and a small factor would make n trivial to factor;
+    /// - not prime (Miller–Rabin): a prime n has no factorization to keep secret, and Paillier's
+    ///   trapdoor λ(n) would be public;
+    /// - not a perfect square (p = q).
+    ///
+    /// These are necessary, not sufficient: n = p·q with two large primes cannot be verified
+    /// without the factors.
+    /// - Complexity: one gcd, about one |n|-bit modular exponentiation for a composite n, one
+    ///   square root.
     public init(n: BigInteger, sizePolicy: PaillierKeySizePolicy = .standard) throws {
         guard n > 3, n.isOdd else {
             throw PaillierError.invalidKey(field: "n", reason: "expected an odd modulus greater than 3")
         }
         try sizePolicy.check(bits: n.bitWidth)
+        guard BigInteger.gcd(n, Self.smallPrimeProduct) == 1 else {
+            throw PaillierError.invalidKey(field: "n", reason: "has a prime factor below 1000; expected a product of two large primes")
+        }
+        guard !n.isProbablePrime(rounds: 10) else {
+            throw PaillierError.invalidKey(field: "n", reason: "is prime; expected a product of two large primes")
+        }
+        let root = n.squareRoot()
+        guard root * root != n else {
+            throw PaillierError.invalidKey(field: "n", reason: "is a perfect square (p = q)")
+        }
         self.init(trustedN: n)
     }
+
+    /// The product of the odd primes below 1000.
+    static let smallPrimeProduct: BigInteger = {
+        var product = BigInteger(1)
+        for candidate in stride(from: 3, to: 1000, by: 2) where (2..<candidate).allSatisfy({ candidate % $0 != 0 }) {
+            product *= BigInteger(candidate)
+        }
+        return product
+    }()
 
     init(trustedN n: BigInteger) {
         self.n = n

@@ -1,3 +1,4 @@
+public import Codecs
 public import Foundation
 import BigIntegerModule
 
@@ -100,19 +101,68 @@ public enum PheJSON {
         try encryptedNumber(from: read(url), source: url.path, publicKey: publicKey)
     }
 
-    /// Writes a private key atomically with mode 0600 (owner read/write only), replacing any file.
-    public static func writePrivateKey(_ key: PaillierPrivateKey, to url: URL, kid: String? = nil, publicKid: String? = nil) throws {
-        var data = encode(privateKey: key, kid: kid, publicKid: publicKid)
-        data.append(0x0A)
-        try SecureFile.writeAtomically(data, to: url, mode: 0o600)
-        data.resetBytes(in: 0..<data.count)
+    /// Writes a private key with mode 0600 (owner read/write only) through `OutputFile`: atomic
+    /// for a regular file, never a rename over a device or FIFO. With `replace: false` an
+    /// existing file is an error and is left as it was.
+    public static func writePrivateKey(_ key: PaillierPrivateKey, to url: URL, kid: String? = nil, publicKid: String? = nil,
+                                       replace: Bool = true) throws {
+        try commit(preparePrivateKey(key, to: url, kid: kid, publicKid: publicKid, replace: replace), url)
     }
 
-    /// Writes a public key atomically with mode 0644.
-    public static func writePublicKey(_ key: PaillierPublicKey, to url: URL, kid: String? = nil) throws {
+    /// Writes a public key with mode 0644 (see `writePrivateKey`).
+    public static func writePublicKey(_ key: PaillierPublicKey, to url: URL, kid: String? = nil, replace: Bool = true) throws {
+        try commit(preparePublicKey(key, to: url, kid: kid, replace: replace), url)
+    }
+
+    /// Writes a key pair: the private key (mode 0600) and its public key (mode 0644).
+    ///
+    /// Both files are written to temporaries beside their targets first; only when both are on
+    /// disk are they renamed into place, so a failure to write either (a full disk, a folder
+    /// that cannot be written, a directory in the public key's place) leaves both targets as
+    /// they were. With `replace: false` (the default) an existing file at either path is an
+    /// error and nothing is written.
+    public static func writeKeyPair(_ key: PaillierPrivateKey, privateKeyTo privateURL: URL, publicKeyTo publicURL: URL,
+                                    kid: String? = nil, replace: Bool = false) throws {
+        let privatePending = try preparePrivateKey(key, to: privateURL, kid: kid, publicKid: kid, replace: replace)
+        let publicPending: OutputFile.Pending
+        do { publicPending = try preparePublicKey(key.publicKey, to: publicURL, kid: kid, replace: replace) } catch {
+            privatePending.discard()
+            throw error
+        }
+        do { try commit(privatePending, privateURL) } catch {
+            publicPending.discard()
+            throw error
+        }
+        try commit(publicPending, publicURL)
+    }
+
+    /// Makes a prepared key write visible, with a `PaillierError` naming the file on failure.
+    public static func commit(_ pending: OutputFile.Pending, _ url: URL) throws {
+        do throws(OutputFileError) { try pending.commit() } catch {
+            throw PaillierError.fileError(path: url.path, reason: error.reason)
+        }
+    }
+
+    /// A private-key write made ready (its temporary file written) but not yet visible: prepare
+    /// both files of a pair, then commit both, so that a failure leaves neither changed.
+    public static func preparePrivateKey(_ key: PaillierPrivateKey, to url: URL, kid: String? = nil, publicKid: String? = nil,
+                                         replace: Bool = true) throws -> OutputFile.Pending {
+        var data = encode(privateKey: key, kid: kid, publicKid: publicKid)
+        data.append(0x0A)
+        defer { data.resetBytes(in: 0..<data.count) }
+        do throws(OutputFileError) { return try OutputFile.prepare(data, to: url, mode: 0o600, replace: replace) } catch {
+            throw PaillierError.fileError(path: url.path, reason: error.reason)
+        }
+    }
+
+    /// A public-key write made ready but not yet visible (see `preparePrivateKey`).
+    public static func preparePublicKey(_ key: PaillierPublicKey, to url: URL, kid: String? = nil,
+                                        replace: Bool = true) throws -> OutputFile.Pending {
         var data = encode(publicKey: key, kid: kid)
         data.append(0x0A)
-        try SecureFile.writeAtomically(data, to: url, mode: 0o644)
+        do throws(OutputFileError) { return try OutputFile.prepare(data, to: url, mode: 0o644, replace: replace) } catch {
+            throw PaillierError.fileError(path: url.path, reason: error.reason)
+        }
     }
 
     // MARK: Internals
@@ -162,6 +212,8 @@ public enum PheJSON {
             throw PaillierError.malformed(
                 source: source, field: prefix + "n",
                 expected: "a modulus of at least \(minimum) bits, found \(bits) (short keys need an insecure… API)")
+        } catch let PaillierError.keyTooLong(bits, maximum) {
+            throw PaillierError.malformed(source: source, field: prefix + "n", expected: "a modulus of at most \(maximum) bits, found \(bits)")
         }
     }
 
@@ -193,11 +245,20 @@ public enum PheJSON {
         return object
     }
 
+    /// The largest key or ciphertext file read: 64 KiB. A key at `PaillierKeySize.maximumBits`
+    /// takes about 6 KB and its ciphertexts about 10 KB; a larger file is refused before it is
+    /// read or parsed.
+    public static let maximumFileBytes = 1 << 16
+
     static func read(_ url: URL) throws -> Data {
-        do {
-            return try Data(contentsOf: url)
+        do throws(InputFileError) {
+            return Data(try InputFile.read(url, maximumBytes: maximumFileBytes))
         } catch {
-            throw PaillierError.fileError(path: url.path, reason: "cannot be read")
+            switch error.kind {
+            case .tooLarge: throw PaillierError.fileError(path: url.path, reason: "larger than \(maximumFileBytes) bytes; not a Paillier key or ciphertext")
+            case .missing: throw PaillierError.fileError(path: url.path, reason: "file not found")
+            case .notRegularFile, .unreadable: throw PaillierError.fileError(path: url.path, reason: error.reason)
+            }
         }
     }
 

@@ -154,7 +154,7 @@ extension PrivacyLossDistribution {
             parts.append((try poissonSubsampledGaussian(samplingProbability: 1, noiseMultiplier: 1 / gaussianPrecision.squareRoot(),
                                                         discretization: discretization), 1))
         }
-        return composition(parts)
+        return try composition(parts)
     }
 }
 

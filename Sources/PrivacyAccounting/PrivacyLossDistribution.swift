@@ -71,37 +71,60 @@ public struct PrivacyLossPMF: Sendable, Equatable {
     /// dp-accounting does) shows to hold all but `tailMassTruncation` of the mass; the FFT is
     /// circular over a power-of-two length covering that range, so mass outside it aliases by at
     /// most that much. The truncated bound is added to the infinite-loss mass (pessimistic).
-    /// - Complexity: O(N log N) with N the power of two above the kept range.
+    /// - Complexity: O(N log N) with N the power of two above the kept range, at most
+    ///   `PrivacyLossDistribution.maximumGridPoints`.
+    /// - Throws: `AccountingError` naming `steps` when nothing is composed, a count is negative,
+    ///   or the composed range needs more than `maximumGridPoints` points; naming
+    ///   `discretization` when the PMFs lie on different grids.
     public static func composition(_ parts: [(pmf: PrivacyLossPMF, count: Int)],
-                                   tailMassTruncation: Double = 1e-15) -> PrivacyLossPMF {
+                                   tailMassTruncation: Double = 1e-15) throws(AccountingError) -> PrivacyLossPMF {
+        if let bad = parts.first(where: { $0.count < 0 }) {
+            throw AccountingError(parameter: "steps", value: "\(bad.count)", expected: "an integer ≥ 0")
+        }
         let parts = parts.filter { $0.count > 0 }
-        precondition(!parts.isEmpty, "PrivacyLossPMF.composition: nothing to compose")
-        let delta = parts[0].pmf.discretization
-        precondition(parts.allSatisfy { $0.pmf.discretization == delta },
-                     "PrivacyLossPMF.composition: PMFs on different grids")
+        guard let first = parts.first else {
+            throw AccountingError(parameter: "steps", value: "0", expected: "at least one mechanism with a positive count to compose")
+        }
+        let delta = first.pmf.discretization
+        if let other = parts.first(where: { $0.pmf.discretization != delta }) {
+            throw AccountingError(parameter: "discretization", value: "\(other.pmf.discretization)",
+                                  expected: "the same grid spacing for every PMF composed (\(delta))")
+        }
         // Infinite-loss mass: 1 − Π(1 − p_∞)^count, plus the truncated tails.
         var logFinite = 0.0
         for (pmf, count) in parts { logFinite += Double(count) * log1p(-pmf.infinityMass) }
         let infinity = min(1, -expm1(logFinite) + (parts.count == 1 && parts[0].count == 1 ? 0 : tailMassTruncation))
         if parts.count == 1 && parts[0].count == 1 { return parts[0].pmf }
 
-        // Chernoff bounds on the index sum.
-        var maxLength = 1, fullUpper = 0
+        // Chernoff bounds on the index sum, in Double: with many steps the full range
+        // (Σ (length − 1)·count) need not fit an Int, while the kept range is checked below.
+        var maxLength = 1, fullUpper = 0.0, base = 0.0
         for (pmf, count) in parts {
             maxLength = max(maxLength, pmf.probabilities.count)
-            fullUpper += (pmf.probabilities.count - 1) * count
+            fullUpper += Double(pmf.probabilities.count - 1) * Double(count)
+            base += Double(pmf.lowerIndex) * Double(count)
         }
-        var lowerBound = 0, upperBound = fullUpper
+        var lowerBound = 0.0, upperBound = fullUpper
         for k in -20...20 where k != 0 {
             let t = Double(k) / Double(maxLength)
             var total = log(2 / tailMassTruncation)
             for (pmf, count) in parts { total += Double(count) * logMomentGenerating(pmf.probabilities, t) }
             let bound = total / t
             guard bound.isFinite else { continue }
-            if t > 0 { upperBound = min(upperBound, Int(bound.rounded(.up))) }
-            else { lowerBound = max(lowerBound, Int(bound.rounded(.down))) }
+            if t > 0 { upperBound = min(upperBound, bound.rounded(.up)) }
+            else { lowerBound = max(lowerBound, bound.rounded(.down)) }
         }
-        let outputLength = max(1, upperBound - lowerBound + 1)
+        let limit = PrivacyLossDistribution.maximumGridPoints
+        let keptLength = max(1, upperBound - lowerBound + 1)
+        // Indices (and the loss index of the result) must also stay exact in a Double and an Int.
+        guard keptLength <= Double(limit), max(abs(base + lowerBound), abs(upperBound)) < 0x1p52 else {
+            let total = parts.reduce(0.0) { $0 + Double($1.count) }
+            throw AccountingError(
+                parameter: "steps", value: "\(Int(exactly: total) ?? Int.max)",
+                expected: "a composition whose privacy loss fits a grid of \(limit) points at discretization \(delta) "
+                    + "(this one spans \(shortNumber(keptLength)) points); use fewer steps, a coarser discretization, or the rdp accountant")
+        }
+        let lowerIndex = Int(lowerBound), outputLength = Int(keptLength)
         var n = 1
         while n < max(outputLength, maxLength) { n <<= 1 }
         let fft = FFT(count: n)
@@ -127,12 +150,10 @@ public struct PrivacyLossPMF: Sendable, Equatable {
         fft.transform(re: &accRe, im: &accIm, inverse: true)
         var output = [Double](repeating: 0, count: outputLength)
         for k in 0..<outputLength {
-            let index = ((lowerBound + k) % n + n) % n
+            let index = ((lowerIndex + k) % n + n) % n
             output[k] = max(0, accRe[index])
         }
-        var base = lowerBound
-        for (pmf, count) in parts { base += pmf.lowerIndex * count }
-        return PrivacyLossPMF(discretization: delta, lowerIndex: base, probabilities: output, infinityMass: infinity)
+        return PrivacyLossPMF(discretization: delta, lowerIndex: Int(base) + lowerIndex, probabilities: output, infinityMass: infinity)
     }
 
     /// log Σ_j p_j e^{t·j}.
@@ -190,6 +211,15 @@ public struct PrivacyLossDistribution: Sendable, Equatable {
     /// The default grid spacing Δ = 10⁻⁴, as in dp-accounting's `PLDAccountant`.
     public static let defaultDiscretization = 1e-4
 
+    /// The most points a grid may hold, for one mechanism's PMF or a composition's FFT: 2²⁶
+    /// (≈ 6.7·10⁷; the FFT composition then holds about seven arrays of that many Doubles,
+    /// ≈ 3.5 GiB at worst). A Gaussian mechanism spans losses of about ±(1/2σ² + 8/σ), so at
+    /// Δ = 10⁻⁴ the limit is reached near σ ≈ 0.009 — which is also the effective σ/√T of T
+    /// full-batch (q = 1) steps merged into one Gaussian (σ = 0.7, T = 1000 needs 2.9·10⁷
+    /// points). A smaller σ (or Δ) is refused with an error naming it instead of allocating
+    /// tens of gigabytes to terabytes; RDP has no such limit.
+    public static let maximumGridPoints = 1 << 26
+
     /// ln of the noise mass left out on each side when the grid is laid (as dp-accounting).
     static let logTailMass = -50.0
 
@@ -217,19 +247,55 @@ public struct PrivacyLossDistribution: Sendable, Equatable {
         let z = normalQuantileOfTail(exp(logTailMass) / 2)
         let xLow = -z * sigma, xHigh = 1 + z * sigma
         let removeLoss = { (x: Double) -> Double in removePrivacyLoss(x, q: q, sigma: sigma) }
-        let remove = discretize(lower: removeLoss(xLow), upper: removeLoss(xHigh), discretization: discretization) {
+        let remove = try discretize(lower: removeLoss(xLow), upper: removeLoss(xHigh), discretization: discretization, sigma: sigma) {
             removeDelta($0, q: q, sigma: sigma)
         }
         if q == 1 { return PrivacyLossDistribution(remove: remove, add: remove) }
-        let add = discretize(lower: -removeLoss(xHigh), upper: -removeLoss(xLow), discretization: discretization) {
+        let add = try discretize(lower: -removeLoss(xHigh), upper: -removeLoss(xLow), discretization: discretization, sigma: sigma) {
             addDelta($0, q: q, sigma: sigma)
         }
         return PrivacyLossDistribution(remove: remove, add: add)
     }
 
-    static func discretize(lower: Double, upper: Double, discretization d: Double,
-                           delta: (Double) -> Double) -> PrivacyLossPMF {
-        let lo = Int((lower / d).rounded(.down)), hi = max(lo, Int((upper / d).rounded(.up)))
+    /// The number of grid points one direction of `poissonSubsampledGaussian` would lay for
+    /// these parameters, computed without allocating anything (∞ when it does not fit a Double).
+    /// At most `maximumGridPoints` are allowed; q = 1 gives the widest range for a σ.
+    public static func gridPoints(samplingProbability q: Double, noiseMultiplier sigma: Double,
+                                  discretization: Double = defaultDiscretization) throws(AccountingError) -> Double {
+        try Check.samplingProbability(q)
+        try Check.noiseMultiplier(sigma)
+        guard discretization > 0, discretization.isFinite else {
+            throw AccountingError(parameter: "discretization", value: "\(discretization)", expected: "a finite number > 0")
+        }
+        let z = normalQuantileOfTail(exp(logTailMass) / 2)
+        let lower = removePrivacyLoss(-z * sigma, q: q, sigma: sigma), upper = removePrivacyLoss(1 + z * sigma, q: q, sigma: sigma)
+        let points = (upper / discretization).rounded(.up) - (lower / discretization).rounded(.down) + 1
+        return points.isFinite ? points : .infinity
+    }
+
+    /// Connect-the-dots on the grid kΔ covering [lower, upper], refused (before anything is
+    /// allocated or converted to Int) when it needs more than `maximumGridPoints` points.
+    static func discretize(lower: Double, upper: Double, discretization d: Double, sigma: Double,
+                           delta: (Double) -> Double) throws(AccountingError) -> PrivacyLossPMF {
+        let low = (lower / d).rounded(.down), high = max(low, (upper / d).rounded(.up))
+        let points = high - low + 1
+        guard low.isFinite, high.isFinite, points <= Double(maximumGridPoints), abs(low) < 0x1p52, abs(high) < 0x1p52 else {
+            let span = upper - lower
+            let coarsest = span / Double(maximumGridPoints - 1)
+            // Blame σ when even the default spacing cannot hold its loss range.
+            if !span.isFinite || span / defaultDiscretization > Double(maximumGridPoints) {
+                throw AccountingError(
+                    parameter: "noise_multiplier", value: "\(sigma)",
+                    expected: "a noise multiplier whose privacy-loss range (\(shortNumber(span)) wide) fits a PLD grid of "
+                        + "\(maximumGridPoints) points: at discretization \(d) it needs \(shortNumber(points)); "
+                        + "use discretization ≥ \(shortNumber(coarsest)), a larger σ, or the rdp accountant")
+            }
+            throw AccountingError(
+                parameter: "discretization", value: "\(d)",
+                expected: "a grid spacing of at least \(shortNumber(coarsest)) for this mechanism "
+                    + "(\(shortNumber(points)) points, more than the limit of \(maximumGridPoints))")
+        }
+        let lo = Int(low), hi = Int(high)
         var deltas = [Double](repeating: 0, count: hi - lo + 1)
         for k in lo...hi { deltas[k - lo] = min(1, max(0, delta(Double(k) * d))) }
         return PrivacyLossPMF.connectTheDots(discretization: d, lower: lo, deltas: deltas)
@@ -284,19 +350,21 @@ public struct PrivacyLossDistribution: Sendable, Equatable {
     }
 
     /// The composition of `count` runs of each distribution (both directions).
+    /// - Throws: `AccountingError` as `PrivacyLossPMF.composition`.
     public static func composition(_ parts: [(distribution: PrivacyLossDistribution, count: Int)],
-                                   tailMassTruncation: Double = 1e-15) -> PrivacyLossDistribution {
-        let remove = PrivacyLossPMF.composition(parts.map { ($0.distribution.remove, $0.count) },
-                                                tailMassTruncation: tailMassTruncation)
+                                   tailMassTruncation: Double = 1e-15) throws(AccountingError) -> PrivacyLossDistribution {
+        let remove = try PrivacyLossPMF.composition(parts.map { ($0.distribution.remove, $0.count) },
+                                                    tailMassTruncation: tailMassTruncation)
         let symmetric = parts.allSatisfy { $0.distribution.remove == $0.distribution.add }
-        let add = symmetric ? remove : PrivacyLossPMF.composition(parts.map { ($0.distribution.add, $0.count) },
-                                                                  tailMassTruncation: tailMassTruncation)
+        let add = symmetric ? remove : try PrivacyLossPMF.composition(parts.map { ($0.distribution.add, $0.count) },
+                                                                      tailMassTruncation: tailMassTruncation)
         return PrivacyLossDistribution(remove: remove, add: add)
     }
 
     /// The distribution of `count` runs of this mechanism.
-    public func composed(times count: Int) -> PrivacyLossDistribution {
-        PrivacyLossDistribution.composition([(self, count)])
+    /// - Throws: `AccountingError` as `PrivacyLossPMF.composition`.
+    public func composed(times count: Int) throws(AccountingError) -> PrivacyLossDistribution {
+        try PrivacyLossDistribution.composition([(self, count)])
     }
 
     /// The smallest ε with δ(ε) ≤ δ in both directions.
@@ -312,4 +380,13 @@ public struct PrivacyLossDistribution: Sendable, Equatable {
         }
         return max(remove.delta(epsilon: epsilon), add.delta(epsilon: epsilon))
     }
+}
+
+/// A number for error messages: whole numbers below 10¹⁵ without a fraction, others as Swift
+/// prints them, with three significant digits where that is shorter.
+func shortNumber(_ x: Double) -> String {
+    if x.isFinite, x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+    guard x.isFinite, x != 0 else { return "\(x)" }
+    let scale = pow(10, floor(log10(abs(x))) - 2)
+    return "\((x / scale).rounded() * scale)"
 }

@@ -25,6 +25,10 @@ import Darwin
 ///   adds |C(α, i)| terms and gives up after 1000 terms (that order is then excluded, ρ = ∞);
 ///   this happens for large q and small α, where those orders never give the best ε anyway.
 public enum RenyiDP {
+    /// The largest order accepted (10⁶): an integer order α sums α + 1 terms, so an order of
+    /// 10¹⁸ would never finish (and would not fit an Int).
+    public static let maximumOrder: Double = 1e6
+
     /// The orders dp-accounting's `RdpAccountant` uses by default: 1.1, 1.2, …, 10.9, then
     /// 11, 12, …, 63, then 128, 256, 512, 1024.
     public static let defaultOrders: [Double] =
@@ -48,8 +52,8 @@ public enum RenyiDP {
                                           orders: [Double] = defaultOrders) throws(AccountingError) -> [Double] {
         try Check.samplingProbability(q)
         try Check.noiseMultiplier(sigma)
-        if let bad = orders.first(where: { !($0 > 1) || !$0.isFinite }) {
-            throw AccountingError(parameter: "orders", value: "\(bad)", expected: "finite orders > 1")
+        if let bad = orders.first(where: { !($0 > 1) || !($0 <= maximumOrder) }) {
+            throw AccountingError(parameter: "orders", value: "\(bad)", expected: "orders in (1, \(Int(maximumOrder))]")
         }
         return orders.map { alpha in
             if q == 1 { return alpha / (2 * sigma * sigma) }

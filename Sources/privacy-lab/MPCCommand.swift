@@ -14,7 +14,7 @@ struct MPCCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time private operations (matmul, ReLU, sigmoid, logistic regression, …) with their rounds, bytes and error.")
 
-        @Option(help: "Number of parties (at least 2).")
+        @Option(help: "Number of parties (2…\(MPCBenchmark.maximumParties)).")
         var parties: Int = 2
 
         @Option(help: "Repetitions per workload; the median time is reported.")
@@ -42,7 +42,9 @@ struct MPCCommand: ParsableCommand {
         }
 
         func validate() throws {
-            guard parties >= 2 else { throw ValidationError("--parties must be at least 2") }
+            guard (2...MPCBenchmark.maximumParties).contains(parties) else {
+                throw ValidationError("--parties must lie in 2…\(MPCBenchmark.maximumParties), got \(parties)")
+            }
             guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1") }
             if truncation == .local && parties != 2 {
                 throw ValidationError("--truncation local needs exactly 2 parties")

@@ -31,6 +31,10 @@ struct NotebookCommand: AsyncParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "Trials run in parallel.") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
+        func validate() throws {
+            guard (1...1024).contains(jobs) else { throw ValidationError("--jobs must lie in 1…1024, got \(jobs)") }
+        }
+
         func run() async throws {
             configureAllocator()
             let url = URL(fileURLWithPath: file)
@@ -40,7 +44,7 @@ struct NotebookCommand: AsyncParsableCommand {
                 options.progress = TerminalProgress()
                 let outputs = try await notebook.run(runner: ExperimentRunner(kinds: Kinds.all), options: options,
                                                      figuresDirectory: url.deletingLastPathComponent().appendingPathComponent("figures"))
-                try AtomicFile.write(Data(try notebook.replacingOutputs(outputs).utf8), to: url)
+                try OutputFile.write(Data(try notebook.replacingOutputs(outputs).utf8), to: url)
                 FileHandle.standardError.write(Data("\(file): \(outputs.count) block\(outputs.count == 1 ? "" : "s") run\n".utf8))
             } catch let error as RunnerError { throw CLIError(error.description) } catch { throw CLIError("\(file): \(error)") }
         }
@@ -52,6 +56,10 @@ struct NotebookCommand: AsyncParsableCommand {
         @Argument(help: "The notebook.") var file: String
         @OptionGroup var location: DataCommand.Location
         @Option(help: "Trials run in parallel.") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+        func validate() throws {
+            guard (1...1024).contains(jobs) else { throw ValidationError("--jobs must lie in 1…1024, got \(jobs)") }
+        }
 
         func run() async throws {
             configureAllocator()

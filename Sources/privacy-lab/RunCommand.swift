@@ -56,7 +56,7 @@ struct RunCommand: AsyncParsableCommand {
     var reuseCode: [String] = []
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard (1...1024).contains(jobs) else { throw ValidationError("--jobs must lie in 1…1024, got \(jobs)") }
         guard !specs.isEmpty else { throw ValidationError("give at least one spec file") }
     }
 
@@ -88,6 +88,10 @@ struct RunCommand: AsyncParsableCommand {
                 let received = InterruptState.signal
                 FileHandle.standardError.write(Data(("privacy-lab: run interrupted\(received == SIGTERM ? " (SIGTERM)" : ""); finished trials are kept. Resume with:\n  "
                                                      + words.joined(separator: " ") + "\n").utf8))
+                throw ExitCode(128 + (received == 0 ? SIGINT : received))
+            } catch RunnerError.cancelledBeforeStart {
+                FileHandle.standardError.write(Data("privacy-lab: \(RunnerError.cancelledBeforeStart.description)\n".utf8))
+                let received = InterruptState.signal
                 throw ExitCode(128 + (received == 0 ? SIGINT : received))
             } catch let error as RunnerError {
                 throw CLIError(error.description)

@@ -24,21 +24,6 @@ struct ArtifactTests {
         #expect(await counter.value == 2)
     }
 
-    @Test("a failed atomic write leaves neither a partial file nor a temporary one")
-    func failedWrite() throws {
-        let w = try Workspace()
-        // The target's folder is a regular file, so nothing can be created inside it.
-        let blocker = try w.write("blocker", "not a folder")
-        #expect(throws: (any Error).self) { try AtomicFile.write(Data(count: 1 << 20), to: blocker.appendingPathComponent("model.safetensors")) }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: w.url.path) == ["blocker"])
-        // A successful write replaces the old content whole.
-        let target = w.url.appendingPathComponent("a.bin")
-        try AtomicFile.write(Data("old".utf8), to: target)
-        try AtomicFile.write(Data("new content".utf8), to: target)
-        #expect(try Data(contentsOf: target) == Data("new content".utf8))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: w.url.path).sorted() == ["a.bin", "blocker"])
-    }
-
     @Test(".npy arrays round-trip and malformed ones are refused")
     func numpy() throws {
         let array = NumpyArray(shape: [2, 3], values: [1, 2, 3, 4, 5, -6.5] as [Float])

@@ -253,3 +253,13 @@ struct MorePartiesTests {
         }
     }
 }
+
+@Suite("MPC benchmark arguments")
+struct BenchmarkArgumentTests {
+    @Test("a party count outside 2…maximumParties is an error, not an abort")
+    func partyRange() {
+        for parties in [1, MPCBenchmark.maximumParties + 1, 100_000] {
+            #expect(throws: SecretSharingError.self) { _ = try MPCBenchmark.run(parties: parties, repetitions: 1, names: ["multiply10k"]) }
+        }
+    }
+}

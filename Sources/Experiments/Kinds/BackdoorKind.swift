@@ -112,7 +112,7 @@ public enum BackdoorKind: ExperimentKind {
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
         let data = try DataSpec.decode(body.section("data"))
-        let model = try ModelSpec.decode(body.section("model"))
+        let model = try ModelSpec.decode(body.section("model"), for: data)
         let attack = try AttackSpec.decode(body.section("attack"))
         var steps: [DetectStep] = []
         if let node = body.node("detect") {

@@ -52,7 +52,7 @@ public enum DPTrainingKind: ExperimentKind {
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
         let data = try DataSpec.decode(body.section("data"))
-        let model = try ModelSpec.decode(body.section("model"))
+        let model = try ModelSpec.decode(body.section("model"), for: data)
         return Parameters(data: data, model: model, privacy: try PrivacySpec.decode(body.section("privacy")))
     }
 
@@ -86,10 +86,21 @@ extension DPTrainingKind.PrivacySpec {
         if let epsilon, !(epsilon > 0 && epsilon <= 1e4) { throw r.error("epsilon", "must lie in (0, 10000], got \(epsilon)") }
         let delta: Double = try r.optional("delta", default: 1e-5)
         guard delta > 0 && delta < 1 else { throw r.error("delta", "must lie in (0, 1), got \(delta)") }
+        let accountant: DPTrainingKind.AccountantName = try r.optional("accountant", default: .rdp)
+        if accountant == .pld, let sigma {
+            // The PLD grid of the widest case (q = 1) must fit its memory budget; checked here,
+            // before anything runs, instead of failing (or allocating gigabytes) mid-trial.
+            let points = (try? PrivacyLossDistribution.gridPoints(samplingProbability: 1, noiseMultiplier: sigma)) ?? .infinity
+            if points > Double(PrivacyLossDistribution.maximumGridPoints) {
+                throw r.error("noise_multiplier", "with accountant: pld, σ = \(sigma) needs a privacy-loss grid of \(points) points at "
+                              + "discretization \(PrivacyLossDistribution.defaultDiscretization), more than the limit of "
+                              + "\(PrivacyLossDistribution.maximumGridPoints); use a larger σ or accountant: rdp")
+            }
+        }
         let privacy = Self(
             noiseMultiplier: sigma, epsilon: epsilon, delta: delta,
             maxGradNorm: try r.optional("max_grad_norm", default: 1.0, in: 1e-6...1e6),
-            accountant: try r.optional("accountant", default: DPTrainingKind.AccountantName.rdp),
+            accountant: accountant,
             physicalBatch: try r.optional("physical_batch", default: 256, in: 1...100_000),
             budget: try r.optional("budget").map { (v: Double) throws(SpecError) -> Double in
                 guard v > 0 else { throw r.error("budget", "must be positive, got \(v)") }; return v },

@@ -101,6 +101,7 @@ public struct DataSpec: Sendable, Hashable {
             source = .registered(registered)
             if [.breastCancer, .iris, .wine, .adult, .digits].contains(registered) { defaultScaling = .standard }
         }
+        try checkBudget(source, reader: reader)
         return try finishDecoding(reader, source: source, defaultScaling: defaultScaling)
     }
 

@@ -84,7 +84,7 @@ public enum EvasionKind: ExperimentKind {
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
         let data = try DataSpec.decode(body.section("data"))
-        let model = try ModelSpec.decode(body.section("model"))
+        let model = try ModelSpec.decode(body.section("model"), for: data)
         let defence: DefenceSpec = body.contains("defence") ? try DefenceSpec.decode(body.section("defence")) : .none
         return Parameters(data: data, model: model, defence: defence, attack: try AttackSpec.decode(body.section("attack")))
     }

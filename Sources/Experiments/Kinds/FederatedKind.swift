@@ -134,7 +134,10 @@ public enum FederatedKind: ExperimentKind {
         }
         let model = try ModelSpec.decode(modelReader)
         let federation = try FederationSpec.decode(body.section("federation"))
-        let local = try decodeLocal(body.contains("local") ? body.section("local") : nil)
+        let localReader = body.contains("local") ? try body.section("local") : nil
+        let local = try decodeLocal(localReader)
+        try model.checkBudget(for: data, reader: modelReader,
+                              batch: localReader.map { (local.batchSize, $0, "batch_size") } ?? (local.batchSize, body, "local"))
         let strategy = try StrategySpec.decode(body.contains("strategy") ? body.section("strategy") : nil)
         let threat = try ThreatSpec.decode(body.contains("threat") ? body.section("threat") : nil)
         let secure = try SecureSpec.decode(body.contains("secure_aggregation") ? body.section("secure_aggregation") : nil)

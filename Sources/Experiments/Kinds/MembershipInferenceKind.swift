@@ -69,7 +69,7 @@ public enum MembershipInferenceKind: ExperimentKind {
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
         let data = try DataSpec.decode(body.section("data"))
-        let model = try ModelSpec.decode(body.section("model"))
+        let model = try ModelSpec.decode(body.section("model"), for: data)
         let r = try body.section("attack")
         let methods: [MethodName] = try r.optional("methods", default: [.loss, .lira])
         guard !methods.isEmpty else { throw r.error("methods", "needs at least one attack") }

@@ -109,7 +109,7 @@ public enum ModelInversionKind: ExperimentKind {
         let a = try body.section("attack")
         let method: Method = try a.required("method")
         let hasModel = body.contains("model")
-        let model: ModelSpec? = hasModel ? try ModelSpec.decode(body.section("model")) : nil
+        let model: ModelSpec? = hasModel ? try ModelSpec.decode(body.section("model"), for: data) : nil
         let attack: AttackSpec
         switch method {
         case .miFace:
@@ -124,7 +124,7 @@ public enum ModelInversionKind: ExperimentKind {
             if startName == .constant { c.start = .constant(Float(value)) }
             let tvWeight: Double = try a.optional("tv_weight", default: 0.0, in: 0...1e6)
             if tvWeight > 0 { c.totalVariation = .squared; c.totalVariationWeight = Float(tvWeight) }
-            let evaluator = try ModelSpec.decode(a.section("evaluator"))
+            let evaluator = try ModelSpec.decode(a.section("evaluator"), for: data)
             guard evaluator.architecture != model.architecture else {
                 throw a.error("evaluator", "the evaluation classifier must have another architecture than the target (both are \(model.architecture.rawValue))")
             }

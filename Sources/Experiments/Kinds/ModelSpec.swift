@@ -48,7 +48,9 @@ public struct ModelSpec: Sendable, Equatable {
     /// The canonical JSON of the section, for cache keys.
     public var canonical: String
 
-    public static func decode(_ reader: SpecReader) throws(SpecError) -> ModelSpec {
+    /// Decodes the section; with `data`, also checks the model it builds for that data against
+    /// `SpecBudget` (parameters, activations of one batch).
+    public static func decode(_ reader: SpecReader, for data: DataSpec? = nil) throws(SpecError) -> ModelSpec {
         let architecture: Architecture = try reader.optional("architecture", default: .mlp)
         let hidden: [Int] = try reader.optional("hidden", default: architecture == .mlp ? [256] : [])
         if let bad = hidden.first(where: { $0 < 1 || $0 > 1_000_000 }) { throw reader.error("hidden", "layer sizes must lie in 1…1000000, got \(bad)") }
@@ -88,6 +90,7 @@ public struct ModelSpec: Sendable, Equatable {
                                                              optimizer: optimizer, schedule: schedule),
                              canonical: reader.node.canonicalJSON)
         try reader.finish()
+        if let data { try spec.checkBudget(for: data, reader: reader) }
         return spec
     }
 

@@ -56,7 +56,7 @@ public enum PoisoningKind: ExperimentKind {
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
         let data = try DataSpec.decode(body.section("data"))
-        let model = try ModelSpec.decode(body.section("model"))
+        let model = try ModelSpec.decode(body.section("model"), for: data)
         let poisonReader = try body.section("poison")
         let method: FlipMethod = try poisonReader.optional("method", default: .random)
         let poison = PoisonSpec(method: method, rate: try poisonReader.optional("rate", default: 0.2, in: 0...1),

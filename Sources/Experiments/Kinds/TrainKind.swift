@@ -21,7 +21,8 @@ public enum TrainKind: ExperimentKind {
     }
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
-        Parameters(data: try DataSpec.decode(body.section("data")), model: try ModelSpec.decode(body.section("model")))
+        let data = try DataSpec.decode(body.section("data"))
+        return Parameters(data: data, model: try ModelSpec.decode(body.section("model"), for: data))
     }
 
     public static func run(_ parameters: Parameters, context: TrialContext) async throws -> TrialOutcome {

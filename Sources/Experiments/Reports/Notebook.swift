@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 
 /// Executable Markdown notebooks: fenced ```privacy-lab blocks hold experiment specs; running
@@ -11,6 +12,9 @@ public struct Notebook: Sendable {
     public let url: URL
     public let text: String
 
+    /// The largest notebook read (16 MiB).
+    public static let maximumBytes = 16 << 20
+
     /// A spec block: its YAML and the line range of the block (fences included), plus the range
     /// of the output that follows it, if any.
     public struct Block: Sendable {
@@ -22,9 +26,14 @@ public struct Notebook: Sendable {
 
     public init(url: URL) throws {
         self.url = url
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw RunnerError.spec(SpecError(file: url.path, line: nil, keyPath: "", message: "cannot read the notebook: \(error.localizedDescription)"))
+        let bytes: [UInt8]
+        do throws(InputFileError) { bytes = try InputFile.read(url, maximumBytes: Self.maximumBytes) } catch {
+            throw RunnerError.spec(SpecError(file: url.path, line: nil, keyPath: "", message: "cannot read the notebook: \(error.reason)"))
         }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw RunnerError.spec(SpecError(file: url.path, line: nil, keyPath: "", message: "cannot read the notebook: it is not UTF-8 text"))
+        }
+        self.text = text
     }
 
     var lines: [String] { text.components(separatedBy: "\n") }
@@ -66,7 +75,9 @@ public struct Notebook: Sendable {
     public func replacingOutputs(_ outputs: [String]) throws -> String {
         var lines = self.lines
         let blocks = try self.blocks()
-        precondition(outputs.count == blocks.count)
+        guard outputs.count == blocks.count else {
+            throw RunnerError.internalInconsistency("\(url.path): \(outputs.count) outputs for \(blocks.count) blocks")
+        }
         for (block, output) in zip(blocks, outputs).reversed() {
             let rendered = [Self.outputStart] + output.trimmingCharacters(in: .newlines).components(separatedBy: "\n") + [Self.outputEnd]
             if let range = block.outputRange {
@@ -116,10 +127,10 @@ public struct Notebook: Sendable {
             let relative = figuresDirectory.lastPathComponent
             var output = (markdown + gridMarkdown).replacingOccurrences(of: "](\(prefix)", with: "](\(relative)/\(prefix)")
             for (name, svg) in figures {
-                try AtomicFile.write(Data(svg.utf8), to: figuresDirectory.appendingPathComponent(name))
+                try OutputFile.write(Data(svg.utf8), to: figuresDirectory.appendingPathComponent(name))
             }
             for (name, png) in grids {
-                try AtomicFile.write(png, to: figuresDirectory.appendingPathComponent(name))
+                try OutputFile.write(png, to: figuresDirectory.appendingPathComponent(name))
             }
             output = "_\(summary.run.name) · \(summary.run.kind) · seed \(summary.run.seed) · \(summary.trials.count) trial\(summary.trials.count == 1 ? "" : "s")_\n\n" + output
             outputs.append(output)

@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import GRDB
 
@@ -20,19 +21,19 @@ public enum ReportWriter {
             markdown += section
             for (name, svg) in figures {
                 let url = directory.appendingPathComponent(name)
-                try AtomicFile.write(Data(svg.utf8), to: url)
+                try OutputFile.write(Data(svg.utf8), to: url)
                 written.append(url)
             }
             let (gridSection, grids) = try imageGrids(trials: trials, outcomes: outcomes, store: store, figurePrefix: run.id)
             markdown += gridSection
             for (name, png) in grids {
                 let url = directory.appendingPathComponent(name)
-                try AtomicFile.write(png, to: url)
+                try OutputFile.write(png, to: url)
                 written.append(url)
             }
         }
         let report = directory.appendingPathComponent("report.md")
-        try AtomicFile.write(Data(markdown.utf8), to: report)
+        try OutputFile.write(Data(markdown.utf8), to: report)
         return [report] + written
     }
 
@@ -143,7 +144,8 @@ public enum ReportWriter {
 
     /// The image grids the trials stored (artifacts whose role is `image-grid/<name>/<columns>`,
     /// `.npy` arrays [images, height, width] of values in [0, 1]) as PNG files, and the Markdown
-    /// that shows them. Missing or unreadable artifacts are skipped.
+    /// that shows them. Missing, unreadable or altered artifacts (size or SHA-256 no longer those
+    /// recorded) are skipped.
     public static func imageGrids(trials: [TrialRecord], outcomes: [TrialOutcome], store: ResultStore,
                                   figurePrefix: String) throws -> (String, [(String, Data)]) {
         var md = ""
@@ -152,11 +154,10 @@ public enum ReportWriter {
             for artifact in outcome.artifacts where artifact.role.hasPrefix("image-grid/") {
                 let parts = artifact.role.split(separator: "/").map(String.init)
                 guard parts.count == 3, let columns = Int(parts[2]), columns > 0 else { continue }
-                let path = try store.access { db in
-                    try String.fetchOne(db, sql: "SELECT path FROM artifacts WHERE key = ?", arguments: [artifact.key])
-                }
-                guard let path, let data = try? Data(contentsOf: store.artifactsDirectory.appendingPathComponent(path)),
-                      let array = try? NumpyArray(npy: data, source: path), array.shape.count == 3, array.shape[0] > 0 else { continue }
+                // Only an artifact whose size and digest still match the store is parsed.
+                guard let data = try ArtifactCache.verifiedData(key: artifact.key, store: store),
+                      let array = try? NumpyArray(npy: data, source: artifact.key), array.shape.count == 3,
+                      array.shape.allSatisfy({ $0 > 0 }) else { continue }
                 let (n, h, w) = (array.shape[0], array.shape[1], array.shape[2])
                 let images = (0..<n).map { i in array.values[(i * h * w)..<((i + 1) * h * w)].map { Float($0) } }
                 let scale = max(1, min(4, 96 / max(h, w)))

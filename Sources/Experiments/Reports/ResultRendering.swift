@@ -100,7 +100,7 @@ public enum ResultRendering {
                 }
             }
             out += renderTable(header: ["attack"] + columns.map(\.0), rows: rows)
-            if let negatives = trial.metrics.first(where: { $0.name == "target.non_members" })?.value, negatives > 0 {
+            if let negatives = trial.metrics.first(where: { $0.name == "target.non_members" })?.value, negatives > 0, negatives < 1e15 {
                 let unresolved = [(0.01, "1%"), (0.001, "0.1%"), (0.0001, "0.01%")].filter { $0.0 * negatives < 1 }.map(\.1)
                 if !unresolved.isEmpty {
                     out += "(\(Int(negatives)) non-members resolve FPR down to \(format(100 / negatives))%: TPR at \(unresolved.joined(separator: ", ")) FPR equals TPR at 0%)\n"

@@ -51,14 +51,25 @@ public actor ArtifactCache {
     public func contains(key: String) -> Bool { (try? load(key: key)) != nil }
 
     private func load(key: String) throws -> Data? {
+        try Self.verifiedData(key: key, store: store)
+    }
+
+    /// The bytes of the stored artifact `key`, or `nil` when it is unknown, missing, not a
+    /// regular file, or no longer has the size and SHA-256 recorded when it was written.
+    ///
+    /// Every reader of artifacts (the cache, reports, notebooks) goes through this check, so a
+    /// file changed on disk is never parsed: its size is checked before it is read (a sparse
+    /// 20 GB file is not loaded) and its digest before it is used.
+    public static func verifiedData(key: String, store: ResultStore) throws -> Data? {
         let row = try store.access { db in
             try Row.fetchOne(db, sql: "SELECT path, byte_count, sha256 FROM artifacts WHERE key = ?", arguments: [key])
         }
-        guard let row else { return nil }
-        let url = store.artifactsDirectory.appendingPathComponent(row["path"] as String)
-        guard let data = try? Data(contentsOf: url), data.count == (row["byte_count"] as Int),
-              SHA256.hash(Array(data)).hex == (row["sha256"] as String) else { return nil }
-        return data
+        guard let row, let path = row["path"] as String?, let byteCount = row["byte_count"] as Int?,
+              let digest = row["sha256"] as String?, byteCount >= 0 else { return nil }
+        let url = store.artifactsDirectory.appendingPathComponent(path)
+        guard let bytes = try? InputFile.read(url, maximumBytes: byteCount), bytes.count == byteCount,
+              SHA256.hash(bytes).hex == digest else { return nil }
+        return Data(bytes)
     }
 
     private func save(_ data: Data, key: String, kind: String, fileExtension: String) throws {
@@ -67,9 +78,9 @@ public actor ArtifactCache {
         let url = store.artifactsDirectory.appendingPathComponent(relative)
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try AtomicFile.write(data, to: url)
+            try OutputFile.write(data, to: url)
         } catch {
-            throw RunnerError.artifact(file: url.path, reason: "cannot write the artifact: \(error.localizedDescription)")
+            throw RunnerError.artifact(file: url.path, reason: "cannot write the artifact: \(error)")
         }
         let digest = SHA256.hash(Array(data)).hex
         try store.write { db in
@@ -82,36 +93,5 @@ public actor ArtifactCache {
     public func url(key: String) throws -> URL? {
         let path = try store.access { db in try String.fetchOne(db, sql: "SELECT path FROM artifacts WHERE key = ?", arguments: [key]) }
         return path.map { store.artifactsDirectory.appendingPathComponent($0) }
-    }
-}
-
-/// Writing files so that a reader sees the old content or the whole new content, never a part.
-public enum AtomicFile {
-    /// Writes to a temporary file in the same folder, flushes it, and renames it over `url`.
-    /// On failure (a full disk, say) the temporary file is removed and `url` is untouched.
-    public static func write(_ data: Data, to url: URL, permissions: Int? = nil) throws {
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UUID().uuidString).tmp")
-        do {
-            guard FileManager.default.createFile(atPath: temporary.path, contents: nil,
-                                                 attributes: permissions.map { [.posixPermissions: $0] }) else {
-                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary.path])
-            }
-            let handle = try FileHandle(forWritingTo: temporary)
-            do {
-                try handle.write(contentsOf: data)
-                try handle.synchronize()
-                try handle.close()
-            } catch {
-                try? handle.close()
-                throw error
-            }
-            if rename(temporary.path, url.path) != 0 {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
     }
 }

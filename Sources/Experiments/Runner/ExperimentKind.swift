@@ -85,6 +85,8 @@ public enum RunnerError: Error, CustomStringConvertible {
     case artifact(file: String, reason: String)
     case trialFailed(index: Int, parameters: String, reason: String)
     case cancelled
+    /// Interrupted while planning, before anything was stored.
+    case cancelledBeforeStart
     case internalInconsistency(String)
 
     public var description: String {
@@ -94,6 +96,7 @@ public enum RunnerError: Error, CustomStringConvertible {
         case let .artifact(file, reason): return "\(file): \(reason)"
         case let .trialFailed(index, parameters, reason): return "trial \(index) \(parameters): \(reason)"
         case .cancelled: return "run interrupted; finished trials are kept, and running the same spec again resumes it"
+        case .cancelledBeforeStart: return "run interrupted while planning; nothing was stored"
         case let .internalInconsistency(message): return "internal error: \(message)"
         }
     }

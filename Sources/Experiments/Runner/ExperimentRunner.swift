@@ -51,11 +51,16 @@ public final class ExperimentRunner: Sendable {
     }
 
     /// The trials of a spec with their typed parameters, without running anything.
+    ///
+    /// When the current task is cancelled (Ctrl-C, SIGTERM) planning stops early and returns the
+    /// trials decoded so far; `run` checks for cancellation before it stores anything.
     public func plan(specText: String, file: String, overrides: [String]) throws(SpecError) -> (document: ExperimentDocument, kind: AnyExperimentKind, trials: [(TrialDefinition, any Sendable)]) {
         let document = try ExperimentDocument(yaml: specText, file: file, overrides: overrides, knownKinds: kinds.map(\.name))
         let kind = kinds.first { $0.name == document.kind }!
         var planned: [(TrialDefinition, any Sendable)] = []
         for trial in try document.trials() {
+            // An interrupted plan stops early; `run` sees the cancellation and stores nothing.
+            if Task.isCancelled { break }
             do { planned.append((trial, try kind.decode(trial.body, file))) } catch let error as SpecError {
                 var located = error
                 if !trial.parameters.isEmpty { located.message += " (in the trial with \(trial.parametersJSON))" }
@@ -69,10 +74,7 @@ public final class ExperimentRunner: Sendable {
 
     /// Runs the spec in `specURL`.
     public func run(specURL: URL, options: Options) async throws -> Summary {
-        let specText: String
-        do { specText = try String(contentsOf: specURL, encoding: .utf8) } catch {
-            throw RunnerError.spec(SpecError(file: specURL.path, line: nil, keyPath: "", message: "cannot read the spec: \(error.localizedDescription)"))
-        }
+        let specText = try Self.readSpec(specURL)
         return try await run(specText: specText, specURL: specURL, options: options)
     }
 
@@ -83,6 +85,8 @@ public final class ExperimentRunner: Sendable {
         do { (document, kind, planned) = try plan(specText: specText, file: specURL.path, overrides: options.overrides) } catch {
             throw RunnerError.spec(error)
         }
+        // Interrupted while planning: nothing has been stored yet, and nothing will be.
+        if Task.isCancelled { throw RunnerError.cancelledBeforeStart }
         // The content of every outside file a trial reads is part of its key.
         var digests: [String: String] = [:]
         var trialInputs: [Int: [String: String]] = [:]
@@ -90,6 +94,7 @@ public final class ExperimentRunner: Sendable {
         for (trial, parameters) in planned {
             var inputs: [String: String] = [:]
             for url in kind.files(parameters) {
+                if Task.isCancelled { throw RunnerError.cancelledBeforeStart }
                 if let known = digests[url.path] { inputs[url.path] = known; continue }
                 do throws(InputFileError) {
                     let digest = try InputFile.sha256(url, maximumBytes: Self.maximumInputFileBytes).hex
@@ -119,6 +124,7 @@ public final class ExperimentRunner: Sendable {
             return SHA256.hash(utf8: text).hex
         }
 
+        if Task.isCancelled { throw RunnerError.cancelledBeforeStart }
         var run: RunRecord
         do throws(StoreError) {
             if let existing = try store.unfinishedRun(specHash: specHash) {
@@ -231,6 +237,24 @@ public final class ExperimentRunner: Sendable {
         options.progress?.finished()
         if let first = failures.first { throw first }
         return Summary(run: run, trials: trials, computed: pending.count)
+    }
+
+    /// The largest spec file read (1 MiB): specs are written by hand; anything larger is not one.
+    public static let maximumSpecBytes = 1 << 20
+
+    /// The text of the spec at `url`: a regular UTF-8 file of at most `maximumSpecBytes`.
+    /// - Throws: `RunnerError.spec` naming the file and why (missing, a directory or FIFO, too
+    ///   large, not UTF-8) — never a hang on a FIFO or an allocation of an unbounded file.
+    public static func readSpec(_ url: URL) throws(RunnerError) -> String {
+        let bytes: [UInt8]
+        do throws(InputFileError) { bytes = try InputFile.read(url, maximumBytes: maximumSpecBytes) } catch {
+            let reason = error.kind == .tooLarge ? "the spec is larger than \(maximumSpecBytes) bytes" : error.reason
+            throw .spec(SpecError(file: url.path, line: nil, keyPath: "", message: "cannot read the spec: \(reason)"))
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .spec(SpecError(file: url.path, line: nil, keyPath: "", message: "cannot read the spec: it is not UTF-8 text"))
+        }
+        return text
     }
 
     /// The largest outside input file a spec may name (64 GiB): hashing it is the only read the

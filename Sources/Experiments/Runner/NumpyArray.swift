@@ -63,9 +63,17 @@ public struct NumpyArray: Sendable, Equatable {
         let dims = header[open.upperBound..<close].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let shape = dims.compactMap { Int($0) }
         guard shape.count == dims.count, shape.allSatisfy({ $0 >= 0 }) else { throw fail(".npy shape is malformed") }
-        let count = shape.reduce(1, *), width = type == .float32 ? 4 : 8
-        guard bytes.count == 10 + headerLength + width * count else {
-            throw fail(".npy data holds \(bytes.count - 10 - headerLength) bytes; shape \(shape) needs \(width * count)")
+        // The shape's product is checked for overflow: a crafted shape must not trap.
+        let width = type == .float32 ? 4 : 8
+        var count = 1, needed = width
+        for dimension in shape {
+            let (c, o1) = count.multipliedReportingOverflow(by: dimension)
+            let (n, o2) = needed.multipliedReportingOverflow(by: dimension)
+            guard !o1, !o2 else { throw fail(".npy shape \(shape) holds more values than this machine can address") }
+            (count, needed) = (c, n)
+        }
+        guard bytes.count - 10 - headerLength == needed else {
+            throw fail(".npy data holds \(bytes.count - 10 - headerLength) bytes; shape \(shape) needs \(needed)")
         }
         var values = [Double](repeating: 0, count: count)
         let start = 10 + headerLength

@@ -52,7 +52,7 @@ public struct Series: Sendable, Equatable {
     }
 
     init?(json: String) {
-        guard let s = try? JSONDecoder().decode(Stored.self, from: Data(json.utf8)) else { return nil }
+        guard let s = try? JSONDecoder().decode(Stored.self, from: Data(json.utf8)), s.x.count == s.y.count else { return nil }
         self.init(name: s.name, label: s.label, x: s.x, y: s.y, xLabel: s.xLabel, yLabel: s.yLabel, logX: s.logX, logY: s.logY)
     }
 }
@@ -62,6 +62,11 @@ public struct ArtifactReference: Sendable, Equatable {
     /// What the artifact is to the trial, e.g. `target-model`, `reference-scores`.
     public var role: String
     public var key: String
+
+    public init(role: String, key: String) {
+        self.role = role
+        self.key = key
+    }
 }
 
 /// The result of one trial.

@@ -17,6 +17,11 @@ public struct ExperimentDocument: Sendable {
     /// The spec format versions this PrivacyLab reads.
     public static let supportedVersions = [1]
 
+    /// The most trials one spec's sweep may expand to. A sweep's size is the product of its
+    /// lists' lengths; it is checked (with overflow) before the sweep is expanded, so a spec of a
+    /// few hundred bytes cannot plan 10¹² trials.
+    public static let maximumTrials = 10_000
+
     public let file: String
     public let version: Int
     public let name: String
@@ -64,6 +69,7 @@ public struct ExperimentDocument: Sendable {
         kind = kindName
         seed = try header.optional("seed", default: 0)
         var sweep: [(String, [SpecNode])] = []
+        var trialCount = 1
         if let sweepNode = header.node("sweep") {
             guard case let .mapping(entries) = sweepNode.value else {
                 throw header.error("sweep", "expected a mapping of key paths to lists of values")
@@ -78,6 +84,14 @@ public struct ExperimentDocument: Sendable {
                     }
                 }
                 sweep.append((entry.key, values))
+                // The product is checked as it grows (with overflow), before anything is expanded.
+                let (product, overflow) = trialCount.multipliedReportingOverflow(by: values.count)
+                trialCount = overflow ? Int.max : product
+            }
+            if trialCount > Self.maximumTrials {
+                let factors = sweep.map { String($0.1.count) }.joined(separator: " × ")
+                let total = trialCount == Int.max ? "more than \(Int.max)" : "\(trialCount)"
+                throw header.error("sweep", "expands to \(factors) = \(total) trials; the limit is \(Self.maximumTrials) trials per spec (split the spec, or sweep fewer values)")
             }
         }
         self.sweep = sweep

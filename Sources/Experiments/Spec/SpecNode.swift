@@ -32,6 +32,7 @@ public struct SpecNode: Sendable, Equatable {
     /// The node parsed from YAML text.
     /// - Throws: `SpecError` with the line of the first syntax error.
     public static func parse(yaml: String, file: String) throws(SpecError) -> SpecNode {
+        try refuseAnchorsAndAliases(yaml: yaml, file: file)
         let node: Node?
         do { node = try Yams.compose(yaml: yaml) } catch let error as YamlError {
             throw SpecError(file: file, line: Self.line(of: error), keyPath: "", message: "malformed YAML: \(Self.problem(of: error))")
@@ -42,8 +43,42 @@ public struct SpecNode: Sendable, Equatable {
         return try convert(node, file: file, path: "")
     }
 
+    /// The tree of `node`, refusing any node met twice (an alias).
+    ///
+    /// Yams composes an alias as the very node its anchor names, with the anchor's mark and
+    /// (in the version we build) without the anchor itself, so `Node.alias` never reaches this
+    /// function and `Node.anchor` is always nil. Aliases are refused before composing by
+    /// `refuseAnchorsAndAliases`; as a second line, every collection and non-empty scalar is
+    /// recorded here by its kind and start mark — distinct nodes of one kind never start at the
+    /// same place — so an alias that got through is refused on its first repetition, before the
+    /// tree it names is copied again.
     static func convert(_ node: Node, file: String, path: String) throws(SpecError) -> SpecNode {
+        var seen = Set<NodeIdentity>()
+        return try convert(node, file: file, path: path, parentLine: node.mark?.line, seen: &seen)
+    }
+
+    struct NodeIdentity: Hashable {
+        var kind: UInt8
+        var line: Int
+        var column: Int
+    }
+
+    static func convert(_ node: Node, file: String, path: String, parentLine: Int?,
+                        seen: inout Set<NodeIdentity>) throws(SpecError) -> SpecNode {
         let line = node.mark?.line
+        if let mark = node.mark {
+            let kind: UInt8?
+            switch node {
+            case let .scalar(scalar): kind = scalar.string.isEmpty ? nil : 0
+            case .sequence: kind = 1
+            case .mapping: kind = 2
+            case .alias: kind = 3
+            }
+            if let kind, !seen.insert(NodeIdentity(kind: kind, line: mark.line, column: mark.column)).inserted {
+                throw SpecError(file: file, line: parentLine, keyPath: path,
+                                message: "YAML aliases are not supported in specs (this value repeats the one at line \(mark.line)); write the values out")
+            }
+        }
         switch node {
         case let .scalar(scalar):
             if scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
@@ -53,7 +88,7 @@ public struct SpecNode: Sendable, Equatable {
         case let .sequence(sequence):
             var items: [SpecNode] = []
             for (index, item) in sequence.enumerated() {
-                items.append(try convert(item, file: file, path: "\(path)[\(index)]"))
+                items.append(try convert(item, file: file, path: "\(path)[\(index)]", parentLine: line, seen: &seen))
             }
             return SpecNode(.sequence(items), line: line)
         case let .mapping(mapping):
@@ -62,12 +97,13 @@ public struct SpecNode: Sendable, Equatable {
                 guard case let .scalar(keyScalar) = key else {
                     throw SpecError(file: file, line: key.mark?.line, keyPath: path, message: "mapping keys must be plain strings")
                 }
+                _ = try convert(key, file: file, path: path, parentLine: line, seen: &seen)
                 let name = keyScalar.string
                 let childPath = path.isEmpty ? name : "\(path).\(name)"
                 if entries.contains(where: { $0.key == name }) {
                     throw SpecError(file: file, line: key.mark?.line, keyPath: childPath, message: "duplicate key")
                 }
-                entries.append(Entry(key: name, value: try convert(value, file: file, path: childPath)))
+                entries.append(Entry(key: name, value: try convert(value, file: file, path: childPath, parentLine: line, seen: &seen)))
             }
             return SpecNode(.mapping(entries), line: line)
         case .alias:

@@ -40,12 +40,21 @@ public enum MPCBenchmark {
         "argmax1000x10", "logreg-train", "logreg-infer",
     ]
 
+    /// The most parties a benchmark runs: each party is a thread and every ordered pair of
+    /// parties has a channel (with sockets, a descriptor), so n parties cost n threads and
+    /// n(n − 1) channels; 64 parties are 4032 channels.
+    public static let maximumParties = 64
+
     /// Runs the named workloads (all when `names` is empty).
+    /// - Throws: `SecretSharingError.invalidArgument` for a party count outside
+    ///   2…`maximumParties`, an unknown workload, or local truncation with more than 2 parties.
     public static func run(
         parties: Int, repetitions: Int = 5, truncation: TruncationMethod = .dealerAssisted,
         transport: Transport = .inMemory, names: [String] = []
     ) throws -> [MPCBenchmarkResult] {
-        guard parties >= 2 else { throw SecretSharingError.invalidArgument("--parties must be at least 2") }
+        guard (2...maximumParties).contains(parties) else {
+            throw SecretSharingError.invalidArgument("--parties must lie in 2…\(maximumParties), got \(parties)")
+        }
         guard truncation == .dealerAssisted || parties == 2 else {
             throw SecretSharingError.invalidArgument("local truncation needs exactly 2 parties")
         }
