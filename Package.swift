@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: Layer 0 — C libraries, reached only from layer 1 with `internal import`.
@@ -41,7 +42,9 @@ let package = Package(
         // MARK: Layer 1 — foundations.
         .target(name: "LabRandom"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSettings),
-        .target(name: "Codecs", dependencies: ["CZlib"], swiftSettings: numericSettings),
+        // Codecs is the one target that imports swift-crypto (SHA-256).
+        .target(name: "Codecs", dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: numericSettings),
         .target(name: "BigIntegerModule", dependencies: ["CGMP"]),
         .target(name: "RingArithmetic", dependencies: ["CKernels"]),
 
