@@ -30,9 +30,10 @@ public struct AttackResult: Sendable {
 /// low FPR, AUC, advantage and an empirical ε.
 ///
 /// The audit queries each model once per query augmentation on the audited examples and on a
-/// population sample (for RMIA and the shadow attack), then every attack consumes those signal
-/// matrices: reference models are trained (or loaded by the caller's cache) once and shared by
-/// all attacks.
+/// population sample (for RMIA), then hands the outputs to `run(signals:configuration:random:)`,
+/// the entry point for outputs computed elsewhere: every attack but label-only consumes only
+/// those outputs. Reference models are trained (or loaded by the caller's cache) once and shared
+/// by all attacks; the shadow attack uses dedicated shadow models when given (`ShadowModels`).
 ///
 /// Streams: the RMIA population sample from `random.stream("audit/population")`, the shadow attack
 /// models from "shadow", label-only noise from "label-only", bootstrap replicates from

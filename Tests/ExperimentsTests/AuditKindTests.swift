@@ -335,7 +335,14 @@ struct AuditKindTests {
             header += String(repeating: " ", count: 117 - header.utf8.count) + "\n"
             try Data([0x93] + Array("NUMPY".utf8) + [1, 0, 118, 0] + Array(header.utf8) + [UInt8](repeating: 0, count: 64))
                 .write(to: w.url.appendingPathComponent("t.npy"))
-        }, "t.npy (signals.target_logits): the .npy header declares shape (1099511627776, 30) of float32 (131941395333120 bytes) but the file holds 64 bytes")
+        }, "t.npy (signals.target_logits): shape [1099511627776, 30] holds 32985348833280 elements, more than the 536870912 an audit reads from one array")
+        // Within the limit, a shape the data do not fill.
+        check(try await failure { w, _ in
+            var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (40, 400), }"
+            header += String(repeating: " ", count: 117 - header.utf8.count) + "\n"
+            try Data([0x93] + Array("NUMPY".utf8) + [1, 0, 118, 0] + Array(header.utf8) + [UInt8](repeating: 0, count: 64))
+                .write(to: w.url.appendingPathComponent("t.npy"))
+        }, "t.npy (signals.target_logits): the .npy header declares shape (40, 400) of float32 (64000 bytes) but the file holds 64 bytes of data (truncated?)")
         check(try await failure { w, _ in try FileManager.default.removeItem(at: w.url.appendingPathComponent("r.npy")) },
               "r.npy", "file not found")
     }

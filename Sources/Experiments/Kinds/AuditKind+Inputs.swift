@@ -64,28 +64,35 @@ struct AuditInputs {
                 do { bytes = try InputFile.read(url, maximumBytes: AuditKind.maximumFileBytes) } catch {
                     throw AuditInputError(file: url.path, field: field.rawValue, message: error.reason)
                 }
-                let array: NumpyArray
-                do throws(NumpyError) { array = try NumpyArray(npy: bytes) } catch {
-                    var message = error.reason
-                    if error.kind == .notNumpy, bytes.starts(with: [0x50, 0x4b, 0x03, 0x04]) {
-                        message += "; this is a zip archive (an .npz?): name it as signals.archive"
-                    }
-                    throw AuditInputError(file: url.path, field: field.rawValue, message: message)
-                }
-                return try checked(Source(field: field, path: url.path, array: array))
+                return try decode(bytes, field: field, path: url.path)
             }
             let path = "\(files.archive!.path)[\(field.rawValue)]"
-            let array: NumpyArray
-            do throws(NumpyError) { array = try archive!.array(named: field.rawValue) } catch {
+            let bytes: [UInt8]
+            do throws(NumpyError) {
+                guard let member = archive!.member(named: field.rawValue) else {
+                    throw NumpyError(.missingMember, "the archive has no array '\(field.rawValue)'")
+                }
+                bytes = try archive!.memberBytes(member)
+            } catch {
                 throw AuditInputError(file: path, field: field.rawValue, message: error.reason)
             }
-            return try checked(Source(field: field, path: path, array: array))
+            return try decode(bytes, field: field, path: path)
         }
-        func checked(_ source: Source) throws(AuditInputError) -> Source {
-            guard source.array.count <= AuditKind.maximumElements else {
-                throw source.error("\(source.array.count) elements (shape \(source.shapeText)) is more than the \(AuditKind.maximumElements) an audit reads from one array")
+        /// The array, its element count checked (from the header) before it is decoded.
+        func decode(_ bytes: [UInt8], field: Field, path: String) throws(AuditInputError) -> Source {
+            do throws(NumpyError) {
+                let header = try bytes.withUnsafeBytes { raw in Result { () throws(NumpyError) -> NumpyArray.Header in try NumpyArray.header(npy: raw) } }.get()
+                guard header.count <= AuditKind.maximumElements else {
+                    throw NumpyError(.tooLarge, "shape \(header.shape) holds \(header.count) elements, more than the \(AuditKind.maximumElements) an audit reads from one array")
+                }
+                return Source(field: field, path: path, array: try NumpyArray(npy: bytes))
+            } catch {
+                var message = error.reason
+                if error.kind == .notNumpy, bytes.starts(with: [0x50, 0x4b, 0x03, 0x04]) {
+                    message += "; this is a zip archive (an .npz?): name it as signals.archive"
+                }
+                throw AuditInputError(file: path, field: field.rawValue, message: message)
             }
-            return source
         }
         func first(_ fields: [Field]) throws(AuditInputError) -> Source? {
             for field in fields { if let found = try read(field) { return found } }

@@ -46,6 +46,12 @@ import MembershipInference
 /// audited records — members and non-members alike, never looking at `members` (see
 /// `MembershipAudit.run(signals:…)`).
 ///
+/// `attack` holds every knob (defaults in parentheses): `methods`; RMIA's `rmia_population`
+/// (all population records, the first ones when fewer), `offline_interpolation` a (0.3) and
+/// `gamma` (1); the evaluation's `bootstrap` replicates (200; 0 for none), `confidence` (0.95)
+/// and `delta` (0) of the empirical ε; `shadow: {features, hidden_units, epochs, batch_size,
+/// learning_rate, observations_per_class}` for the shadow attack's attack models.
+///
 /// Every input is checked before any attack runs; a problem is one error naming the file and
 /// the key: shapes that disagree, NaN or ±inf, labels that are not integers or lie outside the
 /// classes, masks that are not 0/1, probabilities outside [0, 1] or rows that do not sum to 1,
