@@ -209,6 +209,55 @@ public struct NumpyArray: Sendable, Equatable {
 
     /// Reads `.npy` bytes held in raw memory (see `init(npy:)`).
     public init(npy bytes: UnsafeRawBufferPointer) throws(NumpyError) {
+        let header = try Self.header(npy: bytes)
+        let (dataType, byteCount, dataStart, parsed) = (header.dataType, header.byteCount, header.dataOffset, header)
+        let swap = header.swapsBytes
+        let available = bytes.count - dataStart
+        guard available == byteCount else {
+            throw NumpyError(.sizeMismatch, "the .npy header declares shape \(Self.shapeText(parsed.shape)) of \(dataType.numpyName) (\(byteCount) bytes) but the file holds \(available) bytes of data\(available < byteCount ? " (truncated?)" : "")")
+        }
+        let data = UnsafeRawBufferPointer(rebasing: bytes[dataStart...])
+        let width = dataType.byteCount
+        var storage = [UInt8](unsafeUninitializedCapacity: byteCount) { out, initialized in
+            guard byteCount > 0 else { initialized = 0; return }
+            let destination = UnsafeMutableRawPointer(out.baseAddress!)
+            if parsed.fortranOrder && parsed.shape.count > 1 {
+                Self.transposeFortran(data.baseAddress!, into: destination, shape: parsed.shape, width: width)
+            } else {
+                destination.copyMemory(from: data.baseAddress!, byteCount: byteCount)
+            }
+            initialized = byteCount
+        }
+        if swap && width > 1 { Self.swapBytes(&storage, width: width) }
+        if dataType == .bool {
+            // NumPy reads any non-zero byte as True.
+            for i in storage.indices where storage[i] > 1 { storage[i] = 1 }
+        }
+        self.shape = parsed.shape
+        self.dataType = dataType
+        self.storage = storage
+    }
+
+    /// What an `.npy` header declares, read without touching the data.
+    public struct Header: Sendable, Equatable {
+        public let shape: [Int]
+        public let dataType: NumpyDataType
+        public let fortranOrder: Bool
+        /// The element count: the shape's product (checked for overflow).
+        public let count: Int
+        /// The data's size in bytes (checked for overflow).
+        public let byteCount: Int
+        /// Where the data start.
+        public let dataOffset: Int
+        /// Whether the file's byte order differs from this machine's.
+        let swapsBytes: Bool
+    }
+
+    /// Parses the prefix and header of `.npy` bytes (the data may be absent: only the first
+    /// `dataOffset` bytes are read), so a caller can check the shape's product against its
+    /// limits before reading or allocating anything more.
+    /// - Throws: `NumpyError` as `init(npy:)`, except for the data's length.
+    public static func header(npy bytes: UnsafeRawBufferPointer) throws(NumpyError) -> Header {
         let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
         guard bytes.count >= 6, zip(bytes.prefix(6), magic).allSatisfy({ $0 == $1 }) else {
             let found = bytes.prefix(6).map { String(format: "%02x", $0) }.joined(separator: " ")
@@ -235,8 +284,8 @@ public struct NumpyArray: Sendable, Equatable {
         guard bytes.count - headerStart >= headerLength else {
             throw NumpyError(.malformed, "truncated .npy file: the header claims \(headerLength) bytes, the file holds \(bytes.count - headerStart) after the prefix")
         }
-        let header = UnsafeRawBufferPointer(rebasing: bytes[headerStart..<(headerStart + headerLength)])
-        let parsed = try NumpyHeader(parsing: header)
+        let text = UnsafeRawBufferPointer(rebasing: bytes[headerStart..<(headerStart + headerLength)])
+        let parsed = try NumpyHeader(parsing: text)
         let (dataType, swap) = try Self.dataType(parsed.descr)
         guard parsed.shape.count <= Self.maximumDimensions else {
             throw NumpyError(.unsupported, "the .npy shape has \(parsed.shape.count) dimensions, more than NumPy's \(Self.maximumDimensions)")
@@ -256,31 +305,8 @@ public struct NumpyArray: Sendable, Equatable {
         guard !overflow else {
             throw NumpyError(.tooLarge, "the .npy shape \(Self.shapeText(parsed.shape)) of \(dataType.numpyName) needs more bytes than fit in memory")
         }
-        let dataStart = headerStart + headerLength
-        let available = bytes.count - dataStart
-        guard available == byteCount else {
-            throw NumpyError(.sizeMismatch, "the .npy header declares shape \(Self.shapeText(parsed.shape)) of \(dataType.numpyName) (\(byteCount) bytes) but the file holds \(available) bytes of data\(available < byteCount ? " (truncated?)" : "")")
-        }
-        let data = UnsafeRawBufferPointer(rebasing: bytes[dataStart...])
-        let width = dataType.byteCount
-        var storage = [UInt8](unsafeUninitializedCapacity: byteCount) { out, initialized in
-            guard byteCount > 0 else { initialized = 0; return }
-            let destination = UnsafeMutableRawPointer(out.baseAddress!)
-            if parsed.fortranOrder && parsed.shape.count > 1 {
-                Self.transposeFortran(data.baseAddress!, into: destination, shape: parsed.shape, width: width)
-            } else {
-                destination.copyMemory(from: data.baseAddress!, byteCount: byteCount)
-            }
-            initialized = byteCount
-        }
-        if swap && width > 1 { Self.swapBytes(&storage, width: width) }
-        if dataType == .bool {
-            // NumPy reads any non-zero byte as True.
-            for i in storage.indices where storage[i] > 1 { storage[i] = 1 }
-        }
-        self.shape = parsed.shape
-        self.dataType = dataType
-        self.storage = storage
+        return Header(shape: parsed.shape, dataType: dataType, fortranOrder: parsed.fortranOrder, count: count, byteCount: byteCount,
+                      dataOffset: headerStart + headerLength, swapsBytes: swap)
     }
 
     /// The type named by a `descr` and whether its bytes must be swapped to native order.

@@ -30,9 +30,10 @@ public struct AttackResult: Sendable {
 /// low FPR, AUC, advantage and an empirical ε.
 ///
 /// The audit queries each model once per query augmentation on the audited examples and on a
-/// population sample (for RMIA and the shadow attack), then every attack consumes those signal
-/// matrices: reference models are trained (or loaded by the caller's cache) once and shared by
-/// all attacks.
+/// population sample (for RMIA), then hands the outputs to `run(signals:configuration:random:)`,
+/// the entry point for outputs computed elsewhere: every attack but label-only consumes only
+/// those outputs. Reference models are trained (or loaded by the caller's cache) once and shared
+/// by all attacks; the shadow attack uses dedicated shadow models when given (`ShadowModels`).
 ///
 /// Streams: the RMIA population sample from `random.stream("audit/population")`, the shadow attack
 /// models from "shadow", label-only noise from "label-only", bootstrap replicates from
@@ -92,6 +93,30 @@ public enum MembershipAudit {
         target: Target, references: ReferenceModels<Reference>, population: LabeledData, design: MembershipDesign,
         configuration: Configuration, random: LabRandom
     ) async throws -> [AttackResult] {
+        try await run(target: target, references: references, shadows: ShadowModels<Reference>?.none, population: population,
+                      design: design, configuration: configuration, random: random)
+    }
+
+    /// Shadow models in Shokri et al.'s setting: trained on population records disjoint from the
+    /// audited ones (`models.trainingSets`, population indices), and observed on `records`
+    /// (each IN or OUT for each shadow model).
+    public struct ShadowModels<Model: Sendable>: Sendable {
+        public let models: ReferenceModels<Model>
+        public let records: [Int]
+
+        public init(models: ReferenceModels<Model>, records: [Int]) {
+            self.models = models
+            self.records = records
+        }
+    }
+
+    /// Runs the attacks with reference models and, for the shadow attack, dedicated shadow
+    /// models (`shadows`, nil to let the references serve as shadow models).
+    /// - Throws: as `run(target:references:…)`, and when a shadow record is an audited one.
+    public static func run<Target: LogitAccess, Reference: LogitAccess, Shadow: LogitAccess>(
+        target: Target, references: ReferenceModels<Reference>, shadows: ShadowModels<Shadow>?, population: LabeledData,
+        design: MembershipDesign, configuration: Configuration, random: LabRandom
+    ) async throws -> [AttackResult] {
         guard population.count == design.populationSize else {
             throw MembershipInferenceError.shapeMismatch("the design covers \(design.populationSize) examples, the population has \(population.count)")
         }
@@ -102,6 +127,7 @@ public enum MembershipAudit {
             throw MembershipInferenceError.invalidParameter("concurrency must be at least 1, got \(configuration.concurrency)")
         }
         for method in configuration.methods {
+            if case .shadowModels = method, shadows != nil { continue }
             if method.needsReferenceModels && references.count == 0 {
                 throw MembershipInferenceError.invalidParameter("\(method.name) needs reference models, none were given")
             }
@@ -134,75 +160,53 @@ public enum MembershipAudit {
         let membership = references.membership(of: queried, populationSize: population.count)
         let n = candidates.count
         let candidateColumns = Array(0..<n), populationColumns = Array(n..<queried.count)
-
-        func signals(_ signal: PredictionSignal, _ logits: [[Tensor]]) -> SignalMatrix {
-            let q = views.count
-            let perModel = logits.map { modelViews in modelViews.map { signal.values(logits: $0, labels: labels) } }
-            var values = [Double](repeating: 0, count: logits.count * queried.count * q)
-            for (m, byView) in perModel.enumerated() {
-                for (v, column) in byView.enumerated() {
-                    for i in 0..<queried.count { values[(m * queried.count + i) * q + v] = column[i] }
-                }
-            }
-            return SignalMatrix(modelCount: logits.count, exampleCount: queried.count, queryCount: q, values: values)
+        if populationColumns.isEmpty, configuration.methods.contains(where: { if case .rmia = $0 { return true } else { return false } }) {
+            throw MembershipInferenceError.invalidParameter("RMIA needs population examples; the design's reference pool is empty")
         }
+
+        // From here on, the attacks read only the models' outputs: the signals entry point.
+        let targetOutputs = try PredictionOutputs(logits: [targetLogits])
+        let referenceOutputs = references.count > 0 ? try PredictionOutputs(logits: referenceLogits) : nil
+        let populationSignals = try referenceOutputs.flatMap { outputs -> AuditSignals.PopulationSignals? in
+            guard !populationColumns.isEmpty else { return nil }
+            return try AuditSignals.PopulationSignals(
+                labels: Array(labels[n...]), target: targetOutputs.selecting(records: populationColumns),
+                references: outputs.selecting(records: populationColumns),
+                referenceMembership: membership.selecting(examples: populationColumns))
+        }
+        var shadowSignals: AuditSignals.ShadowSignals?
+        if let shadows, configuration.methods.contains(where: { if case .shadowModels = $0 { return true } else { return false } }) {
+            let audited = Set(candidates)
+            if let overlap = shadows.records.first(where: audited.contains) {
+                throw MembershipInferenceError.invalidParameter("shadow models must be observed on records disjoint from the audited ones; record \(overlap) is audited")
+            }
+            let shadowData = population.subset(shadows.records)
+            let shadowView = try configuration.queryAugmentations[0].apply(shadowData.featureTensor)
+            let shadowLogits = try await ReferenceTraining.parallelMap(count: shadows.models.count, concurrency: configuration.concurrency) { k in
+                [shadows.models.models[k].logits(for: shadowView)]
+            }
+            shadowSignals = try AuditSignals.ShadowSignals(
+                labels: shadowData.intLabels, outputs: PredictionOutputs(logits: shadowLogits),
+                membership: shadows.models.membership(of: shadows.records, populationSize: population.count))
+        }
+        let signals = try AuditSignals(
+            labels: Array(labels[0..<n]), isMember: isMember, target: targetOutputs.selecting(records: candidateColumns),
+            references: referenceOutputs?.selecting(records: candidateColumns),
+            referenceMembership: referenceOutputs == nil ? nil : membership.selecting(examples: candidateColumns),
+            population: populationSignals, shadows: shadowSignals)
+        let cache = SignalCache(signals)
 
         var results: [AttackResult] = []
         for method in configuration.methods {
             let scores: [Double]
-            switch method {
-            case .loss, .confidence, .entropy, .modifiedEntropy:
-                let signal: PredictionSignal = switch method {
-                case .loss: .loss
-                case .confidence: .confidence
-                case .entropy: .entropy
-                default: .modifiedEntropy
-                }
-                let matrix = signals(signal, [targetLogits]).selecting(examples: candidateColumns)
-                var total = [Double](repeating: 0, count: n)
-                for i in 0..<n {
-                    for j in 0..<matrix.queryCount { total[i] += matrix[0, i, j] }
-                }
-                scores = total.map { (signal.increasesWithMembership ? 1 : -1) * $0 / Double(matrix.queryCount) }
-            case let .lira(online, globalVariance):
-                let targetSignals = signals(.scaledLogit, [targetLogits]).selecting(examples: candidateColumns)
-                let referenceSignals = signals(.scaledLogit, referenceLogits).selecting(examples: candidateColumns)
-                scores = try LiRA.scores(target: targetSignals, reference: referenceSignals,
-                                         membership: membership.selecting(examples: candidateColumns),
-                                         options: LiRA.Options(mode: online ? .online : .offline, globalVariance: globalVariance))
-            case let .rmia(online, a, gamma, size):
-                let targetSignals = signals(.confidence, [targetLogits])
-                let referenceSignals = signals(.confidence, referenceLogits)
-                let zColumns = Array(populationColumns.prefix(size))
-                guard !zColumns.isEmpty else {
-                    throw MembershipInferenceError.invalidParameter("RMIA needs population examples; the design's reference pool is empty")
-                }
-                scores = try RMIA.scores(
-                    target: targetSignals.selecting(examples: candidateColumns),
-                    reference: referenceSignals.selecting(examples: candidateColumns),
-                    membership: membership.selecting(examples: candidateColumns),
-                    populationTarget: targetSignals.selecting(examples: zColumns),
-                    populationReference: referenceSignals.selecting(examples: zColumns),
-                    populationMembership: membership.selecting(examples: zColumns),
-                    options: RMIA.Options(mode: online ? .online : .offline, gamma: gamma, offlineInterpolation: a,
-                                          populationSize: size))
-            case let .shadowModels(options):
-                // Observations: every queried example, first view, with each shadow model's membership.
-                let targetCandidateLogits = targetLogits[0].slice(axis: 0, 0..<n)
-                scores = try ShadowModelAttack.scores(
-                    targetLogits: targetCandidateLogits, labels: Array(labels[0..<n]),
-                    shadowLogits: referenceLogits.map { $0[0] }, shadowLabels: labels,
-                    shadowMembership: membership, options: options, random: random.stream("audit/shadow"))
-            case let .labelOnly(options):
+            if case let .labelOnly(options) = method {
                 scores = try LabelOnlyAttack.scores(model: target, inputs: views[0].slice(axis: 0, 0..<n),
                                                     labels: Array(labels[0..<n]), options: options,
                                                     random: random.stream("audit/label-only"))
+            } else {
+                scores = try attackScores(method, cache: cache, random: random)
             }
-            let bootstrap = configuration.bootstrapReplicates > 0
-                ? (replicates: configuration.bootstrapReplicates, random: random.stream("audit/bootstrap/\(method.name)")) : nil
-            let evaluation = try AttackEvaluation(scores: scores, isMember: isMember, confidence: configuration.confidence,
-                                                  delta: configuration.delta, bootstrap: bootstrap)
-            results.append(AttackResult(method: method, scores: scores, isMember: isMember, evaluation: evaluation))
+            results.append(try evaluate(method, scores: scores, isMember: isMember, configuration: configuration, random: random))
         }
         return results
     }
