@@ -9,7 +9,7 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-THIRD_PARTY = {"ArgumentParser": "privacy-lab", "Yams": "Experiments", "GRDB": "Experiments"}
+THIRD_PARTY = {"ArgumentParser": "privacy-lab", "Yams": "Experiments", "GRDB": "Experiments", "Crypto": "Codecs"}
 SYSTEM = {"Foundation", "FoundationEssentials", "Glibc", "Darwin", "Musl", "Dispatch", "Synchronization", "Testing", "XCTest"}
 IMPORT = re.compile(r"^\s*(?:@_exported\s+|@testable\s+|@preconcurrency\s+)*(?:(?:public|internal|package|private|fileprivate)\s+)?import\s+(?:(?:struct|class|enum|func|protocol|typealias|var|let)\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
