@@ -13,7 +13,7 @@ Logits of any float dtype are widened to float64 before anything is computed.
 Signals, from a row z of logits and the true label y, with lse = log sum_j exp z_j computed as
 m + log1p(sum_{j != top} exp(z_j - m)) (m the largest logit, so small losses keep their digits):
   loss              lse - z_y                                          (Yeom et al. 2018)
-  confidence        p_y = exp(z_y - lse)                               (Song & Mittal 2021)
+  confidence        p_y = 1 / (1 + exp(-phi)), phi the scaled logit below (Song & Mittal 2021)
   entropy           -sum_j p_j log p_j, log p_j = (z_j - m) - log1p(rest) (not z_j - lse, which
                     rounds log p_top to 0 once lse rounds to m)
   modified entropy  -(1 - p_y) log p_y - sum_{j != y} p_j log(1 - p_j), where 1 - p_y and
@@ -81,28 +81,51 @@ class InputError(Exception):
 
 
 class Rows:
-    """Per-row quantities of logits [..., N, C] against labels [N], in float64."""
+    """Per-row quantities of logits [..., N, C] against labels [N], in float64, each computed on
+    first use (the references need only phi and p_y, both from one pass over their logits)."""
 
     def __init__(self, logits, labels):
         z = np.asarray(logits, dtype=np.float64)
         self.z = z
         self.labels = labels
         self.zy = np.take_along_axis(z, np.broadcast_to(labels[:, None], z.shape[:-1] + (1,)), axis=-1)[..., 0]
-        top = z.argmax(axis=-1)
-        self.top = top
-        m = np.take_along_axis(z, top[..., None], axis=-1)[..., 0]
-        m = np.where(np.isfinite(m), m, 0.0)
-        e = np.exp(z - m[..., None])
-        np.put_along_axis(e, top[..., None], 0.0, axis=-1)
-        self.log1p_rest = np.log1p(e.sum(axis=-1))
-        self.m = m
-        self.lse = m + self.log1p_rest
+        self._lse = None
+        self._phi = None
+
+    def _lse_parts(self):
+        """(top class, its logit m, log1p(sum_{j != top} exp(z_j - m)))."""
+        if self._lse is None:
+            top = self.z.argmax(axis=-1)
+            m = np.take_along_axis(self.z, top[..., None], axis=-1)[..., 0]
+            m = np.where(np.isfinite(m), m, 0.0)
+            e = np.exp(self.z - m[..., None])
+            np.put_along_axis(e, top[..., None], 0.0, axis=-1)
+            self._lse = (top, m, np.log1p(e.sum(axis=-1)))
+        return self._lse
+
+    @property
+    def top(self):
+        return self._lse_parts()[0]
+
+    @property
+    def m(self):
+        return self._lse_parts()[1]
+
+    @property
+    def log1p_rest(self):
+        return self._lse_parts()[2]
+
+    @property
+    def lse(self):
+        return self.m + self.log1p_rest
 
     def loss(self):
         return (self.m - self.zy) + self.log1p_rest
 
     def confidence(self):
-        return np.exp(self.zy - self.lse)
+        """p_y = 1 / (1 + exp(-phi)): the logistic of the scaled logit, accurate at both ends."""
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-self.scaled_logit()))
 
     def log_sum_exp_excluding(self, k):
         """log sum_{j != k[row]} exp z_j per row."""
@@ -114,7 +137,9 @@ class Rows:
             return safe + np.log(np.exp(masked - safe[..., None]).sum(axis=-1))
 
     def scaled_logit(self):
-        return self.zy - self.log_sum_exp_excluding(np.broadcast_to(self.labels, self.zy.shape))
+        if self._phi is None:
+            self._phi = self.zy - self.log_sum_exp_excluding(np.broadcast_to(self.labels, self.zy.shape))
+        return self._phi
 
     def log_p(self):
         """log p_j = (z_j - m) - log1p(rest): exact for the top class even when lse rounds to m."""
