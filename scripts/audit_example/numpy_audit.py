@@ -23,35 +23,39 @@ Threshold attacks score -loss, confidence, -entropy, -modified entropy (higher =
 
 LiRA (Carlini et al., S&P 2022), on phi of the target and the K references:
   per record, mu/sigma IN over the references with the record IN, OUT over the others (sample
-  mean, population standard deviation); with --global-variance, or for a side with fewer than
+  mean, population standard deviation); for the *_global methods, or for a side with fewer than
   two models, sigma is the side's pooled within-record spread sqrt(sum of squared deviations
   from each record's own mean / count); sigma floored at 1e-6.
-  online   score = log N(phi; mu_in, sigma_in^2) - log N(phi; mu_out, sigma_out^2)
-  offline  score = log Phi((phi - mu_out) / sigma_out)
+  lira, lira_global                  log N(phi; mu_in, sigma_in^2) - log N(phi; mu_out, sigma_out^2)
+  lira_offline, lira_offline_global  log Phi((phi - mu_out) / sigma_out)
 RMIA (Zarifzadeh et al., ICML 2024), on the confidences p_y:
   Pr(x) online  = mean of p_y over all K references;
         offline = ((1 + a) * mean over the OUT references + (1 - a)) / 2   (a = --rmia-a, 0.3)
-  ratio(x) = p_y(target) / Pr(x); score(x) = #{z in population : ratio(z) < ratio(x) / gamma} / |Z|
-  The population is the audited records themselves (x included: with gamma >= 1 it never
-  counts itself), or the records listed by --rmia-population FILE (indices .npy).
+  ratio(x) = p_y(target) / Pr(x); score(x) = #{z in Z : ratio(z) < ratio(x) / gamma} / |Z|
+  Z is the population records when the folder has population_labels.npy,
+  population_target_logits.npy (Z, C), population_reference_logits.npy (K, Z, C) and optionally
+  population_reference_members.npy (K, Z; default all OUT), else the audited records themselves
+  (x included: with gamma >= 1 it never counts itself); --rmia-population P keeps the first P.
 
 Metrics per attack, from the exact ROC curve (one point per distinct score, ties together,
 predict member when score >= threshold): auc (trapezoids over the exact points, checked against
 the Mann-Whitney rank statistic), tpr@t for t in 0.1, 0.01, 0.001, 0.0001, 0 (the largest TPR
 among points with FP <= floor(t * non-members), no interpolation), advantage = max(TPR - FPR),
 balanced_accuracy = (1 + advantage) / 2, ppv at the first threshold reaching the advantage.
-Names as the lab writes them: `lira.auc`, `loss.tpr@0.001`, ... (the lab's epsilon is not
-recomputed here).
+Names as the lab writes them: `lira.auc`, `loss.tpr@0.001`, ... (the lab's epsilon and bootstrap
+intervals are not recomputed here).
 
-    numpy_audit.py SIGNALS_DIR [--methods loss,lira,...] [--global-variance] [--rmia-gamma 1]
-                   [--rmia-a 0.3] [--scores-out DIR] [--compare EXPORT_DIR [--lab-metrics FILE]]
+    numpy_audit.py SIGNALS_DIR [--methods loss,lira,...] [--rmia-gamma 1] [--rmia-a 0.3]
+                   [--rmia-population P] [--scores-out DIR]
+                   [--store STORE --run ID | --compare EXPORT_DIR [--lab-metrics FILE]]
 
 Prints one JSON object: {"metrics": {...}, "seconds": {...}, "inputs": {...}} (and "compare").
---compare EXPORT_DIR reads what `privacy-lab runs export ID --scores EXPORT_DIR` writes
-(<attack>.npy scores, members.npy, indices.npy into the audited records) and asserts that the
-lab's scores equal ours to 1e-9 relative, that the metrics of the lab's scores computed here equal
-the lab's metrics (--lab-metrics: a JSON object {name: value} or the lab's metrics export) to
-1e-9, and the membership equal; exits 1 on any mismatch.
+Comparison with the lab: --store/--run read a run's `scores-<attack>` arrays and metrics from its
+SQLite store; --compare reads what `privacy-lab runs export ID --scores EXPORT_DIR` writes
+(<attack>.npy scores, members.npy, indices.npy into the audited records; the metrics from
+--lab-metrics, a JSON file). Either way it asserts that the lab's scores equal ours to 1e-9
+relative (--tolerance), that every metric computed here on the lab's scores equals the lab's
+to 1e-9, and that the membership agrees; exits 1 on any mismatch.
 """
 import time
 
@@ -67,7 +71,8 @@ import numpy as np  # noqa: E402
 
 _T_IMPORTED = time.perf_counter()
 
-ALL_METHODS = ["loss", "confidence", "entropy", "modified_entropy", "lira", "lira_offline", "rmia", "rmia_offline"]
+ALL_METHODS = ["loss", "confidence", "entropy", "modified_entropy", "lira", "lira_offline", "lira_global",
+               "lira_offline_global", "rmia", "rmia_offline"]
 FPR_TARGETS = [0.1, 0.01, 0.001, 0.0001, 0.0]
 SIGMA_FLOOR = 1e-6
 
@@ -230,11 +235,15 @@ def rmia_marginal(reference_conf, reference_in, online, a):
     return ((1 + a) * mean_out + (1 - a)) / 2
 
 
-def rmia(target_conf, reference_conf, reference_in, population, online, a, gamma):
-    """RMIA scores [N]; `population` indexes the records used as z."""
-    ratio = target_conf / rmia_marginal(reference_conf, reference_in, online, a)
-    z = np.sort(ratio[population])
-    return np.searchsorted(z, ratio / gamma, side="left") / z.size
+def rmia_ratio(target_conf, reference_conf, reference_in, online, a):
+    """p_y(target) / Pr(x) per record."""
+    return target_conf / rmia_marginal(reference_conf, reference_in, online, a)
+
+
+def rmia(ratio_x, ratio_z, gamma):
+    """RMIA scores: the fraction of population ratios below ratio(x) / gamma."""
+    z = np.sort(ratio_z)
+    return np.searchsorted(z, ratio_x / gamma, side="left") / z.size
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,6 +346,29 @@ def load_signals(folder):
     return labels, members.astype(bool), target_logits, reference_logits, reference_members.astype(bool)
 
 
+def load_population(folder, classes, references):
+    """(labels, target logits, reference logits, reference IN masks) of the population records
+    when the folder has population_*.npy files, else None (RMIA then compares with the audited
+    records). population_reference_members.npy is optional: no reference model trained on them."""
+    folder = Path(folder)
+    if not (folder / "population_labels.npy").exists():
+        return None
+    labels = load(folder, "population_labels.npy", kind="i").astype(np.int64)
+    z = labels.size
+    if labels.ndim != 1 or ((labels < 0) | (labels >= classes)).any():
+        raise InputError(f"{folder / 'population_labels.npy'}: expected (Z,) labels in 0..{classes - 1}")
+    target = load(folder, "population_target_logits.npy", (z, classes))
+    refs = load(folder, "population_reference_logits.npy", (references, z, classes))
+    if (folder / "population_reference_members.npy").exists():
+        inside = load(folder, "population_reference_members.npy", (references, z), "i")
+        if not np.isin(inside, (0, 1)).all():
+            raise InputError(f"{folder / 'population_reference_members.npy'}: expected 0/1 entries")
+        inside = inside.astype(bool)
+    else:
+        inside = np.zeros((references, z), dtype=bool)
+    return labels, target, refs, inside
+
+
 # ---------------------------------------------------------------------------------------------
 # Comparison with the lab's export
 
@@ -372,37 +404,80 @@ def read_lab_metrics(path):
     return found
 
 
-def compare(export_dir, our_scores, members, lab_metrics_file, tolerance):
+def lab_from_export(export_dir, lab_metrics_file, n):
+    """What `privacy-lab runs export ID --scores DIR` wrote: (indices, members, {attack: scores},
+    {metric: value})."""
     export_dir = Path(export_dir)
-    report = {"scores": {}, "metrics": {}, "failures": []}
     indices = load(export_dir, "indices.npy", kind="i").astype(np.int64)
-    lab_members = load(export_dir, "members.npy", indices.shape, kind="i").astype(bool)
+    members = load(export_dir, "members.npy", indices.shape, kind="i").astype(bool)
+    scores = {f.stem: load(export_dir, f.name, indices.shape).astype(np.float64)
+              for f in sorted(export_dir.glob("*.npy")) if f.stem not in ("indices", "members")}
+    return indices, members, scores, (read_lab_metrics(lab_metrics_file) if lab_metrics_file else {})
+
+
+def lab_from_store(store, run, trial=0):
+    """The same, read from a run's SQLite store: the `scores-<attack>` artifacts ([2, N]: scores,
+    then 1 = member), `record-indices`, and the trial's metrics."""
+    import sqlite3
+
+    store = Path(store)
+    if not store.exists():
+        raise InputError(f"{store}: no such store")
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    row = db.execute("SELECT id FROM runs WHERE id = ? OR id LIKE ? ORDER BY created_at DESC LIMIT 1",
+                     (run, run + "%")).fetchone()
+    if row is None:
+        raise InputError(f"{store}: no run {run}")
+    run_id = row[0]
+    rows = db.execute("SELECT t.role, a.path FROM trial_artifacts t JOIN artifacts a ON a.key = t.artifact_key "
+                      "WHERE t.run_id = ? AND t.trial_index = ?", (run_id, trial)).fetchall()
+    folder = store.parent / "artifacts"
+    indices, members, scores = None, None, {}
+    for role, path in rows:
+        if role == "record-indices":
+            indices = np.load(folder / path).astype(np.int64)
+        elif role.startswith("scores-"):
+            pair = np.load(folder / path)
+            scores[role[len("scores-"):]] = pair[0].astype(np.float64)
+            members = pair[1].astype(bool)
+    if members is None:
+        raise InputError(f"{store}: run {run_id} trial {trial} has no scores-* artifacts")
+    if indices is None:
+        indices = np.arange(members.size)
+    metrics_rows = db.execute("SELECT name, value FROM metrics WHERE run_id = ? AND trial_index = ?", (run_id, trial)).fetchall()
+    return indices, members, scores, dict(metrics_rows)
+
+
+def compare(lab, our_scores, members, tolerance):
+    """Asserts the lab's scores equal ours (relative `tolerance`), the metrics computed here on the
+    lab's scores equal the lab's metrics (absolute `tolerance`), and the membership agrees."""
+    indices, lab_members, lab_scores, lab_metrics = lab
+    report = {"scores": {}, "metrics": {}, "failures": []}
     if (indices < 0).any() or (indices >= members.size).any():
-        report["failures"].append("indices.npy points outside the audited records")
+        report["failures"].append("the lab's record indices point outside the audited records")
         return report
     if not np.array_equal(lab_members, members[indices]):
-        report["failures"].append("members.npy differs from the signals' membership")
-    lab = read_lab_metrics(lab_metrics_file) if lab_metrics_file else {}
+        report["failures"].append("the lab's membership differs from members.npy")
     for name, ours in our_scores.items():
-        file = export_dir / f"{name}.npy"
-        if not file.exists():
-            report["failures"].append(f"{file}: missing")
+        if name not in lab_scores:
+            report["failures"].append(f"{name}: the lab has no scores for it")
             continue
-        theirs = load(export_dir, f"{name}.npy", indices.shape).astype(np.float64)
+        theirs = lab_scores[name]
         err = relative_error(ours[indices], theirs)
         worst = float(err.max())
-        report["scores"][name] = {"max_relative_error": worst, "worst_index": int(indices[int(err.argmax())])}
+        where = int(indices[int(err.argmax())])
+        report["scores"][name] = {"max_relative_error": worst, "worst_record": where,
+                                  "numpy": float(ours[where]), "lab": float(theirs[int(err.argmax())])}
         if not worst <= tolerance:
-            report["failures"].append(f"{name}: scores differ by {worst:.3e} relative (record {int(indices[int(err.argmax())])})")
-        ours_on_theirs = metrics(name, theirs, lab_members)
-        for metric, value in ours_on_theirs.items():
-            if metric in lab:
-                diff = abs(value - lab[metric])
-                report["metrics"][metric] = {"numpy": value, "lab": lab[metric], "abs_diff": diff}
+            report["failures"].append(f"{name}: scores differ by {worst:.3e} relative (record {where})")
+        for metric, value in metrics(name, theirs, lab_members).items():
+            if metric in lab_metrics:
+                diff = abs(value - lab_metrics[metric])
+                report["metrics"][metric] = {"numpy_on_lab_scores": value, "lab": lab_metrics[metric], "abs_diff": diff}
                 if not diff <= tolerance:
-                    report["failures"].append(f"{metric}: numpy {value!r} on the lab's scores, lab {lab[metric]!r}")
-    if lab_metrics_file and not report["metrics"]:
-        report["failures"].append(f"{lab_metrics_file}: no metric of the compared attacks found")
+                    report["failures"].append(f"{metric}: numpy {value!r} on the lab's scores, lab {lab_metrics[metric]!r}")
+            else:
+                report["failures"].append(f"{metric}: not among the lab's metrics")
     return report
 
 
@@ -411,26 +486,23 @@ def compare(export_dir, our_scores, members, lab_metrics_file, tolerance):
 
 def run(args):
     seconds = {"import": _T_IMPORTED - _T0}
-    t = time.perf_counter()
-    labels, members, target_logits, reference_logits, reference_in = load_signals(args.signals)
-    seconds["load"] = time.perf_counter() - t
     methods = args.methods
     unknown = [m for m in methods if m not in ALL_METHODS]
     if unknown:
         raise InputError(f"--methods: unknown attack {unknown[0]} (known: {', '.join(ALL_METHODS)})")
-    population = np.arange(labels.size)
-    if args.rmia_population:
-        population = np.load(args.rmia_population).astype(np.int64)
+    t = time.perf_counter()
+    labels, members, target_logits, reference_logits, reference_in = load_signals(args.signals)
+    seconds["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
     target = Rows(target_logits, labels)
     scores = {}
-    needs_phi = any(m.startswith("lira") for m in methods)
-    needs_conf = any(m.startswith("rmia") for m in methods)
-    references = Rows(reference_logits, labels) if (needs_phi or needs_conf) else None
+    needs_references = any(m.startswith(("lira", "rmia")) for m in methods)
+    references = Rows(reference_logits, labels) if needs_references else None
+    population = load_population(args.signals, target_logits.shape[1], reference_logits.shape[0]) \
+        if any(m.startswith("rmia") for m in methods) else None
     seconds["signals"] = time.perf_counter() - t
     t = time.perf_counter()
-    phi_t = phi_r = conf_t = conf_r = None
     for m in methods:
         if m == "loss":
             scores[m] = -target.loss()
@@ -441,13 +513,20 @@ def run(args):
         elif m == "modified_entropy":
             scores[m] = -target.modified_entropy()
         elif m.startswith("lira"):
-            if phi_t is None:
-                phi_t, phi_r = target.scaled_logit(), references.scaled_logit()
-            scores[m] = lira(phi_t, phi_r, reference_in, m == "lira", args.global_variance)
+            scores[m] = lira(target.scaled_logit(), references.scaled_logit(), reference_in,
+                             online=not m.startswith("lira_offline"), global_variance=m.endswith("_global"))
         elif m.startswith("rmia"):
-            if conf_t is None:
-                conf_t, conf_r = target.confidence(), references.confidence()
-            scores[m] = rmia(conf_t, conf_r, reference_in, population, m == "rmia", args.rmia_a, args.rmia_gamma)
+            online = m == "rmia"
+            ratio_x = rmia_ratio(target.confidence(), references.confidence(), reference_in, online, args.rmia_a)
+            if population is None:  # the audited records themselves
+                ratio_z = ratio_x
+            else:
+                p_labels, p_target, p_refs, p_in = population
+                ratio_z = rmia_ratio(Rows(p_target, p_labels).confidence(), Rows(p_refs, p_labels).confidence(),
+                                     p_in, online, args.rmia_a)
+            if args.rmia_population is not None:
+                ratio_z = ratio_z[: args.rmia_population]
+            scores[m] = rmia(ratio_x, ratio_z, args.rmia_gamma)
     seconds["attacks"] = time.perf_counter() - t
     t = time.perf_counter()
     result = {}
@@ -465,13 +544,15 @@ def run(args):
         "seconds": {k: round(v, 4) for k, v in seconds.items()},
         "inputs": {"records": int(labels.size), "classes": int(target_logits.shape[1]),
                    "references": int(reference_logits.shape[0]), "members": int(members.sum()),
-                   "logits_dtype": str(reference_logits.dtype), "global_variance": args.global_variance,
-                   "rmia_gamma": args.rmia_gamma, "rmia_a": args.rmia_a, "rmia_population": int(population.size),
+                   "logits_dtype": str(reference_logits.dtype), "rmia_gamma": args.rmia_gamma, "rmia_a": args.rmia_a,
+                   "rmia_population": "audited records" if population is None else "population files",
+                   "rmia_population_size": args.rmia_population,
                    "numpy": np.__version__},
     }
     status = 0
-    if args.compare:
-        report["compare"] = compare(args.compare, scores, members, args.lab_metrics, args.tolerance)
+    if args.compare or args.store:
+        lab = lab_from_export(args.compare, args.lab_metrics, labels.size) if args.compare else lab_from_store(args.store, args.run)
+        report["compare"] = compare(lab, scores, members, args.tolerance)
         status = 1 if report["compare"]["failures"] else 0
     return report, status
 
@@ -480,17 +561,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("signals", help="folder with labels.npy, members.npy, target_logits.npy, reference_logits.npy, reference_members.npy")
     parser.add_argument("--methods", type=lambda s: [m.strip() for m in s.split(",") if m.strip()], default=ALL_METHODS)
-    parser.add_argument("--global-variance", action="store_true", help="LiRA: one sigma per side for all records")
     parser.add_argument("--rmia-gamma", type=float, default=1.0)
     parser.add_argument("--rmia-a", type=float, default=0.3, help="RMIA offline interpolation factor a in [0, 1]")
-    parser.add_argument("--rmia-population", help=".npy of record indices used as RMIA's population (default: all)")
+    parser.add_argument("--rmia-population", type=int, help="compare with the first P population records only (default: all)")
     parser.add_argument("--scores-out", help="write <attack>.npy score arrays (float64, N) into this folder")
     parser.add_argument("--compare", metavar="EXPORT_DIR", help="the folder of `privacy-lab runs export ID --scores`")
     parser.add_argument("--lab-metrics", metavar="FILE", help="the lab's metrics as JSON (compared on the lab's scores)")
+    parser.add_argument("--store", help="compare with a run in this privacy-lab store (runs/privacy-lab.sqlite)")
+    parser.add_argument("--run", help="the run ID (or a prefix) with --store")
     parser.add_argument("--tolerance", type=float, default=1e-9)
     args = parser.parse_args(argv)
+    if bool(args.store) != bool(args.run):
+        parser.error("--store and --run go together")
     if not 0 <= args.rmia_a <= 1:
         parser.error("--rmia-a must lie in [0, 1]")
+    if args.rmia_population is not None and args.rmia_population < 1:
+        parser.error("--rmia-population must be at least 1")
     if not args.rmia_gamma > 0:
         parser.error("--rmia-gamma must be positive")
     report, status = run(args)

@@ -166,7 +166,7 @@ def test_rmia():
     pop = np.arange(5, 25)
     for online in (True, False):
         for gamma in (1.0, 2.0, 0.5):
-            got = na.rmia(target, ref, ins, pop, online, 0.3, gamma)
+            got = na.rmia(na.rmia_ratio(target, ref, ins, online, 0.3), na.rmia_ratio(target, ref, ins, online, 0.3)[pop], gamma)
 
             def pr(i):
                 if online:
