@@ -24,7 +24,9 @@ for meta in sorted(out.glob("*.meta")):
     runs[(m["tool"], m["round"])] = m
 
 rounds = sorted({r for (_, r) in runs if r > 0})
-ok = [r for r in rounds if runs.get(("lab", r), {}).get("status") == 0 and runs.get(("numpy", r), {}).get("status") == 0]
+TOOLS = [t for t in ("lab", "lab-nb", "numpy") if any(k[0] == t for k in runs)]
+NAMES = {"lab": "privacy-lab run (bootstrap 200)", "lab-nb": "privacy-lab run (bootstrap 0)", "numpy": "numpy_audit.py"}
+ok = [r for r in rounds if all(runs.get((t, r), {}).get("status") == 0 for t in TOOLS)]
 failed = [r for r in rounds if r not in ok]
 
 
@@ -41,28 +43,27 @@ print()
 if failed:
     print(f"**Rounds with a failed run (left out): {failed}** — see the .log files in {out}.\n")
 if not ok:
-    sys.exit("combine_audit.py: no round where both runs succeeded")
+    sys.exit("combine_audit.py: no round where every run succeeded")
 
-print(f"### Wall and CPU seconds, {len(ok)} rounds")
+print(f"### Wall and CPU seconds, {len(ok)} rounds (process start to exit)")
 print()
 print("| | wall s (median) | wall s (range) | CPU s (median) | load before (median, range) | CPU pressure before (median %) |")
 print("|---|---|---|---|---|---|")
-for tool in ("lab", "numpy"):
+for tool in TOOLS:
     wall = [runs[(tool, r)]["wall"] for r in ok]
     cpu = [runs[(tool, r)]["cpu_seconds"] for r in ok if runs[(tool, r)]["cpu_seconds"] is not None]
     load = [float(runs[(tool, r)]["load_before"].split()[0]) for r in ok]
     psi = [runs[(tool, r)]["cpu_pressure_before"] for r in ok if runs[(tool, r)]["cpu_pressure_before"] is not None]
-    name = "privacy-lab run" if tool == "lab" else "numpy_audit.py"
+    name = NAMES[tool]
     print(f"| {name} | **{med(wall):.3f}** | {span(wall)} | {med(cpu):.3f} | {med(load):.2f} ({min(load):.2f}–{max(load):.2f}) | {med(psi):.1f} |")
 print()
-ratios = [runs[("numpy", r)]["wall"] / runs[("lab", r)]["wall"] for r in ok]
-cpu_ratios = [runs[("numpy", r)]["cpu_seconds"] / runs[("lab", r)]["cpu_seconds"] for r in ok
-              if runs[("numpy", r)]["cpu_seconds"] and runs[("lab", r)]["cpu_seconds"]]
-print(f"numpy / lab, wall, per round: {', '.join(f'{x:.2f}' for x in ratios)} — median **{med(ratios):.2f}×**; "
-      f"CPU: median {med(cpu_ratios):.2f}×")
-print()
-lab_under_2 = sum(1 for r in ok if runs[("lab", r)]["wall"] < 2.0)
-print(f"privacy-lab run under 2 s end to end in {lab_under_2} of {len(ok)} rounds.")
+for lab in [t for t in TOOLS if t != "numpy"]:
+    ratios = [runs[("numpy", r)]["wall"] / runs[(lab, r)]["wall"] for r in ok]
+    cpu_ratios = [runs[("numpy", r)]["cpu_seconds"] / runs[(lab, r)]["cpu_seconds"] for r in ok
+                  if runs[("numpy", r)]["cpu_seconds"] and runs[(lab, r)]["cpu_seconds"]]
+    under = sum(1 for r in ok if runs[(lab, r)]["wall"] < 2.0)
+    print(f"- numpy / {NAMES[lab]}, wall, per round: {', '.join(f'{x:.2f}' for x in ratios)} — median **{med(ratios):.2f}×**; "
+          f"CPU: median {med(cpu_ratios):.2f}×; under 2 s end to end in {under} of {len(ok)} rounds")
 print()
 phases = {}
 for r in ok:

@@ -5,14 +5,17 @@
 # the metrics, store the run — beside an independent numpy computation of the same attacks and
 # metrics on the same files (scripts/audit_example/numpy_audit.py), in the same session.
 #
-#   lab    .build/release/privacy-lab run $SPEC --store <a fresh temporary store every run> --json
-#   numpy  $PY scripts/audit_example/numpy_audit.py $SIGNALS --scores-out <a fresh folder>
+#   lab     .build/release/privacy-lab run $SPEC --store <a fresh temporary store every run> --json
+#           (the spec as a user runs it: 200 bootstrap replicates per attack, the kind's default)
+#   lab-nb  the same with --set attack.bootstrap=0 (no intervals: the work numpy does, plus the
+#           empirical epsilon, the ROC series and the store)
+#   numpy   $PY scripts/audit_example/numpy_audit.py $SIGNALS --scores-out <a fresh folder>
 #
 # Both are timed by wall clock from outside, process start to exit (the binary's start, reading
 # 38 MB of logits and writing the SQLite run record on one side; the interpreter's start,
 # `import numpy`, reading the same files and writing the score arrays on the other). Each round
-# runs the two one after the other, the order flipping every round, after one untimed warm-up of
-# each (page cache). Recorded for every run: wall seconds, CPU seconds (user + system, from
+# runs the three one after the other, the order rotating every round, after one untimed warm-up
+# of each (page cache). Recorded for every run: wall seconds, CPU seconds (user + system, from
 # /usr/bin/time), /proc/loadavg and the CPU pressure (PSI "some avg10") before and after, and once
 # the kernel OpenBLAS picks in the binary's libopenblas (openblas_get_corename(), probed through
 # ctypes). combine_audit.py prints the Markdown tables (medians, per-round ratios, load).
@@ -97,6 +100,9 @@ run() {
     if [ "$tool" = lab ]; then
         /usr/bin/time -f '%e %U %S' -o "$base.time" "$BIN" run "$SPEC" --store "$scratch/store.sqlite" --json \
             >"$base.json" 2>"$base.log" || status=$?
+    elif [ "$tool" = lab-nb ]; then
+        /usr/bin/time -f '%e %U %S' -o "$base.time" "$BIN" run "$SPEC" --store "$scratch/store.sqlite" --json \
+            --set attack.bootstrap=0 >"$base.json" 2>"$base.log" || status=$?
     else
         /usr/bin/time -f '%e %U %S' -o "$base.time" "$PY" scripts/audit_example/numpy_audit.py "$SIGNALS" \
             --scores-out "$scratch/scores" >"$base.json" 2>"$base.log" || status=$?
@@ -125,11 +131,10 @@ run() {
     echo "rounds: $ROUNDS (+1 untimed warm-up of each)"
 } >"$OUT_DIR/conditions.txt"
 log "results in $OUT_DIR"
-run lab 0
-run numpy 0
+TOOLS=(lab lab-nb numpy)
+for tool in "${TOOLS[@]}"; do run "$tool" 0; done
 for ((round = 1; round <= ROUNDS; round++)); do
-    if [ $((round % 2)) = 1 ]; then order="lab numpy"; else order="numpy lab"; fi
-    for tool in $order; do run "$tool" "$round"; done
+    for ((i = 0; i < ${#TOOLS[@]}; i++)); do run "${TOOLS[$(((i + round) % ${#TOOLS[@]}))]}" "$round"; done
 done
 
 python3 "$HERE/combine_audit.py" "$OUT_DIR"
