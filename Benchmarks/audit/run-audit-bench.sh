@@ -34,6 +34,7 @@
 #                     ../shared/data beside the repository, else /work/shared/data)
 #   OUT_DIR           raw results and logs (default a new temporary folder)
 #   SKIP_BUILD=1      use the existing release binary
+#   BIN               a privacy-lab binary to time instead of this checkout's (implies SKIP_BUILD)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -54,11 +55,12 @@ OUT_DIR="$(cd "$OUT_DIR" && pwd)"
 log() { echo "run-audit-bench: $*" >&2; }
 
 cd "$REPO"
+if [ -n "${BIN:-}" ]; then SKIP_BUILD=1; fi
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     log "building: swift build -c release --product privacy-lab"
     swift build -c release --product privacy-lab >"$OUT_DIR/build.log" 2>&1 || { log "build failed (see $OUT_DIR/build.log)"; exit 1; }
 fi
-BIN="$(swift build -c release --show-bin-path)/privacy-lab"
+BIN="${BIN:-$(swift build -c release --show-bin-path)/privacy-lab}"
 [ -x "$BIN" ] || { log "no binary at $BIN"; exit 1; }
 [ -f "$SPEC" ] || { log "no spec at $SPEC"; exit 1; }
 "$PY" -c 'import numpy' 2>/dev/null || { log "$PY has no numpy (set PY)"; exit 1; }
