@@ -38,7 +38,9 @@ def span(values):
     return f"{min(values):.3f}–{max(values):.3f}" if values else "–"
 
 
+print("```text")
 print((out / "conditions.txt").read_text().rstrip())
+print("```")
 print()
 if failed:
     print(f"**Rounds with a failed run (left out): {failed}** — see the .log files in {out}.\n")
