@@ -134,75 +134,38 @@ public enum MembershipAudit {
         let membership = references.membership(of: queried, populationSize: population.count)
         let n = candidates.count
         let candidateColumns = Array(0..<n), populationColumns = Array(n..<queried.count)
-
-        func signals(_ signal: PredictionSignal, _ logits: [[Tensor]]) -> SignalMatrix {
-            let q = views.count
-            let perModel = logits.map { modelViews in modelViews.map { signal.values(logits: $0, labels: labels) } }
-            var values = [Double](repeating: 0, count: logits.count * queried.count * q)
-            for (m, byView) in perModel.enumerated() {
-                for (v, column) in byView.enumerated() {
-                    for i in 0..<queried.count { values[(m * queried.count + i) * q + v] = column[i] }
-                }
-            }
-            return SignalMatrix(modelCount: logits.count, exampleCount: queried.count, queryCount: q, values: values)
+        if populationColumns.isEmpty, configuration.methods.contains(where: { if case .rmia = $0 { return true } else { return false } }) {
+            throw MembershipInferenceError.invalidParameter("RMIA needs population examples; the design's reference pool is empty")
         }
+
+        // From here on, the attacks read only the models' outputs: the signals entry point.
+        let targetOutputs = try PredictionOutputs(logits: [targetLogits])
+        let referenceOutputs = references.count > 0 ? try PredictionOutputs(logits: referenceLogits) : nil
+        let populationSignals = try referenceOutputs.flatMap { outputs -> AuditSignals.PopulationSignals? in
+            guard !populationColumns.isEmpty else { return nil }
+            return try AuditSignals.PopulationSignals(
+                labels: Array(labels[n...]), target: targetOutputs.selecting(records: populationColumns),
+                references: outputs.selecting(records: populationColumns),
+                referenceMembership: membership.selecting(examples: populationColumns))
+        }
+        let signals = try AuditSignals(
+            labels: Array(labels[0..<n]), isMember: isMember, target: targetOutputs.selecting(records: candidateColumns),
+            references: referenceOutputs?.selecting(records: candidateColumns),
+            referenceMembership: referenceOutputs == nil ? nil : membership.selecting(examples: candidateColumns),
+            population: populationSignals)
+        let cache = SignalCache(signals)
 
         var results: [AttackResult] = []
         for method in configuration.methods {
             let scores: [Double]
-            switch method {
-            case .loss, .confidence, .entropy, .modifiedEntropy:
-                let signal: PredictionSignal = switch method {
-                case .loss: .loss
-                case .confidence: .confidence
-                case .entropy: .entropy
-                default: .modifiedEntropy
-                }
-                let matrix = signals(signal, [targetLogits]).selecting(examples: candidateColumns)
-                var total = [Double](repeating: 0, count: n)
-                for i in 0..<n {
-                    for j in 0..<matrix.queryCount { total[i] += matrix[0, i, j] }
-                }
-                scores = total.map { (signal.increasesWithMembership ? 1 : -1) * $0 / Double(matrix.queryCount) }
-            case let .lira(online, globalVariance):
-                let targetSignals = signals(.scaledLogit, [targetLogits]).selecting(examples: candidateColumns)
-                let referenceSignals = signals(.scaledLogit, referenceLogits).selecting(examples: candidateColumns)
-                scores = try LiRA.scores(target: targetSignals, reference: referenceSignals,
-                                         membership: membership.selecting(examples: candidateColumns),
-                                         options: LiRA.Options(mode: online ? .online : .offline, globalVariance: globalVariance))
-            case let .rmia(online, a, gamma, size):
-                let targetSignals = signals(.confidence, [targetLogits])
-                let referenceSignals = signals(.confidence, referenceLogits)
-                let zColumns = Array(populationColumns.prefix(size))
-                guard !zColumns.isEmpty else {
-                    throw MembershipInferenceError.invalidParameter("RMIA needs population examples; the design's reference pool is empty")
-                }
-                scores = try RMIA.scores(
-                    target: targetSignals.selecting(examples: candidateColumns),
-                    reference: referenceSignals.selecting(examples: candidateColumns),
-                    membership: membership.selecting(examples: candidateColumns),
-                    populationTarget: targetSignals.selecting(examples: zColumns),
-                    populationReference: referenceSignals.selecting(examples: zColumns),
-                    populationMembership: membership.selecting(examples: zColumns),
-                    options: RMIA.Options(mode: online ? .online : .offline, gamma: gamma, offlineInterpolation: a,
-                                          populationSize: size))
-            case let .shadowModels(options):
-                // Observations: every queried example, first view, with each shadow model's membership.
-                let targetCandidateLogits = targetLogits[0].slice(axis: 0, 0..<n)
-                scores = try ShadowModelAttack.scores(
-                    targetLogits: targetCandidateLogits, labels: Array(labels[0..<n]),
-                    shadowLogits: referenceLogits.map { $0[0] }, shadowLabels: labels,
-                    shadowMembership: membership, options: options, random: random.stream("audit/shadow"))
-            case let .labelOnly(options):
+            if case let .labelOnly(options) = method {
                 scores = try LabelOnlyAttack.scores(model: target, inputs: views[0].slice(axis: 0, 0..<n),
                                                     labels: Array(labels[0..<n]), options: options,
                                                     random: random.stream("audit/label-only"))
+            } else {
+                scores = try attackScores(method, cache: cache, random: random)
             }
-            let bootstrap = configuration.bootstrapReplicates > 0
-                ? (replicates: configuration.bootstrapReplicates, random: random.stream("audit/bootstrap/\(method.name)")) : nil
-            let evaluation = try AttackEvaluation(scores: scores, isMember: isMember, confidence: configuration.confidence,
-                                                  delta: configuration.delta, bootstrap: bootstrap)
-            results.append(AttackResult(method: method, scores: scores, isMember: isMember, evaluation: evaluation))
+            results.append(try evaluate(method, scores: scores, isMember: isMember, configuration: configuration, random: random))
         }
         return results
     }

@@ -1,3 +1,4 @@
+import Foundation
 import LabRandom
 import NeuralNetworks
 import Tensors
@@ -65,16 +66,32 @@ public enum ShadowModelAttack {
               shadowLogits.allSatisfy({ $0.shape == [m, classes] }) else {
             throw .shapeMismatch("shadow attack: \(shadowLogits.count) shadow models' logits do not match the \(shadowMembership.modelCount)×\(shadowMembership.exampleCount) membership and \(classes) classes")
         }
+        return try scores(targetFeatures: features(targetLogits, options.features), labels: labels,
+                          shadowFeatures: shadowLogits.map { features($0, options.features) }, shadowLabels: shadowLabels,
+                          shadowMembership: shadowMembership, classes: classes, options: options, random: random)
+    }
+
+    /// Membership scores from attack features computed beforehand (`features(_:_:)`): the
+    /// target's [N × C] row-major, each shadow model's [M × C].
+    static func scores(targetFeatures: [Float], labels: [Int], shadowFeatures: [[Float]], shadowLabels: [Int],
+                       shadowMembership: MembershipMatrix, classes: Int, options: Options,
+                       random: LabRandom) throws(MembershipInferenceError) -> [Double] {
+        let m = shadowLabels.count
+        guard targetFeatures.count == labels.count * classes, shadowFeatures.count == shadowMembership.modelCount,
+              shadowMembership.exampleCount == m, shadowFeatures.allSatisfy({ $0.count == m * classes }) else {
+            throw .shapeMismatch("shadow attack: the features of \(shadowFeatures.count) shadow models do not match the \(shadowMembership.modelCount)×\(shadowMembership.exampleCount) membership and \(classes) classes")
+        }
         guard options.epochs >= 1, options.batchSize >= 1, options.hiddenUnits >= 0, options.maximumObservationsPerClass >= 2 else {
             throw .invalidParameter("shadow attack: epochs, batch size and observations must be positive")
         }
-        let targetFeatures = features(targetLogits, options.features)
+        if let bad = (labels + shadowLabels).first(where: { $0 < 0 || $0 >= classes }) {
+            throw .invalidParameter("shadow attack: label \(bad) outside the \(classes) classes")
+        }
         // Observations grouped by class: (shadow model, example) pairs.
         var byClass = [[(model: Int, example: Int)]](repeating: [], count: classes)
-        for k in 0..<shadowLogits.count {
+        for k in 0..<shadowFeatures.count {
             for i in 0..<m { byClass[shadowLabels[i]].append((k, i)) }
         }
-        let shadowFeatures = shadowLogits.map { features($0, options.features) }
 
         func train(_ observations: [(model: Int, example: Int)], stream: LabRandom) throws(MembershipInferenceError) -> Sequential? {
             var chosen = observations
@@ -125,6 +142,29 @@ public enum ShadowModelAttack {
             for (r, i) in rows.enumerated() { scores[i] = Double(out[2 * r + 1]) - Double(out[2 * r]) }
         }
         return scores
+    }
+
+    /// The attack features of one model's outputs (query view `query`), row-major [N, C]:
+    /// from logits exactly as `features(_:_:)` computes them; from probabilities p, the
+    /// probabilities or log p (floored at −100) in Float.
+    static func features(_ outputs: PredictionOutputs, query: Int, _ kind: Features) -> [Float] {
+        precondition(outputs.modelCount == 1 && outputs.form != .losses, "shadow features need one model's logits or probabilities")
+        let (n, c, q) = (outputs.recordCount, outputs.classCount, outputs.queryCount)
+        var rows = [Float](repeating: 0, count: n * c)
+        outputs.values.withUnsafeBufferPointer { v in
+            for i in 0..<n {
+                for j in 0..<c { rows[i * c + j] = Float(v[(i * q + query) * c + j]) }
+            }
+        }
+        switch outputs.form {
+        case .logits:
+            return features(Tensor(shape: [n, c], scalars: rows), kind)
+        case .probabilities, .losses:
+            switch kind {
+            case .probabilities: return rows
+            case .logProbabilities: return rows.map { Swift.max(Foundation.log($0), -100) }
+            }
+        }
     }
 
     /// The attack features of each row of logits, row-major [N, C].

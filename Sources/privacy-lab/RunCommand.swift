@@ -156,13 +156,33 @@ struct RunsCommand: ParsableCommand {
 
     struct Export: ParsableCommand {
         enum Format: String, ExpressibleByArgument { case csv, json }
-        static let configuration = CommandConfiguration(abstract: "A run's results as CSV or JSON on stdout.")
+        static let configuration = CommandConfiguration(
+            abstract: "A run's results as CSV or JSON on stdout, or its per-example scores as .npy files.",
+            discussion: "With --scores DIR: each attack's scores <attack>.npy (float64), members.npy (0/1) and indices.npy (int64), one folder per trial when the run has several (see the README).")
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The run ID (or a unique prefix).") var id: String
         @Option(help: "csv or json.") var format: Format = .json
+        @Option(help: "Write per-example scores, membership and record indices as .npy files into this folder.") var scores: String?
+        @Flag(help: "With --scores: print the files written as JSON on stdout.") var json = false
 
         func run() throws {
             let store = try storeOptions.open()
+            if let scores {
+                let written: ScoreExport.Written
+                do {
+                    written = try ScoreExport.write(runID: try store.run(id).id, store: store, to: URL(fileURLWithPath: scores))
+                } catch let error as StoreError { throw CLIError(error.description) } catch let error as RunnerError { throw CLIError(error.description) }
+                if json {
+                    let data = try JSONSerialization.data(withJSONObject: ["files": written.files.map(\.path)], options: [.sortedKeys, .withoutEscapingSlashes])
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    for file in written.files { print(file.path) }
+                }
+                if !written.trialsWithoutIndices.isEmpty {
+                    FileHandle.standardError.write(Data("note: trials \(written.trialsWithoutIndices.map(String.init).joined(separator: ", ")) were stored before record indices were kept; no indices.npy for them\n".utf8))
+                }
+                return
+            }
             do {
                 let run = try store.run(id)
                 let trials = try store.trials(runID: run.id)

@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import Testing
 import Experiments
@@ -43,6 +44,29 @@ struct MembershipKindTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.artifactsDirectory.appendingPathComponent("models").path).count == before + 4)
     }
 
+    @Test("runs export --scores writes each attack's scores, the membership and the audited records' indices")
+    func exportsScores() async throws {
+        let w = try Workspace()
+        let summary = try await runner.run(specURL: try w.write("m.yaml", Self.spec), options: w.options(jobs: 2))
+        let store = try ResultStore(url: w.url.appendingPathComponent("runs/store.sqlite"))
+        let folder = w.url.appendingPathComponent("scores")
+        let written = try ScoreExport.write(runID: summary.run.id, store: store, to: folder)
+        #expect(written.files.map(\.lastPathComponent) == ["lira.npy", "loss.npy", "rmia.npy", "members.npy", "indices.npy"])
+        #expect(written.trialsWithoutIndices.isEmpty)
+        func read(_ name: String) throws -> NumpyArray {
+            try NumpyArray(npy: InputFile.read(folder.appendingPathComponent(name), maximumBytes: 1 << 20))
+        }
+        // The design audits 250 members then 250 non-members, distinct records of the data.
+        #expect(try read("members.npy").booleans() == [Bool](repeating: true, count: 250) + [Bool](repeating: false, count: 250))
+        let indices = try read("indices.npy").integers()
+        #expect(indices.count == 500 && Set(indices).count == 500 && indices.allSatisfy { $0 >= 0 && $0 < 800 })
+        let lira = try read("lira.npy")
+        #expect(lira.dataType == .float64 && lira.shape == [500])
+        // The exported scores are the ones the metrics were computed from.
+        let auc = try AttackEvaluationCheck.auc(scores: lira.doubles(), isMember: read("members.npy").booleans())
+        #expect(abs(auc - (summary.trials[0].metrics.first { $0.name == "lira.auc" }?.value ?? -1)) < 1e-12)
+    }
+
     @Test("attack spec errors are located")
     func errors() {
         let bad = Self.spec.replacingOccurrences(of: "methods: [loss, lira, rmia]", with: "methods: [loss, lria]")
@@ -53,5 +77,17 @@ struct MembershipKindTests {
         #expect { _ = try runner.plan(specText: offline, file: "m.yaml", overrides: []) } throws: { error in
             "\(error)".contains("'lira' is an online attack but online is false")
         }
+    }
+}
+
+/// The AUC as the Mann–Whitney statistic: the fraction of (member, non-member) pairs the scores
+/// order correctly, ties counting one half (an oracle independent of AttackMetrics).
+enum AttackEvaluationCheck {
+    static func auc(scores: [Double], isMember: [Bool]) -> Double {
+        let positives = scores.indices.filter { isMember[$0] }.map { scores[$0] }
+        let negatives = scores.indices.filter { !isMember[$0] }.map { scores[$0] }
+        var total = 0.0
+        for p in positives { for q in negatives { total += p > q ? 1 : p == q ? 0.5 : 0 } }
+        return total / Double(positives.count * negatives.count)
     }
 }

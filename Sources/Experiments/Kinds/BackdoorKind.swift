@@ -1,4 +1,5 @@
 import Backdoors
+import Codecs
 import Datasets
 import Foundation
 import LabRandom
@@ -295,14 +296,15 @@ extension BackdoorKind {
             }
             return NumpyArray(shape: [n, 3], values: table)
         }
-        guard features.values.count == n * width, labelTable.values.count == 3 * n else {
+        let table = labelTable.doubles()
+        guard features.count == n * width, table.count == 3 * n else {
             throw RunnerError.artifact(file: featuresArtifact.key, reason: "cached poisoned set has the wrong size")
         }
         let poisoned = PoisonedDataset(
-            data: LabeledData(features: features.values.map(Float.init), sampleShape: shape,
-                              labels: (0..<n).map { Int32(labelTable.values[3 * $0]) }, classCount: train.classCount, classNames: train.classNames),
-            isPoisoned: (0..<n).map { labelTable.values[3 * $0 + 2] != 0 },
-            originalLabels: (0..<n).map { Int(labelTable.values[3 * $0 + 1]) })
+            data: LabeledData(features: features.floats(), sampleShape: shape,
+                              labels: (0..<n).map { Int32(table[3 * $0]) }, classCount: train.classCount, classNames: train.classNames),
+            isPoisoned: (0..<n).map { table[3 * $0 + 2] != 0 },
+            originalLabels: (0..<n).map { Int(table[3 * $0 + 1]) })
 
         // The backdoored model.
         let layers = try p.model.layers(inputShape: shape, classes: train.classCount)

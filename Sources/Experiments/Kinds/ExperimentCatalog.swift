@@ -5,6 +5,7 @@ public enum ExperimentCatalog {
     public static let kinds: [AnyExperimentKind] = [
         AnyExperimentKind(TrainKind.self),
         AnyExperimentKind(MembershipInferenceKind.self),
+        AnyExperimentKind(AuditKind.self),
         AnyExperimentKind(DPTrainingKind.self),
         AnyExperimentKind(ModelInversionKind.self),
         AnyExperimentKind(FederatedKind.self),

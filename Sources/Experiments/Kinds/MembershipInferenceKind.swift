@@ -196,6 +196,12 @@ public enum MembershipInferenceKind: ExperimentKind {
             series.append(Series(name: "membership.roc", label: result.name, x: points.map(\.falsePositiveRate), y: points.map(\.truePositiveRate),
                                  xLabel: "false positive rate", yLabel: "true positive rate", logX: true, logY: true))
         }
+        // Which record each score describes: its index in the data the trial loaded.
+        let candidates = design.candidates.indices
+        let indices = try await context.cachedArray(
+            role: "record-indices", description: "\(description("audit/indices", candidates))\nrecord indices"
+        ) { NumpyArray(shape: [candidates.count], values: candidates) }
+        scoreArtifacts.append(indices.artifact)
         return TrialOutcome(metrics: metrics, series: series, artifacts: [targetArtifact] + trained.map { $0.1 } + scoreArtifacts)
     }
 }

@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import GRDB
 
@@ -118,7 +119,8 @@ public enum ReportWriter {
                 guard let path, let data = try? Data(contentsOf: store.artifactsDirectory.appendingPathComponent(path)),
                       let array = try? NumpyArray(npy: data, source: path), array.shape.count == 3, array.shape[0] > 0 else { continue }
                 let (n, h, w) = (array.shape[0], array.shape[1], array.shape[2])
-                let images = (0..<n).map { i in array.values[(i * h * w)..<((i + 1) * h * w)].map { Float($0) } }
+                let values = array.floats()
+                let images = (0..<n).map { i in Array(values[(i * h * w)..<((i + 1) * h * w)]) }
                 let scale = max(1, min(4, 96 / max(h, w)))
                 let png = Figures.imageGridPNG(images: images, height: h, width: w, columns: columns, scale: scale)
                 let p = ResultRendering.parameterValues(trial)

@@ -20,9 +20,18 @@ public protocol ExperimentKind: Sendable {
     /// Decodes the spec body (every section but the header). Must read every key it accepts and
     /// call `finish()` on each reader so that unknown keys are reported.
     static func parameters(from body: SpecReader) throws(SpecError) -> Parameters
+    /// The outside files a trial with these parameters reads (arrays, checkpoints, data
+    /// folders' files). The runner hashes their contents into the trial's key, so a changed
+    /// file is never answered from the cache, and hands the digests to the trial
+    /// (`TrialContext.inputDigests`). Default: none.
+    static func inputFiles(of parameters: Parameters) -> [URL]
     /// Runs one trial. All randomness comes from `context.random`'s named streams; artifacts go
     /// through `context`'s cache.
     static func run(_ parameters: Parameters, context: TrialContext) async throws -> TrialOutcome
+}
+
+extension ExperimentKind {
+    public static func inputFiles(of parameters: Parameters) -> [URL] { [] }
 }
 
 /// A kind with its parameter type erased, as the runner holds it.
@@ -31,6 +40,7 @@ public struct AnyExperimentKind: Sendable {
     public let summary: String
     let decode: @Sendable (SpecNode, String) throws -> any Sendable
     let execute: @Sendable (any Sendable, TrialContext) async throws -> TrialOutcome
+    let files: @Sendable (any Sendable) -> [URL]
 
     public init<K: ExperimentKind>(_ kind: K.Type) {
         name = K.name
@@ -41,6 +51,7 @@ public struct AnyExperimentKind: Sendable {
             try reader.finish()
             return parameters
         }
+        files = { parameters in (parameters as? K.Parameters).map { K.inputFiles(of: $0) } ?? [] }
         execute = { parameters, context in
             guard let typed = parameters as? K.Parameters else {
                 throw RunnerError.internalInconsistency("parameters of the wrong type for kind \(K.name)")

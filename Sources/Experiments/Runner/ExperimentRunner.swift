@@ -84,8 +84,29 @@ public final class ExperimentRunner: Sendable {
         let bodyJSON = document.body.canonicalJSON
         let sweepJSON = "[" + document.sweep.map { "[\(SpecNode.jsonString($0.path)),[\($0.values.map(\.canonicalJSON).joined(separator: ","))]]" }.joined(separator: ",") + "]"
         let specHash = SHA256.hash(utf8: "spec v1\n\(document.kind)\n\(document.name)\n\(document.seed)\n\(bodyJSON)\n\(sweepJSON)\n\(options.codeVersion)").hex
+        // The content of every outside file a trial reads is part of its key.
+        var digests: [String: String] = [:]
+        var trialInputs: [Int: [String: String]] = [:]
+        for (trial, parameters) in planned {
+            var inputs: [String: String] = [:]
+            for url in kind.files(parameters) {
+                if let known = digests[url.path] { inputs[url.path] = known; continue }
+                do throws(InputFileError) {
+                    let digest = try InputFile.sha256(url, maximumBytes: Self.maximumInputFileBytes).hex
+                    digests[url.path] = digest
+                    inputs[url.path] = digest
+                } catch {
+                    throw RunnerError.spec(SpecError(file: specURL.path, line: nil, keyPath: "", message: "input file \(error.description)"))
+                }
+            }
+            trialInputs[trial.index] = inputs
+        }
         func trialKey(_ trial: TrialDefinition) -> String {
-            SHA256.hash(utf8: "trial v1\n\(document.kind)\n\(trial.seed)\n\(trial.body.canonicalJSON)\n\(options.codeVersion)").hex
+            var text = "trial v1\n\(document.kind)\n\(trial.seed)\n\(trial.body.canonicalJSON)\n\(options.codeVersion)"
+            if let inputs = trialInputs[trial.index], !inputs.isEmpty {
+                text += "\ninputs: " + inputs.values.sorted().joined(separator: ",")
+            }
+            return SHA256.hash(utf8: text).hex
         }
 
         var run: RunRecord
@@ -138,6 +159,7 @@ public final class ExperimentRunner: Sendable {
                     running += 1
                     let context = TrialContext(trialIndex: trial.index, seed: trial.seed, dataDirectory: options.dataDirectory,
                                                workers: workers, codeVersion: options.codeVersion, cache: cache, datasets: datasets,
+                                               inputDigests: trialInputs[trial.index] ?? [:],
                                                report: { [progress = options.progress] in progress?.message("trial \(trial.index): \($0)") })
                     options.progress?.trialStarted(index: trial.index, parameters: trial.parametersJSON)
                     group.addTask {
@@ -187,6 +209,10 @@ public final class ExperimentRunner: Sendable {
         if let first = failures.first { throw first }
         return Summary(run: run, trials: trials, computed: pending.count)
     }
+
+    /// The largest outside input file a spec may name (64 GiB): hashing it is the only read the
+    /// runner makes; each kind bounds what it loads.
+    public static let maximumInputFileBytes = 64 << 30
 
     static func timestamp(_ date: Date) -> String {
         let formatter = DateFormatter()

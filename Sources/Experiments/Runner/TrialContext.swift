@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import LabRandom
 import NeuralNetworks
@@ -15,12 +16,17 @@ public struct TrialContext: Sendable {
     /// Workers the trial may run in parallel (reference models, clients).
     public let workers: Int
     public let codeVersion: String
+    /// The SHA-256 (hex) of each outside file the trial's parameters name, by path; part of the
+    /// trial's key, and to be part of the description of any artifact computed from the file.
+    public let inputDigests: [String: String]
     let cache: ArtifactCache
     let datasets: DatasetCache
     let report: @Sendable (String) -> Void
 
     public init(trialIndex: Int, seed: UInt64, dataDirectory: URL, workers: Int, codeVersion: String,
-                cache: ArtifactCache, datasets: DatasetCache, report: @escaping @Sendable (String) -> Void) {
+                cache: ArtifactCache, datasets: DatasetCache, inputDigests: [String: String] = [:],
+                report: @escaping @Sendable (String) -> Void) {
+        self.inputDigests = inputDigests
         self.trialIndex = trialIndex
         self.seed = seed
         self.dataDirectory = dataDirectory

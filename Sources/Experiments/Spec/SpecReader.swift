@@ -1,3 +1,5 @@
+import Foundation
+
 /// Decodes one mapping of a spec into typed values, tracking key paths and unused keys.
 ///
 /// Use: read every key the parameters know (`required`, `optional`, `section`), then call
@@ -69,6 +71,27 @@ public final class SpecReader {
         let value: T = try optional(key, default: fallback)
         guard range.contains(value) else { throw error(key, "must lie in \(range.lowerBound)…\(range.upperBound), got \(value)") }
         return value
+    }
+
+    /// A path to an outside file at `key`, resolved against the folder of the spec (or notebook)
+    /// when relative. The file is not opened here: the runner hashes every input file of a
+    /// trial (`ExperimentKind.inputFiles`) into its key, and the kind reads it when it runs.
+    public func inputFile(_ key: String) throws(SpecError) -> URL {
+        let text: String = try required(key)
+        return try resolve(text, key: key)
+    }
+
+    /// An optional input file at `key` (see `inputFile(_:)`).
+    public func optionalInputFile(_ key: String) throws(SpecError) -> URL? {
+        guard let text: String = try optional(key) else { return nil }
+        return try resolve(text, key: key)
+    }
+
+    private func resolve(_ text: String, key: String) throws(SpecError) -> URL {
+        guard !text.isEmpty, !text.contains("\0") else { throw error(key, "expected a file path, got an empty string") }
+        if text.hasPrefix("/") { return URL(fileURLWithPath: text).standardizedFileURL }
+        let folder = URL(fileURLWithPath: file).deletingLastPathComponent()
+        return folder.appendingPathComponent(text).standardizedFileURL
     }
 
     /// The nested mapping at `key` (an empty one when absent).
