@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the audit spec with privacy-lab into a fresh store, then numpy_audit.py on the same .npy
-# signals against that run: every attack's scores must agree to 1e-9 relative and every metric
+# Runs the audit spec with privacy-lab into a fresh store, exports the run
+# (`privacy-lab runs export ID --scores DIR` and `--format json`), then runs numpy_audit.py on the
+# same .npy signals against that export: every attack's scores must agree to 1e-9 relative and every metric
 # numpy computes (AUC, TPR at the five FPR targets, advantage, balanced accuracy, PPV) on the
 # lab's scores must equal the lab's to 1e-9. Writes numpy's report (with the comparison) to
 # $REPORT and exits 1 on any mismatch.
@@ -37,7 +38,10 @@ trap 'rm -rf "$scratch"' EXIT
 "$BIN" run "$SPEC" --store "$scratch/store.sqlite" --json >"$scratch/run.json"
 run_id="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run"])' "$scratch/run.json")"
 status=0
-"$PY" scripts/audit_example/numpy_audit.py "$SIGNALS" --store "$scratch/store.sqlite" --run "$run_id" >"$scratch/numpy.json" || status=$?
+"$BIN" runs export "$run_id" --store "$scratch/store.sqlite" --scores "$scratch/export" >/dev/null
+"$BIN" runs export "$run_id" --store "$scratch/store.sqlite" --format json >"$scratch/metrics.json"
+"$PY" scripts/audit_example/numpy_audit.py "$SIGNALS" --compare "$scratch/export" --lab-metrics "$scratch/metrics.json" \
+    >"$scratch/numpy.json" || status=$?
 # The report without the machine's timings, so that it changes only when a result does.
 python3 - "$scratch/numpy.json" "$REPORT" "$SPEC" <<'EOF'
 import json, sys
