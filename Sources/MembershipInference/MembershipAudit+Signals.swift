@@ -23,6 +23,33 @@ public struct AuditSignals: Sendable {
     public let referenceMembership: MembershipMatrix?
     /// Records none of the audited ones, for RMIA's comparisons (and more shadow observations).
     public let population: PopulationSignals?
+    /// Shadow models in Shokri et al.'s setting, if any: trained on records disjoint from the
+    /// audited ones, observed on those records. Without them the shadow attack uses the
+    /// reference models as shadow models.
+    public let shadows: ShadowSignals?
+
+    /// Shadow models' outputs on the M records they were trained or not trained on, with those
+    /// records' labels and which shadow model trained on which record.
+    public struct ShadowSignals: Sendable {
+        public let labels: [Int]
+        /// S models × M records, logits or probabilities.
+        public let outputs: PredictionOutputs
+        /// S × M.
+        public let membership: MembershipMatrix
+
+        public init(labels: [Int], outputs: PredictionOutputs, membership: MembershipMatrix) throws(MembershipInferenceError) {
+            guard outputs.form != .losses else {
+                throw .invalidParameter("shadow models' outputs must be logits or probabilities: the attack models read the prediction vector")
+            }
+            guard outputs.recordCount == labels.count, membership.modelCount == outputs.modelCount,
+                  membership.exampleCount == labels.count, outputs.modelCount >= 1 else {
+                throw .shapeMismatch("shadow outputs cover \(outputs.modelCount) × \(outputs.recordCount) records and membership \(membership.modelCount) × \(membership.exampleCount); expected S × \(labels.count), S ≥ 1")
+            }
+            self.labels = labels
+            self.outputs = outputs
+            self.membership = membership
+        }
+    }
 
     /// Population records z: their labels, the target's and the reference models' outputs on
     /// them, and which reference models trained on them.
@@ -66,7 +93,8 @@ public struct AuditSignals: Sendable {
 
     /// Checks that every part describes the same records and models.
     public init(labels: [Int], isMember: [Bool], target: PredictionOutputs, references: PredictionOutputs? = nil,
-                referenceMembership: MembershipMatrix? = nil, population: PopulationSignals? = nil) throws(MembershipInferenceError) {
+                referenceMembership: MembershipMatrix? = nil, population: PopulationSignals? = nil,
+                shadows: ShadowSignals? = nil) throws(MembershipInferenceError) {
         let n = labels.count
         guard isMember.count == n else { throw .shapeMismatch("\(isMember.count) membership labels for \(n) records") }
         guard target.modelCount == 1, target.recordCount == n else {
@@ -102,7 +130,11 @@ public struct AuditSignals: Sendable {
         self.target = target
         self.references = references
         self.referenceMembership = referenceMembership
+        if let shadows, shadows.outputs.classCount != target.classCount || shadows.outputs.queryCount != target.queryCount {
+            throw .shapeMismatch("shadow outputs have \(shadows.outputs.classCount) classes and \(shadows.outputs.queryCount) queries; the target \(target.classCount) and \(target.queryCount)")
+        }
         self.population = population
+        self.shadows = shadows
     }
 
     /// What `method` needs that these signals lack (empty when it can run).
@@ -117,6 +149,7 @@ public struct AuditSignals: Sendable {
             if references == nil { missing.append(.references) }
         case .shadowModels:
             if target.form == .losses { missing.append(.targetClassOutputs) }
+            if shadows != nil { break }
             if references == nil { missing.append(.references) } else if references?.form == .losses { missing.append(.referenceClassOutputs) }
         case .labelOnly:
             missing.append(.model)
@@ -140,8 +173,9 @@ extension MembershipAudit {
     ///   non-decreasing function of the ratio Pr(f(x)|θ)/Pr(x), so the choice of z changes
     ///   only the resolution of the ranking, not its order.) The first `populationSize` records
     ///   of the population are used;
-    /// - the shadow attack: the references are the shadow models, observed on the audited and
-    ///   population records (first query) with their membership.
+    /// - the shadow attack: the shadow models' outputs on their own records when `shadows` is
+    ///   given (Shokri et al.'s setting); else the references serve as shadow models, observed on
+    ///   the audited and population records (first query) with their membership.
     ///
     /// Streams: shadow attack models from `random.stream("audit/shadow")`, bootstrap replicates
     /// from "audit/bootstrap/<attack name>".
@@ -246,11 +280,21 @@ extension MembershipAudit {
                 populationMembership: populationMembership.selecting(examples: zColumns),
                 options: RMIA.Options(mode: online ? .online : .offline, gamma: gamma, offlineInterpolation: a, populationSize: size))
         case let .shadowModels(options):
-            // Observations: each shadow model on the audited then the population records (first query).
-            var observed = signals.references!
-            var observedLabels = signals.labels
-            var observedMembership = signals.referenceMembership!
-            if let population = signals.population {
+            // Observations: the shadow models on their own records, or each reference model on the
+            // audited then the population records (first query).
+            var observed: PredictionOutputs
+            var observedLabels: [Int]
+            var observedMembership: MembershipMatrix
+            if let shadows = signals.shadows {
+                observed = shadows.outputs
+                observedLabels = shadows.labels
+                observedMembership = shadows.membership
+            } else {
+                observed = signals.references!
+                observedLabels = signals.labels
+                observedMembership = signals.referenceMembership!
+            }
+            if signals.shadows == nil, let population = signals.population {
                 observed = try observed.appending(records: population.references)
                 observedLabels += population.labels
                 observedMembership = observedMembership.appending(examples: population.referenceMembership)

@@ -92,6 +92,30 @@ public enum MembershipAudit {
         target: Target, references: ReferenceModels<Reference>, population: LabeledData, design: MembershipDesign,
         configuration: Configuration, random: LabRandom
     ) async throws -> [AttackResult] {
+        try await run(target: target, references: references, shadows: ShadowModels<Reference>?.none, population: population,
+                      design: design, configuration: configuration, random: random)
+    }
+
+    /// Shadow models in Shokri et al.'s setting: trained on population records disjoint from the
+    /// audited ones (`models.trainingSets`, population indices), and observed on `records`
+    /// (each IN or OUT for each shadow model).
+    public struct ShadowModels<Model: Sendable>: Sendable {
+        public let models: ReferenceModels<Model>
+        public let records: [Int]
+
+        public init(models: ReferenceModels<Model>, records: [Int]) {
+            self.models = models
+            self.records = records
+        }
+    }
+
+    /// Runs the attacks with reference models and, for the shadow attack, dedicated shadow
+    /// models (`shadows`, nil to let the references serve as shadow models).
+    /// - Throws: as `run(target:references:…)`, and when a shadow record is an audited one.
+    public static func run<Target: LogitAccess, Reference: LogitAccess, Shadow: LogitAccess>(
+        target: Target, references: ReferenceModels<Reference>, shadows: ShadowModels<Shadow>?, population: LabeledData,
+        design: MembershipDesign, configuration: Configuration, random: LabRandom
+    ) async throws -> [AttackResult] {
         guard population.count == design.populationSize else {
             throw MembershipInferenceError.shapeMismatch("the design covers \(design.populationSize) examples, the population has \(population.count)")
         }
@@ -102,6 +126,7 @@ public enum MembershipAudit {
             throw MembershipInferenceError.invalidParameter("concurrency must be at least 1, got \(configuration.concurrency)")
         }
         for method in configuration.methods {
+            if case .shadowModels = method, shadows != nil { continue }
             if method.needsReferenceModels && references.count == 0 {
                 throw MembershipInferenceError.invalidParameter("\(method.name) needs reference models, none were given")
             }
@@ -148,11 +173,26 @@ public enum MembershipAudit {
                 references: outputs.selecting(records: populationColumns),
                 referenceMembership: membership.selecting(examples: populationColumns))
         }
+        var shadowSignals: AuditSignals.ShadowSignals?
+        if let shadows, configuration.methods.contains(where: { if case .shadowModels = $0 { return true } else { return false } }) {
+            let audited = Set(candidates)
+            if let overlap = shadows.records.first(where: audited.contains) {
+                throw MembershipInferenceError.invalidParameter("shadow models must be observed on records disjoint from the audited ones; record \(overlap) is audited")
+            }
+            let shadowData = population.subset(shadows.records)
+            let shadowView = try configuration.queryAugmentations[0].apply(shadowData.featureTensor)
+            let shadowLogits = try await ReferenceTraining.parallelMap(count: shadows.models.count, concurrency: configuration.concurrency) { k in
+                [shadows.models.models[k].logits(for: shadowView)]
+            }
+            shadowSignals = try AuditSignals.ShadowSignals(
+                labels: shadowData.intLabels, outputs: PredictionOutputs(logits: shadowLogits),
+                membership: shadows.models.membership(of: shadows.records, populationSize: population.count))
+        }
         let signals = try AuditSignals(
             labels: Array(labels[0..<n]), isMember: isMember, target: targetOutputs.selecting(records: candidateColumns),
             references: referenceOutputs?.selecting(records: candidateColumns),
             referenceMembership: referenceOutputs == nil ? nil : membership.selecting(examples: candidateColumns),
-            population: populationSignals)
+            population: populationSignals, shadows: shadowSignals)
         let cache = SignalCache(signals)
 
         var results: [AttackResult] = []

@@ -215,6 +215,28 @@ struct AuditKindTests {
         }
     }
 
+    @Test("shadow models' outputs on their own records run Shokri's attack, by default")
+    func shadowFiles() async throws {
+        let w = try Workspace()
+        let data = SyntheticSignals(n: 120)
+        let shadow = SyntheticSignals(n: 150, k: 6, seed: 5)
+        try NumpyArray(shape: [shadow.n], values: shadow.labels).npyData().write(to: w.url.appendingPathComponent("sy.npy"))
+        try NumpyArray(shape: [shadow.k, shadow.n, shadow.c], values: shadow.references.map { Float($0) }).npyData()
+            .write(to: w.url.appendingPathComponent("s.npy"))
+        try NumpyArray(shape: [shadow.k, shadow.n], values: shadow.referenceIn).npyData().write(to: w.url.appendingPathComponent("sin.npy"))
+        let signals = "{labels: y.npy, members: m.npy, target_logits: t.npy, shadow_labels: sy.npy, shadow_logits: s.npy, shadow_members: sin.npy}"
+        _ = try data.write(to: w)
+        let summary = try await run(w, Self.spec(signals, attack: "{bootstrap: 0, shadow: {features: log_probabilities, hidden_units: 0, epochs: 100, learning_rate: 0.01}}"))
+        #expect(metric(summary, "audit.shadow_models") == 6 && metric(summary, "audit.shadow_records") == 150)
+        // The attack models learn the members' higher confidence: as good as thresholding the loss, roughly.
+        let shadowAUC = try #require(metric(summary, "shadow.auc")), lossAUC = try #require(metric(summary, "loss.auc"))
+        #expect(shadowAUC > 0.55 && shadowAUC > lossAUC - 0.05, "shadow \(shadowAUC), loss \(lossAUC)")
+        #expect(metric(summary, "lira.auc") == nil, "no reference models were given")
+        await #expect { _ = try await run(w, Self.spec(signals.replacingOccurrences(of: ", shadow_members: sin.npy", with: ""))) } throws: {
+            "\($0)".contains("signals.shadow_members: shadow models need shadow_labels (M,)")
+        }
+    }
+
     @Test("asking for a method the signals do not allow names the missing key")
     func specErrors() throws {
         let cases: [(String, String, String)] = [
@@ -223,7 +245,7 @@ struct AuditKindTests {
             ("{labels: y.npy, members: m.npy, target_logits: t.npy}", "{methods: [loss, lira_offline]}",
              "attack.methods: 'lira_offline' needs reference models' outputs: signals.reference_logits"),
             ("{labels: y.npy, members: m.npy, target_logits: t.npy, reference_losses: r.npy, reference_members: rin.npy}", "{methods: [shadow]}",
-             "'shadow' needs signals.reference_logits or signals.reference_probabilities"),
+             "'shadow' needs shadow models' outputs (signals.shadow_labels, shadow_logits or shadow_probabilities, shadow_members), or signals.reference_logits"),
             ("{labels: y.npy, target_logits: t.npy}", "{}", "signals.members: is required"),
             ("{labels: y.npy, members: m.npy}", "{}", "signals.target_logits: one of target_logits, target_probabilities, target_losses is required"),
             ("{labels: y.npy, members: m.npy, target_logits: t.npy, target_losses: l.npy}", "{}", "signals.target_losses: give only one of"),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Datasets
 import LabRandom
 import MembershipInference
 import Tensors
@@ -155,5 +156,53 @@ struct SignalAuditTests {
         // attack models and their AUCs are close.
         #expect(abs(logits.evaluation.auc - probabilities.evaluation.auc) < 0.02)
         #expect(logits.evaluation.auc > 0.6)
+    }
+
+    @Test("shadow models in their own setting: observed on their own records only, never on audited ones")
+    func shadowSetting() async throws {
+        // Record i's single feature is i, so a TableModel answers row i of its table.
+        let size = 60, classes = 3
+        let population = LabeledData(features: (0..<size).map(Float.init), sampleShape: [1],
+                                     labels: (0..<size).map { Int32($0 % classes) }, classCount: classes)
+        var random = LabRandom(seed: 8).stream("design")
+        let design = MembershipDesign.make(populationSize: size, targetMemberCount: 20, targetNonMemberCount: 20,
+                                           referenceModels: 2, online: true, using: &random)
+        func table(trainedOn set: Set<Int>, stream: String) -> TableModel {
+            var r = LabRandom(seed: 8).stream(stream)
+            return TableModel(table: (0..<size).map { i in
+                (0..<classes).map { c in Float(r.nextNormal()) + (c == i % classes ? (set.contains(i) ? 3 : 1) : 0) }
+            })
+        }
+        let target = table(trainedOn: Set(design.targetMembers), stream: "target")
+        var maskStream = LabRandom(seed: 8).stream("shadow-masks")
+        let masks = MembershipMasks.balanced(modelCount: 4, examples: design.referencePool, using: &maskStream)
+        let sets = (0..<4).map { masks.members(ofModel: $0) }
+        let shadows = MembershipAudit.ShadowModels(
+            models: ReferenceModels(models: (0..<4).map { table(trainedOn: Set(sets[$0]), stream: "shadow/\($0)") }, trainingSets: sets),
+            records: design.referencePool)
+        let options = ShadowModelAttack.Options(hiddenUnits: 0, epochs: 5)
+        let configuration = MembershipAudit.Configuration(methods: [.shadowModels(options)])
+        let viaModels = try await MembershipAudit.run(
+            target: target, references: ReferenceModels<TableModel>(models: [], trainingSets: []), shadows: shadows,
+            population: population, design: design, configuration: configuration, random: LabRandom(seed: 1))[0]
+        // The same attack on the signals: the shadow models' logits on the pool, nothing else.
+        let pool = design.referencePool, (audited, isMember) = design.candidates
+        let shadowLogits = try PredictionOutputs(form: .logits, modelCount: 4, recordCount: pool.count, classCount: classes,
+                                                 values: (0..<4).flatMap { m in pool.flatMap { shadows.models.models[m].table[$0].map(Double.init) } })
+        let signals = try AuditSignals(
+            labels: audited.map { $0 % classes }, isMember: isMember,
+            target: PredictionOutputs(form: .logits, modelCount: 1, recordCount: audited.count, classCount: classes,
+                                      values: audited.flatMap { target.table[$0].map(Double.init) }),
+            shadows: AuditSignals.ShadowSignals(labels: pool.map { $0 % classes }, outputs: shadowLogits,
+                                                membership: shadows.models.membership(of: pool, populationSize: size)))
+        let viaSignals = try MembershipAudit.run(signals: signals, configuration: configuration, random: LabRandom(seed: 1))[0]
+        #expect(viaModels.scores == viaSignals.scores)
+        // Shadow models observed on an audited record are refused.
+        let leaky = MembershipAudit.ShadowModels(models: shadows.models, records: pool + [audited[0]])
+        await #expect(throws: MembershipInferenceError.self) {
+            try await MembershipAudit.run(target: target, references: ReferenceModels<TableModel>(models: [], trainingSets: []),
+                                          shadows: leaky, population: population, design: design, configuration: configuration,
+                                          random: LabRandom(seed: 1))
+        }
     }
 }

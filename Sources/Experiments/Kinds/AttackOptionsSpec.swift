@@ -45,3 +45,46 @@ enum AttackOptionsSpec {
         return options
     }
 }
+
+/// A query augmentation as a spec writes it: `identity`, `flip` (horizontal), `shift` (one
+/// pixel right and down) or `{shift: [dx, dy]}` (|dx|, |dy| ≤ 8 pixels).
+public struct AugmentationSpec: SpecDecodable, Sendable, Equatable, CustomStringConvertible {
+    public let augmentation: QueryAugmentation
+
+    public static var specTypeDescription: String { "identity, flip, shift or {shift: [dx, dy]}" }
+
+    public init(_ augmentation: QueryAugmentation) { self.augmentation = augmentation }
+
+    public init(spec node: SpecNode, file: String, path: String) throws(SpecError) {
+        if case let .mapping(entries) = node.value {
+            guard entries.count == 1, entries[0].key == "shift" else {
+                throw SpecError(file: file, line: node.line, keyPath: path, message: "expected \(Self.specTypeDescription), got a mapping with keys \(entries.map(\.key).joined(separator: ", "))")
+            }
+            let amounts = try [Int](spec: entries[0].value, file: file, path: "\(path).shift")
+            guard amounts.count == 2, amounts.allSatisfy({ abs($0) <= 8 }), amounts != [0, 0] else {
+                throw SpecError(file: file, line: entries[0].value.line ?? node.line, keyPath: "\(path).shift",
+                                message: "expected [dx, dy]: two pixel offsets in -8…8, not both 0, got \(amounts)")
+            }
+            augmentation = .shift(dx: amounts[0], dy: amounts[1])
+            return
+        }
+        let (text, _) = try node.scalarText(file: file, path: path, expected: Self.specTypeDescription)
+        switch text {
+        case "identity": augmentation = .identity
+        case "flip": augmentation = .horizontalFlip
+        case "shift": augmentation = .shift(dx: 1, dy: 1)
+        default:
+            var message = "unknown value '\(text)'"
+            if let suggestion = closestMatch(text, among: ["identity", "flip", "shift"]) { message += " (did you mean '\(suggestion)'?)" }
+            throw SpecError(file: file, line: node.line, keyPath: path, message: message + "; expected \(Self.specTypeDescription)")
+        }
+    }
+
+    public var description: String {
+        switch augmentation {
+        case .identity: return "identity"
+        case .horizontalFlip: return "flip"
+        case let .shift(dx, dy): return "shift(\(dx),\(dy))"
+        }
+    }
+}

@@ -182,10 +182,39 @@ struct AuditInputs {
             for source in [populationLabels, populationTargetSource, populationReferenceSource] { sources[source.field] = source.path }
         }
 
+        // Shadow models of Shokri et al.'s setting.
+        var shadows: AuditSignals.ShadowSignals?
+        if let shadowLabels = try read(.shadowLabels) {
+            guard shadowLabels.array.shape.count == 1, shadowLabels.array.shape[0] >= 2 else {
+                throw shadowLabels.error("expected a 1-D array (M,) of at least two labels, got shape \(shadowLabels.shapeText)")
+            }
+            let m = shadowLabels.array.shape[0]
+            let outputsSource = try first(Field.shadows)!
+            let outputs = try outputs(outputsSource, modelAxis: true, records: m, recordsFrom: shadowLabels)
+            guard outputs.classCount == target.classCount, outputs.queryCount == target.queryCount else {
+                throw outputsSource.error("has \(outputs.classCount) classes and \(outputs.queryCount) query views (shape \(outputsSource.shapeText)); \(targetSource.field.rawValue) (\(targetSource.path)) has \(target.classCount) and \(target.queryCount)")
+            }
+            let mLabels = try labelValues(shadowLabels, classes: classCount, classSource: targetSource)
+            guard let membersSource = try read(.shadowMembers) else {
+                throw outputsSource.error("shadow_members is required with shadow outputs")
+            }
+            let shadowMembership = try mask(membersSource, models: outputs.modelCount, records: m, modelsFrom: outputsSource, recordsFrom: shadowLabels)
+            let shadowIn = Self.inCounts(shadowMembership)
+            guard shadowIn.contains(where: { $0 > 0 }), shadowIn.contains(where: { $0 < outputs.modelCount }) else {
+                throw membersSource.error("every shadow observation is \(shadowIn.allSatisfy { $0 > 0 } ? "IN" : "OUT"); the attack models need both")
+            }
+            do {
+                shadows = try AuditSignals.ShadowSignals(labels: mLabels, outputs: outputs, membership: shadowMembership)
+            } catch {
+                throw outputsSource.error("\(error)")
+            }
+            for source in [shadowLabels, outputsSource, membersSource] { sources[source.field] = source.path }
+        }
+
         let signals: AuditSignals
         do {
             signals = try AuditSignals(labels: labels, isMember: isMember, target: target, references: references,
-                                       referenceMembership: membership, population: population)
+                                       referenceMembership: membership, population: population, shadows: shadows)
         } catch {
             throw targetSource.error("\(error)")
         }

@@ -30,12 +30,16 @@ import MembershipInference
 /// | `population_target_logits` / `_probabilities` / `_losses` | (Z, C) … | …with the target's outputs… |
 /// | `population_reference_logits` / `_probabilities` / `_losses` | (K, Z, C) … | …and the references' |
 /// | `population_reference_members` | (K, Z), 0/1 | optional; default: no reference model trained on them |
+/// | `shadow_labels` | (M,) | optional, for Shokri et al.'s shadow attack in its own setting: records disjoint from the audited ones… |
+/// | `shadow_logits` / `shadow_probabilities` | (S, M, C) or (S, M, Q, C) | …S shadow models' outputs on them… |
+/// | `shadow_members` | (S, M), 0/1 | …and which shadow model trained on which |
 ///
 /// Methods (`attack.methods`, default: every one the signals allow): `loss`, `confidence`,
 /// `entropy`, `modified_entropy` (the entropies need logits or probabilities); `lira`,
 /// `lira_offline`, `lira_global`, `lira_offline_global` (per-record or global variance) and
-/// `rmia`, `rmia_offline` with references; `shadow` (not run by default: it trains attack
-/// models) with reference logits or probabilities. Online methods are in the default only when
+/// `rmia`, `rmia_offline` with references; `shadow` with the shadow files (then in the
+/// default), or with reference logits or probabilities as the shadow models, observed on the
+/// audited and population records (then only when asked for: it trains attack models). Online methods are in the default only when
 /// every record is IN for at least one reference model. LiRA needs at least one OUT model per
 /// record (online, also one IN); a record with fewer than two models on a side uses the global
 /// variance for that side. Without population files, RMIA compares each record with all the
@@ -81,16 +85,21 @@ public enum AuditKind: ExperimentKind {
         case populationReferenceProbabilities = "population_reference_probabilities"
         case populationReferenceLosses = "population_reference_losses"
         case populationReferenceMembers = "population_reference_members"
+        case shadowLabels = "shadow_labels"
+        case shadowLogits = "shadow_logits", shadowProbabilities = "shadow_probabilities"
+        case shadowMembers = "shadow_members"
 
         static let targets: [Field] = [.targetLogits, .targetProbabilities, .targetLosses]
         static let references: [Field] = [.referenceLogits, .referenceProbabilities, .referenceLosses]
         static let populationTargets: [Field] = [.populationTargetLogits, .populationTargetProbabilities, .populationTargetLosses]
         static let populationReferences: [Field] = [.populationReferenceLogits, .populationReferenceProbabilities, .populationReferenceLosses]
+        static let shadows: [Field] = [.shadowLogits, .shadowProbabilities]
 
         var form: PredictionOutputs.Form? {
             switch self {
-            case .targetLogits, .referenceLogits, .populationTargetLogits, .populationReferenceLogits: return .logits
-            case .targetProbabilities, .referenceProbabilities, .populationTargetProbabilities, .populationReferenceProbabilities: return .probabilities
+            case .targetLogits, .referenceLogits, .populationTargetLogits, .populationReferenceLogits, .shadowLogits: return .logits
+            case .targetProbabilities, .referenceProbabilities, .populationTargetProbabilities, .populationReferenceProbabilities,
+                 .shadowProbabilities: return .probabilities
             case .targetLosses, .referenceLosses, .populationTargetLosses, .populationReferenceLosses: return .losses
             default: return nil
             }
@@ -177,7 +186,7 @@ public enum AuditKind: ExperimentKind {
         for required in [Field.labels, .members] where !present.contains(required) {
             throw FieldError(key: required.rawValue, message: "is required (an .npy file of \(required == .labels ? "the N audited records' labels" : "0/1 ground-truth membership of the N records"))")
         }
-        for group in [Field.targets, Field.references, Field.populationTargets, Field.populationReferences] {
+        for group in [Field.targets, Field.references, Field.populationTargets, Field.populationReferences, Field.shadows] {
             let given = group.filter(present.contains)
             if given.count > 1 { throw FieldError(key: given[1].rawValue, message: "give only one of \(names(group))") }
         }
@@ -201,6 +210,12 @@ public enum AuditKind: ExperimentKind {
                 throw FieldError(key: Field.populationLabels.rawValue, message: "population records are used only with reference models (give \(names(Field.references)) and reference_members)")
             }
         }
+        let shadow: [[Field]] = [[.shadowLabels], Field.shadows, [.shadowMembers]]
+        let shadowGiven = shadow.map { $0.contains(where: present.contains) }
+        if shadowGiven.contains(true), let missing = shadow.indices.first(where: { !shadowGiven[$0] }) {
+            throw FieldError(key: shadow[missing][0].rawValue,
+                             message: "shadow models need shadow_labels (M,), one of \(names(Field.shadows)) (S, M, C) and shadow_members (S, M)")
+        }
     }
 
     /// What `method` needs that `present` lacks, as a phrase naming the keys; nil when it can run.
@@ -217,7 +232,8 @@ public enum AuditKind: ExperimentKind {
             return references ? nil : "reference models' outputs: signals.reference_logits (or reference_probabilities / reference_losses) and signals.reference_members"
         case .shadow:
             if !classTarget { return "signals.target_logits or signals.target_probabilities" }
-            return classReferences ? nil : "signals.reference_logits or signals.reference_probabilities, and signals.reference_members"
+            if present.contains(.shadowLabels) { return nil }
+            return classReferences ? nil : "shadow models' outputs (signals.shadow_labels, shadow_logits or shadow_probabilities, shadow_members), or signals.reference_logits or signals.reference_probabilities with signals.reference_members"
         }
     }
 
@@ -252,7 +268,10 @@ public enum AuditKind: ExperimentKind {
             }
             names = chosen
         } else {
-            names = MethodName.allCases.filter { $0 != .shadow && missingFields(for: $0, present: present) == nil }
+            // The shadow attack trains attack models: in the default only with shadow models' outputs.
+            names = MethodName.allCases.filter {
+                ($0 != .shadow || present.contains(.shadowLabels)) && missingFields(for: $0, present: present) == nil
+            }
             let skipped = names.filter { (try? inputs.checkReferenceCounts(for: $0)) == nil }
             if !skipped.isEmpty {
                 context.progress("not running \(skipped.map(\.rawValue).joined(separator: ", ")): some records lack the reference models they need")
@@ -274,6 +293,10 @@ public enum AuditKind: ExperimentKind {
             Metric(part: "audit", "reference_models", Double(inputs.signals.references?.modelCount ?? 0)),
         ]
         if let population = inputs.signals.population { metrics.append(Metric(part: "audit", "population", Double(population.labels.count))) }
+        if let shadows = inputs.signals.shadows {
+            metrics += [Metric(part: "audit", "shadow_models", Double(shadows.outputs.modelCount)),
+                        Metric(part: "audit", "shadow_records", Double(shadows.labels.count))]
+        }
         if let accuracy = inputs.targetAccuracy() {
             metrics += [Metric(part: "target", "train_accuracy", accuracy.members), Metric(part: "target", "test_accuracy", accuracy.nonMembers)]
         }

@@ -21,6 +21,19 @@ import Tensors
 /// attack: {methods: [loss, lira, rmia], reference_models: 16, online: true}
 /// ```
 ///
+/// Every knob of the attacks is a key of `attack` (defaults in parentheses): `methods` (loss,
+/// lira) — loss, confidence, entropy, modified_entropy, lira, lira_offline, lira_global,
+/// lira_offline_global (LiRA with one global variance per side), rmia, rmia_offline, shadow,
+/// label_only; `reference_models` (8), `online` (true), `members` and `non_members` (a quarter
+/// of the data each); `augmentations` ([identity]: query views, also `flip`, `shift` or
+/// `{shift: [dx, dy]}`); RMIA's `rmia_population` (1000), `offline_interpolation` a (0.3) and
+/// `gamma` (1); `bootstrap` (0), `confidence` (0.95) and `delta` (0) of the evaluation;
+/// `label_only: {perturbations: 50, noise: 0.5}`; and `shadow:` for Shokri et al.'s attack in
+/// its own setting — `models` (8) shadow models, each trained on a random half of the records
+/// that are never audited (the design's pool, disjoint from the members and non-members), with
+/// the target's recipe or `model:` keys that override it, plus the attack models' `features`,
+/// `hidden_units`, `epochs`, `batch_size`, `learning_rate` and `observations_per_class`.
+///
 /// Every model is a cached artifact keyed by its exact training indices, data, model spec and
 /// seed: a second attack, a second run, or a sweep over attack parameters reuses them; an online
 /// design never reuses an offline one's references (their training sets differ).
@@ -33,13 +46,21 @@ public enum MembershipInferenceKind: ExperimentKind {
         case modifiedEntropy = "modified_entropy"
         case lira
         case liraOffline = "lira_offline"
+        case liraGlobal = "lira_global"
+        case liraOfflineGlobal = "lira_offline_global"
         case rmia
         case rmiaOffline = "rmia_offline"
         case shadow
         case labelOnly = "label_only"
     }
 
-    public enum AugmentationName: String, SpecEnum { case identity, flip, shift }
+    /// Shokri et al.'s shadow models: how many, and how they train.
+    public struct ShadowSpec: Sendable, Equatable {
+        public var models: Int
+        /// The shadow models' recipe: the target's, with the keys of `attack.shadow.model` overriding it.
+        public var model: ModelSpec
+        public var attack: ShadowModelAttack.Options
+    }
 
     public struct AttackSpec: Sendable, Equatable {
         public var methods: [MethodName]
@@ -47,13 +68,15 @@ public enum MembershipInferenceKind: ExperimentKind {
         public var online: Bool
         public var members: Int?
         public var nonMembers: Int?
-        public var globalVariance: Bool
         public var rmiaPopulation: Int
         public var offlineInterpolation: Double
         public var gamma: Double
-        public var augmentations: [AugmentationName]
+        public var augmentations: [AugmentationSpec]
         public var bootstrap: Int
+        public var confidence: Double
         public var delta: Double
+        public var shadow: ShadowSpec
+        public var labelOnly: LabelOnlyAttack.Options
     }
 
     public struct Parameters: Sendable {
@@ -72,9 +95,22 @@ public enum MembershipInferenceKind: ExperimentKind {
         let methods: [MethodName] = try r.optional("methods", default: [.loss, .lira])
         guard !methods.isEmpty else { throw r.error("methods", "needs at least one attack") }
         let online: Bool = try r.optional("online", default: true)
-        if !online, let bad = methods.first(where: { $0 == .lira || $0 == .rmia }) {
-            throw r.error("methods", "'\(bad.rawValue)' is an online attack but online is false; use '\(bad.rawValue)_offline'")
+        if !online, let bad = methods.first(where: { $0 == .lira || $0 == .liraGlobal || $0 == .rmia }) {
+            let offline = bad == .liraGlobal ? "lira_offline_global" : "\(bad.rawValue)_offline"
+            throw r.error("methods", "'\(bad.rawValue)' is an online attack but online is false; use '\(offline)'")
         }
+        if r.contains("global_variance") {
+            throw r.error("global_variance", "LiRA's variance mode is chosen per method: lira_global and lira_offline_global use one global variance per side, lira and lira_offline one per record")
+        }
+        let augmentations: [AugmentationSpec] = try r.optional("augmentations", default: [AugmentationSpec(.identity)])
+        guard !augmentations.isEmpty else { throw r.error("augmentations", "needs at least one query view (identity for none)") }
+        var shadowModels = 8
+        var shadowModelNode: SpecNode?
+        let shadowAttack = try AttackOptionsSpec.shadow(r) { (s: SpecReader) throws(SpecError) in
+            shadowModels = try s.optional("models", default: 8, in: 1...1024)
+            shadowModelNode = s.node("model")
+        }
+        let shadowModel = try Self.shadowModel(target: body.node("model"), override: shadowModelNode, file: r.file)
         let attack = AttackSpec(
             methods: methods,
             referenceModels: try r.optional("reference_models", default: 8, in: 1...1024),
@@ -83,16 +119,36 @@ public enum MembershipInferenceKind: ExperimentKind {
                 guard v >= 1 else { throw r.error("members", "must be ≥ 1, got \(v)") }; return v },
             nonMembers: try r.optional("non_members").map { (v: Int) throws(SpecError) -> Int in
                 guard v >= 1 else { throw r.error("non_members", "must be ≥ 1, got \(v)") }; return v },
-            globalVariance: try r.optional("global_variance", default: false),
             rmiaPopulation: try r.optional("rmia_population", default: 1000, in: 1...1_000_000),
             offlineInterpolation: try r.optional("offline_interpolation", default: 0.3, in: 0...1),
             gamma: try r.optional("gamma", default: 1.0, in: 0.01...1000),
-            augmentations: try r.optional("augmentations", default: [.identity]),
+            augmentations: augmentations,
             bootstrap: try r.optional("bootstrap", default: 0, in: 0...10_000),
-            delta: try r.optional("delta", default: 0.0, in: 0...0.5))
+            confidence: try r.optional("confidence", default: 0.95, in: 0.5...0.999),
+            delta: try r.optional("delta", default: 0.0, in: 0...0.5),
+            shadow: ShadowSpec(models: shadowModels, model: shadowModel, attack: shadowAttack),
+            labelOnly: try AttackOptionsSpec.labelOnly(r))
+        if attack.bootstrap == 1 { throw r.error("bootstrap", "needs at least 2 replicates (or 0 for none)") }
         try r.finish()
         let privacy = body.contains("privacy") ? try DPTrainingKind.PrivacySpec.decode(body.section("privacy")) : nil
         return Parameters(data: data, model: model, attack: attack, privacy: privacy)
+    }
+
+    /// The shadow models' recipe: the target's `model:` mapping with `attack.shadow.model`'s
+    /// keys replacing the same keys.
+    static func shadowModel(target: SpecNode?, override: SpecNode?, file: String) throws(SpecError) -> ModelSpec {
+        var entries: [SpecNode.Entry] = []
+        if let target, case let .mapping(base) = target.value { entries = base }
+        if let override {
+            guard case let .mapping(replacements) = override.value else {
+                throw SpecError(file: file, line: override.line, keyPath: "attack.shadow.model", message: "expected a mapping of model keys, got \(override.kindDescription)")
+            }
+            for replacement in replacements {
+                if let at = entries.firstIndex(where: { $0.key == replacement.key }) { entries[at] = replacement } else { entries.append(replacement) }
+            }
+        }
+        let node = SpecNode(.mapping(entries), line: override?.line ?? target?.line)
+        return try ModelSpec.decode(SpecReader(node, file: file, path: override == nil ? "model" : "attack.shadow.model"))
     }
 
     static func method(_ name: MethodName, _ a: AttackSpec) -> AttackMethod {
@@ -101,12 +157,14 @@ public enum MembershipInferenceKind: ExperimentKind {
         case .confidence: return .confidence
         case .entropy: return .entropy
         case .modifiedEntropy: return .modifiedEntropy
-        case .lira: return .lira(online: true, globalVariance: a.globalVariance)
-        case .liraOffline: return .lira(online: false, globalVariance: a.globalVariance)
+        case .lira: return .lira(online: true, globalVariance: false)
+        case .liraOffline: return .lira(online: false, globalVariance: false)
+        case .liraGlobal: return .lira(online: true, globalVariance: true)
+        case .liraOfflineGlobal: return .lira(online: false, globalVariance: true)
         case .rmia: return .rmia(online: true, offlineInterpolation: a.offlineInterpolation, gamma: a.gamma, populationSize: a.rmiaPopulation)
         case .rmiaOffline: return .rmia(online: false, offlineInterpolation: a.offlineInterpolation, gamma: a.gamma, populationSize: a.rmiaPopulation)
-        case .shadow: return .shadowModels()
-        case .labelOnly: return .labelOnly()
+        case .shadow: return .shadowModels(a.shadow.attack)
+        case .labelOnly: return .labelOnly(a.labelOnly)
         }
     }
 
@@ -129,17 +187,18 @@ public enum MembershipInferenceKind: ExperimentKind {
         // With DP, every model uses the σ calibrated for the target's training-set size.
         let dpConfiguration = try privacy.map { try DPTrainingKind.configuration(model: modelSpec, privacy: $0, datasetSize: members) }
 
-        @Sendable func description(_ stream: String, _ indices: [Int]) -> String {
+        @Sendable func description(_ stream: String, _ indices: [Int], model: ModelSpec = modelSpec) -> String {
             let digest = SHA256.hash(utf8: indices.map(String.init).joined(separator: ",")).hex
-            return "seed: \(context.seed)\nstream: \(stream)\ndata: \(dataSpec.canonical)\nmodel: \(modelSpec.canonical)\ntraining-indices: \(digest)"
+            return "seed: \(context.seed)\nstream: \(stream)\ndata: \(dataSpec.canonical)\nmodel: \(model.canonical)\ntraining-indices: \(digest)"
                 + (privacy.map { "\nprivacy: \($0.canonical)" } ?? "")
         }
         let targetEpsilon = EpsilonBox()
-        @Sendable func trainCached(_ stream: String, _ indices: [Int], role: String) async throws -> (Sequential, ArtifactReference) {
+        @Sendable func trainCached(_ stream: String, _ indices: [Int], role: String, recipe: SequentialRecipe = recipe,
+                                   model: ModelSpec = modelSpec, dp: DPTrainingConfiguration? = dpConfiguration) async throws -> (Sequential, ArtifactReference) {
             let subset = population.subset(indices)
             let random = context.random
-            let result = try await context.cachedModel(role: role, description: description(stream, indices)) {
-                guard let dp = dpConfiguration, let privacy else {
+            let result = try await context.cachedModel(role: role, description: description(stream, indices, model: model)) {
+                guard let dp, let privacy else {
                     return (try recipe.train(inputs: subset.featureTensor, labels: subset.intLabels, random: random.stream(stream)), [:])
                 }
                 var model = try Sequential(inputShape: recipe.inputShape, layers: recipe.layers, random: random.stream("\(stream)/init"))
@@ -157,18 +216,47 @@ public enum MembershipInferenceKind: ExperimentKind {
 
         context.progress("training the target on \(members) members")
         let (target, targetArtifact) = try await trainCached("target", design.targetMembers, role: "target-model")
-        let needsReferences = methods.contains { $0.needsReferenceModels }
+        // The shadow attack has shadow models of its own; every other attack that needs models uses the references.
+        let needsReferences = methods.contains { method in
+            if case .shadowModels = method { return false }
+            return method.needsReferenceModels
+        }
         let sets = needsReferences ? ReferenceTraining.trainingSets(of: design) : []
         if needsReferences { context.progress("training \(sets.count) reference models (\(context.workers) at a time)") }
         let trained = try await ReferenceTraining.parallelMap(count: sets.count, concurrency: context.workers) { k in
             try await trainCached("reference/\(k)", sets[k], role: "reference-model-\(k)")
         }
-        context.progress("running \(methods.map(\.name).joined(separator: ", "))")
+        // Shokri et al.'s setting: shadow models train on random halves of the records that are
+        // never audited, and the attack models learn from their outputs on those records.
+        var shadows: MembershipAudit.ShadowModels<Sequential>?
+        var shadowArtifacts: [ArtifactReference] = []
+        if p.attack.methods.contains(.shadow) {
+            let pool = design.referencePool
+            guard pool.count >= 2 else {
+                throw RunnerError.trialFailed(index: context.trialIndex, parameters: "",
+                                              reason: "the shadow attack trains shadow models on records that are never audited, and only \(pool.count) remain: lower attack.members or attack.non_members")
+            }
+            let shadow = p.attack.shadow
+            let shadowRecipe = SequentialRecipe(inputShape: population.sampleShape,
+                                                layers: try shadow.model.layers(inputShape: population.sampleShape, classes: population.classCount),
+                                                configuration: shadow.model.training)
+            let shadowDP = try privacy.map { try DPTrainingKind.configuration(model: shadow.model, privacy: $0, datasetSize: members) }
+            var shadowDesign = context.random.stream("shadow-design")
+            let masks = MembershipMasks.balanced(modelCount: shadow.models, examples: pool, using: &shadowDesign)
+            let shadowSets = (0..<shadow.models).map { masks.members(ofModel: $0) }
+            context.progress("training \(shadow.models) shadow models on halves of the \(pool.count) records never audited")
+            let shadowModels = try await ReferenceTraining.parallelMap(count: shadow.models, concurrency: context.workers) { k in
+                try await trainCached("shadow/\(k)", shadowSets[k], role: "shadow-model-\(k)", recipe: shadowRecipe, model: shadow.model, dp: shadowDP)
+            }
+            shadows = MembershipAudit.ShadowModels(models: ReferenceModels(models: shadowModels.map { $0.0 }, trainingSets: shadowSets), records: pool)
+            shadowArtifacts = shadowModels.map { $0.1 }
+        }
+        context.progress("running \(p.attack.methods.map(\.rawValue).joined(separator: ", "))")
         let configuration = MembershipAudit.Configuration(
-            methods: methods, queryAugmentations: p.attack.augmentations.map { augmentation in augmentation == .identity ? QueryAugmentation.identity : augmentation == .flip ? .horizontalFlip : .shift(dx: 1, dy: 1) },
-            bootstrapReplicates: p.attack.bootstrap, delta: p.attack.delta, concurrency: context.workers)
+            methods: methods, queryAugmentations: p.attack.augmentations.map(\.augmentation),
+            bootstrapReplicates: p.attack.bootstrap, confidence: p.attack.confidence, delta: p.attack.delta, concurrency: context.workers)
         let results = try await MembershipAudit.run(
-            target: target, references: ReferenceModels(models: trained.map { $0.0 }, trainingSets: sets),
+            target: target, references: ReferenceModels(models: trained.map { $0.0 }, trainingSets: sets), shadows: shadows,
             population: population, design: design, configuration: configuration, random: context.random.stream("audit"))
 
         let memberData = population.subset(design.targetMembers)
@@ -183,17 +271,18 @@ public enum MembershipInferenceKind: ExperimentKind {
         }
         var series: [Series] = []
         var scoreArtifacts: [ArtifactReference] = []
-        for result in results {
+        for (name, result) in zip(p.attack.methods, results) {
             // The scores and true membership of the audited examples, as .npy ([2, n]: scores, then 1 = member).
+            let part = name.rawValue
             let values = result.scores + result.isMember.map { $0 ? 1.0 : 0.0 }
             let saved = try await context.cachedArray(
-                role: "scores-\(result.name)",
-                description: "\(description("audit/\(result.name)", design.targetMembers + design.targetNonMembers))\nattack: \(p.attack)\nreferences: \(sets.count)"
+                role: "scores-\(part)",
+                description: "\(description("audit/\(part)", design.targetMembers + design.targetNonMembers))\nattack: \(p.attack)\nreferences: \(sets.count)"
             ) { NumpyArray(shape: [2, result.scores.count], values: values) }
             scoreArtifacts.append(saved.artifact)
-            metrics += result.metrics.map { Metric(name: $0.name, value: $0.value) }
+            metrics += result.evaluation.metrics(part: part).map { Metric(name: $0.name, value: $0.value) }
             let points = result.rocPoints(maximumCount: 300)
-            series.append(Series(name: "membership.roc", label: result.name, x: points.map(\.falsePositiveRate), y: points.map(\.truePositiveRate),
+            series.append(Series(name: "membership.roc", label: part, x: points.map(\.falsePositiveRate), y: points.map(\.truePositiveRate),
                                  xLabel: "false positive rate", yLabel: "true positive rate", logX: true, logY: true))
         }
         // Which record each score describes: its index in the data the trial loaded.
@@ -202,7 +291,7 @@ public enum MembershipInferenceKind: ExperimentKind {
             role: "record-indices", description: "\(description("audit/indices", candidates))\nrecord indices"
         ) { NumpyArray(shape: [candidates.count], values: candidates) }
         scoreArtifacts.append(indices.artifact)
-        return TrialOutcome(metrics: metrics, series: series, artifacts: [targetArtifact] + trained.map { $0.1 } + scoreArtifacts)
+        return TrialOutcome(metrics: metrics, series: series, artifacts: [targetArtifact] + trained.map { $0.1 } + shadowArtifacts + scoreArtifacts)
     }
 }
 
