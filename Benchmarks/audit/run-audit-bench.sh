@@ -25,13 +25,13 @@
 #
 # Environment:
 #   ROUNDS            timed rounds (default 10)
-#   PY                a Python with numpy (default /work/venv-torch/bin/python; torch is needed only
+#   PY                a Python with numpy (default python3; torch is needed only
 #                     to regenerate missing signals)
 #   SIGNALS           the signals folder (default experiments/audit/location-pytorch); generated with
 #                     scripts/audit_example/train_location.py --workers 2 when its files are missing
 #   SPEC              the audit spec (default experiments/audit/location-pytorch.yaml)
 #   PRIVACY_LAB_DATA  folder holding location/bangkok, to regenerate the signals (default
-#                     ../shared/data beside the repository, else /work/shared/data)
+#                     ../shared/data beside the repository, else $PRIVACY_LAB_DATA)
 #   OUT_DIR           raw results and logs (default a new temporary folder)
 #   SKIP_BUILD=1      use the existing release binary
 #   BIN               a privacy-lab binary to time instead of this checkout's (implies SKIP_BUILD)
@@ -41,7 +41,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(dirname "$(dirname "$HERE")")"
 
 ROUNDS="${ROUNDS:-10}"
-PY="${PY:-/work/venv-torch/bin/python}"
+PY="${PY:-python3}"
 SIGNALS="${SIGNALS:-experiments/audit/location-pytorch}"
 SPEC="${SPEC:-experiments/audit/location-pytorch.yaml}"
 if [ -z "${PRIVACY_LAB_DATA:-}" ]; then

@@ -10,16 +10,16 @@
 #
 # Environment: SPEC (experiments/audit/location-pytorch.yaml), SIGNALS (its signals folder,
 # experiments/audit/location-pytorch; generated with train_location.py when missing), PY
-# (/work/venv-torch/bin/python), BIN (the release privacy-lab; built when missing), REPORT
+# (python3 with torch and numpy), BIN (the release privacy-lab; built when missing), REPORT
 # (experiments/audit/location-pytorch-agreement.json), PRIVACY_LAB_DATA (to regenerate the signals).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SPEC="${SPEC:-experiments/audit/location-pytorch.yaml}"
 SIGNALS="${SIGNALS:-experiments/audit/location-pytorch}"
-PY="${PY:-/work/venv-torch/bin/python}"
+PY="${PY:-python3}"
 REPORT="${REPORT:-experiments/audit/location-pytorch-agreement.json}"
-PRIVACY_LAB_DATA="${PRIVACY_LAB_DATA:-/work/shared/data}"
+PRIVACY_LAB_DATA="${PRIVACY_LAB_DATA:-../shared/data}"
 if [ -z "${BIN:-}" ]; then
     BIN="$(swift build -c release --show-bin-path)/privacy-lab"
     [ -x "$BIN" ] || swift build -c release --product privacy-lab >&2

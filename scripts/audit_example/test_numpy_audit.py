@@ -5,9 +5,9 @@ signals against 60-digit mpmath arithmetic (including logits so confident that 1
 per-record loop, RMIA against a double loop over records and population, and bad inputs against
 their error messages.
 
-    /work/venv-torch/bin/python scripts/audit_example/test_numpy_audit.py
+    python3 scripts/audit_example/test_numpy_audit.py
 
-Needs numpy and mpmath (both in /work/venv-torch). Prints one line per check and
+Needs numpy and mpmath. Prints one line per check and
 "N passed, N failed"; exits 1 on a failure.
 """
 import math

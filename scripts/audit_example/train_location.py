@@ -33,7 +33,7 @@ lab only audits them from their logits. Nothing of PrivacyLab is used.
 Parallelism: --workers W trains W models at a time in forked processes, each with
 torch.set_num_threads(--threads) (default 1); --workers 1 trains in this process.
 
-    /work/venv-torch/bin/python scripts/audit_example/train_location.py \
+    python3 scripts/audit_example/train_location.py \
         [--data-dir DIR] [--out DIR] [--references 64] [--seed 7] [--workers 2] [--threads 1]
 """
 import argparse
