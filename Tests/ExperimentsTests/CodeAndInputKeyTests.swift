@@ -72,6 +72,9 @@ struct CodeAndInputKeyTests {
         c.reusableCodeVersions = ["test+sources.a"]
         let third = try await runner.run(specURL: spec, options: c)
         #expect(third.computed == 0)
+        // The run records the code that asked for it, and its JSON export says so.
+        #expect(third.run.codeVersion == "test+sources.c")
+        #expect(ResultRendering.json(run: third.run, trials: third.trials).contains("\"code\":\"test+sources.c\""))
         #expect(third.trials.map { $0.metrics.sorted { $0.name < $1.name } } == first.trials.map { $0.metrics.sorted { $0.name < $1.name } })
         #expect(PrivacyLabVersion.code.hasPrefix(PrivacyLabVersion.string + "+sources."))
         #expect(PrivacyLabVersion.sourceFingerprint.count == 64 && PrivacyLabVersion.sourceFingerprint.allSatisfy(\.isHexDigit))

@@ -6,7 +6,7 @@ public enum ResultRendering {
     /// `{"run": …, "name": …, "kind": …, "seed": …, "trials": [{"params": {…}, "metrics": {…}}]}`.
     public static func json(run: RunRecord, trials: [TrialRecord]) -> String {
         var out = "{\"run\":\(SpecNode.jsonString(run.id)),\"name\":\(SpecNode.jsonString(run.name)),\"kind\":\(SpecNode.jsonString(run.kind)),"
-        out += "\"seed\":\(run.seed),\"status\":\(SpecNode.jsonString(run.status.rawValue)),\"trials\":["
+        out += "\"seed\":\(run.seed),\"status\":\(SpecNode.jsonString(run.status.rawValue)),\"code\":\(SpecNode.jsonString(run.codeVersion)),\"trials\":["
         out += trials.map { trial in
             let metrics = trial.metrics.sorted { $0.name < $1.name }.map { "\(SpecNode.jsonString($0.name)):\(number($0.value))" }
             var item = "{\"index\":\(trial.index),\"params\":\(trial.parameters),\"status\":\(SpecNode.jsonString(trial.status.rawValue)),"
