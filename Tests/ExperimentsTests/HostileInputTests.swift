@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Experiments
+import Codecs
 
 /// Specs, files and artifacts crafted to exhaust or crash the lab: each gets one clear error
 /// (naming the file, the key and the limit) before anything is allocated or stored.
