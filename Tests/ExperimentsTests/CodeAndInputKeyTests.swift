@@ -80,3 +80,26 @@ struct CodeAndInputKeyTests {
         #expect(PrivacyLabVersion.sourceFingerprint.count == 64 && PrivacyLabVersion.sourceFingerprint.allSatisfy(\.isHexDigit))
     }
 }
+
+@Suite("Run ids")
+struct RunIdTests {
+    @Test("a run-id prefix finds the one run it starts, and lists the runs when it starts several")
+    func prefixes() async throws {
+        let w = try Workspace()
+        let runner = ExperimentRunner(kinds: [AnyExperimentKind(TrainKind.self)])
+        let spec = try w.write("s.yaml", "version: 1\nname: p\nkind: train\nseed: 1\ndata: {dataset: synthetic-gaussian, samples: 60}\nmodel: {epochs: 1}\n")
+        let first = try await runner.run(specURL: spec, options: w.options(jobs: 1))
+        var changed = w.options(jobs: 1)
+        changed.overrides = ["model.epochs=2"]
+        let second = try await runner.run(specURL: spec, options: changed)
+        let store = try ResultStore(url: w.url.appendingPathComponent("runs/store.sqlite"))
+        #expect(try store.run(first.run.id).id == first.run.id)
+        #expect(try store.run(String(second.run.id.dropLast(2))).id == second.run.id)
+        // "r-" starts both ids: an error that lists them, not a guess.
+        let error = #expect(throws: StoreError.self) { try store.run("r-") }
+        #expect(error?.description.contains(first.run.id) == true && error?.description.contains(second.run.id) == true)
+        // '%' and '_' are not wildcards.
+        #expect(throws: StoreError.self) { try store.run("r%") }
+        #expect(throws: StoreError.self) { try store.run("nothing") }
+    }
+}

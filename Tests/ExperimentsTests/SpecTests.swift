@@ -46,6 +46,9 @@ struct SpecTests {
             (Self.valid, ["model.epochs=abc"], "exp.yaml: model.epochs: expected an integer, got 'abc'"),
             (Self.valid, ["noequals"], "--set 'noequals' is not of the form key=value"),
             (Self.valid.replacingOccurrences(of: "seed: 3", with: "seed: 3\nsweep: {model.epochs: []}"), [], "sweep.model.epochs: expected a non-empty list"),
+            (Self.valid + "\nsweep: {model.epochs: [1, 2]}\n", ["model.epochs=5"],
+             "exp.yaml: model.epochs: --set model.epochs: the spec sweeps sweep.model.epochs (2 values); change the sweep in the spec instead"),
+            (Self.valid + "\nsweep: {model.epochs: [1, 2]}\n", ["model={epochs: 5}"], "--set model: the spec sweeps sweep.model.epochs"),
         ]
         for (yaml, overrides, expected) in cases {
             let error = planError(yaml, overrides: overrides)

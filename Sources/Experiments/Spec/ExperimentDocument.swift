@@ -94,6 +94,15 @@ public struct ExperimentDocument: Sendable {
                 throw header.error("sweep", "expands to \(factors) = \(total) trials; the limit is \(Self.maximumTrials) trials per spec (split the spec, or sweep fewer values)")
             }
         }
+        // `--set` on a swept key (or on a section holding one) would be silently replaced by the
+        // sweep's values: refuse it.
+        for override in overrides {
+            let key = String(override.prefix { $0 != "=" })
+            if let swept = sweep.first(where: { $0.0 == key || $0.0.hasPrefix(key + ".") || key.hasPrefix($0.0 + ".") }) {
+                throw SpecError(file: file, line: nil, keyPath: key,
+                                message: "--set \(key): the spec sweeps sweep.\(swept.0) (\(swept.1.count) values); change the sweep in the spec instead")
+            }
+        }
         self.sweep = sweep
         self.overrides = overrides
         self.file = file

@@ -122,14 +122,18 @@ extension ResultStore {
         }
     }
 
-    /// The run with this ID, or the most recent run whose ID starts with it.
+    /// The run with this ID, or the one run whose ID starts with it.
+    /// - Throws: `.notFound` when no run matches, `.ambiguous` (listing them) when the prefix
+    ///   starts several runs' ids.
     public func run(_ id: String) throws(StoreError) -> RunRecord {
         let found = try access { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY (id = ?) DESC, created_at DESC LIMIT 1",
-                             arguments: [id, id + "%", id]).map(RunRecord.init(row:))
+            // A prefix compared as text (no LIKE: '%' and '_' in the argument are not wildcards).
+            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE id = ? OR substr(id, 1, length(?)) = ? ORDER BY (id = ?) DESC, created_at DESC, id DESC LIMIT 21",
+                             arguments: [id, id, id, id]).map(RunRecord.init(row:))
         }
-        guard let found else { throw .notFound(file: url.path, what: "run '\(id)'") }
-        return found
+        guard let first = found.first else { throw .notFound(file: url.path, what: "run '\(id)'") }
+        if first.id == id || found.count == 1 { return first }
+        throw .ambiguous(file: url.path, prefix: id, matches: found.prefix(20).map(\.id) + (found.count > 20 ? ["…"] : []))
     }
 
     public func trials(runID: String) throws(StoreError) -> [TrialRecord] {

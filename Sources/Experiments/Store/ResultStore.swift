@@ -147,6 +147,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case locked(file: String)
     case newerSchema(file: String, migration: String)
     case notFound(file: String, what: String)
+    /// A run-id prefix that starts several runs' ids (they are listed, newest first).
+    case ambiguous(file: String, prefix: String, matches: [String])
     case io(file: String, reason: String)
     case database(file: String, reason: String)
 
@@ -164,6 +166,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case let .locked(file): return "\(file): the results store is locked by another process; try again when it finishes"
         case let .newerSchema(file, migration): return "\(file): written by a newer PrivacyLab (schema step '\(migration)'); upgrade PrivacyLab to read it"
         case let .notFound(file, what): return "\(file): no \(what)"
+        case let .ambiguous(file, prefix, matches):
+            return "\(file): '\(prefix)' starts \(matches.count) run ids; give more of one: \(matches.joined(separator: ", "))"
         case let .io(file, reason): return "\(file): \(reason)"
         case let .database(file, reason): return "\(file): \(reason)"
         }
