@@ -50,6 +50,10 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let directory = location.resolve()
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory.url.path, isDirectory: &isFolder), isFolder.boolValue else {
+                throw CLIError("data directory \(directory.url.path) does not exist (or is not a folder); give --data-dir or set PRIVACY_LAB_DATA")
+            }
             print("data directory: \(directory)")
             var failed = false
             for dataset in name.map({ [$0] }) ?? DatasetName.allCases {

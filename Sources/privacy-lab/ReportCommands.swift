@@ -11,7 +11,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "The folder to write report.md and its figures into.") var out: String
 
     func run() throws {
-        let store = try storeOptions.open()
+        let store = try storeOptions.openReadOnly()
         do {
             let files = try ReportWriter.write(runIDs: ids, store: store, to: URL(fileURLWithPath: out))
             for file in files { print(file.path) }

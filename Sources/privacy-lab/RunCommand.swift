@@ -18,6 +18,12 @@ struct StoreOptions: ParsableArguments {
     func open() throws -> ResultStore {
         do { return try ResultStore(url: url) } catch { throw CLIError(error.description) }
     }
+
+    /// The store for a command that only reads: never created when absent, and usable when the
+    /// file is read-only.
+    func openReadOnly() throws -> ResultStore {
+        do { return try ResultStore(url: url, readOnly: true) } catch { throw CLIError(error.description) }
+    }
 }
 
 /// An error reported as one line on stderr with a non-zero exit.
@@ -179,7 +185,7 @@ struct RunsCommand: ParsableCommand {
         @Option(help: "How many runs to list.") var limit = 50
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openReadOnly()
             let runs: [RunRecord]
             do { runs = try store.runs(limit: limit) } catch { throw CLIError(error.description) }
             let rows = runs.map { r in
@@ -196,7 +202,7 @@ struct RunsCommand: ParsableCommand {
         @Argument(help: "The run ID (or a unique prefix).") var id: String
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openReadOnly()
             do {
                 let run = try store.run(id)
                 let trials = try store.trials(runID: run.id)
@@ -220,7 +226,7 @@ struct RunsCommand: ParsableCommand {
         @Flag(help: "With --scores: print the files written as JSON on stdout.") var json = false
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openReadOnly()
             if let scores {
                 let written: ScoreExport.Written
                 do {

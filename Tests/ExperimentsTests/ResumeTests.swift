@@ -146,3 +146,35 @@ struct ResumeTests {
         #expect(command == "  privacy-lab run '\(spec.path)' --store \(storeURL.path) --data-dir \(w.url.path) --set model.batch_size=16 --jobs 1")
     }
 }
+
+@Suite("Command-line hygiene")
+struct CommandLineHygieneTests {
+    func run(_ arguments: [String]) throws -> (status: Int32, errors: String) {
+        let process = Process()
+        process.executableURL = ResumeTests.executable
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test("read-only commands never create a store, and data verify fails on a missing folder")
+    func readOnlyCommands() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: ResumeTests.executable.path))
+        let w = try Workspace()
+        let store = w.url.appendingPathComponent("none/store.sqlite")
+        for command in [["runs", "list"], ["runs", "show", "r-1"], ["runs", "export", "r-1"], ["report", "r-1", "--out", w.url.appendingPathComponent("out").path]] {
+            let result = try run(command + ["--store", store.path])
+            #expect(result.status != 0, "\(command)")
+            #expect(result.errors.contains("no results store"), "\(command): \(result.errors)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: w.url.appendingPathComponent("none").path))
+        let missing = w.url.appendingPathComponent("no-data")
+        let verify = try run(["data", "verify", "--data-dir", missing.path])
+        #expect(verify.status != 0 && verify.errors.contains("\(missing.path) does not exist"))
+    }
+}

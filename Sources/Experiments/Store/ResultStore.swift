@@ -86,10 +86,13 @@ public final class ResultStore: Sendable {
     public init(url: URL, readOnly: Bool = false) throws(StoreError) {
         self.url = url
         self.artifactsDirectory = url.deletingLastPathComponent().appendingPathComponent("artifacts", isDirectory: true)
-        do {
-            try FileManager.default.createDirectory(at: artifactsDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(file: artifactsDirectory.path, reason: "cannot create the artifacts folder: \(error.localizedDescription)")
+        // A read-only open creates nothing (no store, no artifacts folder).
+        if !readOnly {
+            do {
+                try FileManager.default.createDirectory(at: artifactsDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw .io(file: artifactsDirectory.path, reason: "cannot create the artifacts folder: \(error.localizedDescription)")
+            }
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
