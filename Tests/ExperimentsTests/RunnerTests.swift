@@ -79,7 +79,7 @@ struct RunnerTests {
         }
         let url = w.url.appendingPathComponent("s.sqlite")
         let store = try ResultStore(url: url)
-        #expect(try store.appliedMigrations() == ["v1-runs-trials-metrics-artifacts"])
+        #expect(try store.appliedMigrations() == ["v1-runs-trials-metrics-artifacts", "v2-workers-claims"])
         try store.recordForeignMigrationForTesting("v99-from-the-future")
         #expect { try ResultStore(url: url) } throws: { error in
             (error as? StoreError)?.description.contains("written by a newer PrivacyLab") == true

@@ -9,14 +9,22 @@ import GRDB
 /// it: its kind, the spec fields it depends on, the seed and stream it draws from, and the code
 /// version. Files are written to a temporary name and renamed into place, then recorded with
 /// their size and digest; a file whose size or digest no longer matches is recomputed.
-/// Concurrent requests for the same key within a process wait for one computation.
+/// Concurrent requests for the same key within a process wait for one computation; across
+/// processes, the worker that claims the key (`ResultStore.claim`) computes it and the others
+/// wait for the stored file, or take over when that worker dies.
 public actor ArtifactCache {
     let store: ResultStore
+    /// The worker whose claims keep other processes from computing the same artifact.
+    let worker: String?
     private var inFlight: [String: Task<Data, any Error>] = [:]
 
-    public init(store: ResultStore) {
+    public init(store: ResultStore, worker: String? = nil) {
         self.store = store
+        self.worker = worker
     }
+
+    /// How often a worker waiting for another's artifact or trial looks again.
+    static let pollInterval: Duration = .milliseconds(200)
 
     /// The key of an artifact of `kind` determined by `description`.
     public static func key(kind: String, description: String, codeVersion: String) -> String {
@@ -29,12 +37,30 @@ public actor ArtifactCache {
                      produce: @escaping @Sendable () async throws -> Data) async throws -> Data {
         if let running = inFlight[key] { return try await Self.value(of: running) }
         if let cached = try load(key: key) { return cached }
-        let task = Task { () throws -> Data in
-            let data = try await produce()
-            // A computation stopped by cancellation is not stored.
-            try Task.checkCancellation()
-            try self.save(data, key: key, kind: kind, fileExtension: fileExtension)
-            return data
+        let task = Task { [store, worker] () throws -> Data in
+            let claimKey = "artifact:\(key)"
+            if let worker {
+                // Another process computing it: wait for its file (or for it to die or give up).
+                while case .heldBy = try store.claim(claimKey, worker: worker) {
+                    try await Task.sleep(for: Self.pollInterval)
+                    if let cached = try self.load(key: key) { return cached }
+                }
+                if let cached = try self.load(key: key) {
+                    try store.release(claimKey, worker: worker)
+                    return cached
+                }
+            }
+            do {
+                let data = try await produce()
+                // A computation stopped by cancellation is not stored.
+                try Task.checkCancellation()
+                try self.save(data, key: key, kind: kind, fileExtension: fileExtension)
+                if let worker { try store.release(claimKey, worker: worker) }
+                return data
+            } catch {
+                if let worker { try? store.release(claimKey, worker: worker) }
+                throw error
+            }
         }
         inFlight[key] = task
         defer { inFlight[key] = nil }
@@ -53,6 +79,7 @@ public actor ArtifactCache {
     private func load(key: String) throws -> Data? {
         try Self.verifiedData(key: key, store: store)
     }
+
 
     /// The bytes of the stored artifact `key`, or `nil` when it is unknown, missing, not a
     /// regular file, or no longer has the size and SHA-256 recorded when it was written.

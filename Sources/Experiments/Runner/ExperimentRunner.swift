@@ -11,6 +11,11 @@ import Tensors
 /// whose run did not finish resumes that run; a trial whose exact inputs (kind, body, seed,
 /// code version) were already computed in any run is copied, not recomputed.
 ///
+/// Several processes may run on one store at once. Each registers as a worker and claims every
+/// trial (and every cached artifact) before computing it; a trial another live worker holds is
+/// left for last and then waited for and copied, so no two processes compute the same trial. A
+/// second `run` of a spec that another process is running joins that run and shares its trials.
+///
 /// Determinism: a trial's randomness comes only from its seed's named streams and BLAS runs on
 /// one thread, so results do not depend on `jobs` or on the order trials finish.
 public final class ExperimentRunner: Sendable {
@@ -46,7 +51,8 @@ public final class ExperimentRunner: Sendable {
     public struct Summary: Sendable {
         public var run: RunRecord
         public var trials: [TrialRecord]
-        /// Trials computed in this invocation (the others were resumed or copied).
+        /// Trials computed in this invocation (the others were resumed, copied, or computed by
+        /// another process sharing the run).
         public var computed: Int
     }
 
@@ -113,7 +119,13 @@ public final class ExperimentRunner: Sendable {
             throw RunnerError.store(.io(file: options.storeURL.path, reason: "cannot create its folder: \(error.localizedDescription)"))
         }
         let store: ResultStore
-        do throws(StoreError) { store = try ResultStore(url: options.storeURL) } catch { throw RunnerError.store(error) }
+        let lease: WorkerLease
+        do throws(StoreError) {
+            store = try ResultStore(url: options.storeURL)
+            lease = try store.registerWorker()
+        } catch { throw RunnerError.store(error) }
+        defer { lease.end() }
+        let worker = lease.worker
 
         let bodyJSON = document.body.canonicalJSON
         let sweepJSON = "[" + document.sweep.map { "[\(SpecNode.jsonString($0.path)),[\($0.values.map(\.canonicalJSON).joined(separator: ","))]]" }.joined(separator: ",") + "]"
@@ -129,13 +141,19 @@ public final class ExperimentRunner: Sendable {
         do throws(StoreError) {
             if let existing = try store.unfinishedRun(specHash: specHash) {
                 run = existing
-                try store.setRunStatus(run.id, .running)
-                options.progress?.message("resuming run \(run.id)")
+                if existing.status == .running {
+                    // Its worker is alive (a dead one's run reads as crashed): share the trials.
+                    options.progress?.message("joining run \(run.id), which another process is running: each trial is computed once, by one of them")
+                } else {
+                    try store.setRunStatus(run.id, .running, worker: worker)
+                    options.progress?.message(existing.status == .crashed ? "resuming run \(run.id) (its process died)" : "resuming run \(run.id)")
+                }
             } else {
                 let stamp = Self.timestamp(Date())
                 run = RunRecord(id: "r-\(stamp)-\(specHash.prefix(6))-\(UUID().uuidString.prefix(4).lowercased())", name: document.name, kind: document.kind, seed: document.seed,
                                 specFile: specURL.path, specText: specText, overrides: options.overrides, specHash: specHash,
-                                codeVersion: options.codeVersion, status: .running, trialCount: planned.count, createdAt: Date(), finishedAt: nil)
+                                codeVersion: options.codeVersion, status: .running, trialCount: planned.count, createdAt: Date(), finishedAt: nil,
+                                workerID: worker)
                 try store.createRun(run, trials: planned.map { ($0.0.index, $0.0.parametersJSON, $0.0.seed, trialKey($0.0)) })
             }
         } catch { throw RunnerError.store(error) }
@@ -168,53 +186,85 @@ public final class ExperimentRunner: Sendable {
         let previousThreads = BLAS.threadCount
         BLAS.threadCount = 1
         defer { BLAS.threadCount = previousThreads }
-        let cache = ArtifactCache(store: store)
+        let cache = ArtifactCache(store: store, worker: worker)
         let datasets = DatasetCache()
         let workers = max(1, jobs / max(1, min(jobs, pending.count)))
         let total = planned.count, alreadyDone = planned.count - pending.count
         options.progress?.started(run: run.id, name: document.name, total: total, done: alreadyDone)
 
         var failures: [RunnerError] = []
+        var computed = 0
+        let runID = run.id
         do {
-            try await withThrowingTaskGroup(of: (Int, Result<(TrialOutcome, Double), any Error>).self) { group in
+            try await withThrowingTaskGroup(of: (TrialDefinition, TrialResult).self) { group in
                 var iterator = pending.makeIterator()
+                // Trials another worker held when first tried: taken up last, waiting for them.
+                var deferred: [(TrialDefinition, any Sendable)] = []
                 var running = 0
                 func launch() {
-                    guard let (trial, parameters) = iterator.next() else { return }
+                    let next: (TrialDefinition, any Sendable)
+                    let wait: Bool
+                    if let item = iterator.next() { (next, wait) = (item, false) } else if !deferred.isEmpty { (next, wait) = (deferred.removeFirst(), true) } else { return }
+                    let (trial, parameters) = next
                     running += 1
+                    let key = trialKey(trial)
                     let context = TrialContext(trialIndex: trial.index, seed: trial.seed, dataDirectory: options.dataDirectory,
                                                workers: workers, codeVersion: options.codeVersion,
                                                reusableCodeVersions: options.reusableCodeVersions, cache: cache, datasets: datasets,
                                                inputDigests: trialInputs[trial.index] ?? [:],
                                                inputFingerprints: trialFingerprints[trial.index] ?? [],
                                                report: { [progress = options.progress] in progress?.message("trial \(trial.index): \($0)") })
-                    options.progress?.trialStarted(index: trial.index, parameters: trial.parametersJSON)
                     group.addTask {
+                        // Claim the trial, or learn that it is done or another worker holds it.
+                        do {
+                            while true {
+                                if let previous = try store.completedTrial(key: key) {
+                                    return (trial, previous.runID == runID && previous.index == trial.index ? .doneElsewhere : .copy(from: previous))
+                                }
+                                if case .claimed = try store.claim(key, worker: worker) { break }
+                                if !wait { return (trial, .deferred) }
+                                try await Task.sleep(for: ArtifactCache.pollInterval)
+                            }
+                        } catch {
+                            return (trial, .failure(error))
+                        }
+                        options.progress?.trialStarted(index: trial.index, parameters: trial.parametersJSON)
                         let start = ContinuousClock.now
                         do {
                             let outcome = try await kind.execute(parameters, context)
                             let elapsed = ContinuousClock.now - start
-                            return (trial.index, .success((outcome, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)))
+                            return (trial, .computed(outcome, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
                         } catch {
-                            return (trial.index, .failure(error))
+                            return (trial, .failure(error))
                         }
                     }
                 }
                 for _ in 0..<jobs { launch() }
-                while running > 0, let (index, result) = try await group.next() {
+                while running > 0, let (trial, result) = try await group.next() {
                     running -= 1
+                    let index = trial.index
+                    let claim = (key: trialKey(trial), worker: worker)
                     switch result {
-                    case let .success((outcome, seconds)):
-                        try store.completeTrial(runID: run.id, index: index, outcome: outcome, seconds: seconds)
+                    case let .computed(outcome, seconds):
+                        try store.completeTrial(runID: runID, index: index, outcome: outcome, seconds: seconds, releasing: claim)
+                        computed += 1
                         options.progress?.trialFinished(index: index, seconds: seconds, metrics: outcome.metrics)
+                    case let .copy(source):
+                        try store.copyTrial(from: source, to: runID, index: index)
+                        options.progress?.message("trial \(index): reused results of run \(source.runID), computed by another process")
+                    case .doneElsewhere:
+                        options.progress?.message("trial \(index): computed by another process in this run")
+                    case .deferred:
+                        deferred.append((trial, planned.first { $0.0.index == index }!.1))
                     case let .failure(error):
+                        try? store.release(claim.key, worker: worker)
                         // A trial that stopped because the run was cancelled (whatever error its
                         // loop threw on seeing the cancellation) is not a failure: it stays pending.
                         if error is CancellationError || Task.isCancelled { throw CancellationError() }
-                        let parameters = planned.first { $0.0.index == index }?.0.parametersJSON ?? ""
+                        if let storeError = error as? StoreError { throw storeError }
                         let message = String(describing: error)
-                        try store.failTrial(runID: run.id, index: index, error: message)
-                        failures.append(.trialFailed(index: index, parameters: parameters, reason: message))
+                        try store.failTrial(runID: runID, index: index, error: message)
+                        failures.append(.trialFailed(index: index, parameters: trial.parametersJSON, reason: message))
                         options.progress?.message("trial \(index) failed: \(message)")
                     }
                     // A finished trial is stored before an interruption is honoured.
@@ -230,13 +280,15 @@ public final class ExperimentRunner: Sendable {
         }
         let trials: [TrialRecord]
         do throws(StoreError) {
-            try store.setRunStatus(run.id, failures.isEmpty ? .complete : .failed)
+            // With workers sharing the run, it is complete when every trial is, whoever computed it.
+            let stored = try store.trials(runID: run.id)
+            try store.setRunStatus(run.id, failures.isEmpty && stored.allSatisfy { $0.status == .complete } ? .complete : .failed)
             run = try store.run(run.id)
             trials = try store.trials(runID: run.id)
         } catch { throw RunnerError.store(error) }
         options.progress?.finished()
         if let first = failures.first { throw first }
-        return Summary(run: run, trials: trials, computed: pending.count)
+        return Summary(run: run, trials: trials, computed: computed)
     }
 
     /// The largest spec file read (1 MiB): specs are written by hand; anything larger is not one.
@@ -268,4 +320,16 @@ public final class ExperimentRunner: Sendable {
         formatter.dateFormat = "yyyyMMdd-HHmmss"
         return formatter.string(from: date)
     }
+}
+
+/// How a trial ended in this worker.
+enum TrialResult: Sendable {
+    case computed(TrialOutcome, seconds: Double)
+    /// Completed in another run: its results are copied.
+    case copy(from: (runID: String, index: Int))
+    /// Completed in this run by another worker sharing it.
+    case doneElsewhere
+    /// Another live worker holds it: try again after every other trial.
+    case deferred
+    case failure(any Error)
 }

@@ -16,10 +16,15 @@ public struct RunRecord: Sendable, Equatable {
     public var trialCount: Int
     public var createdAt: Date
     public var finishedAt: Date?
+    /// The worker (`StoreWorker`) that runs it while it is `running`.
+    public var workerID: String? = nil
 }
 
 public enum RunStatus: String, Sendable, Equatable {
     case running, complete, failed, interrupted
+    /// Its process died (killed, out of memory, power cut) while it was running: found so by the
+    /// next process that opened the store. Re-running the spec resumes it.
+    case crashed
 }
 
 /// A trial as stored, with its metrics.
@@ -45,11 +50,11 @@ extension ResultStore {
     public func createRun(_ run: RunRecord, trials: [(index: Int, parameters: String, seed: UInt64, key: String)]) throws(StoreError) {
         try write { db in
             try db.execute(sql: """
-                INSERT INTO runs (id, name, kind, seed, spec_file, spec_text, overrides, spec_hash, code_version, status, trial_count, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO runs (id, name, kind, seed, spec_file, spec_text, overrides, spec_hash, code_version, status, trial_count, created_at, worker_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [run.id, run.name, run.kind, Int64(bitPattern: run.seed), run.specFile, run.specText,
                                  jsonArray(run.overrides), run.specHash, run.codeVersion, run.status.rawValue, run.trialCount,
-                                 run.createdAt.timeIntervalSince1970])
+                                 run.createdAt.timeIntervalSince1970, run.workerID])
             for trial in trials {
                 try db.execute(sql: "INSERT INTO trials (run_id, trial_index, parameters, seed, trial_key, status) VALUES (?, ?, ?, ?, ?, 'pending')",
                                arguments: [run.id, trial.index, trial.parameters, Int64(bitPattern: trial.seed), trial.key])
@@ -57,9 +62,14 @@ extension ResultStore {
         }
     }
 
-    /// Records a finished trial — metrics, series, artifact references and status — atomically.
-    public func completeTrial(runID: String, index: Int, outcome: TrialOutcome, seconds: Double) throws(StoreError) {
+    /// Records a finished trial — metrics, series, artifact references and status — atomically,
+    /// releasing the worker's claim on the trial's key in the same transaction.
+    public func completeTrial(runID: String, index: Int, outcome: TrialOutcome, seconds: Double,
+                              releasing claim: (key: String, worker: String)? = nil) throws(StoreError) {
         try write { db in
+            if let claim {
+                try db.execute(sql: "DELETE FROM claims WHERE key = ? AND worker_id = ?", arguments: [claim.key, claim.worker])
+            }
             try db.execute(sql: "DELETE FROM metrics WHERE run_id = ? AND trial_index = ?", arguments: [runID, index])
             try db.execute(sql: "DELETE FROM series WHERE run_id = ? AND trial_index = ?", arguments: [runID, index])
             try db.execute(sql: "DELETE FROM trial_artifacts WHERE run_id = ? AND trial_index = ?", arguments: [runID, index])
@@ -80,17 +90,25 @@ extension ResultStore {
         }
     }
 
-    public func failTrial(runID: String, index: Int, error: String) throws(StoreError) {
+    public func failTrial(runID: String, index: Int, error: String, releasing claim: (key: String, worker: String)? = nil) throws(StoreError) {
         try write { db in
+            if let claim {
+                try db.execute(sql: "DELETE FROM claims WHERE key = ? AND worker_id = ?", arguments: [claim.key, claim.worker])
+            }
             try db.execute(sql: "UPDATE trials SET status = 'failed', error = ? WHERE run_id = ? AND trial_index = ?",
                            arguments: [error, runID, index])
         }
     }
 
-    public func setRunStatus(_ id: String, _ status: RunStatus) throws(StoreError) {
+    /// Sets a run's status; `running` records the worker that runs it.
+    public func setRunStatus(_ id: String, _ status: RunStatus, worker: String? = nil) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
-                           arguments: [status.rawValue, status == .running ? nil : Date().timeIntervalSince1970, id])
+            if status == .running {
+                try db.execute(sql: "UPDATE runs SET status = 'running', finished_at = NULL, worker_id = ? WHERE id = ?", arguments: [worker, id])
+            } else {
+                try db.execute(sql: "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                               arguments: [status.rawValue, Date().timeIntervalSince1970, id])
+            }
         }
     }
 
@@ -98,7 +116,7 @@ extension ResultStore {
     public func unfinishedRun(specHash: String) throws(StoreError) -> RunRecord? {
         try access { db in
             try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE spec_hash = ? AND status != 'complete' ORDER BY created_at DESC LIMIT 1",
-                             arguments: [specHash]).map(RunRecord.init(row:))
+                             arguments: [specHash]).map(RunRecord.init(row:)).map { try Self.withLiveness(db, [$0])[0] }
         }
     }
 
@@ -118,7 +136,7 @@ extension ResultStore {
 
     public func runs(limit: Int = 100) throws(StoreError) -> [RunRecord] {
         try access { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit]).map(RunRecord.init(row:))
+            try Self.withLiveness(db, try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit]).map(RunRecord.init(row:)))
         }
     }
 
@@ -130,6 +148,7 @@ extension ResultStore {
             // A prefix compared as text (no LIKE: '%' and '_' in the argument are not wildcards).
             try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE id = ? OR substr(id, 1, length(?)) = ? ORDER BY (id = ?) DESC, created_at DESC, id DESC LIMIT 21",
                              arguments: [id, id, id, id]).map(RunRecord.init(row:))
+                .map { try Self.withLiveness(db, [$0])[0] }
         }
         guard let first = found.first else { throw .notFound(file: url.path, what: "run '\(id)'") }
         if first.id == id || found.count == 1 { return first }
@@ -165,6 +184,21 @@ extension ResultStore {
     }
 }
 
+extension ResultStore {
+    /// The runs with `running` replaced by `crashed` where the worker running them is dead or
+    /// unknown: what a reader sees of a crash before a writer records it (`reapDeadWorkers`).
+    static func withLiveness(_ db: Database, _ runs: [RunRecord]) throws -> [RunRecord] {
+        guard runs.contains(where: { $0.status == .running }) else { return runs }
+        let dead = try deadWorkers(db, now: Date(), timeout: workerTimeout)
+        let registered = Set(try workers(db).map(\.id))
+        return runs.map { run in
+            var run = run
+            if run.status == .running, run.workerID.map({ dead.contains($0) || !registered.contains($0) }) ?? true { run.status = .crashed }
+            return run
+        }
+    }
+}
+
 extension RunRecord {
     init(row: Row) {
         id = row["id"]
@@ -180,6 +214,7 @@ extension RunRecord {
         trialCount = row["trial_count"]
         createdAt = Date(timeIntervalSince1970: row["created_at"])
         finishedAt = (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        workerID = row["worker_id"]
     }
 }
 

@@ -6,6 +6,9 @@ import GRDB
 ///
 /// Every trial's results are written in one transaction together with its completion, so a
 /// run killed at any moment leaves each trial either complete with all its results or absent.
+/// Several processes may run on one store at once: each registers as a worker and claims what it
+/// computes (`ResultStore+Workers.swift`); opening a store writable marks `crashed` the runs
+/// whose process died.
 public final class ResultStore: Sendable {
     /// The database file.
     public let url: URL
@@ -77,6 +80,23 @@ public final class ResultStore: Sendable {
                 t.foreignKey(["run_id", "trial_index"], references: "trials", onDelete: .cascade)
             }
         }),
+        // Workers (processes running a run), their claims on trial and artifact keys, and the
+        // worker that runs each run: two runs share work, and a crashed run is recognised.
+        ("v2-workers-claims", { db in
+            try db.create(table: "workers") { t in
+                t.primaryKey("id", .text)
+                t.column("host", .text).notNull()
+                t.column("pid", .integer).notNull()
+                t.column("started_at", .double).notNull()
+                t.column("heartbeat_at", .double).notNull()
+            }
+            try db.create(table: "claims") { t in
+                t.primaryKey("key", .text)
+                t.column("worker_id", .text).notNull().indexed()
+                t.column("claimed_at", .double).notNull()
+            }
+            try db.alter(table: "runs") { t in t.add(column: "worker_id", .text) }
+        }),
     ]
 
     /// Opens (creating when absent) the store at `url`, migrating it to the current schema.
@@ -101,8 +121,17 @@ public final class ResultStore: Sendable {
         if readOnly && !FileManager.default.fileExists(atPath: url.path) {
             throw .notFound(file: url.path, what: "results store")
         }
+        // Creating and migrating a store is serialised between processes by a lock file beside
+        // it: two runs started together on a new store would otherwise both create its tables.
+        var lock: Int32 = -1
+        if !readOnly {
+            lock = open(url.path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard lock >= 0 else { throw .io(file: url.path + ".lock", reason: "cannot open the store's lock file: \(String(cString: strerror(errno)))") }
+            while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+        }
+        defer { if lock >= 0 { close(lock) } }
         do {
-            pool = try DatabasePool(path: url.path, configuration: configuration)
+            pool = try Self.openPool(path: url.path, configuration: configuration)
             var migrator = DatabaseMigrator()
             for (name, migration) in Self.migrations { migrator.registerMigration(name, migrate: migration) }
             let known = Set(Self.migrations.map(\.0))
@@ -114,6 +143,8 @@ public final class ResultStore: Sendable {
                 guard applied.count == known.count else { throw StoreError.notFound(file: url.path, what: "complete schema (an older store; open it writable once to migrate)") }
             } else {
                 try migrator.migrate(pool)
+                // A run left `running` by a process that died is marked `crashed` now.
+                _ = try pool.write { db in try Self.reap(db, now: Date(), timeout: Self.workerTimeout) }
             }
         } catch let error as StoreError {
             throw error
@@ -121,6 +152,20 @@ public final class ResultStore: Sendable {
             throw StoreError(database: error, file: url.path)
         } catch {
             throw .io(file: url.path, reason: "\(error)")
+        }
+    }
+
+    /// Opens the pool, retrying for up to 10 s while another process holds the lock that
+    /// creating a store or switching it to WAL needs (SQLite answers those at once with BUSY,
+    /// without the busy timeout): two runs started together on a new store both open it.
+    static func openPool(path: String, configuration: Configuration) throws -> DatabasePool {
+        var attempt = 0
+        while true {
+            do { return try DatabasePool(path: path, configuration: configuration) } catch let error as DatabaseError
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && attempt < 100 {
+                attempt += 1
+                usleep(100_000)
+            }
         }
     }
 
@@ -181,5 +226,25 @@ extension ResultStore {
     /// Marks a migration this version does not know as applied (tests of the newer-schema refusal).
     public func recordForeignMigrationForTesting(_ identifier: String) throws(StoreError) {
         try write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [identifier]) }
+    }
+
+    /// Registers a worker as another process would (tests of liveness).
+    public func insertWorkerForTesting(id: String, host: String? = nil, pid: Int32, heartbeat: Date) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, host ?? StoreWorker.current().host, Int(pid), heartbeat.timeIntervalSince1970, heartbeat.timeIntervalSince1970])
+        }
+    }
+
+    /// Puts a finished run back to `running` by `worker` with one trial pending, as a process
+    /// killed inside that trial would leave it (tests of crash marking).
+    public func markRunningForTesting(runID: String, worker: String, pendingTrial: Int, claiming key: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "INSERT INTO claims (key, worker_id, claimed_at) VALUES (?, ?, ?)", arguments: [key, worker, Date().timeIntervalSince1970])
+            try db.execute(sql: "UPDATE runs SET status = 'running', finished_at = NULL, worker_id = ? WHERE id = ?", arguments: [worker, runID])
+            try db.execute(sql: "DELETE FROM metrics WHERE run_id = ? AND trial_index = ?", arguments: [runID, pendingTrial])
+            try db.execute(sql: "UPDATE trials SET status = 'pending', seconds = NULL, finished_at = NULL WHERE run_id = ? AND trial_index = ?",
+                           arguments: [runID, pendingTrial])
+        }
     }
 }
