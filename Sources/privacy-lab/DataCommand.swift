@@ -28,9 +28,18 @@ struct DataCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Name, shape, classes and presence of each dataset.")
         @OptionGroup var location: Location
+        @Flag(help: "Print JSON instead of a table.") var json = false
 
-        func run() {
+        func run() throws {
             let directory = location.resolve()
+            if json {
+                let datasets: [[String: Any]] = DatasetRegistry.all.map { d in
+                    ["name": d.name.rawValue, "shape": d.shapeDescription, "classes": d.classCount,
+                     "present": DatasetRegistry.isPresent(d.name, in: directory)]
+                }
+                printJSON(["data_directory": directory.url.path, "datasets": datasets])
+                return
+            }
             print("data directory: \(directory)")
             let rows = DatasetRegistry.all.map { d in
                 [d.name.rawValue, d.shapeDescription, String(d.classCount),
@@ -47,12 +56,27 @@ struct DataCommand: ParsableCommand {
         @OptionGroup var location: Location
         @Argument(help: "A dataset name (\(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))).")
         var name: DatasetName?
+        @Flag(help: "Print one JSON object (every dataset's status and every file that is not ok) instead of lines.") var json = false
 
         func run() throws {
             let directory = location.resolve()
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory.url.path, isDirectory: &isFolder), isFolder.boolValue else {
                 throw CLIError("data directory \(directory.url.path) does not exist (or is not a folder); give --data-dir or set PRIVACY_LAB_DATA")
+            }
+            if json {
+                var failed = false
+                let datasets: [[String: Any]] = (name.map { [$0] } ?? DatasetName.allCases).map { dataset in
+                    let report = DatasetRegistry.verify(dataset, in: directory)
+                    let status = report.isAbsent && name == nil ? "absent" : report.passed ? "ok" : "failed"
+                    if status == "failed" { failed = true }
+                    return ["name": dataset.rawValue, "status": status,
+                            "files_checked": report.checks.count, "files_ok": report.checks.filter { $0.status == .ok }.count,
+                            "problems": report.checks.filter { $0.status != .ok }.map(\.summary)]
+                }
+                printJSON(["data_directory": directory.url.path, "passed": !failed, "datasets": datasets])
+                if failed { throw ExitCode(1) }
+                return
             }
             print("data directory: \(directory)")
             var failed = false
@@ -105,4 +129,10 @@ private func printTable(header: [String], rows: [[String]]) {
             c == row.count - 1 ? cell : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
         }.joined(separator: "  "))
     }
+}
+
+/// Prints a JSON object with sorted keys on one line.
+func printJSON(_ object: Any) {
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+    print(String(decoding: data, as: UTF8.self))
 }

@@ -102,20 +102,25 @@ struct RunCommand: AsyncParsableCommand {
             } catch let error as RunnerError {
                 throw CLIError(error.description)
             }
-            if json {
-                print(ResultRendering.json(run: summary.run, trials: summary.trials))
-            } else {
-                print("run \(summary.run.id) · \(summary.run.name) · \(summary.run.kind) · seed \(summary.run.seed)")
-                if let attacks = ResultRendering.attackTable(trials: summary.trials) {
-                    print(attacks)
-                    continue
-                }
-                let wide = Set(summary.trials.flatMap { $0.metrics.map(\.name) }).count > 6
-                print(wide && summary.trials.count <= 4 ? ResultRendering.transposedTable(trials: summary.trials)
-                                                        : ResultRendering.table(trials: summary.trials))
-            }
+            printSummary(summary, json: json)
         }
     }
+}
+
+/// A finished run as `run` prints it: JSON, or its id line and its table.
+func printSummary(_ summary: ExperimentRunner.Summary, json: Bool) {
+    if json {
+        print(ResultRendering.json(run: summary.run, trials: summary.trials))
+        return
+    }
+    print("run \(summary.run.id) · \(summary.run.name) · \(summary.run.kind) · seed \(summary.run.seed)")
+    if let attacks = ResultRendering.attackTable(trials: summary.trials) {
+        print(attacks)
+        return
+    }
+    let wide = Set(summary.trials.flatMap { $0.metrics.map(\.name) }).count > 6
+    print(wide && summary.trials.count <= 4 ? ResultRendering.transposedTable(trials: summary.trials)
+                                            : ResultRendering.table(trials: summary.trials))
 }
 
 /// Runs `body`, cancelling it on Ctrl-C (SIGINT) or SIGTERM so that the runner stops cleanly
@@ -174,20 +179,30 @@ func configureAllocator() {
     _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 256 << 20)
 }
 
-/// `privacy-lab runs list | show ID | export ID --format csv|json`
+/// `privacy-lab runs list | show ID | export ID --format csv|json | delete ID… | gc`
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "runs", abstract: "List, show and export stored runs.", subcommands: [List.self, Show.self, Export.self])
+        commandName: "runs", abstract: "List, show, export and delete stored runs; remove artifacts no run uses.",
+        subcommands: [List.self, Show.self, Export.self, Delete.self, GC.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The most recent runs.")
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "How many runs to list.") var limit = 50
+        @Flag(help: "Print a JSON array instead of a table.") var json = false
+
+        func validate() throws {
+            guard (1...1_000_000).contains(limit) else { throw ValidationError("--limit must lie in 1…1000000, got \(limit)") }
+        }
 
         func run() throws {
             let store = try storeOptions.openReadOnly()
             let runs: [RunRecord]
             do { runs = try store.runs(limit: limit) } catch { throw CLIError(error.description) }
+            if json {
+                print("[" + runs.map(ResultRendering.jsonSummary(run:)).joined(separator: ",") + "]")
+                return
+            }
             let rows = runs.map { r in
                 [r.id, r.name, r.kind, String(r.seed), r.status.rawValue, String(r.trialCount),
                  ISO8601DateFormatter().string(from: r.createdAt)]
@@ -200,12 +215,17 @@ struct RunsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A run's spec, trials and metrics.")
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The run ID (or a unique prefix).") var id: String
+        @Flag(help: "Print the run and its trials as JSON (as `run --json`).") var json = false
 
         func run() throws {
             let store = try storeOptions.openReadOnly()
             do {
                 let run = try store.run(id)
                 let trials = try store.trials(runID: run.id)
+                if json {
+                    print(ResultRendering.json(run: run, trials: trials))
+                    return
+                }
                 print("run \(run.id) · \(run.name) · \(run.kind) · seed \(run.seed) · \(run.status.rawValue) · PrivacyLab \(run.codeVersion)")
                 print("spec \(run.specFile)\(run.overrides.isEmpty ? "" : " with --set " + run.overrides.joined(separator: " "))")
                 print(ResultRendering.transposedTable(trials: trials))
@@ -251,6 +271,63 @@ struct RunsCommand: ParsableCommand {
                 case .csv: print(ResultRendering.csv(run: run, trials: trials), terminator: "")
                 }
             } catch { throw CLIError(error.description) }
+        }
+    }
+}
+
+extension RunsCommand {
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete runs with their trials and results (artifacts stay until `runs gc`).",
+            discussion: "A run that a live process is running is refused. Give full ids or unique prefixes.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Run IDs (or unique prefixes).") var ids: [String]
+
+        func validate() throws {
+            guard !ids.isEmpty else { throw ValidationError("give at least one run id") }
+        }
+
+        func run() throws {
+            guard FileManager.default.fileExists(atPath: storeOptions.url.path) else {
+                throw CLIError("\(storeOptions.url.path): no results store")
+            }
+            do {
+                let store = try ResultStore(url: storeOptions.url)
+                // Resolve every id first: one bad id deletes nothing.
+                let runs = try ids.map { try store.run($0) }
+                for run in runs {
+                    try store.deleteRun(run.id)
+                    print("deleted \(run.id) (\(run.name), \(run.trialCount) trials)")
+                }
+            } catch let error as StoreError { throw CLIError(error.description) }
+        }
+    }
+
+    struct GC: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gc",
+            abstract: "Remove artifacts (models, score arrays) that no stored trial refers to, and stray files in the artifacts folder.",
+            discussion: "Refused while another process is running on the store (its trials' artifacts are not referenced until they finish).")
+        @OptionGroup var storeOptions: StoreOptions
+        @Flag(name: .customLong("dry-run"), help: "Only print what would be removed.") var dryRun = false
+        @Flag(help: "Print a JSON summary.") var json = false
+
+        func run() throws {
+            guard FileManager.default.fileExists(atPath: storeOptions.url.path) else {
+                throw CLIError("\(storeOptions.url.path): no results store")
+            }
+            let result: ArtifactCollection
+            do {
+                let store = try ResultStore(url: storeOptions.url)
+                result = try store.collectGarbage(dryRun: dryRun)
+            } catch let error as StoreError { throw CLIError(error.description) }
+            if json {
+                printJSON(["dry_run": dryRun, "artifacts": result.artifacts.count, "stray_files": result.strayFiles.count,
+                           "bytes": result.bytes, "kept": result.kept])
+                return
+            }
+            for path in result.artifacts + result.strayFiles { print((dryRun ? "would remove " : "removed ") + path) }
+            print("\(dryRun ? "would free" : "freed") \(result.bytes) bytes: \(result.artifacts.count) unreferenced artifacts, \(result.strayFiles.count) stray files; \(result.kept) artifacts kept")
         }
     }
 }

@@ -5,6 +5,11 @@ import Foundation
 /// the notebook writes each block's results (a table and figure links) right below it between
 /// marker comments, replacing earlier outputs. Outputs hold no run IDs or times, so a checked
 /// notebook reproduces byte for byte.
+///
+/// A block's fence may carry options: ```` ```privacy-lab metrics=clean_accuracy,pgd.robust_accuracy@* ````
+/// shows only those metrics (`*` matches any run of characters) in its table, in that order.
+/// Figures are named after the block's run (`figures/<run name>-…svg`; `-2`, `-3` for a name
+/// that repeats in the notebook), not after the notebook's file, so a copied notebook checks.
 public struct Notebook: Sendable {
     public static let outputStart = "<!-- privacy-lab:output -->"
     public static let outputEnd = "<!-- privacy-lab:end -->"
@@ -22,6 +27,26 @@ public struct Notebook: Sendable {
         public var fenceLine: Int
         public var endLine: Int
         public var outputRange: Range<Int>?
+        /// The metrics its table shows (`metrics=` on the fence), or nil for the default table.
+        public var metrics: [String]? = nil
+    }
+
+    /// The options on a ```` ```privacy-lab ```` fence line, or nil when the line opens no block.
+    func fenceOptions(_ line: String, lineNumber: Int) throws -> [String: String]? {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasPrefix("```privacy-lab") else { return nil }
+        let rest = trimmed.dropFirst("```privacy-lab".count)
+        guard rest.isEmpty || rest.first == " " else { return nil }
+        var options: [String: String] = [:]
+        for word in rest.split(separator: " ") {
+            let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0] == "metrics", !parts[1].isEmpty, options[parts[0]] == nil else {
+                throw RunnerError.spec(SpecError(file: url.path, line: lineNumber, keyPath: "",
+                                                 message: "'\(word)' is not a block option; the fence takes metrics=NAME,NAME (with * as a wildcard)"))
+            }
+            options[parts[0]] = parts[1]
+        }
+        return options
     }
 
     public init(url: URL) throws {
@@ -44,7 +69,7 @@ public struct Notebook: Sendable {
         var blocks: [Block] = []
         var i = 0
         while i < lines.count {
-            if lines[i].trimmingCharacters(in: .whitespaces) == "```privacy-lab" {
+            if let options = try fenceOptions(lines[i], lineNumber: i + 1) {
                 let start = i
                 var j = i + 1
                 while j < lines.count && lines[j].trimmingCharacters(in: .whitespaces) != "```" { j += 1 }
@@ -62,7 +87,8 @@ public struct Notebook: Sendable {
                     }
                     output = k..<(e + 1)
                 }
-                blocks.append(Block(yaml: lines[(start + 1)..<j].joined(separator: "\n"), fenceLine: start, endLine: j, outputRange: output))
+                blocks.append(Block(yaml: lines[(start + 1)..<j].joined(separator: "\n"), fenceLine: start, endLine: j, outputRange: output,
+                                    metrics: options["metrics"].map { $0.split(separator: ",").map(String.init) }))
                 i = output?.upperBound ?? (j + 1)
             } else {
                 i += 1
@@ -98,12 +124,12 @@ public struct Notebook: Sendable {
     }
 
     /// Runs every block through the runner, writes figures next to the notebook
-    /// (`figures/<notebook>-<block>-…svg`), and returns the outputs.
+    /// (`figures/<run name>-…svg`), and returns the outputs.
     public func run(runner: ExperimentRunner, options: ExperimentRunner.Options, figuresDirectory: URL) async throws -> [String] {
         try FileManager.default.createDirectory(at: figuresDirectory, withIntermediateDirectories: true)
-        let base = url.deletingPathExtension().lastPathComponent
         var outputs: [String] = []
-        for (index, block) in try blocks().enumerated() {
+        var prefixes: [String: Int] = [:]
+        for block in try blocks() {
             // The block runs as a spec of the notebook itself: relative file paths in it resolve
             // against the notebook's folder.
             let summary: ExperimentRunner.Summary
@@ -119,9 +145,11 @@ public struct Notebook: Sendable {
             }
             let store = try ResultStore(url: options.storeURL)
             let outcomes = try summary.trials.map { try store.outcome(runID: summary.run.id, index: $0.index) }
-            let prefix = "\(base)-\(index + 1)"
+            let name = ReportWriter.slug(summary.run.name).isEmpty ? "block" : ReportWriter.slug(summary.run.name)
+            prefixes[name, default: 0] += 1
+            let prefix = prefixes[name]! == 1 ? name : "\(name)-\(prefixes[name]!)"
             let (markdown, figures) = ReportWriter.render(run: summary.run, trials: summary.trials, outcomes: outcomes,
-                                                          figurePrefix: prefix, includeProvenance: false)
+                                                          figurePrefix: prefix, includeProvenance: false, metrics: block.metrics)
             let (gridMarkdown, grids) = try ReportWriter.imageGrids(trials: summary.trials, outcomes: outcomes, store: store,
                                                                      figurePrefix: prefix)
             let relative = figuresDirectory.lastPathComponent

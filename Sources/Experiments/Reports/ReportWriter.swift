@@ -38,8 +38,11 @@ public enum ReportWriter {
     }
 
     /// The Markdown section of one run and its figures (file name → SVG text).
+    /// - Parameter metrics: when given, the table shows only the metrics matching these names
+    ///   (`*` matches any run of characters), in this order; otherwise membership attacks get one
+    ///   row per attack (with bootstrap intervals where computed) and other metrics one column each.
     public static func render(run: RunRecord, trials: [TrialRecord], outcomes: [TrialOutcome], figurePrefix: String,
-                              includeProvenance: Bool = true) -> (String, [(String, String)]) {
+                              includeProvenance: Bool = true, metrics selection: [String]? = nil) -> (String, [(String, String)]) {
         var md = ""
         var figures: [(String, String)] = []
         if includeProvenance {
@@ -48,7 +51,15 @@ public enum ReportWriter {
             md += "Spec `\(run.specFile)`\(run.overrides.isEmpty ? "" : " with `--set \(run.overrides.joined(separator: " "))`"):\n\n"
             md += "```yaml\n\(run.specText.trimmingCharacters(in: .whitespacesAndNewlines))\n```\n\n"
         }
-        md += markdownTable(trials: trials) + "\n"
+        if let selection {
+            md += markdownTable(trials: trials, metrics: selectedMetrics(trials: trials, patterns: selection)) + "\n"
+        } else if let attacks = markdownAttackTable(trials: trials) {
+            md += attacks + "\n"
+            let others = Array(Set(trials.flatMap { $0.metrics.map(\.name) }.filter { !attackParts(trials).contains(String($0.prefix { $0 != "." })) })).sorted()
+            if !others.isEmpty { md += markdownTable(trials: trials, metrics: others) + "\n" }
+        } else {
+            md += markdownTable(trials: trials) + "\n"
+        }
         // Reports name the run's id under each title; notebooks, whose outputs must reproduce
         // exactly, name the run by its spec name alone.
         let runSubtitle: String? = includeProvenance ? "run \(run.id)" : nil
@@ -173,10 +184,75 @@ public enum ReportWriter {
         return (md, files)
     }
 
-    /// A Markdown table: parameters then metrics, one row per trial.
-    public static func markdownTable(trials: [TrialRecord]) -> String {
+    /// The metric names matching `patterns` (`*` matches any run of characters), pattern by
+    /// pattern in the order given, each pattern's matches sorted.
+    public static func selectedMetrics(trials: [TrialRecord], patterns: [String]) -> [String] {
+        let all = Array(Set(trials.flatMap { $0.metrics.map(\.name) })).sorted()
+        var chosen: [String] = []
+        for pattern in patterns {
+            for name in all where matches(name, pattern) && !chosen.contains(name) { chosen.append(name) }
+        }
+        return chosen
+    }
+
+    /// Whether `name` matches `pattern`, whose `*` stands for any run of characters.
+    static func matches(_ name: String, _ pattern: String) -> Bool {
+        let pieces = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        guard pieces.count > 1 else { return name == pattern }
+        guard name.hasPrefix(pieces[0]) else { return false }
+        var rest = name.dropFirst(pieces[0].count)
+        for (k, piece) in pieces.enumerated().dropFirst() {
+            if k == pieces.count - 1 { return piece.isEmpty || (rest.hasSuffix(piece) && rest.count >= piece.count) }
+            guard let found = rest.range(of: piece) else { return false }
+            rest = rest[found.upperBound...]
+        }
+        return true
+    }
+
+    /// The membership attacks the trials report (the parts with a `tpr@0.01` metric).
+    static func attackParts(_ trials: [TrialRecord]) -> Set<String> {
+        Set(trials.flatMap { t in t.metrics.compactMap { m -> String? in
+            m.name.hasSuffix(".tpr@0.01") ? String(m.name.dropLast(".tpr@0.01".count)) : nil
+        } })
+    }
+
+    /// Membership attacks as Markdown: one row per trial and attack, with the swept parameters,
+    /// AUC, TPR at 10%, 1% and 0.1% FPR, advantage and the ε lower bound; a value computed with
+    /// a bootstrap shows its interval, `0.696 [0.661, 0.729]`. Nil when no trial has an attack.
+    public static func markdownAttackTable(trials: [TrialRecord]) -> String? {
+        let parts = attackParts(trials)
+        guard !parts.isEmpty else { return nil }
         let parameterNames = ResultRendering.orderedParameterNames(trials)
-        let metricNames = Array(Set(trials.flatMap { $0.metrics.map(\.name) })).sorted()
+        let columns = [("AUC", "auc"), ("TPR@10%", "tpr@0.1"), ("TPR@1%", "tpr@0.01"), ("TPR@0.1%", "tpr@0.001"),
+                       ("advantage", "advantage"), ("ε lower bound", "epsilon")]
+        let header = parameterNames + ["attack"] + columns.map(\.0)
+        var md = "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---" }.joined(separator: "|") + "|\n"
+        for trial in trials {
+            let p = ResultRendering.parameterValues(trial)
+            let attacks = trial.metrics.compactMap { m -> String? in
+                m.name.hasSuffix(".tpr@0.01") ? String(m.name.dropLast(".tpr@0.01".count)) : nil
+            }
+            for attack in attacks {
+                func value(_ suffix: String) -> String {
+                    guard let v = trial.metrics.first(where: { $0.name == "\(attack).\(suffix)" })?.value else { return "–" }
+                    var cell = ResultRendering.format(v)
+                    if let low = trial.metrics.first(where: { $0.name == "\(attack).\(suffix)_low" })?.value,
+                       let high = trial.metrics.first(where: { $0.name == "\(attack).\(suffix)_high" })?.value {
+                        cell += " [\(ResultRendering.format(low)), \(ResultRendering.format(high))]"
+                    }
+                    return cell
+                }
+                let cells = parameterNames.map { p[$0] ?? "" } + [attack] + columns.map { value($0.1) }
+                md += "| " + cells.joined(separator: " | ") + " |\n"
+            }
+        }
+        return md
+    }
+
+    /// A Markdown table: parameters then metrics (all, or those given), one row per trial.
+    public static func markdownTable(trials: [TrialRecord], metrics: [String]? = nil) -> String {
+        let parameterNames = ResultRendering.orderedParameterNames(trials)
+        let metricNames = metrics ?? Array(Set(trials.flatMap { $0.metrics.map(\.name) })).sorted()
         if metricNames.count > 8 && trials.count <= 6 {
             // Metrics down, trials across.
             var header = ["metric"]

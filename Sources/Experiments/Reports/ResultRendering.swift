@@ -17,6 +17,15 @@ public enum ResultRendering {
         return out + "]}"
     }
 
+    /// One run without its trials, as `runs list --json` prints it.
+    public static func jsonSummary(run: RunRecord) -> String {
+        var out = "{\"run\":\(SpecNode.jsonString(run.id)),\"name\":\(SpecNode.jsonString(run.name)),\"kind\":\(SpecNode.jsonString(run.kind)),"
+        out += "\"seed\":\(run.seed),\"status\":\(SpecNode.jsonString(run.status.rawValue)),\"trials\":\(run.trialCount),"
+        out += "\"created\":\(SpecNode.jsonString(ISO8601DateFormatter().string(from: run.createdAt))),"
+        out += "\"spec_file\":\(SpecNode.jsonString(run.specFile)),\"code\":\(SpecNode.jsonString(run.codeVersion))}"
+        return out
+    }
+
     /// A JSON number, or null for NaN and infinities.
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "null" }

@@ -221,3 +221,85 @@ extension RunRecord {
 func jsonArray(_ strings: [String]) -> String {
     "[" + strings.map(SpecNode.jsonString).joined(separator: ",") + "]"
 }
+
+/// What `collectGarbage` removed (or would remove).
+public struct ArtifactCollection: Sendable, Equatable {
+    /// Artifacts no trial refers to, as paths relative to the artifacts folder.
+    public var artifacts: [String] = []
+    /// Files in the artifacts folder that are no artifact (left by a crash mid-write).
+    public var strayFiles: [String] = []
+    public var bytes: Int = 0
+    /// Artifacts still referenced.
+    public var kept: Int = 0
+
+    public init(artifacts: [String] = [], strayFiles: [String] = [], bytes: Int = 0, kept: Int = 0) {
+        self.artifacts = artifacts
+        self.strayFiles = strayFiles
+        self.bytes = bytes
+        self.kept = kept
+    }
+}
+
+extension ResultStore {
+    /// Deletes a run with its trials, metrics, series and artifact references (the artifacts
+    /// themselves stay for `collectGarbage`).
+    /// - Throws: `.database` when a live process is running the run.
+    public func deleteRun(_ id: String) throws(StoreError) {
+        try write { db in
+            _ = try Self.reap(db, now: Date(), timeout: Self.workerTimeout)
+            guard let row = try Row.fetchOne(db, sql: "SELECT status, worker_id FROM runs WHERE id = ?", arguments: [id]) else {
+                throw StoreError.notFound(file: url.path, what: "run '\(id)'")
+            }
+            if (row["status"] as String) == "running", let worker = row["worker_id"] as String?,
+               try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workers WHERE id = ?", arguments: [worker]) == 1 {
+                throw StoreError.database(file: url.path, reason: "run '\(id)' is being run by a live process; stop it first")
+            }
+            try db.execute(sql: "DELETE FROM runs WHERE id = ?", arguments: [id])
+        }
+    }
+
+    /// Removes the artifacts no stored trial refers to, and files in the artifacts folder that
+    /// are no recorded artifact, in one transaction that no process can start a run during.
+    /// - Throws: `.locked` when another process is running on the store (its unfinished trials'
+    ///   artifacts are not referenced yet).
+    public func collectGarbage(dryRun: Bool = false) throws(StoreError) -> ArtifactCollection {
+        let folder = artifactsDirectory
+        return try write { db in
+            _ = try Self.reap(db, now: Date(), timeout: Self.workerTimeout)
+            if let live = try Self.workers(db).first {
+                throw StoreError.database(file: url.path, reason: "process \(live.pid) on \(live.host) is running on this store; collect garbage when it finishes")
+            }
+            var result = ArtifactCollection()
+            let unreferenced = try Row.fetchAll(db, sql: """
+                SELECT key, path, byte_count FROM artifacts WHERE key NOT IN (SELECT artifact_key FROM trial_artifacts) ORDER BY path
+                """)
+            let recorded = Set(try String.fetchAll(db, sql: "SELECT path FROM artifacts"))
+            result.kept = recorded.count - unreferenced.count
+            for row in unreferenced {
+                result.artifacts.append(row["path"])
+                result.bytes += row["byte_count"] as Int
+            }
+            // Files that are no artifact at all: temporary files of interrupted writes.
+            if let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey]) {
+                for case let file as URL in walker {
+                    guard (try? file.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+                    let relative = String(file.standardizedFileURL.path.dropFirst(folder.standardizedFileURL.path.count + 1))
+                    if !recorded.contains(relative) {
+                        result.strayFiles.append(relative)
+                        result.bytes += (try? file.resourceValues(forKeys: [.fileSizeKey]))?.fileSize ?? 0
+                    }
+                }
+            }
+            result.strayFiles.sort()
+            guard !dryRun else { return result }
+            for row in unreferenced {
+                try db.execute(sql: "DELETE FROM artifacts WHERE key = ?", arguments: [row["key"] as String])
+            }
+            // Rows go with the transaction; a file that cannot be removed is a stray file for the next collection.
+            for path in result.artifacts + result.strayFiles {
+                try? FileManager.default.removeItem(at: folder.appendingPathComponent(path))
+            }
+            return result
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import Experiments
+
+@Suite("Notebook block options, figure names, deleting runs and collecting artifacts")
+struct NotebookOptionsAndStoreCareTests {
+    let runner = ExperimentRunner(kinds: [AnyExperimentKind(TrainKind.self)])
+    static let block = """
+    ```privacy-lab metrics=target.test_*,target.parameters
+    version: 1
+    name: chosen-metrics
+    kind: train
+    data: {dataset: synthetic-gaussian, samples: 120}
+    model: {epochs: 1}
+    sweep:
+      model.epochs: [1, 2]
+    ```
+    """
+
+    @Test("metrics= on the fence picks the table's columns in order; figures are named after the run, so a renamed copy reproduces")
+    func metricsOptionAndFigureNames() async throws {
+        let w = try Workspace()
+        let first = try w.write("first.md", "# A\n\n\(Self.block)\n")
+        let copy = try w.write("renamed copy.md", "# A\n\n\(Self.block)\n")
+        let a = try await Notebook(url: first).run(runner: runner, options: w.options(jobs: 1), figuresDirectory: w.url.appendingPathComponent("a/figures"))
+        let b = try await Notebook(url: copy).run(runner: runner, options: w.options(jobs: 1), figuresDirectory: w.url.appendingPathComponent("b/figures"))
+        #expect(a == b)
+        let header = try #require(a[0].split(separator: "\n").first { $0.hasPrefix("| model.epochs") })
+        #expect(header == "| model.epochs | target.test_accuracy | target.test_loss | target.parameters |")
+        #expect(!a[0].contains("train_accuracy |"))
+        let figures = try FileManager.default.contentsOfDirectory(atPath: w.url.appendingPathComponent("a/figures").path)
+        #expect(!figures.isEmpty && figures.allSatisfy { $0.hasPrefix("chosen-metrics-") })
+    }
+
+    @Test("an unknown fence option is one error naming the notebook's line")
+    func unknownOption() throws {
+        let w = try Workspace()
+        let url = try w.write("n.md", "intro\n\n```privacy-lab colour=red\nversion: 1\n```\n")
+        #expect { _ = try Notebook(url: url).blocks() } throws: { error in
+            "\(error)".contains("n.md:3") && "\(error)".contains("'colour=red' is not a block option")
+        }
+    }
+
+    @Test("runs delete removes a run and its results; gc removes only artifacts no trial uses, and stray files")
+    func deleteAndCollect() async throws {
+        let w = try Workspace()
+        let keep = try await runner.run(specURL: try w.write("keep.yaml", sweepSpec), options: w.options(jobs: 1))
+        let drop = try await runner.run(specURL: try w.write("drop.yaml", sweepSpec.replacingOccurrences(of: "samples: 300", with: "samples: 301")), options: w.options(jobs: 1))
+        let store = try ResultStore(url: w.url.appendingPathComponent("runs/store.sqlite"))
+        let stray = store.artifactsDirectory.appendingPathComponent("models/.tmp-interrupted-write")
+        try Data("half".utf8).write(to: stray)
+        let keptOutcomes = try keep.trials.map { try store.outcome(runID: keep.run.id, index: $0.index) }
+        try store.deleteRun(drop.run.id)
+        #expect(throws: StoreError.self) { try store.run(drop.run.id) }
+        #expect(try store.trials(runID: drop.run.id).isEmpty)
+        let preview = try store.collectGarbage(dryRun: true)
+        #expect(preview.artifacts.count >= 4 && preview.strayFiles == ["models/.tmp-interrupted-write"])
+        #expect(FileManager.default.fileExists(atPath: stray.path))
+        let collected = try store.collectGarbage()
+        #expect(collected == preview)
+        #expect(!FileManager.default.fileExists(atPath: stray.path))
+        // Every artifact the kept run refers to is still intact.
+        for outcome in keptOutcomes {
+            for artifact in outcome.artifacts { #expect(try ArtifactCache.verifiedData(key: artifact.key, store: store) != nil) }
+        }
+        #expect(try store.collectGarbage() == ArtifactCollection(kept: collected.kept))
+        // While a process works on the store, gc is refused.
+        let lease = try store.registerWorker()
+        defer { lease.end() }
+        #expect(throws: StoreError.self) { try store.collectGarbage() }
+    }
+}
