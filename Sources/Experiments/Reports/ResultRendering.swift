@@ -103,12 +103,19 @@ public enum ResultRendering {
                 trial.metrics.first { $0.name == "target.\(name)" }.map { "\(name.replacingOccurrences(of: "_", with: " ")) \(format($0.value))" }
             }.joined(separator: ", ")
             out += (p.isEmpty ? "" : p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: " ") + " · ") + "target: \(target)\n"
+            // A value with a bootstrap interval shows it: "0.6955 [0.661, 0.729]".
             let rows = attacks.map { attack in
                 [attack] + columns.map { _, suffix in
-                    trial.metrics.first { $0.name == "\(attack).\(suffix)" }.map { format($0.value) } ?? "–"
+                    guard let value = trial.metrics.first(where: { $0.name == "\(attack).\(suffix)" })?.value else { return "–" }
+                    guard let low = trial.metrics.first(where: { $0.name == "\(attack).\(suffix)_low" })?.value,
+                          let high = trial.metrics.first(where: { $0.name == "\(attack).\(suffix)_high" })?.value else { return format(value) }
+                    return "\(format(value)) [\(format(low)), \(format(high))]"
                 }
             }
             out += renderTable(header: ["attack"] + columns.map(\.0), rows: rows)
+            if trial.metrics.contains(where: { $0.name.hasSuffix(".auc_low") }) {
+                out += "(brackets: bootstrap confidence intervals over the audited records, attack.confidence level)\n"
+            }
             if let negatives = trial.metrics.first(where: { $0.name == "target.non_members" })?.value, negatives > 0, negatives < 1e15 {
                 let unresolved = [(0.01, "1%"), (0.001, "0.1%"), (0.0001, "0.01%")].filter { $0.0 * negatives < 1 }.map(\.1)
                 if !unresolved.isEmpty {
