@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Trains, in PyTorch, a target model and K reference models on Location, and writes the
-membership-inference signals that `privacy-lab`'s `audit` experiment kind reads.
+membership-inference signals that `privacy-lab`'s `audit` experiment kind reads, and the target
+itself (state dict and layer list) for the `membership-inference` kind.
 
 This is the PyTorch user's side of issue #18: the models are trained elsewhere (here), and the
-lab only audits them from their logits. Nothing of PrivacyLab is used.
+lab audits them from their logits (experiments/audit/location-pytorch.yaml) or loads the target
+and trains its own reference models around it (experiments/audit/location-pytorch-target.yaml).
+Nothing of PrivacyLab is used.
 
   data       `$PRIVACY_LAB_DATA/location/bangkok` (Foursquare Bangkok check-ins, Shokri et al.,
              S&P 2017): 5010 rows, a quoted label "1".."30" (-> 0..29) then 446 binary features.
@@ -27,8 +30,13 @@ lab only audits them from their logits. Nothing of PrivacyLab is used.
                target_logits.npy      (N, C)     float32
                reference_logits.npy   (K, N, C)  float32
                reference_members.npy  (K, N)     int64, 1 = in reference k's training set
+               target.safetensors                the target's state dict,
+                                                 safetensors.torch.save_file(model.state_dict(), ...)
+               target_layers.json                its nn.Sequential as a layer list (input_shape, layers)
              and `train_location.json` (the conditions, the models' accuracies, seconds).
-             --logits-dtype float16 halves the logits files.
+             --logits-dtype float16 halves the logits files. --target-only trains and writes the
+             target alone (labels, members, target logits, state dict, layer list; the same target
+             as a full run, seconds instead of minutes) and leaves reference files as they are.
 
 Parallelism: --workers W trains W models at a time in forked processes, each with
 torch.set_num_threads(--threads) (default 1); --workers 1 trains in this process.
@@ -48,6 +56,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensors.torch import save_file
 
 FEATURES = 446
 CLASSES = 30
@@ -111,9 +120,35 @@ def mlp():
     return nn.Sequential(nn.Linear(FEATURES, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, CLASSES))
 
 
+def layer_list(model, input_shape):
+    """The layer list PrivacyLab reads beside a state dict: the per-sample input shape and each
+    module of the nn.Sequential with PyTorch's class name and constructor arguments."""
+    layers = []
+    for m in model:
+        if isinstance(m, nn.Linear):
+            layers.append({"type": "Linear", "in_features": m.in_features, "out_features": m.out_features,
+                           "bias": m.bias is not None})
+        elif isinstance(m, nn.Conv2d):
+            layers.append({"type": "Conv2d", "in_channels": m.in_channels, "out_channels": m.out_channels,
+                           "kernel_size": list(m.kernel_size), "stride": list(m.stride), "padding": list(m.padding),
+                           "bias": m.bias is not None})
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            layers.append({"type": type(m).__name__, "num_features": m.num_features, "eps": m.eps,
+                           "momentum": m.momentum, "affine": m.affine})
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            layers.append({"type": type(m).__name__, "kernel_size": m.kernel_size, "stride": m.stride})
+        elif isinstance(m, nn.Dropout):
+            layers.append({"type": "Dropout", "p": m.p})
+        elif isinstance(m, (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Flatten)):
+            layers.append({"type": type(m).__name__})
+        else:
+            raise ValueError(f"no layer-list entry for {type(m).__name__}")
+    return {"input_shape": list(input_shape), "layers": layers}
+
+
 def train_one(job):
     """Trains model `k` on the records with mask 1; returns (k, logits on all records, train
-    accuracy, held-out accuracy, seconds)."""
+    accuracy, held-out accuracy, seconds, the state dict for the target k = 0 else None)."""
     k, mask, seed = job
     t0 = time.perf_counter()
     torch.manual_seed(seed)
@@ -136,7 +171,9 @@ def train_one(job):
         logits = model(_X).numpy()
     correct = logits.argmax(axis=1) == _Y.numpy()
     inside = mask.astype(bool)
-    return k, logits, float(correct[inside].mean()), float(correct[~inside].mean()), time.perf_counter() - t0
+    state = {name: t.detach().clone().contiguous() for name, t in model.state_dict().items()} if k == 0 else None
+    return (k, logits, float(correct[inside].mean()), float(correct[~inside].mean()), time.perf_counter() - t0,
+            state)
 
 
 def main(argv=None):
@@ -153,6 +190,8 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=1, help="models trained at once (processes)")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads in each worker")
     parser.add_argument("--logits-dtype", choices=["float32", "float16"], default="float32")
+    parser.add_argument("--target-only", action="store_true",
+                        help="train and write the target alone (no reference models)")
     args = parser.parse_args(argv)
     if args.references < 2:
         parser.error("--references must be at least 2 (online LiRA needs IN and OUT models for every record)")
@@ -166,15 +205,18 @@ def main(argv=None):
     n = x.shape[0]
     target_mask, reference_masks = design(n, args.references, args.seed)
     config = {"epochs": args.epochs, "batch": args.batch_size, "lr": args.learning_rate}
-    masks = [target_mask] + list(reference_masks)
+    masks = [target_mask] + ([] if args.target_only else list(reference_masks))
     jobs = [(k, masks[k], args.seed * 1000 + k) for k in range(len(masks))]
 
     logits = np.empty((len(masks), n, CLASSES), dtype=np.float32)
     accuracy = np.empty((len(masks), 2))
     seconds = np.empty(len(masks))
+    target_state = {}
 
     def collect(result):
-        k, z, train_acc, held_out_acc, s = result
+        k, z, train_acc, held_out_acc, s, state = result
+        if state is not None:
+            target_state.update(state)
         logits[k] = z
         accuracy[k] = (train_acc, held_out_acc)
         seconds[k] = s
@@ -199,19 +241,25 @@ def main(argv=None):
     np.save(out / "labels.npy", y.astype(np.int64))
     np.save(out / "members.npy", target_mask)
     np.save(out / "target_logits.npy", logits[0].astype(dtype))
-    np.save(out / "reference_logits.npy", logits[1:].astype(dtype))
-    np.save(out / "reference_members.npy", reference_masks)
+    save_file(target_state, str(out / "target.safetensors"))
+    (out / "target_layers.json").write_text(json.dumps(layer_list(mlp(), [FEATURES]), indent=2) + "\n")
+    if not args.target_only:
+        np.save(out / "reference_logits.npy", logits[1:].astype(dtype))
+        np.save(out / "reference_members.npy", reference_masks)
     summary = {
-        "records": n, "classes": CLASSES, "references": args.references, "seed": args.seed,
+        "records": n, "classes": CLASSES, "references": 0 if args.target_only else args.references, "seed": args.seed,
         "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
         "architecture": f"MLP {FEATURES}-{HIDDEN}-{CLASSES} tanh", "workers": args.workers, "threads": args.threads,
         "logits_dtype": args.logits_dtype, "torch": torch.__version__, "numpy": np.__version__,
         "target_train_accuracy": accuracy[0, 0], "target_held_out_accuracy": accuracy[0, 1],
-        "reference_train_accuracy_mean": float(accuracy[1:, 0].mean()),
-        "reference_held_out_accuracy_mean": float(accuracy[1:, 1].mean()),
         "train_seconds": round(t_trained - t_train, 2), "total_seconds": round(time.perf_counter() - t_start, 2),
     }
-    (out / "train_location.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if not args.target_only:
+        summary["reference_train_accuracy_mean"] = float(accuracy[1:, 0].mean())
+        summary["reference_held_out_accuracy_mean"] = float(accuracy[1:, 1].mean())
+    # A target-only run keeps the full run's summary (it describes the reference files left in place).
+    name = "train_location_target.json" if args.target_only else "train_location.json"
+    (out / name).write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary))
     return 0
 

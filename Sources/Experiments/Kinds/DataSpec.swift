@@ -190,23 +190,7 @@ public struct DataSpec: Sendable, Hashable {
     /// The training and test parts, limited and scaled, deterministic from `random`
     /// (streams `data/generate`, `data/split`, `data/limit`).
     public func load(from directory: URL, cache: DatasetCache, random: LabRandom) async throws -> (train: LabeledData, test: LabeledData) {
-        var base: Dataset
-        switch source {
-        case let .registered(name):
-            base = try await cache.dataset(name, directory: directory)
-        case let .gaussian(samples, features, classes, separation):
-            var stream = random.stream("data/generate")
-            base = Dataset(name: "synthetic-gaussian",
-                           train: SyntheticDatasets.gaussianMixture(samples: samples, features: features, classes: classes,
-                                                                    separation: Float(separation), using: &stream))
-        case let .patterns(perClass, classes, side, noise):
-            var stream = random.stream("data/generate")
-            base = Dataset(name: "synthetic-patterns",
-                           train: SyntheticDatasets.patternImages(samplesPerClass: perClass, classes: classes, side: side,
-                                                                  noise: Float(noise), using: &stream))
-        case let .files(files):
-            base = try await cache.dataset(files)
-        }
+        let base = try await dataset(from: directory, cache: cache, random: random)
         var train = base.train, test: LabeledData
         if let existing = base.test {
             test = existing
@@ -236,6 +220,43 @@ public struct DataSpec: Sendable, Hashable {
             test = scaler.apply(to: test)
         }
         return (train, test)
+    }
+
+    /// The data as stored, neither split, limited nor scaled: the records of the training part
+    /// in their order (what a membership mask over the records indexes) and the test part when
+    /// the data have one (limited to `testLimit`, stream `data/limit/test`). For a model trained
+    /// outside the lab, which saw the records as they are.
+    public func records(from directory: URL, cache: DatasetCache, random: LabRandom) async throws -> (records: LabeledData, test: LabeledData?) {
+        let base = try await dataset(from: directory, cache: cache, random: random)
+        var test = base.test
+        if let testLimit, let all = test, testLimit < all.count {
+            var testLimiter = random.stream("data/limit/test")
+            test = all.subset(testLimiter.sampleWithoutReplacement(testLimit, from: all.count).sorted())
+        }
+        guard base.train.count > 0 else { throw DataSpecError("data: there are no records") }
+        return (base.train, test.flatMap { $0.count > 0 ? $0 : nil })
+    }
+
+    /// The dataset as loaded or generated (stream `data/generate`), before any split.
+    private func dataset(from directory: URL, cache: DatasetCache, random: LabRandom) async throws -> Dataset {
+        let base: Dataset
+        switch source {
+        case let .registered(name):
+            base = try await cache.dataset(name, directory: directory)
+        case let .gaussian(samples, features, classes, separation):
+            var stream = random.stream("data/generate")
+            base = Dataset(name: "synthetic-gaussian",
+                           train: SyntheticDatasets.gaussianMixture(samples: samples, features: features, classes: classes,
+                                                                    separation: Float(separation), using: &stream))
+        case let .patterns(perClass, classes, side, noise):
+            var stream = random.stream("data/generate")
+            base = Dataset(name: "synthetic-patterns",
+                           train: SyntheticDatasets.patternImages(samplesPerClass: perClass, classes: classes, side: side,
+                                                                  noise: Float(noise), using: &stream))
+        case let .files(files):
+            base = try await cache.dataset(files)
+        }
+        return base
     }
 }
 

@@ -2,6 +2,8 @@ import Datasets
 import Evasion
 import Foundation
 import LabRandom
+import ModelAccess
+import ModelImport
 import NeuralNetworks
 import Tensors
 
@@ -29,10 +31,15 @@ import Tensors
 /// distillation temperature; parts `fgsm-tempered`, `pgd-tempered`) — the last two are Carlini &
 /// Wagner's evaluation that breaks distillation. `attack.targeted: true` aims every input at the
 /// next class, (y + 1) mod classes; then the fooling rate is the targeted success rate.
+///
+/// A model trained elsewhere is attacked as it is with `model: {checkpoint: model.safetensors,
+/// layers: model-layers.json}` (`ImportedModelSpec`): nothing trains, so a `defence` is an error,
+/// the data are not scaled, and the target is described by `target.test_accuracy` and
+/// `target.test_loss` on the test part (its training data are unknown here).
 public enum EvasionKind: ExperimentKind {
     public static let name = "evasion"
     public static let summary = "train (optionally adversarially or by distillation); attack with FGSM/PGD over ε; report robust accuracy curves"
-    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles }
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles + (p.model.imported?.inputFiles ?? []) }
     public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public enum MethodName: String, SpecEnum { case fgsm, pgd }
@@ -83,9 +90,16 @@ public enum EvasionKind: ExperimentKind {
     }
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
-        let data = try DataSpec.decode(body.section("data"))
-        let model = try ModelSpec.decode(body.section("model"), for: data)
+        var data = try DataSpec.decode(body.section("data"))
+        let model = try ModelSpec.decode(body.section("model"), for: data, imports: .attacked)
         let defence: DefenceSpec = body.contains("defence") ? try DefenceSpec.decode(body.section("defence")) : .none
+        if model.imported != nil {
+            data = try ImportedModelSpec.data(data, section: body.section("data"), keepsEveryRecord: false)
+            if defence.method != .none {
+                throw try body.section("defence").error("method", "\(defence.method.rawValue) trains the model, but model.checkpoint names a model trained outside the lab; "
+                                                         + "attack it as it is (no defence), or train the defended model in the lab (model without checkpoint)")
+            }
+        }
         return Parameters(data: data, model: model, defence: defence, attack: try AttackSpec.decode(body.section("attack")))
     }
 }
@@ -145,12 +159,33 @@ extension EvasionKind {
 
     public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {
         let (train, test) = try await p.data.load(from: context.dataDirectory, cache: context.datasets, random: context.random)
-        let target = try await defendedModel(p, train: train, context: context)
-        var metrics = target.metrics(train: train, test: test, part: "target")
-        let model = target.model
-
         var evaluated = test
         if let examples = p.attack.examples, examples < test.count { evaluated = test.prefix(examples) }
+        if let imported = p.model.imported {
+            // A model trained elsewhere: attacked as it is; its training data are unknown here,
+            // so only the test part's accuracy and loss describe it.
+            let model = try imported.load(for: test, dataDescription: p.data.canonical)
+            var metrics = model.testMetrics(test, part: "target")
+            let (attackMetrics, series) = attack(model, p, evaluated: evaluated, context: context)
+            metrics += attackMetrics
+            var seen = Set<String>()
+            return TrialOutcome(metrics: metrics.filter { seen.insert($0.name).inserted }, series: series, artifacts: [])
+        }
+        let target = try await defendedModel(p, train: train, context: context)
+        var metrics = target.metrics(train: train, test: test, part: "target")
+        let (attackMetrics, series) = attack(target.model, p, evaluated: evaluated, context: context)
+        metrics += attackMetrics
+        var seen = Set<String>()
+        metrics = metrics.filter { seen.insert($0.name).inserted }
+        return TrialOutcome(metrics: metrics, series: series + [target.lossCurve(name: "target.loss_curve")], artifacts: [target.artifact])
+    }
+
+    /// Every attack of `p.attack` at every budget on the `evaluated` examples: the metrics per
+    /// attack and ε, `target.clean_accuracy`, `target.attacked_examples`, and a robustness curve
+    /// per attack.
+    static func attack<Model: LogitGradientAccess>(_ model: Model, _ p: Parameters, evaluated: LabeledData,
+                                                   context: TrialContext) -> (metrics: [Metric], series: [Series]) {
+        var metrics: [Metric] = []
         let x = evaluated.featureTensor, y = evaluated.intLabels
         let goal: AttackGoal = p.attack.targeted ? .nextClass(of: y, classCount: model.classCount) : .untargeted
         let domain = InputDomain(lower: Float(p.attack.clip[0]), upper: Float(p.attack.clip[1]))
@@ -194,9 +229,7 @@ extension EvasionKind {
                                      xLabel: "ε (\(p.attack.norm.rawValue))", yLabel: "robust accuracy"))
             }
         }
-        var seen = Set<String>()
-        metrics = metrics.filter { seen.insert($0.name).inserted }
-        return TrialOutcome(metrics: metrics, series: series + [target.lossCurve(name: "target.loss_curve")], artifacts: [target.artifact])
+        return (metrics, series)
     }
 
     /// The model to attack: trained normally (shared with `train` and other kinds through the

@@ -5,6 +5,7 @@ import Datasets
 import Foundation
 import LabRandom
 import MembershipInference
+import ModelAccess
 import NeuralNetworks
 import PrivacyAccounting
 import Tensors
@@ -37,10 +38,29 @@ import Tensors
 /// Every model is a cached artifact keyed by its exact training indices, data, model spec and
 /// seed: a second attack, a second run, or a sweep over attack parameters reuses them; an online
 /// design never reuses an offline one's references (their training sets differ).
+///
+/// A target trained elsewhere (issue #18) is named by `model.checkpoint` (a safetensors state
+/// dict), `model.layers` (its layer list) and `model.members` (an `.npy` of one 0/1 per record:
+/// which records trained it); the other `model` keys are then the recipe of the lab-trained
+/// reference and shadow models (`ImportedModelSpec`):
+///
+/// ```yaml
+/// kind: membership-inference
+/// data: {features: records.npy, labels: labels.npy}
+/// model: {checkpoint: target.safetensors, layers: target-layers.json, members: target-members.npy,
+///         epochs: 30, batch_size: 128, optimizer: adam, learning_rate: 0.001}
+/// attack: {methods: [loss, lira, rmia], reference_models: 16}
+/// ```
+///
+/// The target is loaded, not trained, and sees every record of the data unsplit and unscaled
+/// (`data.limit`, `data.test_fraction` and `data.scaling` are errors, as is `privacy`); the
+/// audited members are drawn from the records marked 1 and the non-members from those marked 0
+/// (`attack.members`, `attack.non_members`: half of each by default), the rest form the
+/// reference pool (`runImported`). The content of the three files is part of the trial's key.
 public enum MembershipInferenceKind: ExperimentKind {
     public static let name = "membership-inference"
-    public static let summary = "train a target and reference models; run membership-inference attacks; report TPR at low FPR"
-    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles }
+    public static let summary = "train (or load from PyTorch) a target, train reference models; run membership-inference attacks; report TPR at low FPR"
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles + (p.model.imported?.inputFiles ?? []) }
     public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public enum MethodName: String, SpecEnum {
@@ -91,8 +111,15 @@ public enum MembershipInferenceKind: ExperimentKind {
     }
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
-        let data = try DataSpec.decode(body.section("data"))
-        let model = try ModelSpec.decode(body.section("model"), for: data)
+        var data = try DataSpec.decode(body.section("data"))
+        let model = try ModelSpec.decode(body.section("model"), for: data, imports: .audited)
+        if model.imported != nil {
+            data = try ImportedModelSpec.data(data, section: body.section("data"), keepsEveryRecord: true)
+            if body.contains("privacy") {
+                throw body.error("privacy", "trains the target with DP-SGD, but model.checkpoint names a target trained outside the lab; "
+                                 + "audit a DP model by training it in the lab (model without checkpoint) or remove privacy")
+            }
+        }
         let r = try body.section("attack")
         let methods: [MethodName] = try r.optional("methods", default: [.loss, .lira])
         guard !methods.isEmpty else { throw r.error("methods", "needs at least one attack") }
@@ -145,12 +172,16 @@ public enum MembershipInferenceKind: ExperimentKind {
             guard case let .mapping(replacements) = override.value else {
                 throw SpecError(file: file, line: override.line, keyPath: "attack.shadow.model", message: "expected a mapping of model keys, got \(override.kindDescription)")
             }
+            if let imported = replacements.first(where: { ImportedModelSpec.keys.contains($0.key) }) {
+                throw SpecError(file: file, line: imported.value.line, keyPath: "attack.shadow.model.\(imported.key)",
+                                message: "the shadow models train in the lab, with the target's architecture (or the lab architecture given here); only the target's model names a checkpoint")
+            }
             for replacement in replacements {
                 if let at = entries.firstIndex(where: { $0.key == replacement.key }) { entries[at] = replacement } else { entries.append(replacement) }
             }
         }
         let node = SpecNode(.mapping(entries), line: override?.line ?? target?.line)
-        return try ModelSpec.decode(SpecReader(node, file: file, path: override == nil ? "model" : "attack.shadow.model"))
+        return try ModelSpec.decode(SpecReader(node, file: file, path: override == nil ? "model" : "attack.shadow.model"), imports: .audited)
     }
 
     static func method(_ name: MethodName, _ a: AttackSpec) -> AttackMethod {
@@ -171,6 +202,7 @@ public enum MembershipInferenceKind: ExperimentKind {
     }
 
     public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {
+        if let imported = p.model.imported { return try await runImported(p, imported, context: context) }
         let (population, test) = try await p.data.load(from: context.dataDirectory, cache: context.datasets, random: context.random)
         let n = population.count
         let members = p.attack.members ?? n / 4
@@ -182,7 +214,6 @@ public enum MembershipInferenceKind: ExperimentKind {
         var designStream = context.random.stream("design")
         let design = MembershipDesign.make(populationSize: n, targetMemberCount: members, targetNonMemberCount: nonMembers,
                                            referenceModels: p.attack.referenceModels, online: p.attack.online, using: &designStream)
-        let methods = p.attack.methods.map { method($0, p.attack) }
         let layers = try p.model.layers(inputShape: population.sampleShape, classes: population.classCount)
         let recipe = SequentialRecipe(inputShape: population.sampleShape, layers: layers, configuration: p.model.training)
         let dataSpec = p.data, modelSpec = p.model, privacy = p.privacy
@@ -218,6 +249,49 @@ public enum MembershipInferenceKind: ExperimentKind {
 
         context.progress("training the target on \(members) members")
         let (target, targetArtifact) = try await trainCached("target", design.targetMembers, role: "target-model")
+        let shadow = p.attack.shadow
+        let shadowRecipe = try p.attack.methods.contains(.shadow)
+            ? SequentialRecipe(inputShape: population.sampleShape,
+                               layers: try shadow.model.layers(inputShape: population.sampleShape, classes: population.classCount),
+                               configuration: shadow.model.training)
+            : recipe
+        let shadowDP = p.attack.methods.contains(.shadow)
+            ? try privacy.map { try DPTrainingKind.configuration(model: shadow.model, privacy: $0, datasetSize: members) } : nil
+
+        let memberData = population.subset(design.targetMembers)
+        var metrics = [
+            Metric(part: "target", "train_accuracy", target.accuracy(memberData.featureTensor, labels: memberData.intLabels)),
+            Metric(part: "target", "test_accuracy", target.accuracy(test.featureTensor, labels: test.intLabels)),
+            Metric(part: "target", "members", Double(members)),
+            Metric(part: "target", "non_members", Double(nonMembers)),
+        ]
+        if let privacy, let epsilon = targetEpsilon.get() {
+            metrics += [Metric(part: "dp", "epsilon", epsilon), Metric(part: "dp", "delta", privacy.delta)]
+        }
+        return try await audit(
+            p, target: target, population: population, design: design, metrics: metrics, artifacts: [targetArtifact],
+            train: { stream, indices, role, isShadow in
+                isShadow ? try await trainCached(stream, indices, role: role, recipe: shadowRecipe, model: shadow.model, dp: shadowDP)
+                         : try await trainCached(stream, indices, role: role)
+            },
+            description: { description($0, $1) }, context: context)
+    }
+
+    /// Trains the reference (and shadow) models of `design`, runs the attacks on `target`, and
+    /// reports `metrics` followed by each attack's, with each attack's scores and the audited
+    /// records' indices stored as artifacts.
+    /// - Parameters:
+    ///   - train: trains (or finds in the cache) one model on population indices, drawing from
+    ///     the stream it is given (`reference/<k>`, `shadow/<k>`); the last argument says it is
+    ///     a shadow model of Shokri et al.'s attack.
+    ///   - description: what determines an artifact computed from the audited records.
+    static func audit<Target: LogitAccess>(
+        _ p: Parameters, target: Target, population: LabeledData, design: MembershipDesign, metrics leading: [Metric],
+        artifacts leadingArtifacts: [ArtifactReference],
+        train: @escaping @Sendable (_ stream: String, _ indices: [Int], _ role: String, _ shadow: Bool) async throws -> (Sequential, ArtifactReference),
+        description: (_ stream: String, _ indices: [Int]) -> String, context: TrialContext
+    ) async throws -> TrialOutcome {
+        let methods = p.attack.methods.map { method($0, p.attack) }
         // The shadow attack has shadow models of its own; every other attack that needs models uses the references.
         let needsReferences = methods.contains { method in
             if case .shadowModels = method { return false }
@@ -226,7 +300,7 @@ public enum MembershipInferenceKind: ExperimentKind {
         let sets = needsReferences ? ReferenceTraining.trainingSets(of: design) : []
         if needsReferences { context.progress("training \(sets.count) reference models (\(context.workers) at a time)") }
         let trained = try await ReferenceTraining.parallelMap(count: sets.count, concurrency: context.workers) { k in
-            try await trainCached("reference/\(k)", sets[k], role: "reference-model-\(k)")
+            try await train("reference/\(k)", sets[k], "reference-model-\(k)", false)
         }
         // Shokri et al.'s setting: shadow models train on random halves of the records that are
         // never audited, and the attack models learn from their outputs on those records.
@@ -239,16 +313,12 @@ public enum MembershipInferenceKind: ExperimentKind {
                                               reason: "the shadow attack trains shadow models on records that are never audited, and only \(pool.count) remain: lower attack.members or attack.non_members")
             }
             let shadow = p.attack.shadow
-            let shadowRecipe = SequentialRecipe(inputShape: population.sampleShape,
-                                                layers: try shadow.model.layers(inputShape: population.sampleShape, classes: population.classCount),
-                                                configuration: shadow.model.training)
-            let shadowDP = try privacy.map { try DPTrainingKind.configuration(model: shadow.model, privacy: $0, datasetSize: members) }
             var shadowDesign = context.random.stream("shadow-design")
             let masks = MembershipMasks.balanced(modelCount: shadow.models, examples: pool, using: &shadowDesign)
             let shadowSets = (0..<shadow.models).map { masks.members(ofModel: $0) }
             context.progress("training \(shadow.models) shadow models on halves of the \(pool.count) records never audited")
             let shadowModels = try await ReferenceTraining.parallelMap(count: shadow.models, concurrency: context.workers) { k in
-                try await trainCached("shadow/\(k)", shadowSets[k], role: "shadow-model-\(k)", recipe: shadowRecipe, model: shadow.model, dp: shadowDP)
+                try await train("shadow/\(k)", shadowSets[k], "shadow-model-\(k)", true)
             }
             shadows = MembershipAudit.ShadowModels(models: ReferenceModels(models: shadowModels.map { $0.0 }, trainingSets: shadowSets), records: pool)
             shadowArtifacts = shadowModels.map { $0.1 }
@@ -261,16 +331,7 @@ public enum MembershipInferenceKind: ExperimentKind {
             target: target, references: ReferenceModels(models: trained.map { $0.0 }, trainingSets: sets), shadows: shadows,
             population: population, design: design, configuration: configuration, random: context.random.stream("audit"))
 
-        let memberData = population.subset(design.targetMembers)
-        var metrics = [
-            Metric(part: "target", "train_accuracy", target.accuracy(memberData.featureTensor, labels: memberData.intLabels)),
-            Metric(part: "target", "test_accuracy", target.accuracy(test.featureTensor, labels: test.intLabels)),
-            Metric(part: "target", "members", Double(members)),
-            Metric(part: "target", "non_members", Double(nonMembers)),
-        ]
-        if let privacy, let epsilon = targetEpsilon.get() {
-            metrics += [Metric(part: "dp", "epsilon", epsilon), Metric(part: "dp", "delta", privacy.delta)]
-        }
+        var metrics = leading
         var series: [Series] = []
         var scoreArtifacts: [ArtifactReference] = []
         for (name, result) in zip(p.attack.methods, results) {
@@ -293,7 +354,7 @@ public enum MembershipInferenceKind: ExperimentKind {
             role: "record-indices", description: "\(description("audit/indices", candidates))\nrecord indices"
         ) { NumpyArray(shape: [candidates.count], values: candidates) }
         scoreArtifacts.append(indices.artifact)
-        return TrialOutcome(metrics: metrics, series: series, artifacts: [targetArtifact] + trained.map { $0.1 } + shadowArtifacts + scoreArtifacts)
+        return TrialOutcome(metrics: metrics, series: series, artifacts: leadingArtifacts + trained.map { $0.1 } + shadowArtifacts + scoreArtifacts)
     }
 }
 

@@ -2,6 +2,8 @@ import Codecs
 import Datasets
 import Foundation
 import LabRandom
+import ModelAccess
+import ModelImport
 import ModelInversion
 import NeuralNetworks
 import Tensors
@@ -34,10 +36,15 @@ import Tensors
 /// full-batch SGD steps of `local_learning_rate`. Reconstructions are paired with the truth by
 /// the PSNR-maximising assignment. Image grids (reconstruction beside the original) are stored
 /// as artifacts with the role `image-grid/<name>/<columns>` and drawn as PNG in reports.
+///
+/// MI-Face can invert a classifier trained elsewhere: `model: {checkpoint: faces.safetensors,
+/// layers: faces-layers.json}` (`ImportedModelSpec`; the data are not scaled, the evaluator
+/// still trains in the lab, and the target is described by its test accuracy and loss).
+/// Attribute inference, which compares the target's members with non-members, takes lab models only.
 public enum ModelInversionKind: ExperimentKind {
     public static let name = "model-inversion"
     public static let summary = "model inversion: MI-Face on faces, gradient inversion (DLG, iDLG, Inverting Gradients, analytic), attribute inference"
-    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles }
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles + (p.model?.imported?.inputFiles ?? []) }
     public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public enum Method: String, SpecEnum {
@@ -106,11 +113,13 @@ public enum ModelInversionKind: ExperimentKind {
     }
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
-        let data = try DataSpec.decode(body.section("data"))
+        var data = try DataSpec.decode(body.section("data"))
         let a = try body.section("attack")
         let method: Method = try a.required("method")
         let hasModel = body.contains("model")
-        let model: ModelSpec? = hasModel ? try ModelSpec.decode(body.section("model"), for: data) : nil
+        // Only MI-Face attacks a given model as it is; attribute inference needs the target's members.
+        let model: ModelSpec? = hasModel ? try ModelSpec.decode(body.section("model"), for: data, imports: method == .miFace ? .attacked : .refused) : nil
+        if model?.imported != nil { data = try ImportedModelSpec.data(data, section: body.section("data"), keepsEveryRecord: false) }
         let attack: AttackSpec
         switch method {
         case .miFace:
@@ -126,7 +135,7 @@ public enum ModelInversionKind: ExperimentKind {
             let tvWeight: Double = try a.optional("tv_weight", default: 0.0, in: 0...1e6)
             if tvWeight > 0 { c.totalVariation = .squared; c.totalVariationWeight = Float(tvWeight) }
             let evaluator = try ModelSpec.decode(a.section("evaluator"), for: data)
-            guard evaluator.architecture != model.architecture else {
+            guard model.imported != nil || evaluator.architecture != model.architecture else {
                 throw a.error("evaluator", "the evaluation classifier must have another architecture than the target (both are \(model.architecture.rawValue))")
             }
             attack = .miFace(MIFaceSpec(configuration: c, startName: startName, evaluator: evaluator))
@@ -212,7 +221,23 @@ extension ModelInversionKind {
             throw DataSpecError("attack.method mi-face needs image data [C, H, W]; \(p.data.canonical) has samples of shape \(train.sampleShape)")
         }
         let model = p.model!
+        if let imported = model.imported {
+            // A model trained elsewhere, inverted as it is; the evaluator trains in the lab.
+            let target = try imported.load(for: train, dataDescription: p.data.canonical)
+            return try await invertFaces(target, metrics: target.testMetrics(test, part: "target"), artifacts: [],
+                                         p, spec, train: train, test: test, context: context)
+        }
         let target = try await TargetModel.train(data: p.data, model: model, train: train, stream: "target", context: context)
+        return try await invertFaces(target.model, metrics: target.metrics(train: train, test: test, part: "target"),
+                                     artifacts: [target.artifact], p, spec, train: train, test: test, context: context)
+    }
+
+    /// MI-Face on `target` (every class with training faces), judged by an evaluator trained in
+    /// the lab; `metrics` and `artifacts` describe the target and come first.
+    static func invertFaces<Model: ProbabilityAccess & InputGradientAccess>(
+        _ target: Model, metrics targetMetrics: [Metric], artifacts targetArtifacts: [ArtifactReference], _ p: Parameters,
+        _ spec: MIFaceSpec, train: LabeledData, test: LabeledData, context: TrialContext
+    ) async throws -> TrialOutcome {
         let evaluator = try await TargetModel.train(data: p.data, model: spec.evaluator, train: train, stream: "evaluator",
                                                     context: context, role: "evaluator-model")
         let classes = train.classCount
@@ -235,12 +260,12 @@ extension ModelInversionKind {
             })
         }
         context.progress("MI-Face: inverting \(targets.count) classes")
-        let reconstructions = try MIFace.invert(model: target.model, targets: targets, sampleShape: train.sampleShape,
+        let reconstructions = try MIFace.invert(model: target, targets: targets, sampleShape: train.sampleShape,
                                                 configuration: configuration)
         let summary = try ReconstructionEvaluation.evaluate(
             reconstructions: reconstructions.map(\.image), targets: targets, sampleShape: train.sampleShape,
             evaluator: evaluator.model, classMeans: means)
-        var metrics = target.metrics(train: train, test: test, part: "target")
+        var metrics = targetMetrics
         metrics += evaluator.metrics(train: train, test: test, part: "evaluator")
         metrics += [
             Metric(part: "mi_face", "top1_accuracy", summary.top1Accuracy),
@@ -262,7 +287,7 @@ extension ModelInversionKind {
             for t in chunk { images.append(Array(train.sample(labels.firstIndex(of: t)!).prefix(plane))) }
         }
         let grid = try await imageGrid(name: "mi-face.reconstructions", images: images, height: h, width: w, columns: 10, p: p, context: context)
-        return TrialOutcome(metrics: metrics, series: [], artifacts: [target.artifact, evaluator.artifact, grid])
+        return TrialOutcome(metrics: metrics, series: [], artifacts: targetArtifacts + [evaluator.artifact, grid])
     }
 }
 

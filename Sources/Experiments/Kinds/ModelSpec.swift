@@ -1,6 +1,6 @@
 import NeuralNetworks
 
-/// The `model:` section: an architecture and how to train it.
+/// The `model:` section: an architecture and how to train it, or a model trained in PyTorch.
 ///
 /// ```yaml
 /// model: {architecture: mlp, hidden: [256], activation: relu, epochs: 30, batch_size: 128,
@@ -8,7 +8,14 @@ import NeuralNetworks
 /// model: {architecture: cnn, channels: [16, 32], kernel_size: 5, epochs: 5}
 /// model: {architecture: cnn, channels: [16, 32], hidden: [128], epochs: 5}   # dense hidden layers after the convolutions
 /// model: {architecture: cnn, channels: [16, 32], kernel_size: 4, stride: 2, padding: 1, pooling: none, hidden: [100]}
+/// model: {checkpoint: target.safetensors, layers: target-layers.json, members: target-members.npy, epochs: 30}
 /// ```
+///
+/// With `checkpoint`, the model is imported (`imported`, `ImportedModelSpec`): its architecture
+/// is its layer list, so the lab-architecture keys (`architecture`, `hidden`, `channels`,
+/// `kernel_size`, `stride`, `padding`, `pooling`, `activation`, `dropout`) are errors beside it,
+/// and the recipe keys describe only the models the lab trains around it (the references of a
+/// membership audit). Only kinds that attack a given model accept it (`decode(_:for:imports:)`).
 ///
 /// A cnn block is a convolution (`kernel_size`, `stride`, default 1, and zero `padding`, default
 /// ⌊kernel_size / 2⌋, which keeps the size for odd kernels), the activation, then a 2×2 max-pool
@@ -45,12 +52,20 @@ public struct ModelSpec: Sendable, Equatable {
     public var activation: Activation
     public var dropout: Double
     public var training: TrainingConfiguration
+    /// A model trained outside the lab (`checkpoint`), when the section names one; the
+    /// architecture fields above then keep their defaults and mean nothing.
+    public var imported: ImportedModelSpec?
     /// The canonical JSON of the section, for cache keys.
     public var canonical: String
 
     /// Decodes the section; with `data`, also checks the model it builds for that data against
     /// `SpecBudget` (parameters, activations of one batch).
-    public static func decode(_ reader: SpecReader, for data: DataSpec? = nil) throws(SpecError) -> ModelSpec {
+    /// - Parameter imports: whether the kind takes an imported model (`checkpoint`) and how;
+    ///   by default `checkpoint` is an error naming it.
+    public static func decode(_ reader: SpecReader, for data: DataSpec? = nil,
+                              imports: ImportedModelSpec.Use = .refused) throws(SpecError) -> ModelSpec {
+        let imported = ImportedModelSpec.keys.contains(where: reader.contains)
+            ? try ImportedModelSpec.decode(reader, use: imports) : nil
         let architecture: Architecture = try reader.optional("architecture", default: .mlp)
         let hidden: [Int] = try reader.optional("hidden", default: architecture == .mlp ? [256] : [])
         if let bad = hidden.first(where: { $0 < 1 || $0 > 1_000_000 }) { throw reader.error("hidden", "layer sizes must lie in 1…1000000, got \(bad)") }
@@ -88,9 +103,9 @@ public struct ModelSpec: Sendable, Equatable {
                              stride: stride, padding: padding, pooling: pooling, activation: activation, dropout: dropout,
                              training: TrainingConfiguration(epochs: epochs, batchSize: batchSize, learningRate: Float(learningRate),
                                                              optimizer: optimizer, schedule: schedule),
-                             canonical: reader.node.canonicalJSON)
+                             imported: imported, canonical: reader.node.canonicalJSON)
         try reader.finish()
-        if let data { try spec.checkBudget(for: data, reader: reader) }
+        if let data, imported == nil { try spec.checkBudget(for: data, reader: reader) }
         return spec
     }
 
