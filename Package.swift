@@ -83,7 +83,7 @@ let package = Package(
             dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
         .target(
-            name: "Evasion", dependencies: ["ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            name: "Evasion", dependencies: ["ModelAccess", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
         .target(
             name: "Poisoning", dependencies: ["ModelAccess", "Tensors", "LabRandom"],
@@ -97,12 +97,20 @@ let package = Package(
             dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
 
-        // MARK: Layer 6 — experiments: specs, planning, caching, store, reports, notebooks.
+        // MARK: Layer 6 — threat training: the threats' and defences' trainings of PrivacyLab
+        // networks (adversarial training, distillation, …), kept out of the threat targets.
+        .target(
+            name: "ThreatTraining",
+            dependencies: ["Evasion", "ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            swiftSettings: numericSettings),
+
+        // MARK: Layer 7 — experiments: specs, planning, caching, store, reports, notebooks.
         .target(
             name: "Experiments",
             dependencies: [
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
                 "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors",
+                "ThreatTraining",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -113,13 +121,13 @@ let package = Package(
         .plugin(name: "CodeFingerprint", capability: .buildTool(), dependencies: ["privacy-lab-fingerprint"],
                 path: "Plugins/CodeFingerprint"),
 
-        // MARK: Layer 7 — surface.
+        // MARK: Layers 8 and 9 — the umbrella and the command-line tool.
         .target(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
-                           "ModelImport", "RingArithmetic"]),
+                           "ModelImport", "RingArithmetic", "ThreatTraining"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -183,7 +191,7 @@ let package = Package(
             name: "FederatedTests",
             dependencies: ["Federated", "NeuralNetworks", "Datasets", "Paillier", "BigIntegerModule", "PrivacyAccounting", "LabRandom", "Tensors"]),
         .testTarget(
-            name: "EvasionTests", dependencies: ["Evasion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+            name: "EvasionTests", dependencies: ["Evasion", "ThreatTraining", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
             name: "PoisoningTests", dependencies: ["Poisoning", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
