@@ -62,7 +62,7 @@ let package = Package(
             name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom", "ModelAccess", "Codecs"],
             swiftSettings: numericSettings),
         .target(
-            name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors"], swiftSettings: numericSettings),
+            name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors", "AttackMetrics"], swiftSettings: numericSettings),
         // Imports PyTorch nn.Sequential classifiers (safetensors state dict + layer list); sits on
         // NeuralNetworks, whose engine runs them.
         .target(name: "ModelImport", dependencies: ["NeuralNetworks", "ModelAccess", "Tensors", "LabRandom"]),
@@ -80,7 +80,7 @@ let package = Package(
         // MARK: Layer 5 — threats.
         .target(
             name: "MembershipInference",
-            dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
+            dependencies: ["AttackMetrics", "ModelAccess", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
         .target(
             name: "Evasion", dependencies: ["ModelAccess", "Tensors", "LabRandom"],
@@ -98,10 +98,11 @@ let package = Package(
             swiftSettings: numericSettings),
 
         // MARK: Layer 6 — threat training: the threats' and defences' trainings of PrivacyLab
-        // networks (adversarial training, distillation, …), kept out of the threat targets.
+        // networks (adversarial training, distillation, shadow attack models, …), kept out of the
+        // threat targets.
         .target(
             name: "ThreatTraining",
-            dependencies: ["Evasion", "ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            dependencies: ["Evasion", "MembershipInference", "ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
 
         // MARK: Layer 7 — experiments: specs, planning, caching, store, reports, notebooks.
@@ -165,7 +166,7 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"], resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"],
+            name: "DatasetsTests", dependencies: ["Datasets", "AttackMetrics", "Codecs", "LabRandom"],
             exclude: ["make_fixtures.py"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BigIntegerModuleTests", dependencies: ["BigIntegerModule"]),
         .testTarget(
@@ -175,7 +176,8 @@ let package = Package(
         .testTarget(
             name: "MembershipInferenceTests",
             dependencies: [
-                "MembershipInference", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom",
+                "MembershipInference", "ThreatTraining", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors",
+                "LabRandom",
             ]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
         .testTarget(

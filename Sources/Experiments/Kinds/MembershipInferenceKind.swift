@@ -8,6 +8,7 @@ import MembershipInference
 import NeuralNetworks
 import PrivacyAccounting
 import Tensors
+import ThreatTraining
 
 /// Kind `membership-inference`: trains a target on half of a population sample, reference
 /// models on random halves (online: each audited example IN for about half of them; offline:
@@ -259,7 +260,8 @@ public enum MembershipInferenceKind: ExperimentKind {
             bootstrapReplicates: p.attack.bootstrap, confidence: p.attack.confidence, delta: p.attack.delta, concurrency: context.workers)
         let results = try await MembershipAudit.run(
             target: target, references: ReferenceModels(models: trained.map { $0.0 }, trainingSets: sets), shadows: shadows,
-            population: population, design: design, configuration: configuration, random: context.random.stream("audit"))
+            population: population.examples, design: design, configuration: configuration,
+            attackModelTrainer: ShadowModelAttack.NetworkTrainer(), random: context.random.stream("audit"))
 
         let memberData = population.subset(design.targetMembers)
         var metrics = [
