@@ -90,7 +90,7 @@ let package = Package(
             swiftSettings: numericSettings),
         .target(
             name: "ModelInversion",
-            dependencies: ["ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            dependencies: ["ModelAccess", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
         .target(
             name: "Backdoors",
@@ -98,11 +98,12 @@ let package = Package(
             swiftSettings: numericSettings),
 
         // MARK: Layer 6 — threat training: the threats' and defences' trainings of PrivacyLab
-        // networks (adversarial training, distillation, shadow attack models, …), kept out of the
-        // threat targets.
+        // networks (adversarial training, distillation, shadow attack models, federated victims' updates,
+        // …), kept out of the threat targets.
         .target(
             name: "ThreatTraining",
-            dependencies: ["Evasion", "MembershipInference", "ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            dependencies: ["Evasion", "MembershipInference", "ModelInversion", "ModelAccess", "NeuralNetworks", "Tensors",
+                           "LabRandom"],
             swiftSettings: numericSettings),
 
         // MARK: Layer 7 — experiments: specs, planning, caching, store, reports, notebooks.
@@ -145,7 +146,7 @@ let package = Package(
             path: "Benchmarks/datasets/Sources/privacy-lab-data-bench"),
         .executableTarget(
             name: "privacy-lab-inversion-bench",
-            dependencies: ["ModelInversion", "Datasets", "NeuralNetworks", "Tensors", "LabRandom"],
+            dependencies: ["ModelInversion", "ThreatTraining", "Datasets", "NeuralNetworks", "Tensors", "LabRandom"],
             path: "Benchmarks/inversion/Sources/privacy-lab-inversion-bench"),
         .executableTarget(
             name: "privacy-lab-fed-bench", dependencies: ["PrivacyLab"],
@@ -188,7 +189,7 @@ let package = Package(
             exclude: ["chacha_reference.py"]),
         .testTarget(
             name: "ModelInversionTests",
-            dependencies: ["ModelInversion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+            dependencies: ["ModelInversion", "ThreatTraining", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
             name: "FederatedTests",
             dependencies: ["Federated", "NeuralNetworks", "Datasets", "Paillier", "BigIntegerModule", "PrivacyAccounting", "LabRandom", "Tensors"]),

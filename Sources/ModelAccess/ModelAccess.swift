@@ -147,6 +147,10 @@ public protocol ParameterAccess: LossAccess {
 /// parameters), in evaluation mode (no dropout; normalization layers use their running
 /// statistics).
 public protocol DifferentiableModel: ParameterAccess, LogitAccess {
+    /// The per-sample shape of the inputs the forward pass takes ([features], or [C, H, W] for
+    /// images).
+    var inputShape: [Int] { get }
+
     /// The logits [N, classCount] of `inputs` with `parameters` (shapes as `self.parameters`)
     /// in place of the model's own.
     /// - Complexity: one forward pass; recording keeps its intermediate tensors for a backward

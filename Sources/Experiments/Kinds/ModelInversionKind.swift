@@ -5,6 +5,7 @@ import LabRandom
 import ModelInversion
 import NeuralNetworks
 import Tensors
+import ThreatTraining
 
 /// Kind `model-inversion`: what a model, or an update it shared, gives away about its training
 /// data. The attack is chosen by `attack.method`:
