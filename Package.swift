@@ -94,16 +94,16 @@ let package = Package(
             swiftSettings: numericSettings),
         .target(
             name: "Backdoors",
-            dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
+            dependencies: ["AttackMetrics", "ModelAccess", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
 
         // MARK: Layer 6 — threat training: the threats' and defences' trainings of PrivacyLab
-        // networks (adversarial training, distillation, shadow attack models, federated victims' updates,
-        // …), kept out of the threat targets.
+        // networks (adversarial training, distillation, fine-tuning after pruning, unlearning, shadow
+        // attack models, federated victims' updates), kept out of the threat targets.
         .target(
             name: "ThreatTraining",
-            dependencies: ["Evasion", "MembershipInference", "ModelInversion", "ModelAccess", "NeuralNetworks", "Tensors",
-                           "LabRandom"],
+            dependencies: ["Backdoors", "Evasion", "MembershipInference", "ModelInversion", "ModelAccess", "NeuralNetworks",
+                           "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
 
         // MARK: Layer 7 — experiments: specs, planning, caching, store, reports, notebooks.
@@ -202,6 +202,6 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "BackdoorsTests",
-            dependencies: ["Backdoors", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+            dependencies: ["Backdoors", "ThreatTraining", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
     ]
 )

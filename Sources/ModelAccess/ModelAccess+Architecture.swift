@@ -3,7 +3,8 @@ import Tensors
 // White-box access to a model's architecture: which layers it has and which of its parameter
 // tensors each one owns, for attacks that read one particular layer (analytic gradient inversion
 // reads the first dense layer, label recovery the last one, fine-pruning the last convolution,
-// representation-based detectors the input of the classifier head).
+// representation-based detectors the input of the classifier head); and write access to the
+// parameters (pruning).
 
 /// What an attack may know of one layer of a model.
 public struct LayerSummary: Sendable, Equatable, CustomStringConvertible {
@@ -56,6 +57,18 @@ public struct LayerSummary: Sendable, Equatable, CustomStringConvertible {
 public protocol ArchitectureAccess: ActivationAccess, ParameterAccess {
     /// One summary per layer, in the order the layers are computed.
     var layerSummaries: [LayerSummary] { get }
+}
+
+/// White-box write access: the same model with other values of its trained parameters (a
+/// defender pruning channels, an attacker editing weights).
+///
+/// Law: `try replacingParameters(p).parameters == p`; the architecture, the buffers
+/// (normalization statistics) and everything else stay as they are.
+public protocol ParameterEditing: ParameterAccess {
+    /// The model with `parameters` in place of its own.
+    /// - Throws: `ModelAccessError.parameterShapes` when they do not have the shapes of
+    ///   `self.parameters`, in order.
+    func replacingParameters(_ parameters: [Tensor]) throws(ModelAccessError) -> Self
 }
 
 // MARK: - Architecture defaults

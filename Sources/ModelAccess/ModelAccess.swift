@@ -164,6 +164,8 @@ public enum ModelAccessError: Error, Equatable, CustomStringConvertible, Sendabl
     case unknownLayer(name: String, available: [String])
     /// The inputs are not a batch of the model's per-sample shape.
     case inputShape(expected: [Int], got: [Int])
+    /// Parameter values that do not have the shapes of the model's parameters.
+    case parameterShapes(expected: [[Int]], got: [[Int]])
 
     public var description: String {
         switch self {
@@ -173,6 +175,8 @@ public enum ModelAccessError: Error, Equatable, CustomStringConvertible, Sendabl
             return "no layer is named '\(name)'; the layers are \(list)"
         case let .inputShape(expected, got):
             return "the model takes inputs of per-sample shape \(expected), got a batch of shape \(got)"
+        case let .parameterShapes(expected, got):
+            return "the model has \(expected.count) parameter tensors of shapes \(expected), got \(got.count) of shapes \(got)"
         }
     }
 }

@@ -25,7 +25,14 @@ extension ImportedModel: LogitAccess, LossAccess, InputGradientAccess, LogitGrad
     }
 }
 
-extension ImportedModel: ActivationAccess, ParameterAccess, DifferentiableModel, ArchitectureAccess {
+extension ImportedModel: ActivationAccess, ParameterAccess, DifferentiableModel, ArchitectureAccess, ParameterEditing {
+    /// The model with `parameters` in place of its own (state-dict keys and buffers kept).
+    public func replacingParameters(_ parameters: [Tensor]) throws(ModelAccessError) -> ImportedModel {
+        var edited = self
+        edited.network = try network.replacingParameters(parameters)
+        return edited
+    }
+
     /// The per-sample input shape of the architecture.
     public var inputShape: [Int] { network.inputShape }
 

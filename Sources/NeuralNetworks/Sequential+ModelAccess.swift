@@ -76,8 +76,19 @@ extension Sequential: ActivationAccess, ParameterAccess, DifferentiableModel {
     }
 }
 
-// The architecture: a summary of each layer, under the names of `layerNames`.
-extension Sequential: ArchitectureAccess {
+// The architecture: a summary of each layer, under the names of `layerNames`; and the same
+// network with other parameter values.
+extension Sequential: ArchitectureAccess, ParameterEditing {
+    /// The network with `parameters` (detached from any tape) in place of its own; buffers kept.
+    public func replacingParameters(_ parameters: [Tensor]) throws(ModelAccessError) -> Sequential {
+        guard parameters.map(\.shape) == self.parameters.map(\.shape) else {
+            throw .parameterShapes(expected: self.parameters.map(\.shape), got: parameters.map(\.shape))
+        }
+        var edited = self
+        edited.parameters = parameters.map { $0.detached() }
+        return edited
+    }
+
     public var layerSummaries: [LayerSummary] {
         layers.indices.map { i in
             LayerSummary(name: "layers.\(i)", kind: layers[i].summaryKind, parameterRange: parameterRanges[i],
