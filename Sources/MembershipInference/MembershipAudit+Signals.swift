@@ -283,9 +283,7 @@ extension MembershipAudit {
                 populationMembership: populationMembership.selecting(examples: zColumns),
                 options: RMIA.Options(mode: online ? .online : .offline, gamma: gamma, offlineInterpolation: a, populationSize: size))
         case let .shadowModels(options):
-            guard let attackModelTrainer else {
-                throw MembershipInferenceError.invalidParameter("the shadow attack needs a trainer of its attack models (attackModelTrainer: ThreatTraining's ShadowModelAttack.NetworkTrainer(), for one)")
-            }
+            guard let attackModelTrainer else { throw missingAttackModelTrainer }
             // Observations: the shadow models on their own records, or each reference model on the
             // audited then the population records (first query).
             var observed: PredictionOutputs

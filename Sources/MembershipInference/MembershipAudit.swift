@@ -218,11 +218,15 @@ public enum MembershipAudit {
         return results
     }
 
-    /// Checks that the attacks that learn have a trainer.
+    /// The error of a shadow attack run without a trainer of its attack models.
+    static let missingAttackModelTrainer = MembershipInferenceError.invalidParameter(
+        "the shadow attack needs a trainer of its attack models (attackModelTrainer: ThreatTraining's ShadowModelAttack.NetworkTrainer(), for one)")
+
+    /// Checks, before any model is trained or queried, that the attacks that learn have a trainer.
     static func checkTrainers(_ configuration: Configuration,
                               _ attackModelTrainer: (any ShadowModelAttack.AttackModelTrainer)?) throws(MembershipInferenceError) {
         if attackModelTrainer == nil, configuration.methods.contains(where: { if case .shadowModels = $0 { return true } else { return false } }) {
-            throw .invalidParameter("the shadow attack needs a trainer of its attack models (attackModelTrainer: ThreatTraining's ShadowModelAttack.NetworkTrainer(), for one)")
+            throw missingAttackModelTrainer
         }
     }
 }
