@@ -62,7 +62,7 @@ let package = Package(
             name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom", "ModelAccess", "Codecs"],
             swiftSettings: numericSettings),
         .target(
-            name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors"], swiftSettings: numericSettings),
+            name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors", "AttackMetrics"], swiftSettings: numericSettings),
         // Imports PyTorch nn.Sequential classifiers (safetensors state dict + layer list); sits on
         // NeuralNetworks, whose engine runs them.
         .target(name: "ModelImport", dependencies: ["NeuralNetworks", "ModelAccess", "Tensors", "LabRandom"]),
@@ -80,30 +80,39 @@ let package = Package(
         // MARK: Layer 5 — threats.
         .target(
             name: "MembershipInference",
-            dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
+            dependencies: ["AttackMetrics", "ModelAccess", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
         .target(
-            name: "Evasion", dependencies: ["ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            name: "Evasion", dependencies: ["ModelAccess", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
         .target(
             name: "Poisoning", dependencies: ["ModelAccess", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
         .target(
             name: "ModelInversion",
-            dependencies: ["ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"],
+            dependencies: ["ModelAccess", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
         .target(
             name: "Backdoors",
-            dependencies: ["AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"],
+            dependencies: ["AttackMetrics", "ModelAccess", "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
 
-        // MARK: Layer 6 — experiments: specs, planning, caching, store, reports, notebooks.
+        // MARK: Layer 6 — threat training: the threats' and defences' trainings of PrivacyLab
+        // networks (adversarial training, distillation, fine-tuning after pruning, unlearning, shadow
+        // attack models, federated victims' updates), kept out of the threat targets.
+        .target(
+            name: "ThreatTraining",
+            dependencies: ["Backdoors", "Evasion", "MembershipInference", "ModelInversion", "ModelAccess", "NeuralNetworks",
+                           "Tensors", "LabRandom"],
+            swiftSettings: numericSettings),
+
+        // MARK: Layer 7 — experiments: specs, planning, caching, store, reports, notebooks.
         .target(
             name: "Experiments",
             dependencies: [
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
                 "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors",
-                "ModelImport",
+                "ModelImport", "ThreatTraining",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -114,13 +123,13 @@ let package = Package(
         .plugin(name: "CodeFingerprint", capability: .buildTool(), dependencies: ["privacy-lab-fingerprint"],
                 path: "Plugins/CodeFingerprint"),
 
-        // MARK: Layer 7 — surface.
+        // MARK: Layers 8 and 9 — the umbrella and the command-line tool.
         .target(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
-                           "ModelImport", "RingArithmetic"]),
+                           "ModelImport", "RingArithmetic", "ThreatTraining"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -137,7 +146,7 @@ let package = Package(
             path: "Benchmarks/datasets/Sources/privacy-lab-data-bench"),
         .executableTarget(
             name: "privacy-lab-inversion-bench",
-            dependencies: ["ModelInversion", "Datasets", "NeuralNetworks", "Tensors", "LabRandom"],
+            dependencies: ["ModelInversion", "ThreatTraining", "Datasets", "NeuralNetworks", "Tensors", "LabRandom"],
             path: "Benchmarks/inversion/Sources/privacy-lab-inversion-bench"),
         .executableTarget(
             name: "privacy-lab-fed-bench", dependencies: ["PrivacyLab"],
@@ -152,13 +161,13 @@ let package = Package(
         // MARK: Tests — one test target per source target.
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "LabRandom"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNetworks", "LabRandom", "Codecs", "MembershipInference", "ModelImport", "Datasets", "Tensors"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "AttackMetrics", "NeuralNetworks", "LabRandom", "Codecs", "MembershipInference", "ModelImport", "Datasets", "Tensors"]),
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom", "Datasets"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"], resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "DatasetsTests", dependencies: ["Datasets", "Codecs", "LabRandom"],
+            name: "DatasetsTests", dependencies: ["Datasets", "AttackMetrics", "Codecs", "LabRandom"],
             exclude: ["make_fixtures.py"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BigIntegerModuleTests", dependencies: ["BigIntegerModule"]),
         .testTarget(
@@ -168,7 +177,8 @@ let package = Package(
         .testTarget(
             name: "MembershipInferenceTests",
             dependencies: [
-                "MembershipInference", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom",
+                "MembershipInference", "ThreatTraining", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors",
+                "LabRandom",
             ]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
         .testTarget(
@@ -179,12 +189,12 @@ let package = Package(
             exclude: ["chacha_reference.py"]),
         .testTarget(
             name: "ModelInversionTests",
-            dependencies: ["ModelInversion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+            dependencies: ["ModelInversion", "ThreatTraining", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
             name: "FederatedTests",
             dependencies: ["Federated", "NeuralNetworks", "Datasets", "Paillier", "BigIntegerModule", "PrivacyAccounting", "LabRandom", "Tensors"]),
         .testTarget(
-            name: "EvasionTests", dependencies: ["Evasion", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+            name: "EvasionTests", dependencies: ["Evasion", "ThreatTraining", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
             name: "PoisoningTests", dependencies: ["Poisoning", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
@@ -192,6 +202,6 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "BackdoorsTests",
-            dependencies: ["Backdoors", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+            dependencies: ["Backdoors", "ThreatTraining", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
     ]
 )

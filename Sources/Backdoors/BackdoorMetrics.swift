@@ -1,4 +1,3 @@
-import Datasets
 import ModelAccess
 import Tensors
 
@@ -22,14 +21,14 @@ public struct BackdoorMetrics: Sendable, Equatable {
         self.robustAccuracy = robustAccuracy
     }
 
-    /// Measures a model against an attack on a clean test set.
+    /// Measures a model against an attack on a clean test set of `classCount` classes.
     /// - Complexity: two passes of the model over the test set.
-    public static func evaluate(_ model: some LabelAccess, attack: BackdoorAttack, test: LabeledData,
+    public static func evaluate(_ model: some LabelAccess, attack: BackdoorAttack, test: LabeledExamples, classCount: Int,
                                 batchSize: Int = 1000) -> BackdoorMetrics {
-        let clean = predict(model, features: test.features, sampleShape: test.sampleShape, batchSize: batchSize)
+        let clean = predict(model, features: test.inputs.scalars, sampleShape: test.sampleShape, batchSize: batchSize)
         var correct = 0
-        for (p, y) in zip(clean, test.labels) where p == Int(y) { correct += 1 }
-        let triggered = attack.triggeredTestSet(test)
+        for (p, y) in zip(clean, test.labels) where p == y { correct += 1 }
+        let triggered = attack.triggeredTestSet(test, classCount: classCount)
         let predicted = predict(model, features: triggered.features, sampleShape: test.sampleShape, batchSize: batchSize)
         var hit = 0, robust = 0
         for i in predicted.indices {

@@ -1,5 +1,4 @@
-import LabRandom
-import NeuralNetworks
+import ModelAccess
 import Tensors
 
 /// Fine-pruning (Liu, Dolan-Gavitt and Garg 2018, "Fine-pruning: Defending against backdooring
@@ -11,6 +10,11 @@ import Tensors
 /// set to zero — while the clean accuracy stays within `maximumAccuracyDrop` of the original
 /// (and at most `maximumPrunedFraction` of the channels go). Fine-tuning then trains the pruned
 /// network on clean data, keeping the removed channels at zero.
+///
+/// Pruning reaches the model through `ModelAccess`: its architecture (the last convolution and
+/// the layer after it), its activations, its predictions, and a copy with edited parameters. The
+/// fine-tuning of a PrivacyLab network is `fineTune(_:inputs:labels:configuration:random:)` in
+/// ThreatTraining.
 ///
 /// Laws: pruned channels output exactly 0 before and after fine-tuning; pruning never lowers
 /// clean accuracy (on the data used) by more than the allowed drop.
@@ -24,66 +28,102 @@ public struct FinePruning: Sendable, Equatable {
         self.maximumPrunedFraction = maximumPrunedFraction
     }
 
-    /// A pruned network and which channels of which layer were removed.
-    public struct Pruned: Sendable {
-        public var model: Sequential
-        /// The index of the pruned convolution layer in `model.layers`.
+    /// A pruned model and which channels of which layer were removed.
+    public struct Pruned<Model: Sendable>: Sendable {
+        public var model: Model
+        /// The index of the pruned convolution layer in the model's `layerSummaries`.
         public var layer: Int
         public var prunedChannels: [Int]
         public var channelCount: Int
         /// Clean accuracy before and after pruning, on the data used for pruning.
         public var accuracyBefore: Double
         public var accuracyAfter: Double
+
+        public init(model: Model, layer: Int, prunedChannels: [Int], channelCount: Int, accuracyBefore: Double, accuracyAfter: Double) {
+            self.model = model
+            self.layer = layer
+            self.prunedChannels = prunedChannels
+            self.channelCount = channelCount
+            self.accuracyBefore = accuracyBefore
+            self.accuracyAfter = accuracyAfter
+        }
     }
 
-    /// Index of the last convolution layer and of its weight parameter.
-    static func lastConvolution(_ model: Sequential) throws(BackdoorError) -> (layer: Int, parameter: Int, channels: Int) {
-        guard let layer = model.layers.lastIndex(where: { if case .conv2d = $0 { return true } else { return false } }),
-              case let .conv2d(_, channels, _, _, _) = model.layers[layer] else {
+    /// The last convolution layer: its index, the positions of its weight (and bias) in the
+    /// parameters, and its output channels.
+    static func lastConvolution(_ model: some ArchitectureAccess) throws(BackdoorError) -> (layer: Int, weight: Int, bias: Int?, channels: Int) {
+        let layers = model.layerSummaries
+        guard let layer = layers.lastIndex(where: { if case .convolution = $0.kind { return true } else { return false } }),
+              case let .convolution(_, channels, bias) = layers[layer].kind else {
             throw .unsupportedModel("fine-pruning needs a convolution layer")
         }
-        let parameter = model.layers[0..<layer].reduce(0) { $0 + $1.parameterShapes.count }
-        return (layer, parameter, channels)
+        let weight = layers[layer].parameterRange.lowerBound
+        return (layer, weight, bias ? weight + 1 : nil, channels)
     }
 
-    /// The network with the given channels of its last convolution set to zero.
-    public static func zeroing(channels: [Int], of model: Sequential) throws(BackdoorError) -> Sequential {
+    /// The model with the given channels of its last convolution set to zero (filter and bias).
+    public static func zeroing<Model: ArchitectureAccess & ParameterEditing>(channels: [Int], of model: Model) throws(BackdoorError) -> Model {
         let conv = try lastConvolution(model)
-        var result = model
-        let perChannel = result.parameters[conv.parameter].scalarCount / conv.channels
-        result.parameters[conv.parameter].withUnsafeMutableBufferPointer { w in
+        var parameters = model.parameters
+        let perChannel = parameters[conv.weight].scalarCount / conv.channels
+        parameters[conv.weight].withUnsafeMutableBufferPointer { w in
             for c in channels { for j in 0..<perChannel { w[c * perChannel + j] = 0 } }
         }
-        result.parameters[conv.parameter + 1].withUnsafeMutableBufferPointer { b in
-            for c in channels { b[c] = 0 }
+        if let bias = conv.bias {
+            parameters[bias].withUnsafeMutableBufferPointer { b in
+                for c in channels { b[c] = 0 }
+            }
         }
-        return result
+        do {
+            return try model.replacingParameters(parameters)
+        } catch {
+            throw .unsupportedModel("fine-pruning: \(error)")
+        }
+    }
+
+    /// The fraction of examples whose predicted class equals the label (0 for none).
+    static func accuracy(_ model: some LabelAccess, inputs: Tensor, labels: [Int]) -> Double {
+        guard !labels.isEmpty else { return 0 }
+        let predicted = model.predictedLabels(for: inputs)
+        var correct = 0
+        for (p, y) in zip(predicted, labels) where p == y { correct += 1 }
+        return Double(correct) / Double(labels.count)
     }
 
     /// Prunes dormant channels of the last convolution layer on clean data.
-    public func prune(model: Sequential, cleanInputs: Tensor, cleanLabels: [Int]) throws(BackdoorError) -> Pruned {
+    /// - Throws: `BackdoorError` for a model without a convolution layer, inputs it does not
+    ///   take, or parameters out of range.
+    public func prune<Model: ArchitectureAccess & ParameterEditing & LabelAccess>(
+        model: Model, cleanInputs: Tensor, cleanLabels: [Int]
+    ) throws(BackdoorError) -> Pruned<Model> {
         guard maximumAccuracyDrop >= 0, maximumPrunedFraction >= 0 && maximumPrunedFraction <= 1 else {
             throw .invalidParameter("accuracy drop must be ≥ 0 and pruned fraction in [0, 1]")
         }
         let conv = try Self.lastConvolution(model)
         // Mean activation of each channel after the layer's activation function.
+        let layers = model.layerSummaries
         var end = conv.layer + 1
-        if end < model.layers.count, [.relu, .tanh, .sigmoid].contains(model.layers[end]) { end += 1 }
-        let activations = model.prefix(upTo: end).logits(cleanInputs, batchSize: 512)   // [N, C, H, W]
+        if end < layers.count, case .activation = layers[end].kind { end += 1 }
+        let activations: Tensor   // [N, C, H, W]
+        do {
+            activations = try model.activations(for: cleanInputs, atLayer: layers[end - 1].name, batchSize: 512)
+        } catch {
+            throw .invalidParameter("fine-pruning: \(error)")
+        }
         let n = activations.shape[0], c = activations.shape[1], plane = activations.shape[2] * activations.shape[3]
         var means = [Double](repeating: 0, count: c)
         activations.withUnsafeBufferPointer { a in
             for i in 0..<n { for ch in 0..<c { for j in 0..<plane { means[ch] += Double(a[(i * c + ch) * plane + j]) } } }
         }
         let order = means.indices.sorted { means[$0] < means[$1] || (means[$0] == means[$1] && $0 < $1) }
-        let before = model.accuracy(cleanInputs, labels: cleanLabels)
+        let before = Self.accuracy(model, inputs: cleanInputs, labels: cleanLabels)
         var kept = 0
         var keptAccuracy = before
         let limit = Int((maximumPrunedFraction * Double(c)).rounded(.down))
         var k = 1
         while k <= limit {
             let candidate = try Self.zeroing(channels: Array(order.prefix(k)), of: model)
-            let accuracy = candidate.accuracy(cleanInputs, labels: cleanLabels)
+            let accuracy = Self.accuracy(candidate, inputs: cleanInputs, labels: cleanLabels)
             if accuracy < before - maximumAccuracyDrop { break }
             kept = k
             keptAccuracy = accuracy
@@ -92,32 +132,5 @@ public struct FinePruning: Sendable, Equatable {
         let pruned = Array(order.prefix(kept)).sorted()
         return Pruned(model: try Self.zeroing(channels: pruned, of: model), layer: conv.layer, prunedChannels: pruned,
                       channelCount: c, accuracyBefore: before, accuracyAfter: keptAccuracy)
-    }
-
-    /// Fine-tunes a pruned network on clean data, re-zeroing its pruned channels after every step.
-    /// Draws batch order from streams `epochs/<e>/shuffle` of `random`.
-    public static func fineTune(_ pruned: Pruned, inputs: Tensor, labels: [Int], configuration: TrainingConfiguration,
-                                random: LabRandom) throws -> Sequential {
-        try configuration.validate()
-        var model = pruned.model
-        var optimizer = configuration.optimizer.makeOptimizer()
-        let n = inputs.shape[0]
-        for epoch in 0..<configuration.epochs {
-            let rate = configuration.schedule.learningRate(base: configuration.learningRate, epoch: epoch)
-            var shuffle = random.stream("epochs/\(epoch)/shuffle")
-            let order = shuffle.permutation(n)
-            var start = 0
-            while start < n {
-                let end = min(n, start + configuration.batchSize)
-                let rows = Array(order[start..<end])
-                var none: LabRandom? = nil
-                let (_, grads) = model.lossAndGradients(inputs.gatheringRows(rows), labels: rows.map { labels[$0] },
-                                                        loss: configuration.loss, training: false, random: &none)
-                optimizer.step(parameters: &model.parameters, gradients: grads, learningRate: rate)
-                model = try zeroing(channels: pruned.prunedChannels, of: model)
-                start = end
-            }
-        }
-        return model
     }
 }

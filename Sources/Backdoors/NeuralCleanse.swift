@@ -1,6 +1,6 @@
 import Foundation
 import LabRandom
-import NeuralNetworks
+import ModelAccess
 import Tensors
 
 /// Neural Cleanse (Wang et al. 2019, "Neural Cleanse: Identifying and mitigating backdoor
@@ -24,7 +24,11 @@ import Tensors
 /// Detection: with Lₜ the kept norms, median L̃ and MAD = 1.4826·median|Lₜ − L̃|, the anomaly
 /// index of t is |Lₜ − L̃| / MAD; a label is flagged when Lₜ ≤ L̃ and its index exceeds
 /// `anomalyThreshold` (2). Mitigation by unlearning fine-tunes the model on clean data where a
-/// fraction (20%) of the samples carry a reversed trigger with their true label.
+/// fraction (20%) of the samples carry a reversed trigger with their true label (the fine-tuning
+/// of a PrivacyLab network is `unlearn(model:triggers:…)` in ThreatTraining).
+///
+/// The search reaches the model through `DifferentiableModel`: its input shape, its classes and
+/// the gradient of its logits with respect to the stamped inputs.
 ///
 /// Caveats: a label whose search never reaches the threshold gets the norm of its best final
 /// mask (it is very unlikely to be a backdoor target). The MAD is zero when half the labels
@@ -106,7 +110,7 @@ public struct NeuralCleanse: Sendable, Equatable {
         public var flaggedLabels: [Int]
     }
 
-    func validate(model: Sequential, inputs: Tensor) throws(BackdoorError) {
+    func validate(model: some DifferentiableModel, inputs: Tensor) throws(BackdoorError) {
         guard model.inputShape.count == 3 else { throw .unsupportedModel("Neural Cleanse needs image inputs [C, H, W], model takes \(model.inputShape)") }
         guard inputs.rank == 4, Array(inputs.shape.dropFirst()) == model.inputShape else {
             throw .invalidParameter("clean inputs of shape \(inputs.shape) do not fit the model's \(model.inputShape)")
@@ -119,7 +123,8 @@ public struct NeuralCleanse: Sendable, Equatable {
 
     /// Searches the smallest trigger that sends the clean `inputs` to `label`.
     /// Draws the initial mask and pattern and the per-step batch order from `random`.
-    public func reverseEngineer(model: Sequential, label: Int, inputs: Tensor, random: LabRandom) throws(BackdoorError) -> ReversedTrigger {
+    public func reverseEngineer(model: some DifferentiableModel, label: Int, inputs: Tensor,
+                                random: LabRandom) throws(BackdoorError) -> ReversedTrigger {
         try validate(model: model, inputs: inputs)
         let channels = model.inputShape[0], height = model.inputShape[1], width = model.inputShape[2]
         let n = inputs.shape[0]
@@ -150,8 +155,7 @@ public struct NeuralCleanse: Sendable, Equatable {
                 let mask = leaves[0].tanh() / (2 - epsilon) + 0.5
                 let pattern = leaves[1].tanh() / (2 - epsilon) + 0.5
                 let stamped = (1 - mask) * x + mask * pattern
-                var none: LabRandom? = nil
-                let logits = model.forward(stamped, parameters: model.parameters, training: false, random: &none)
+                let logits = model.logits(for: stamped, parameters: model.parameters)
                 let targets = [Int](repeating: label, count: rows.count)
                 let ce = Tensor.softmaxCrossEntropy(logits: logits, labels: targets).mean()
                 let reg = mask.sum()
@@ -222,7 +226,7 @@ public struct NeuralCleanse: Sendable, Equatable {
     /// Reverse-engineers a trigger for every label (each from stream `label/<t>` of `random`) and
     /// flags the anomalously small ones.
     /// - Parameter progress: called after each label.
-    public func scan(model: Sequential, inputs: Tensor, random: LabRandom,
+    public func scan(model: some DifferentiableModel, inputs: Tensor, random: LabRandom,
                      progress: ((ReversedTrigger) -> Void)? = nil) throws(BackdoorError) -> Report {
         var triggers: [ReversedTrigger] = []
         for t in 0..<model.classCount {
@@ -240,27 +244,5 @@ public struct NeuralCleanse: Sendable, Equatable {
         let m = Self.median(norms)
         let flagged = triggers.indices.filter { norms[$0] <= m && indices[$0] > anomalyThreshold }.map { triggers[$0].label }
         return Report(triggers: triggers, maskNorms: norms, anomalyIndices: indices, flaggedLabels: flagged)
-    }
-
-    /// Mitigation by unlearning: fine-tunes `model` on clean samples of which a fraction
-    /// `stampedFraction` carry one of `triggers` (in turn) and keep their true label.
-    /// Draws the stamped rows from stream `unlearn/rows` and training from `unlearn/train`.
-    public static func unlearn(model: Sequential, triggers: [ReversedTrigger], inputs: Tensor, labels: [Int],
-                               stampedFraction: Double = 0.2, configuration: TrainingConfiguration,
-                               random: LabRandom) throws -> Sequential {
-        var result = model
-        guard !triggers.isEmpty else { return result }
-        let n = inputs.shape[0]
-        var rowStream = random.stream("unlearn/rows")
-        let stamped = rowStream.sampleWithoutReplacement(Int((stampedFraction * Double(n)).rounded()), from: n)
-        let width = Array(inputs.shape.dropFirst()).reduce(1, *)
-        var x = inputs.detached()
-        x.withUnsafeMutableBufferPointer { buffer in
-            for (k, row) in stamped.enumerated() {
-                triggers[k % triggers.count].apply(to: UnsafeMutableBufferPointer(rebasing: buffer[row * width ..< (row + 1) * width]))
-            }
-        }
-        _ = try result.train(inputs: x, labels: labels, configuration: configuration, random: random.stream("unlearn/train"))
-        return result
     }
 }

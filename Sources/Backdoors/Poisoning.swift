@@ -1,5 +1,5 @@
-import Datasets
 import LabRandom
+import Tensors
 
 /// Which label a triggered input should receive.
 public enum BackdoorTargeting: Sendable, Equatable, Hashable {
@@ -56,9 +56,14 @@ public struct BackdoorAttack: Sendable, Equatable {
         self.budget = budget
     }
 
-    /// The number of samples to poison in `data`, checked against what is available.
-    public func poisonCount(in data: LabeledData) throws(BackdoorError) -> Int {
-        let counts = data.classCounts()
+    /// The number of samples to poison in `data` (labels in `0..<classCount`), checked against
+    /// what is available.
+    public func poisonCount(in data: LabeledExamples, classCount: Int) throws(BackdoorError) -> Int {
+        var counts = [Int](repeating: 0, count: classCount)
+        for label in data.labels {
+            guard label >= 0 && label < classCount else { throw .invalidParameter("label \(label) outside 0..<\(classCount)") }
+            counts[label] += 1
+        }
         let available = counts.indices.filter { targeting.isSource($0) }.reduce(0) { $0 + counts[$1] }
         let p: Int
         switch budget {
@@ -81,56 +86,55 @@ public struct BackdoorAttack: Sendable, Equatable {
         return p
     }
 
-    /// Checks the trigger and targeting against the data's shape and classes.
-    public func validate(for data: LabeledData) throws(BackdoorError) {
+    /// Checks the trigger and targeting against the data's shape and `classCount` classes.
+    public func validate(for data: LabeledExamples, classCount: Int) throws(BackdoorError) {
         guard trigger.sampleShape == data.sampleShape else {
             throw .invalidParameter("trigger for samples \(trigger.sampleShape), data has \(data.sampleShape)")
         }
         try trigger.validate()
-        if case let .allToOne(target) = targeting, !(0..<data.classCount).contains(target) {
-            throw .invalidParameter("target label \(target) outside 0..<\(data.classCount)")
+        if case let .allToOne(target) = targeting, !(0..<classCount).contains(target) {
+            throw .invalidParameter("target label \(target) outside 0..<\(classCount)")
         }
     }
 
-    /// The training set with the backdoor planted.
+    /// The training set (labels in `0..<classCount`) with the backdoor planted.
     /// - Complexity: O(N + p · trigger cost).
-    public func poison(_ data: LabeledData, random: inout LabRandom) throws(BackdoorError) -> PoisonedDataset {
-        try validate(for: data)
-        let p = try poisonCount(in: data)
-        let labels = data.labels.map(Int.init)
+    public func poison(_ data: LabeledExamples, classCount: Int, random: inout LabRandom) throws(BackdoorError) -> PoisonedDataset {
+        try validate(for: data, classCount: classCount)
+        let p = try poisonCount(in: data, classCount: classCount)
+        let labels = data.labels
         let sources = labels.indices.filter { targeting.isSource(labels[$0]) }
         let chosen = random.sampleWithoutReplacement(p, from: sources.count).map { sources[$0] }.sorted()
-        var newLabels = data.labels
-        for row in chosen { newLabels[row] = Int32(targeting.targetLabel(for: labels[row], classCount: data.classCount)) }
-        let features = trigger.applied(to: data.features, rows: chosen)
+        var newLabels = labels
+        for row in chosen { newLabels[row] = targeting.targetLabel(for: labels[row], classCount: classCount) }
+        let features = trigger.applied(to: data.inputs.scalars, rows: chosen)
         var isPoisoned = [Bool](repeating: false, count: data.count)
         for row in chosen { isPoisoned[row] = true }
-        let poisoned = LabeledData(features: features, sampleShape: data.sampleShape, labels: newLabels, classCount: data.classCount,
-                                   classNames: data.classNames)
+        let poisoned = LabeledExamples(inputs: Tensor(shape: data.inputs.shape, scalars: features), labels: newLabels)
         return PoisonedDataset(data: poisoned, isPoisoned: isPoisoned, originalLabels: labels)
     }
 
     /// The triggered test set: every test sample of a source class, stamped, with its true label
-    /// and the label the attacker wants.
-    public func triggeredTestSet(_ test: LabeledData) -> (features: [Float], trueLabels: [Int], targetLabels: [Int]) {
-        let rows = test.labels.indices.filter { targeting.isSource(Int(test.labels[$0])) }
+    /// and the label the attacker wants (among `classCount` classes).
+    public func triggeredTestSet(_ test: LabeledExamples, classCount: Int) -> (features: [Float], trueLabels: [Int], targetLabels: [Int]) {
+        let rows = test.labels.indices.filter { targeting.isSource(test.labels[$0]) }
         let subset = test.subset(rows)
-        let trueLabels = subset.labels.map(Int.init)
-        return (trigger.applied(to: subset.features), trueLabels,
-                trueLabels.map { targeting.targetLabel(for: $0, classCount: test.classCount) })
+        let trueLabels = subset.labels
+        return (trigger.applied(to: subset.inputs.scalars), trueLabels,
+                trueLabels.map { targeting.targetLabel(for: $0, classCount: classCount) })
     }
 }
 
 /// A training set with a planted backdoor, and which of its samples are poisoned.
 public struct PoisonedDataset: Sendable, Equatable {
     /// The training set as the victim sees it (poisoned samples stamped and relabelled).
-    public var data: LabeledData
+    public var data: LabeledExamples
     /// `isPoisoned[i]` says whether sample i was poisoned.
     public var isPoisoned: [Bool]
     /// The label each sample had before poisoning.
     public var originalLabels: [Int]
 
-    public init(data: LabeledData, isPoisoned: [Bool], originalLabels: [Int]) {
+    public init(data: LabeledExamples, isPoisoned: [Bool], originalLabels: [Int]) {
         precondition(isPoisoned.count == data.count && originalLabels.count == data.count,
                      "PoisonedDataset: \(isPoisoned.count) flags and \(originalLabels.count) labels for \(data.count) samples")
         self.data = data

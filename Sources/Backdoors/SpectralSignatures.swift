@@ -23,7 +23,8 @@ import Tensors
 ///   the *uncentred* representation r (which favours the side of the mean the poison lies on),
 ///   and it takes the flattened output of a late convolution stage of its ResNet rather than
 ///   the input of the classifier. We follow the paper; the representations are whatever the
-///   caller passes (`RepresentationAccess` gives the input of the last dense layer).
+///   caller passes (`representations(for:)` of a model with `ArchitectureAccess` gives the
+///   input of its last dense layer).
 /// - The paper runs the test on every label and evaluates the attacked one; removing 1.5·ε·n_l
 ///   samples from every class also removes that many clean samples from clean classes.
 ///   `classes` says which classes to examine.

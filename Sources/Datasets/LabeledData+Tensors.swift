@@ -9,3 +9,8 @@ extension LabeledData {
     /// The labels as `Int`s, as the training API takes them.
     public var intLabels: [Int] { labels.map { Int($0) } }
 }
+
+extension LabeledData {
+    /// The features and labels as the threat targets take them.
+    public var examples: LabeledExamples { LabeledExamples(inputs: featureTensor, labels: intLabels) }
+}

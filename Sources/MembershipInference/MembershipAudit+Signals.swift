@@ -177,16 +177,18 @@ extension MembershipAudit {
     ///   given (Shokri et al.'s setting); else the references serve as shadow models, observed on
     ///   the audited and population records (first query) with their membership.
     ///
-    /// Streams: shadow attack models from `random.stream("audit/shadow")`, bootstrap replicates
-    /// from "audit/bootstrap/<attack name>".
+    /// The shadow attack's attack models learn with `attackModelTrainer`, which only that attack
+    /// needs. Streams: shadow attack models from `random.stream("audit/shadow")`, bootstrap
+    /// replicates from "audit/bootstrap/<attack name>".
     /// - Throws: `MembershipInferenceError` when a method needs what the signals lack (see
     ///   `AuditSignals.missing(for:)`) or a record lacks OUT (online: IN) references;
     ///   `AttackMetricsError` for degenerate evaluations (no members or no non-members).
-    public static func run(signals: AuditSignals, configuration: Configuration, random: LabRandom) throws -> [AttackResult] {
+    public static func run(signals: AuditSignals, configuration: Configuration,
+                           attackModelTrainer: (any ShadowModelAttack.AttackModelTrainer)? = nil, random: LabRandom) throws -> [AttackResult] {
         let cache = SignalCache(signals)
         var results: [AttackResult] = []
         for method in configuration.methods {
-            let scores = try attackScores(method, cache: cache, random: random)
+            let scores = try attackScores(method, cache: cache, attackModelTrainer: attackModelTrainer, random: random)
             results.append(try evaluate(method, scores: scores, isMember: signals.isMember, configuration: configuration, random: random))
         }
         return results
@@ -227,7 +229,8 @@ extension MembershipAudit {
     }
 
     /// The scores of one attack that reads only signals.
-    static func attackScores(_ method: AttackMethod, cache: SignalCache, random: LabRandom) throws -> [Double] {
+    static func attackScores(_ method: AttackMethod, cache: SignalCache, attackModelTrainer: (any ShadowModelAttack.AttackModelTrainer)?,
+                             random: LabRandom) throws -> [Double] {
         let signals = cache.signals
         if let requirement = signals.missing(for: method).first {
             let reason = switch requirement {
@@ -280,6 +283,7 @@ extension MembershipAudit {
                 populationMembership: populationMembership.selecting(examples: zColumns),
                 options: RMIA.Options(mode: online ? .online : .offline, gamma: gamma, offlineInterpolation: a, populationSize: size))
         case let .shadowModels(options):
+            guard let attackModelTrainer else { throw missingAttackModelTrainer }
             // Observations: the shadow models on their own records, or each reference model on the
             // audited then the population records (first query).
             var observed: PredictionOutputs
@@ -303,7 +307,7 @@ extension MembershipAudit {
                 targetFeatures: ShadowModelAttack.features(signals.target, query: 0, options.features), labels: signals.labels,
                 shadowFeatures: (0..<observed.modelCount).map { ShadowModelAttack.features(observed.selecting(models: [$0]), query: 0, options.features) },
                 shadowLabels: observedLabels, shadowMembership: observedMembership, classes: signals.target.classCount,
-                options: options, random: random.stream("audit/shadow"))
+                options: options, trainer: attackModelTrainer, random: random.stream("audit/shadow"))
         case .labelOnly:
             throw MembershipInferenceError.invalidParameter("label_only needs query access to the model")
         }

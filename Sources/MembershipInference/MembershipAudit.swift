@@ -1,5 +1,4 @@
 import AttackMetrics
-import Datasets
 import LabRandom
 import ModelAccess
 import Tensors
@@ -35,6 +34,9 @@ public struct AttackResult: Sendable {
 /// those outputs. Reference models are trained (or loaded by the caller's cache) once and shared
 /// by all attacks; the shadow attack uses dedicated shadow models when given (`ShadowModels`).
 ///
+/// The shadow attack's attack models learn with `attackModelTrainer` (ThreatTraining's
+/// `ShadowModelAttack.NetworkTrainer` trains Shokri et al.'s MLP); the other attacks need none.
+///
 /// Streams: the RMIA population sample from `random.stream("audit/population")`, the shadow attack
 /// models from "shadow", label-only noise from "label-only", bootstrap replicates from
 /// "bootstrap/<attack name>"; reference training (in `run(target:recipe:…)`) from
@@ -67,16 +69,17 @@ public enum MembershipAudit {
     /// Trains the design's reference models with `recipe` (in parallel, streams "reference/<k>"),
     /// then runs the attacks.
     public static func run<Target: LogitAccess, Recipe: TrainingRecipe>(
-        target: Target, recipe: Recipe, population: LabeledData, design: MembershipDesign,
-        configuration: Configuration, random: LabRandom
+        target: Target, recipe: Recipe, population: LabeledExamples, design: MembershipDesign,
+        configuration: Configuration, attackModelTrainer: (any ShadowModelAttack.AttackModelTrainer)? = nil, random: LabRandom
     ) async throws -> [AttackResult] where Recipe.Model: LogitAccess {
+        try checkTrainers(configuration, attackModelTrainer)
         let needsReferences = configuration.methods.contains { $0.needsReferenceModels }
         let references = try await ReferenceTraining.train(
             recipe: recipe, population: population,
             trainingSets: needsReferences ? ReferenceTraining.trainingSets(of: design) : [],
             concurrency: configuration.concurrency, random: random)
         return try await run(target: target, references: references, population: population, design: design,
-                             configuration: configuration, random: random)
+                             configuration: configuration, attackModelTrainer: attackModelTrainer, random: random)
     }
 
     /// Runs the attacks with reference models trained beforehand (for example loaded from a cache).
@@ -85,16 +88,18 @@ public enum MembershipAudit {
     ///   - references: models trained on the design's halves (`ReferenceTraining.trainingSets(of:)`);
     ///     may be empty when no attack needs them.
     ///   - population: the examples the design's indices refer to.
+    ///   - attackModelTrainer: how the shadow attack's attack models learn (needed by that attack
+    ///     only).
     /// - Returns: one result per method, in order.
     /// - Throws: `MembershipInferenceError` when an attack cannot run on this design (an online
     ///   attack on an offline design, no reference models), `AttackMetricsError` for degenerate
     ///   evaluations.
     public static func run<Target: LogitAccess, Reference: LogitAccess>(
-        target: Target, references: ReferenceModels<Reference>, population: LabeledData, design: MembershipDesign,
-        configuration: Configuration, random: LabRandom
+        target: Target, references: ReferenceModels<Reference>, population: LabeledExamples, design: MembershipDesign,
+        configuration: Configuration, attackModelTrainer: (any ShadowModelAttack.AttackModelTrainer)? = nil, random: LabRandom
     ) async throws -> [AttackResult] {
         try await run(target: target, references: references, shadows: ShadowModels<Reference>?.none, population: population,
-                      design: design, configuration: configuration, random: random)
+                      design: design, configuration: configuration, attackModelTrainer: attackModelTrainer, random: random)
     }
 
     /// Shadow models in Shokri et al.'s setting: trained on population records disjoint from the
@@ -114,9 +119,11 @@ public enum MembershipAudit {
     /// models (`shadows`, nil to let the references serve as shadow models).
     /// - Throws: as `run(target:references:…)`, and when a shadow record is an audited one.
     public static func run<Target: LogitAccess, Reference: LogitAccess, Shadow: LogitAccess>(
-        target: Target, references: ReferenceModels<Reference>, shadows: ShadowModels<Shadow>?, population: LabeledData,
-        design: MembershipDesign, configuration: Configuration, random: LabRandom
+        target: Target, references: ReferenceModels<Reference>, shadows: ShadowModels<Shadow>?, population: LabeledExamples,
+        design: MembershipDesign, configuration: Configuration, attackModelTrainer: (any ShadowModelAttack.AttackModelTrainer)? = nil,
+        random: LabRandom
     ) async throws -> [AttackResult] {
+        try checkTrainers(configuration, attackModelTrainer)
         guard population.count == design.populationSize else {
             throw MembershipInferenceError.shapeMismatch("the design covers \(design.populationSize) examples, the population has \(population.count)")
         }
@@ -147,9 +154,9 @@ public enum MembershipAudit {
             .sorted().map { design.referencePool[$0] }
         let queried = candidates + zIndices
         let data = population.subset(queried)
-        let labels = data.intLabels
+        let labels = data.labels
         let views = try configuration.queryAugmentations.map { augmentation throws(MembershipInferenceError) in
-            try augmentation.apply(data.featureTensor)
+            try augmentation.apply(data.inputs)
         }
 
         // Logits of every model on every view: [model][view] → [queried, C].
@@ -181,12 +188,12 @@ public enum MembershipAudit {
                 throw MembershipInferenceError.invalidParameter("shadow models must be observed on records disjoint from the audited ones; record \(overlap) is audited")
             }
             let shadowData = population.subset(shadows.records)
-            let shadowView = try configuration.queryAugmentations[0].apply(shadowData.featureTensor)
+            let shadowView = try configuration.queryAugmentations[0].apply(shadowData.inputs)
             let shadowLogits = try await ReferenceTraining.parallelMap(count: shadows.models.count, concurrency: configuration.concurrency) { k in
                 [shadows.models.models[k].logits(for: shadowView)]
             }
             shadowSignals = try AuditSignals.ShadowSignals(
-                labels: shadowData.intLabels, outputs: PredictionOutputs(logits: shadowLogits),
+                labels: shadowData.labels, outputs: PredictionOutputs(logits: shadowLogits),
                 membership: shadows.models.membership(of: shadows.records, populationSize: population.count))
         }
         let signals = try AuditSignals(
@@ -204,10 +211,22 @@ public enum MembershipAudit {
                                                     labels: Array(labels[0..<n]), options: options,
                                                     random: random.stream("audit/label-only"))
             } else {
-                scores = try attackScores(method, cache: cache, random: random)
+                scores = try attackScores(method, cache: cache, attackModelTrainer: attackModelTrainer, random: random)
             }
             results.append(try evaluate(method, scores: scores, isMember: isMember, configuration: configuration, random: random))
         }
         return results
+    }
+
+    /// The error of a shadow attack run without a trainer of its attack models.
+    static let missingAttackModelTrainer = MembershipInferenceError.invalidParameter(
+        "the shadow attack needs a trainer of its attack models (attackModelTrainer: ThreatTraining's ShadowModelAttack.NetworkTrainer(), for one)")
+
+    /// Checks, before any model is trained or queried, that the attacks that learn have a trainer.
+    static func checkTrainers(_ configuration: Configuration,
+                              _ attackModelTrainer: (any ShadowModelAttack.AttackModelTrainer)?) throws(MembershipInferenceError) {
+        if attackModelTrainer == nil, configuration.methods.contains(where: { if case .shadowModels = $0 { return true } else { return false } }) {
+            throw missingAttackModelTrainer
+        }
     }
 }

@@ -1,4 +1,4 @@
-import Datasets
+import AttackMetrics
 import LabRandom
 import ModelAccess
 import Tensors
@@ -8,7 +8,7 @@ import Tensors
 /// In the IN/OUT design of LiRA and RMIA, reference model k trains on a random half of the data
 /// the attacker holds: online, the audited candidates are part of that data, so each candidate is
 /// IN for about half of the models; offline, the models train on halves of the reference pool
-/// only and no candidate is ever IN. `Datasets.MembershipDesign` draws these halves
+/// only and no candidate is ever IN. `AttackMetrics.MembershipDesign` draws these halves
 /// (`referenceMasks`); `trainingSets` lists them.
 public struct ReferenceModels<Model: Sendable>: Sendable {
     public let models: [Model]
@@ -46,11 +46,11 @@ public enum ReferenceTraining {
     ///   - concurrency: how many models train at once (≥ 1).
     /// - Complexity: K trainings, `concurrency` at a time.
     public static func train<Recipe: TrainingRecipe>(
-        recipe: Recipe, population: LabeledData, trainingSets: [[Int]], concurrency: Int, random: LabRandom
+        recipe: Recipe, population: LabeledExamples, trainingSets: [[Int]], concurrency: Int, random: LabRandom
     ) async throws -> ReferenceModels<Recipe.Model> {
         let models = try await parallelMap(count: trainingSets.count, concurrency: concurrency) { k in
             let data = population.subset(trainingSets[k])
-            return try recipe.train(inputs: data.featureTensor, labels: data.intLabels, random: random.stream("reference/\(k)"))
+            return try recipe.train(inputs: data.inputs, labels: data.labels, random: random.stream("reference/\(k)"))
         }
         return ReferenceModels(models: models, trainingSets: trainingSets)
     }

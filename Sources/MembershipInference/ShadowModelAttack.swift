@@ -1,6 +1,6 @@
 import Foundation
 import LabRandom
-import NeuralNetworks
+import ModelAccess
 import Tensors
 
 /// The shadow-model attack (Shokri, Stronati, Song and Shmatikov, "Membership Inference Attacks
@@ -13,8 +13,9 @@ import Tensors
 /// target's prediction vectors of that class. The score is the attack model's log-odds of
 /// "member" (logit₁ − logit₀), a monotone function of its membership probability.
 ///
-/// The attack model is a small MLP trained with our `NeuralNetworks` (one hidden ReLU layer;
-/// `hiddenUnits: 0` makes it logistic regression). Its features are the prediction vector as
+/// The attack model is a binary classifier an `AttackModelTrainer` trains: Shokri et al.'s small
+/// MLP (one hidden ReLU layer; `hiddenUnits: 0` makes it logistic regression), trained on a
+/// PrivacyLab network by ThreatTraining's `ShadowModelAttack.NetworkTrainer`. Its features are the prediction vector as
 /// Shokri et al. use it (`.probabilities`) or its logarithm (`.logProbabilities`, which spreads
 /// out the confidences near 1 that separate members from non-members and trains more easily). A
 /// class with no IN or no OUT observation falls back to one attack model trained on all classes.
@@ -27,6 +28,19 @@ public enum ShadowModelAttack {
     public enum Features: String, Sendable, Hashable, Codable {
         case probabilities
         case logProbabilities = "log-probabilities"
+    }
+
+    /// How the attack models learn: a binary classifier of attack features, rows of
+    /// `features(_:_:)` labelled 1 (member) or 0 (non-member), whose logit₁ − logit₀ is the
+    /// membership score.
+    ///
+    /// Law: `train` is a function of its arguments (the same features, labels, options and random
+    /// give the same model, bit for bit); every random choice comes from `random`.
+    public protocol AttackModelTrainer: Sendable {
+        /// A model trained on `features` [N, C] and `labels` (0 or 1), with the hyper-parameters
+        /// of `options` (`hiddenUnits`, `epochs`, `batchSize`, `learningRate`), whose logits are
+        /// [M, 2] for M feature rows.
+        func train(features: Tensor, labels: [Int], options: Options, random: LabRandom) throws -> any LogitAccess
     }
 
     public struct Options: Sendable, Hashable, Codable {
@@ -55,9 +69,10 @@ public enum ShadowModelAttack {
     ///   - shadowLogits: each shadow model's logits [M, C] on the same M observed examples, with
     ///     their `shadowLabels`.
     ///   - shadowMembership: K × M, whether each shadow model trained on each observed example.
+    ///   - trainer: how the attack models learn.
     public static func scores(targetLogits: Tensor, labels: [Int], shadowLogits: [Tensor], shadowLabels: [Int],
                               shadowMembership: MembershipMatrix, options: Options = Options(),
-                              random: LabRandom) throws(MembershipInferenceError) -> [Double] {
+                              trainer: some AttackModelTrainer, random: LabRandom) throws(MembershipInferenceError) -> [Double] {
         guard targetLogits.rank == 2, targetLogits.shape[0] == labels.count else {
             throw .shapeMismatch("shadow attack: target logits \(targetLogits.shape) for \(labels.count) labels")
         }
@@ -68,14 +83,14 @@ public enum ShadowModelAttack {
         }
         return try scores(targetFeatures: features(targetLogits, options.features), labels: labels,
                           shadowFeatures: shadowLogits.map { features($0, options.features) }, shadowLabels: shadowLabels,
-                          shadowMembership: shadowMembership, classes: classes, options: options, random: random)
+                          shadowMembership: shadowMembership, classes: classes, options: options, trainer: trainer, random: random)
     }
 
     /// Membership scores from attack features computed beforehand (`features(_:_:)`): the
     /// target's [N × C] row-major, each shadow model's [M × C].
     static func scores(targetFeatures: [Float], labels: [Int], shadowFeatures: [[Float]], shadowLabels: [Int],
                        shadowMembership: MembershipMatrix, classes: Int, options: Options,
-                       random: LabRandom) throws(MembershipInferenceError) -> [Double] {
+                       trainer: any AttackModelTrainer, random: LabRandom) throws(MembershipInferenceError) -> [Double] {
         let m = shadowLabels.count
         guard targetFeatures.count == labels.count * classes, shadowFeatures.count == shadowMembership.modelCount,
               shadowMembership.exampleCount == m, shadowFeatures.allSatisfy({ $0.count == m * classes }) else {
@@ -93,7 +108,7 @@ public enum ShadowModelAttack {
             for i in 0..<m { byClass[shadowLabels[i]].append((k, i)) }
         }
 
-        func train(_ observations: [(model: Int, example: Int)], stream: LabRandom) throws(MembershipInferenceError) -> Sequential? {
+        func train(_ observations: [(model: Int, example: Int)], stream: LabRandom) throws(MembershipInferenceError) -> (any LogitAccess)? {
             var chosen = observations
             if chosen.count > options.maximumObservationsPerClass {
                 var pick = stream.stream("subsample")
@@ -107,21 +122,15 @@ public enum ShadowModelAttack {
             }
             let members = y.reduce(0, +)
             guard members > 0, members < y.count else { return nil }
-            let layers: [Layer] = options.hiddenUnits == 0
-                ? [.dense(inputs: classes, outputs: 2)]
-                : [.dense(inputs: classes, outputs: options.hiddenUnits), .relu, .dense(inputs: options.hiddenUnits, outputs: 2)]
-            let recipe = SequentialRecipe(
-                inputShape: [classes], layers: layers,
-                configuration: TrainingConfiguration(epochs: options.epochs, batchSize: options.batchSize,
-                                                     learningRate: options.learningRate, optimizer: .adam()))
             do {
-                return try recipe.train(inputs: Tensor(shape: [chosen.count, classes], scalars: x), labels: y, random: stream)
+                return try trainer.train(features: Tensor(shape: [chosen.count, classes], scalars: x), labels: y, options: options,
+                                         random: stream)
             } catch {
                 throw .training("shadow attack model: \(error)")
             }
         }
 
-        var fallback: Sequential?? = nil   // trained on demand
+        var fallback: (any LogitAccess)?? = nil   // trained on demand
         var scores = [Double](repeating: 0, count: labels.count)
         for c in 0..<classes {
             let rows = labels.indices.filter { labels[$0] == c }
@@ -138,7 +147,7 @@ public enum ShadowModelAttack {
             for (r, i) in rows.enumerated() {
                 for j in 0..<classes { x[r * classes + j] = targetFeatures[i * classes + j] }
             }
-            let out = model.logits(Tensor(shape: [rows.count, classes], scalars: x)).scalars
+            let out = model.logits(for: Tensor(shape: [rows.count, classes], scalars: x)).scalars
             for (r, i) in rows.enumerated() { scores[i] = Double(out[2 * r + 1]) - Double(out[2 * r]) }
         }
         return scores

@@ -147,6 +147,10 @@ public protocol ParameterAccess: LossAccess {
 /// parameters), in evaluation mode (no dropout; normalization layers use their running
 /// statistics).
 public protocol DifferentiableModel: ParameterAccess, LogitAccess {
+    /// The per-sample shape of the inputs the forward pass takes ([features], or [C, H, W] for
+    /// images).
+    var inputShape: [Int] { get }
+
     /// The logits [N, classCount] of `inputs` with `parameters` (shapes as `self.parameters`)
     /// in place of the model's own.
     /// - Complexity: one forward pass; recording keeps its intermediate tensors for a backward
@@ -160,6 +164,8 @@ public enum ModelAccessError: Error, Equatable, CustomStringConvertible, Sendabl
     case unknownLayer(name: String, available: [String])
     /// The inputs are not a batch of the model's per-sample shape.
     case inputShape(expected: [Int], got: [Int])
+    /// Parameter values that do not have the shapes of the model's parameters.
+    case parameterShapes(expected: [[Int]], got: [[Int]])
 
     public var description: String {
         switch self {
@@ -169,6 +175,8 @@ public enum ModelAccessError: Error, Equatable, CustomStringConvertible, Sendabl
             return "no layer is named '\(name)'; the layers are \(list)"
         case let .inputShape(expected, got):
             return "the model takes inputs of per-sample shape \(expected), got a batch of shape \(got)"
+        case let .parameterShapes(expected, got):
+            return "the model has \(expected.count) parameter tensors of shapes \(expected), got \(got.count) of shapes \(got)"
         }
     }
 }

@@ -25,7 +25,24 @@ extension ImportedModel: LogitAccess, LossAccess, InputGradientAccess, LogitGrad
     }
 }
 
-extension ImportedModel: ActivationAccess, ParameterAccess, DifferentiableModel {
+extension ImportedModel: ActivationAccess, ParameterAccess, DifferentiableModel, ArchitectureAccess, ParameterEditing {
+    /// The model with `parameters` in place of its own (state-dict keys and buffers kept).
+    public func replacingParameters(_ parameters: [Tensor]) throws(ModelAccessError) -> ImportedModel {
+        var edited = self
+        edited.network = try network.replacingParameters(parameters)
+        return edited
+    }
+
+    /// The per-sample input shape of the architecture.
+    public var inputShape: [Int] { network.inputShape }
+
+    /// The network's summary of each layer, under PyTorch's module names.
+    public var layerSummaries: [LayerSummary] {
+        zip(layerNames, network.layerSummaries).map { name, summary in
+            LayerSummary(name: name, kind: summary.kind, parameterRange: summary.parameterRange, description: summary.description)
+        }
+    }
+
     /// PyTorch's module names: "<key_prefix><index>" ("0", "1", …).
     public var layerNames: [String] { architecture.layers.indices.map { architecture.keyPrefix + String($0) } }
 

@@ -26,7 +26,7 @@ import Tensors
 public struct ImportedModel: Sendable {
     public let architecture: PyTorchArchitecture
     /// The network that computes the model, with PrivacyLab's names ("layers.0.weight").
-    public private(set) var network: Sequential
+    public internal(set) var network: Sequential
     /// The state-dict key of each of `network.parameters`, in order.
     public let parameterNames: [String]
     /// The state-dict key of each of `network.buffers`, in order.

@@ -2,14 +2,15 @@
 import Glibc
 #endif
 import LabRandom
-import NeuralNetworks
+import ModelAccess
 import Tensors
 
 /// Gradient inversion: reconstructing a federated client's training batch from the update it
 /// shared, as an honest-but-curious server can.
 ///
-/// The server knows the model (`Sequential`: its architecture and the parameters θ it sent) and
-/// sees an `ObservedUpdate` (a gradient, or a weight delta after local SGD steps). The attacks:
+/// The server knows the model (its architecture and the parameters θ it sent: white-box access,
+/// `DifferentiableModel & ArchitectureAccess`, which a PrivacyLab `Sequential` and an imported
+/// PyTorch model both give) and sees an `ObservedUpdate` (a gradient, or a weight delta after local SGD steps). The attacks:
 ///
 /// - **DLG** (Zhu, Liu, Han, "Deep Leakage from Gradients", NeurIPS 2019): optimise dummy inputs
 ///   x̂ and dummy label logits ŷ so that the update they would produce matches the observed one,
@@ -41,8 +42,8 @@ import Tensors
 ///
 /// - Complexity: each objective evaluation costs one forward, one backward with graph
 ///   recording and one backward through that graph (about 3–4 forward passes) per local step.
-/// - Caveats: evaluation mode is assumed (no dropout); batch statistics layers do not exist in
-///   `Sequential`. The order of a batch cannot be recovered: compare reconstructions to the truth
+/// - Caveats: evaluation mode is assumed (no dropout; normalization layers use their running
+///   statistics, as the model's differentiable forward does). The order of a batch cannot be recovered: compare reconstructions to the truth
 ///   with `ReconstructionMatching`.
 public enum GradientInversion {
     /// How the dummy batch's update is simulated when the observation is a weight delta.
@@ -157,12 +158,15 @@ public enum GradientInversion {
     ///   - random: dummy-data draws come from its streams `restart/<r>/data`, `restart/<r>/labels`.
     /// - Throws: `InversionError` when the update does not fit the model, the attack does not
     ///   apply to its architecture, or the configuration is out of range.
-    public static func invert(model: Sequential, update: ObservedUpdate, batchSize: Int, attack: Attack,
-                              pixelRange: ClosedRange<Float> = 0...1, random: LabRandom) throws(InversionError) -> Result {
+    public static func invert<Model: DifferentiableModel & ArchitectureAccess>(
+        model: Model, update: ObservedUpdate, batchSize: Int, attack: Attack, pixelRange: ClosedRange<Float> = 0...1,
+        random: LabRandom
+    ) throws(InversionError) -> Result {
         try update.validate(for: model)
         guard batchSize >= 1 else { throw .invalidConfiguration("batch size must be ≥ 1, got \(batchSize)") }
-        guard model.outputShape.count == 1 else {
-            throw .unsupportedArchitecture(attack: attack.name, reason: "the model's outputs \(model.outputShape) are not class scores")
+        let probe = withoutGradients { model.logits(for: Tensor(zeros: [1] + model.inputShape)) }
+        guard probe.shape == [1, model.classCount] else {
+            throw .unsupportedArchitecture(attack: attack.name, reason: "the model's outputs \(Array(probe.shape.dropFirst())) are not class scores")
         }
         switch attack {
         case .analyticFullyConnected:
@@ -223,18 +227,21 @@ public enum GradientInversion {
     /// most from each other are returned (exact for the examples that are alone in activating a
     /// unit, as after a ReLU — the effect "Robbing the Fed" amplifies).
     /// - Throws: `unsupportedArchitecture` when a non-flatten layer comes before the first dense one.
-    public static func analyticFullyConnected(model: Sequential, update: ObservedUpdate, batchSize: Int) throws(InversionError) -> [[Float]] {
+    public static func analyticFullyConnected(model: some ArchitectureAccess, update: ObservedUpdate,
+                                              batchSize: Int) throws(InversionError) -> [[Float]] {
         try update.validate(for: model)
-        guard let first = model.layers.firstIndex(where: { !$0.parameterShapes.isEmpty }) else {
+        let layers = model.layerSummaries
+        guard let first = layers.firstIndex(where: { !$0.parameterRange.isEmpty }) else {
             throw .unsupportedArchitecture(attack: "analytic-fc", reason: "the model has no parametric layer")
         }
-        guard case .dense = model.layers[first], model.layers[..<first].allSatisfy({ $0 == .flatten }) else {
+        guard case .dense(_, _, bias: true) = layers[first].kind, layers[..<first].allSatisfy({ $0.kind == .flatten }) else {
             throw .unsupportedArchitecture(attack: "analytic-fc",
-                                           reason: "its first parametric layer \(model.layers[first]) is not a dense layer reading the input (only flatten may come before)")
+                                           reason: "its first parametric layer \(layers[first].description) is not a dense layer reading the input (only flatten may come before)")
         }
         let g = update.averagedGradient
-        let gw = g[0].scalars, gb = g[1].scalars
-        let (rows, d) = (g[0].shape[0], g[0].shape[1])
+        let (w, b) = (layers[first].parameterRange.lowerBound, layers[first].parameterRange.lowerBound + 1)
+        let gw = g[w].scalars, gb = g[b].scalars
+        let (rows, d) = (g[w].shape[0], g[w].shape[1])
         if batchSize == 1 {
             var x = [Double](repeating: 0, count: d)
             var norm = 0.0
@@ -268,8 +275,8 @@ public enum GradientInversion {
 
 extension GradientInversion {
     /// One inversion problem: the objective over dummy inputs (and labels) and its gradient.
-    struct Problem {
-        let model: Sequential
+    struct Problem<Model: DifferentiableModel> {
+        let model: Model
         let update: ObservedUpdate
         let batchSize: Int
         let distance: Distance
@@ -288,8 +295,7 @@ extension GradientInversion {
 
         /// The mean loss of the dummy batch under parameters `theta`.
         func loss(_ x: Tensor, labelLogits: Tensor?, parameters theta: [Tensor]) -> Tensor {
-            var none: LabRandom? = nil
-            let outputs = model.forward(x, parameters: theta, training: false, random: &none)
+            let outputs = model.logits(for: x, parameters: theta)
             if let labels = fixedLabels {
                 return Tensor.softmaxCrossEntropy(logits: outputs, labels: labels).mean()
             }

@@ -1,4 +1,4 @@
-import NeuralNetworks
+import ModelAccess
 import Tensors
 
 /// Analytic recovery of the labels of a client's batch from its update.
@@ -16,23 +16,27 @@ import Tensors
 /// negative bias gradient getting at least one. This is the estimator of Wainakh et al.
 /// ("User-Level Label Leakage from Gradients in Federated Learning", PETS 2022) in its simplest
 /// form: exact for B = 1, approximate beyond.
+///
+/// The model is reached through `ModelAccess`: its architecture (the last parametric layer must
+/// be dense), its parameters' shapes and, for batches, its probabilities on the probe input.
 public enum LabelRecovery {
     /// The index of the last layer's weight and bias in the parameter list.
-    static func lastLayer(of model: Sequential) throws(InversionError) -> (weight: Int, bias: Int?) {
-        guard let last = model.layers.lastIndex(where: { !$0.parameterShapes.isEmpty }) else {
+    static func lastLayer(of model: some ArchitectureAccess) throws(InversionError) -> (weight: Int, bias: Int?) {
+        let layers = model.layerSummaries
+        guard let last = layers.lastIndex(where: { !$0.parameterRange.isEmpty }) else {
             throw .unsupportedArchitecture(attack: "label recovery", reason: "the model has no parametric layer")
         }
-        guard case .dense = model.layers[last] else {
-            throw .unsupportedArchitecture(attack: "label recovery", reason: "the last parametric layer is \(model.layers[last]), not a dense layer")
+        guard case let .dense(_, _, bias) = layers[last].kind else {
+            throw .unsupportedArchitecture(attack: "label recovery", reason: "the last parametric layer is \(layers[last].description), not a dense layer")
         }
-        let count = model.parameters.count
-        return (count - 2, count - 1)
+        let weight = layers[last].parameterRange.lowerBound
+        return (weight, bias ? weight + 1 : nil)
     }
 
     /// iDLG: the label of a single example from its gradient (or −delta/η·steps of an update).
     /// - Throws: `InversionError` when the update does not fit the model or the model does not
     ///   end in a dense layer.
-    public static func singleLabel(model: Sequential, update: ObservedUpdate) throws(InversionError) -> Int {
+    public static func singleLabel(model: some ArchitectureAccess, update: ObservedUpdate) throws(InversionError) -> Int {
         try update.validate(for: model)
         let g = update.averagedGradient
         let (w, b) = try lastLayer(of: model)
@@ -43,7 +47,8 @@ public enum LabelRecovery {
 
     /// The labels of a batch of `batchSize` examples, sorted (the order of a batch is not
     /// identifiable from its mean gradient). iDLG's exact rule when `batchSize` is 1.
-    public static func batchLabels(model: Sequential, update: ObservedUpdate, batchSize: Int) throws(InversionError) -> [Int] {
+    public static func batchLabels(model: some DifferentiableModel & ArchitectureAccess, update: ObservedUpdate,
+                                   batchSize: Int) throws(InversionError) -> [Int] {
         guard batchSize >= 1 else { throw .invalidConfiguration("batch size must be ≥ 1, got \(batchSize)") }
         if batchSize == 1 { return [try singleLabel(model: model, update: update)] }
         try update.validate(for: model)
@@ -52,7 +57,7 @@ public enum LabelRecovery {
         let classes = model.classCount
         let gb: [Float] = b.map { g[$0].scalars } ?? g[w].mean(alongAxes: [1]).scalars
         let probe = Tensor(repeating: 0.5, shape: [1] + model.inputShape)
-        let p = model.probabilities(probe).scalars
+        let p = model.probabilities(for: probe).scalars
         let B = Double(batchSize)
         var estimate = (0..<classes).map { c in max(0, B * (Double(p[c]) - Double(gb[c]))) }
         // Every class with a negative bias gradient is present.

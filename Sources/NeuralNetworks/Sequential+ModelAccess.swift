@@ -76,6 +76,47 @@ extension Sequential: ActivationAccess, ParameterAccess, DifferentiableModel {
     }
 }
 
+// The architecture: a summary of each layer, under the names of `layerNames`; and the same
+// network with other parameter values.
+extension Sequential: ArchitectureAccess, ParameterEditing {
+    /// The network with `parameters` (detached from any tape) in place of its own; buffers kept.
+    public func replacingParameters(_ parameters: [Tensor]) throws(ModelAccessError) -> Sequential {
+        guard parameters.map(\.shape) == self.parameters.map(\.shape) else {
+            throw .parameterShapes(expected: self.parameters.map(\.shape), got: parameters.map(\.shape))
+        }
+        var edited = self
+        edited.parameters = parameters.map { $0.detached() }
+        return edited
+    }
+
+    public var layerSummaries: [LayerSummary] {
+        layers.indices.map { i in
+            LayerSummary(name: "layers.\(i)", kind: layers[i].summaryKind, parameterRange: parameterRanges[i],
+                         description: "\(layers[i])")
+        }
+    }
+}
+
+extension Layer {
+    /// What `LayerSummary` says of the layer.
+    var summaryKind: LayerSummary.Kind {
+        switch self {
+        case let .dense(inputs, outputs): return .dense(inputs: inputs, outputs: outputs, bias: true)
+        case let .denseWithoutBias(inputs, outputs): return .dense(inputs: inputs, outputs: outputs, bias: false)
+        case let .conv2d(inChannels, outChannels, _, _, _): return .convolution(inChannels: inChannels, outChannels: outChannels, bias: true)
+        case let .convolution2d(inChannels, outChannels, _, _, _, bias):
+            return .convolution(inChannels: inChannels, outChannels: outChannels, bias: bias)
+        case .batchNorm1d, .batchNorm2d: return .normalization
+        case .maxPool2d, .avgPool2d: return .pooling
+        case .flatten: return .flatten
+        case .relu: return .activation(.relu)
+        case .tanh: return .activation(.tanh)
+        case .sigmoid: return .activation(.sigmoid)
+        case .dropout: return .dropout
+        }
+    }
+}
+
 /// How to train a `Sequential` model: an architecture and a training configuration.
 ///
 /// `train` draws the initial parameters from `random.stream("init")` and the training's batch

@@ -21,4 +21,5 @@
 @_exported import RingArithmetic
 @_exported import SecretSharing
 @_exported import Tensors
+@_exported import ThreatTraining
 

@@ -4,6 +4,7 @@ import LabRandom
 import NeuralNetworks
 import Tensors
 import Testing
+import ThreatTraining
 
 /// A small backdoored CNN on generated 12×12 pattern images, trained once for the suite.
 struct BackdooredFixture: Sendable {
@@ -19,12 +20,12 @@ struct BackdooredFixture: Sendable {
         let train = all.subset(Array(0..<600)), test = all.subset(Array(600..<800))
         let attack = BackdoorAttack(trigger: .patch(.checkerboard, size: 3, position: .bottomRight, margin: 0, sampleShape: [1, 12, 12]),
                                     targeting: .allToOne(target: 0), budget: .fractionOfTargetClass(0.25))
-        let poisoned = try! attack.poison(train, random: &random)
+        let poisoned = try! attack.poison(train.examples, classCount: 10, random: &random)
         let layers: [Layer] = [.conv2d(inChannels: 1, outChannels: 8, kernelSize: 3, stride: 1, padding: 1), .relu, .maxPool2d(size: 2, stride: 2),
                                .flatten, .dense(inputs: 8 * 36, outputs: 32), .relu, .dense(inputs: 32, outputs: 10)]
         let recipe = SequentialRecipe(inputShape: [1, 12, 12], layers: layers,
                                       configuration: TrainingConfiguration(epochs: 12, batchSize: 32, learningRate: 0.003))
-        let model = try! recipe.train(inputs: poisoned.data.featureTensor, labels: poisoned.data.intLabels, random: LabRandom(seed: 7))
+        let model = try! recipe.train(inputs: poisoned.data.inputs, labels: poisoned.data.labels, random: LabRandom(seed: 7))
         return BackdooredFixture(attack: attack, poisoned: poisoned, test: test, model: model, recipe: recipe)
     }()
 }
@@ -34,19 +35,19 @@ struct NetworkDefenceTests {
     let f = BackdooredFixture.shared
 
     @Test("the planted backdoor works and keeps clean accuracy")
-    func backdoorWorks() {
-        let m = BackdoorMetrics.evaluate(f.model, attack: f.attack, test: f.test)
+    func backdoorWorks() throws {
+        let m = BackdoorMetrics.evaluate(f.model, attack: f.attack, test: f.test.examples, classCount: 10)
         #expect(m.cleanAccuracy > 0.9)
         #expect(m.attackSuccessRate > 0.9)
         #expect(m.attackSuccessRate + m.robustAccuracy <= 1 + 1e-12)
         #expect(f.model.representationWidth == 32)
-        #expect(f.model.representations(for: f.test.featureTensor).shape == [200, 32])
+        #expect(try f.model.representations(for: f.test.featureTensor).shape == [200, 32])
     }
 
     @Test("Spectral Signatures and Activation Clustering find the poison in the network's representations")
     func representationDefences() throws {
-        let reps = f.model.representations(for: f.poisoned.data.featureTensor)
-        let labels = f.poisoned.data.intLabels
+        let reps = try f.model.representations(for: f.poisoned.data.inputs)
+        let labels = f.poisoned.data.labels
         let ss = try SpectralSignatures(expectedPoisonFraction: 0.25, classes: .labels([0]))
             .detect(representations: reps, labels: labels, classCount: 10, random: LabRandom(seed: 1))
         // A 32-unit representation of 600 small images: most, not all, of the 21 poisoned samples
@@ -79,8 +80,8 @@ struct NetworkDefenceTests {
         let repaired = try NeuralCleanse.unlearn(model: f.model, triggers: [target], inputs: clean.featureTensor, labels: clean.intLabels,
                                                  configuration: TrainingConfiguration(epochs: 3, batchSize: 20, learningRate: 0.002),
                                                  random: LabRandom(seed: 5))
-        let before = BackdoorMetrics.evaluate(f.model, attack: f.attack, test: f.test.subset(Array(100..<200)))
-        let after = BackdoorMetrics.evaluate(repaired, attack: f.attack, test: f.test.subset(Array(100..<200)))
+        let before = BackdoorMetrics.evaluate(f.model, attack: f.attack, test: f.test.subset(Array(100..<200)).examples, classCount: 10)
+        let after = BackdoorMetrics.evaluate(repaired, attack: f.attack, test: f.test.subset(Array(100..<200)).examples, classCount: 10)
         #expect(after.attackSuccessRate < before.attackSuccessRate)
         #expect(throws: BackdoorError.self) { try NeuralCleanse(steps: 0).reverseEngineer(model: f.model, label: 0, inputs: clean.featureTensor, random: LabRandom(seed: 1)) }
     }

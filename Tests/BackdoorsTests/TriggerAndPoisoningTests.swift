@@ -1,6 +1,7 @@
 import Backdoors
 import Datasets
 import LabRandom
+import Tensors
 import Testing
 
 @Suite("Triggers and poisoning")
@@ -67,16 +68,16 @@ struct TriggerAndPoisoningTests {
                                    (.fractionOfTrainingSet(0.1), 40), (.count(7), 7)] {
             let attack = BackdoorAttack(trigger: trigger, targeting: .allToOne(target: 2), budget: budget)
             var random = LabRandom(seed: 9)
-            let set = try attack.poison(data, random: &random)
+            let set = try attack.poison(data.examples, classCount: data.classCount, random: &random)
             let rows = set.poisonedRows
             #expect(rows.count == expected)
             let stamped = trigger.applied(to: data.features)
             for i in 0..<data.count {
                 if set.isPoisoned[i] {
                     #expect(set.originalLabels[i] != 2 && set.data.labels[i] == 2)
-                    #expect(Array(set.data.sample(i)) == Array(stamped[i * 256 ..< (i + 1) * 256]))
+                    #expect(sample(set.data, i) == Array(stamped[i * 256 ..< (i + 1) * 256]))
                 } else {
-                    #expect(set.data.labels[i] == data.labels[i] && Array(set.data.sample(i)) == Array(data.sample(i)))
+                    #expect(set.data.labels[i] == Int(data.labels[i]) && sample(set.data, i) == Array(data.sample(i)))
                 }
             }
             let rates = set.detectionRates(flagged: Array(rows.prefix(rows.count / 2)) + [rows.count == data.count ? 0 : (0..<data.count).first { !set.isPoisoned[$0] }!])
@@ -90,15 +91,15 @@ struct TriggerAndPoisoningTests {
         let attack = BackdoorAttack(trigger: .patch(.solid, size: 2, sampleShape: [1, 16, 16]), targeting: .allToAll,
                                     budget: .fractionOfTrainingSet(0.2))
         var random = LabRandom(seed: 3)
-        let set = try attack.poison(data, random: &random)
+        let set = try attack.poison(data.examples, classCount: 10, random: &random)
         #expect(set.poisonedRows.count == 40)
-        for i in set.poisonedRows { #expect(Int(set.data.labels[i]) == (set.originalLabels[i] + 1) % 10) }
-        let test = attack.triggeredTestSet(data)
+        for i in set.poisonedRows { #expect(set.data.labels[i] == (set.originalLabels[i] + 1) % 10) }
+        let test = attack.triggeredTestSet(data.examples, classCount: 10)
         #expect(test.trueLabels.count == data.count)
         let bad = BackdoorAttack(trigger: attack.trigger, targeting: .allToAll, budget: .fractionOfTargetClass(0.1))
-        #expect(throws: BackdoorError.self) { try bad.poisonCount(in: data) }
+        #expect(throws: BackdoorError.self) { try bad.poisonCount(in: data.examples, classCount: 10) }
         let tooMany = BackdoorAttack(trigger: attack.trigger, targeting: .allToOne(target: 0), budget: .count(1000))
-        #expect(throws: BackdoorError.self) { _ = try tooMany.poison(data, random: &random) }
+        #expect(throws: BackdoorError.self) { _ = try tooMany.poison(data.examples, classCount: 10, random: &random) }
     }
 
     @Test("poisoning is a function of the data and the random stream")
@@ -107,7 +108,15 @@ struct TriggerAndPoisoningTests {
         let attack = BackdoorAttack(trigger: .patch(.solid, size: 2, sampleShape: [1, 16, 16]), targeting: .allToOne(target: 1),
                                     budget: .count(12))
         var a = LabRandom(seed: 5), b = LabRandom(seed: 5), c = LabRandom(seed: 6)
-        #expect(try attack.poison(data, random: &a) == attack.poison(data, random: &b))
-        #expect(try attack.poison(data, random: &a).poisonedRows != attack.poison(data, random: &c).poisonedRows)
+        let examples = data.examples
+        #expect(try attack.poison(examples, classCount: 10, random: &a) == attack.poison(examples, classCount: 10, random: &b))
+        #expect(try attack.poison(examples, classCount: 10, random: &a).poisonedRows
+                != attack.poison(examples, classCount: 10, random: &c).poisonedRows)
     }
+}
+
+/// The features of example `i`.
+func sample(_ examples: LabeledExamples, _ i: Int) -> [Float] {
+    let width = examples.sampleShape.reduce(1, *)
+    return Array(examples.inputs.scalars[(i * width)..<((i + 1) * width)])
 }

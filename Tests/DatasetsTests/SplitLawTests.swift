@@ -1,3 +1,4 @@
+import AttackMetrics
 import Datasets
 import Foundation
 import LabRandom

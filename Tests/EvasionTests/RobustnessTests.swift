@@ -5,6 +5,7 @@ import LabRandom
 import ModelAccess
 import NeuralNetworks
 import Tensors
+import ThreatTraining
 import Testing
 
 /// A model that answers fixed logits per input row index encoded in the first feature, so the

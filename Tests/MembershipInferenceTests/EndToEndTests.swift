@@ -6,6 +6,7 @@ import LabRandom
 import MembershipInference
 import NeuralNetworks
 import Tensors
+import ThreatTraining
 
 /// The whole pipeline on a generated Gaussian mixture: an overfit MLP target, 8 reference
 /// models trained in parallel on random halves (online design), every attack.
@@ -43,8 +44,9 @@ struct EndToEndTests {
 
     static func audit(_ s: Setup, concurrency: Int) async throws -> [AttackResult] {
         try await MembershipAudit.run(
-            target: s.target, recipe: s.recipe, population: s.population, design: s.design,
-            configuration: MembershipAudit.Configuration(methods: methods, concurrency: concurrency), random: s.root)
+            target: s.target, recipe: s.recipe, population: s.population.examples, design: s.design,
+            configuration: MembershipAudit.Configuration(methods: methods, concurrency: concurrency),
+            attackModelTrainer: ShadowModelAttack.NetworkTrainer(), random: s.root)
     }
 
     @Test("LiRA online reaches at least the loss attack's TPR at 1% FPR; every attack beats chance; results are deterministic across concurrency")
@@ -89,8 +91,8 @@ struct EndToEndTests {
             #expect(sets.filter { $0.contains(column) }.count == 4)   // online: every example IN for half the models
         }
         let small = Array(sets.prefix(3))
-        let a = try await ReferenceTraining.train(recipe: s.recipe, population: s.population, trainingSets: small, concurrency: 1, random: s.root)
-        let b = try await ReferenceTraining.train(recipe: s.recipe, population: s.population, trainingSets: small, concurrency: 3, random: s.root)
+        let a = try await ReferenceTraining.train(recipe: s.recipe, population: s.population.examples, trainingSets: small, concurrency: 1, random: s.root)
+        let b = try await ReferenceTraining.train(recipe: s.recipe, population: s.population.examples, trainingSets: small, concurrency: 3, random: s.root)
         #expect(a.models.map { $0.parameters.map(\.scalars) } == b.models.map { $0.parameters.map(\.scalars) })
         let direct = s.population.subset(small[2])
         let model2 = try s.recipe.train(inputs: direct.featureTensor, labels: direct.intLabels, random: s.root.stream("reference/2"))
@@ -107,7 +109,7 @@ struct EndToEndTests {
                                             referenceModels: 2, online: false, using: &stream)
         await #expect(throws: MembershipInferenceError.self) {
             try await MembershipAudit.run(target: s.target, references: ReferenceModels<Sequential>(models: [s.target, s.target], trainingSets: [[], []]),
-                                          population: s.population, design: offline,
+                                          population: s.population.examples, design: offline,
                                           configuration: .init(methods: [.lira(online: true)]), random: s.root)
         }
     }

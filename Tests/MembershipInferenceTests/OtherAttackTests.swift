@@ -6,6 +6,7 @@ import AttackMetrics
 import ModelAccess
 import NeuralNetworks
 import Tensors
+import ThreatTraining
 
 @Suite("Shadow-model and label-only attacks")
 struct OtherAttackTests {
@@ -34,11 +35,11 @@ struct OtherAttackTests {
         let membership = MembershipMatrix(modelCount: k, exampleCount: m, bits: bits)
         let scores = try ShadowModelAttack.scores(targetLogits: target, labels: labels, shadowLogits: shadowLogits,
                                                   shadowLabels: shadowLabels, shadowMembership: membership, options: options,
-                                                  random: LabRandom(seed: 42))
+                                                  trainer: ShadowModelAttack.NetworkTrainer(), random: LabRandom(seed: 42))
         #expect(try ROCCurve(scores: scores, isMember: isMember).auc > 0.9)
         let again = try ShadowModelAttack.scores(targetLogits: target, labels: labels, shadowLogits: shadowLogits,
                                                  shadowLabels: shadowLabels, shadowMembership: membership, options: options,
-                                                 random: LabRandom(seed: 42))
+                                                 trainer: ShadowModelAttack.NetworkTrainer(), random: LabRandom(seed: 42))
         #expect(again == scores)
     }
 

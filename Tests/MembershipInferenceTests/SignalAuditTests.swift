@@ -1,9 +1,10 @@
 import Foundation
 import Testing
-import Datasets
+import AttackMetrics
 import LabRandom
 import MembershipInference
 import Tensors
+import ThreatTraining
 
 /// The attacks on signals computed elsewhere (`MembershipAudit.run(signals:…)`).
 @Suite("Audit on signals")
@@ -150,20 +151,27 @@ struct SignalAuditTests {
         let world = World(n: 200)
         let options = ShadowModelAttack.Options(features: .logProbabilities, hiddenUnits: 0, epochs: 30)
         let configuration = MembershipAudit.Configuration(methods: [.shadowModels(options)])
-        let logits = try MembershipAudit.run(signals: world.signals(.logits), configuration: configuration, random: LabRandom(seed: 3))[0]
-        let probabilities = try MembershipAudit.run(signals: world.signals(.probabilities), configuration: configuration, random: LabRandom(seed: 3))[0]
+        let trainer = ShadowModelAttack.NetworkTrainer()
+        let logits = try MembershipAudit.run(signals: world.signals(.logits), configuration: configuration, attackModelTrainer: trainer,
+                                             random: LabRandom(seed: 3))[0]
+        let probabilities = try MembershipAudit.run(signals: world.signals(.probabilities), configuration: configuration,
+                                                    attackModelTrainer: trainer, random: LabRandom(seed: 3))[0]
         // log p from probabilities and log-softmax from logits agree to float precision, so the
         // attack models and their AUCs are close.
         #expect(abs(logits.evaluation.auc - probabilities.evaluation.auc) < 0.02)
         #expect(logits.evaluation.auc > 0.6)
+        // Without a trainer of its attack models the attack is refused.
+        #expect(throws: MembershipInferenceError.self) {
+            try MembershipAudit.run(signals: world.signals(.logits), configuration: configuration, random: LabRandom(seed: 3))
+        }
     }
 
     @Test("shadow models in their own setting: observed on their own records only, never on audited ones")
     func shadowSetting() async throws {
         // Record i's single feature is i, so a TableModel answers row i of its table.
         let size = 60, classes = 3
-        let population = LabeledData(features: (0..<size).map(Float.init), sampleShape: [1],
-                                     labels: (0..<size).map { Int32($0 % classes) }, classCount: classes)
+        let population = LabeledExamples(inputs: Tensor(shape: [size, 1], scalars: (0..<size).map(Float.init)),
+                                         labels: (0..<size).map { $0 % classes })
         var random = LabRandom(seed: 8).stream("design")
         let design = MembershipDesign.make(populationSize: size, targetMemberCount: 20, targetNonMemberCount: 20,
                                            referenceModels: 2, online: true, using: &random)
@@ -184,7 +192,8 @@ struct SignalAuditTests {
         let configuration = MembershipAudit.Configuration(methods: [.shadowModels(options)])
         let viaModels = try await MembershipAudit.run(
             target: target, references: ReferenceModels<TableModel>(models: [], trainingSets: []), shadows: shadows,
-            population: population, design: design, configuration: configuration, random: LabRandom(seed: 1))[0]
+            population: population, design: design, configuration: configuration,
+            attackModelTrainer: ShadowModelAttack.NetworkTrainer(), random: LabRandom(seed: 1))[0]
         // The same attack on the signals: the shadow models' logits on the pool, nothing else.
         let pool = design.referencePool, (audited, isMember) = design.candidates
         let shadowLogits = try PredictionOutputs(form: .logits, modelCount: 4, recordCount: pool.count, classCount: classes,
@@ -195,14 +204,15 @@ struct SignalAuditTests {
                                       values: audited.flatMap { target.table[$0].map(Double.init) }),
             shadows: AuditSignals.ShadowSignals(labels: pool.map { $0 % classes }, outputs: shadowLogits,
                                                 membership: shadows.models.membership(of: pool, populationSize: size)))
-        let viaSignals = try MembershipAudit.run(signals: signals, configuration: configuration, random: LabRandom(seed: 1))[0]
+        let viaSignals = try MembershipAudit.run(signals: signals, configuration: configuration,
+                                                 attackModelTrainer: ShadowModelAttack.NetworkTrainer(), random: LabRandom(seed: 1))[0]
         #expect(viaModels.scores == viaSignals.scores)
         // Shadow models observed on an audited record are refused.
         let leaky = MembershipAudit.ShadowModels(models: shadows.models, records: pool + [audited[0]])
         await #expect(throws: MembershipInferenceError.self) {
             try await MembershipAudit.run(target: target, references: ReferenceModels<TableModel>(models: [], trainingSets: []),
                                           shadows: leaky, population: population, design: design, configuration: configuration,
-                                          random: LabRandom(seed: 1))
+                                          attackModelTrainer: ShadowModelAttack.NetworkTrainer(), random: LabRandom(seed: 1))
         }
     }
 }

@@ -121,6 +121,7 @@ struct ImportedModelTests {
         var classCount: Int { model.classCount }
         var parameterNames: [String] { model.parameterNames }
         var parameters: [Tensor] { model.parameters }
+        var inputShape: [Int] { model.inputShape }
         func logits(for inputs: Tensor) -> Tensor { model.logits(for: inputs) }
         func logits(for inputs: Tensor, parameters: [Tensor]) -> Tensor { model.logits(for: inputs, parameters: parameters) }
     }

@@ -4,6 +4,7 @@ import ModelInversion
 import NeuralNetworks
 import Tensors
 import Testing
+import ThreatTraining
 
 @Suite("Gradient inversion")
 struct GradientInversionTests {

@@ -4,6 +4,7 @@ import ModelAccess
 import ModelInversion
 import NeuralNetworks
 import Tensors
+import ThreatTraining
 
 /// Small generated problems shared by the tests.
 enum Fixtures {

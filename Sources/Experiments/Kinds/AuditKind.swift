@@ -2,6 +2,7 @@ import AttackMetrics
 import Codecs
 import Foundation
 import MembershipInference
+import ThreatTraining
 
 /// Kind `audit`: membership inference on signals computed elsewhere — a PyTorch model's logits,
 /// probabilities or losses saved with `np.save` — with every attack the signals allow, every
@@ -288,7 +289,8 @@ public enum AuditKind: ExperimentKind {
             methods: names.map { method($0, p.attack) }, bootstrapReplicates: p.attack.bootstrap,
             confidence: p.attack.confidence, delta: p.attack.delta, concurrency: context.workers)
         context.progress("running \(names.map(\.rawValue).joined(separator: ", ")) on \(inputs.signals.labels.count) records")
-        let results = try MembershipAudit.run(signals: inputs.signals, configuration: configuration, random: context.random.stream("audit"))
+        let results = try MembershipAudit.run(signals: inputs.signals, configuration: configuration,
+                                              attackModelTrainer: ShadowModelAttack.NetworkTrainer(), random: context.random.stream("audit"))
 
         let n = inputs.signals.labels.count
         let members = inputs.signals.isMember.filter { $0 }.count

@@ -5,6 +5,7 @@ import Foundation
 import LabRandom
 import NeuralNetworks
 import Tensors
+import ThreatTraining
 
 /// Kind `backdoor`: plants a backdoor in the training data once, trains the victim once, and runs
 /// every `detect` step against that same poisoned set and model, reporting the (attack ×
@@ -244,7 +245,7 @@ extension BackdoorKind {
         var baseDescription: String
 
         func evaluate(_ m: Sequential, part: String) -> [Metric] {
-            let e = BackdoorMetrics.evaluate(m, attack: attack, test: evaluation)
+            let e = BackdoorMetrics.evaluate(m, attack: attack, test: evaluation.examples, classCount: evaluation.classCount)
             return [Metric(part: part, "clean_accuracy", e.cleanAccuracy), Metric(part: part, "attack_success_rate", e.attackSuccessRate),
                     Metric(part: part, "robust_accuracy", e.robustAccuracy)]
         }
@@ -260,7 +261,7 @@ extension BackdoorKind {
             let recipe = self.recipe
             let description = baseDescription + "\nretrain-after: \(step.canonical)\nremoved: \(removed.count) \(removed.reduce(0) { ($0 &* 31) &+ $1 })"
             let (model, _, artifact) = try await context.cachedModel(role: "\(step.part)-retrained-model", description: description) {
-                (try recipe.train(inputs: kept.featureTensor, labels: kept.intLabels, random: random.stream("retrain/\(step.part)")), [:])
+                (try recipe.train(inputs: kept.inputs, labels: kept.labels, random: random.stream("retrain/\(step.part)")), [:])
             }
             return (model, artifact)
         }
@@ -286,12 +287,12 @@ extension BackdoorKind {
         let shape = train.sampleShape, width = train.featureCount, n = train.count
         let (features, featuresArtifact) = try await context.cachedArray(role: "poisoned-features", description: dataDescription + "\npart: features") {
             var r = poisonRandom
-            let set = try attack.poison(train, random: &r)
-            return NumpyArray(shape: [n] + shape, values: set.data.features)
+            let set = try attack.poison(train.examples, classCount: train.classCount, random: &r)
+            return NumpyArray(shape: [n] + shape, values: set.data.inputs.scalars)
         }
         let (labelTable, labelsArtifact) = try await context.cachedArray(role: "poisoned-labels", description: dataDescription + "\npart: labels") {
             var r = poisonRandom
-            let set = try attack.poison(train, random: &r)
+            let set = try attack.poison(train.examples, classCount: train.classCount, random: &r)
             var table = [Double](repeating: 0, count: 3 * n)
             for i in 0..<n {
                 table[3 * i] = Double(set.data.labels[i]); table[3 * i + 1] = Double(set.originalLabels[i]); table[3 * i + 2] = set.isPoisoned[i] ? 1 : 0
@@ -304,7 +305,7 @@ extension BackdoorKind {
         }
         let poisoned = PoisonedDataset(
             data: LabeledData(features: features.floats(), sampleShape: shape,
-                              labels: (0..<n).map { Int32(table[3 * $0]) }, classCount: train.classCount, classNames: train.classNames),
+                              labels: (0..<n).map { Int32(table[3 * $0]) }, classCount: train.classCount, classNames: train.classNames).examples,
             isPoisoned: (0..<n).map { table[3 * $0 + 2] != 0 },
             originalLabels: (0..<n).map { Int(table[3 * $0 + 1]) })
 
@@ -314,7 +315,7 @@ extension BackdoorKind {
         let modelDescription = dataDescription + "\nmodel: \(p.model.canonical)"
         let poisonedData = poisoned.data
         let (model, _, modelArtifact) = try await context.cachedModel(role: "backdoored-model", description: modelDescription) {
-            (try recipe.train(inputs: poisonedData.featureTensor, labels: poisonedData.intLabels, random: random.stream("victim")), [:])
+            (try recipe.train(inputs: poisonedData.inputs, labels: poisonedData.labels, random: random.stream("victim")), [:])
         }
         context.progress("backdoored model trained")
         let setting = Setting(p: p, attack: attack, poisoned: poisoned, model: model, recipe: recipe, defender: defender,
@@ -334,7 +335,7 @@ extension BackdoorKind {
                     guard model.representationWidth > 0 else {
                         throw DataSpecError("detect: \(step.method.rawValue) needs a model with a hidden layer before its last dense layer")
                     }
-                    representations = withoutGradients { model.representations(for: poisoned.data.featureTensor) }
+                    representations = try model.representations(for: poisoned.data.inputs)
                 }
                 let flagged: [Int]
                 if step.method == .activationClustering {
@@ -346,8 +347,8 @@ extension BackdoorKind {
                     }
                     let ac = ActivationClustering(components: step.components, criterion: criterion,
                                                   reduction: step.reduction == .pca ? .principalComponents : .whitenedPrincipalComponents)
-                    let report = try ac.detect(representations: representations!, inputs: poisoned.data.featureTensor,
-                                               labels: poisoned.data.intLabels, classCount: train.classCount, recipe: recipe,
+                    let report = try ac.detect(representations: representations!, inputs: poisoned.data.inputs,
+                                               labels: poisoned.data.labels, classCount: train.classCount, recipe: recipe,
                                                random: random.stream("detect/\(step.part)"))
                     flagged = report.flaggedRows
                     metrics.append(Metric(part: step.part, "poisoned_classes", Double(report.poisonedClasses.count)))
@@ -360,7 +361,7 @@ extension BackdoorKind {
                     let fraction = step.expectedPoisonFraction ?? p.attack.poisonRate
                     let ss = SpectralSignatures(expectedPoisonFraction: fraction, removalFactor: step.removalFactor,
                                                 classes: step.classes == .target ? .labels([setting.targetLabel!]) : .all)
-                    flagged = try ss.detect(representations: representations!, labels: poisoned.data.intLabels,
+                    flagged = try ss.detect(representations: representations!, labels: poisoned.data.labels,
                                             classCount: train.classCount, random: random.stream("detect/\(step.part)")).flaggedRows
                 }
                 let rates = poisoned.detectionRates(flagged: flagged)
@@ -420,7 +421,7 @@ extension BackdoorKind {
                 let cal = calibration.prefix(limit)
                 let cleanEntropy = try strip.entropies(model: model, inputs: cal.features, pool: pool.features, sampleShape: shape, random: r.stream("calibrate"))
                 let threshold = try strip.threshold(cleanEntropies: cleanEntropy)
-                let triggered = attack.triggeredTestSet(evaluation)
+                let triggered = attack.triggeredTestSet(evaluation.examples, classCount: evaluation.classCount)
                 let triggeredCount = min(limit, triggered.trueLabels.count)
                 let triggeredEntropy = try strip.entropies(model: model, inputs: Array(triggered.features[0..<(triggeredCount * width)]),
                                                            pool: pool.features, sampleShape: shape, random: r.stream("triggered"))

@@ -6,6 +6,7 @@ import ModelAccess
 import ModelImport
 import NeuralNetworks
 import Tensors
+import ThreatTraining
 
 /// Kind `evasion`: trains a model (standard, PGD-adversarially trained, or defensively
 /// distilled), attacks test inputs with FGSM and PGD at every budget of `attack.epsilons`, and

@@ -1,3 +1,4 @@
+import AttackMetrics
 import Codecs
 import Datasets
 import Foundation

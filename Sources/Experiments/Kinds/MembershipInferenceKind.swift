@@ -9,6 +9,7 @@ import ModelAccess
 import NeuralNetworks
 import PrivacyAccounting
 import Tensors
+import ThreatTraining
 
 /// Kind `membership-inference`: trains a target on half of a population sample, reference
 /// models on random halves (online: each audited example IN for about half of them; offline:
@@ -28,7 +29,7 @@ import Tensors
 /// label_only; `reference_models` (8), `online` (true), `members` and `non_members` (a quarter
 /// of the data each); `augmentations` ([identity]: query views, also `flip`, `shift` or
 /// `{shift: [dx, dy]}`); RMIA's `rmia_population` (1000), `offline_interpolation` a (0.3) and
-/// `gamma` (1); `bootstrap` (0), `confidence` (0.95) and `delta` (0) of the evaluation;
+/// `gamma` (1); `bootstrap` replicates (200; 0 for none), `confidence` (0.95) and `delta` (0) of the evaluation;
 /// `label_only: {perturbations: 50, noise: 0.5}`; and `shadow:` for Shokri et al.'s attack in
 /// its own setting — `models` (8) shadow models, each trained on a random half of the records
 /// that are never audited (the design's pool, disjoint from the members and non-members), with
@@ -152,7 +153,7 @@ public enum MembershipInferenceKind: ExperimentKind {
             offlineInterpolation: try r.optional("offline_interpolation", default: 0.3, in: 0...1),
             gamma: try r.optional("gamma", default: 1.0, in: 0.01...1000),
             augmentations: augmentations,
-            bootstrap: try r.optional("bootstrap", default: 0, in: 0...10_000),
+            bootstrap: try r.optional("bootstrap", default: 200, in: 0...10_000),
             confidence: try r.optional("confidence", default: 0.95, in: 0.5...0.999),
             delta: try r.optional("delta", default: 0.0, in: 0...0.5),
             shadow: ShadowSpec(models: shadowModels, model: shadowModel, attack: shadowAttack),
@@ -329,7 +330,8 @@ public enum MembershipInferenceKind: ExperimentKind {
             bootstrapReplicates: p.attack.bootstrap, confidence: p.attack.confidence, delta: p.attack.delta, concurrency: context.workers)
         let results = try await MembershipAudit.run(
             target: target, references: ReferenceModels(models: trained.map { $0.0 }, trainingSets: sets), shadows: shadows,
-            population: population, design: design, configuration: configuration, random: context.random.stream("audit"))
+            population: population.examples, design: design, configuration: configuration,
+            attackModelTrainer: ShadowModelAttack.NetworkTrainer(), random: context.random.stream("audit"))
 
         var metrics = leading
         var series: [Series] = []

@@ -7,6 +7,7 @@ import ModelImport
 import ModelInversion
 import NeuralNetworks
 import Tensors
+import ThreatTraining
 
 /// Kind `model-inversion`: what a model, or an update it shared, gives away about its training
 /// data. The attack is chosen by `attack.method`:

@@ -58,15 +58,16 @@ if let modelFile, FileManager.default.fileExists(atPath: modelFile.path) {
 } else {
     var random = LabRandom(seed: 7)
     let poisoned: PoisonedDataset
-    do { poisoned = try attack.poison(mnist.train, random: &random) } catch { fail("\(error)") }
+    do { poisoned = try attack.poison(mnist.train.examples, classCount: mnist.train.classCount, random: &random) } catch { fail("\(error)") }
     let recipe = SequentialRecipe(inputShape: [1, 28, 28], layers: layers,
                                   configuration: TrainingConfiguration(epochs: epochs, batchSize: 64, learningRate: 0.001))
     let start = clock.now
-    do { model = try recipe.train(inputs: poisoned.data.featureTensor, labels: poisoned.data.intLabels, random: LabRandom(seed: 8)) } catch { fail("\(error)") }
+    do { model = try recipe.train(inputs: poisoned.data.inputs, labels: poisoned.data.labels, random: LabRandom(seed: 8)) } catch { fail("\(error)") }
     trainSeconds = seconds(clock.now - start)
     if let modelFile { try? model.saveCheckpoint(to: modelFile) }
 }
-let metrics = BackdoorMetrics.evaluate(model, attack: attack, test: test.subset(Array(cleanCount..<test.count)))
+let metrics = BackdoorMetrics.evaluate(model, attack: attack, test: test.subset(Array(cleanCount..<test.count)).examples,
+                                       classCount: test.classCount)
 let clean = test.prefix(cleanCount)
 let nc = NeuralCleanse(steps: steps, batchSize: 32)
 var perLabel: [Double] = []

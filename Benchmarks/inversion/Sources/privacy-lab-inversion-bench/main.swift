@@ -4,6 +4,7 @@ import LabRandom
 import ModelInversion
 import NeuralNetworks
 import Tensors
+import ThreatTraining
 
 /// `privacy-lab-inversion-bench dlg [--json] [--iterations N] [--image I] [--seed S] [--no-line-search]
 ///                                  [--export DIR] [--data-dir DIR]`
