@@ -42,7 +42,7 @@ let package = Package(
         // MARK: Layer 1 — foundations.
         .target(name: "LabRandom"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSettings),
-        // Codecs is the one target that imports swift-crypto (SHA-256).
+        // Codecs imports swift-crypto for SHA-256 (and Federated, for X25519 and HKDF).
         .target(name: "Codecs", dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: numericSettings),
         .target(name: "BigIntegerModule", dependencies: ["CGMP"]),
@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "Federated",
             dependencies: ["NeuralNetworks", "Datasets", "Paillier", "SecretSharing", "PrivacyAccounting", "BigIntegerModule",
-                           "Codecs", "LabRandom", "Tensors"],
+                           "Codecs", "LabRandom", "Tensors", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: numericSettings),
 
         // MARK: Layer 5 — threats.

@@ -19,6 +19,9 @@ public enum GzipError: Error, Equatable, Sendable, CustomStringConvertible {
     case trailingGarbage(offset: Int, count: Int)
     /// zlib could not allocate memory or failed in an unexpected way.
     case zlibFailure(code: Int32, reason: String)
+    /// The stream decompresses to more than `limit` bytes (a gzip bomb, or a file larger than
+    /// the caller expects): inflating stopped at the limit, with at most `limit + 1` bytes held.
+    case outputTooLarge(limit: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +36,8 @@ public enum GzipError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(count) bytes of trailing data at byte offset \(offset) are not a gzip member"
         case let .zlibFailure(code, reason):
             return "zlib failure (code \(code)): \(reason)"
+        case let .outputTooLarge(limit):
+            return "the gzip stream decompresses to more than \(limit) bytes, the most expected here"
         }
     }
 }
@@ -43,9 +48,19 @@ public enum GzipError: Error, Equatable, Sendable, CustomStringConvertible {
 /// decompressed contents are concatenated, as `gzip -d` does. Every member's CRC-32 and length
 /// trailer is checked by zlib.
 ///
-/// - Complexity: O(compressed + decompressed bytes); one output allocation when the stream is
-///   a single member (its trailer gives the size), amortised doubling otherwise.
+/// Deflate expands up to about 1032:1, so a few kilobytes can claim gigabytes. Every entry
+/// takes a `maximumOutputSize` (default `defaultMaximumOutputSize`), checked while inflating:
+/// the output never grows past `maximumOutputSize + 1` bytes, and a stream that would produce
+/// more throws `GzipError.outputTooLarge` at that point. Callers that know the size to expect
+/// (the size an IDX header announces) pass it.
+///
+/// - Complexity: O(compressed + decompressed bytes), decompressed bytes bounded by the limit;
+///   one output allocation when the stream is a single member (its trailer gives the size),
+///   amortised doubling otherwise.
 public enum Gzip {
+    /// The most bytes a stream may decompress to when the caller gives no limit: 1 GiB.
+    public static let defaultMaximumOutputSize = 1 << 30
+
     /// Whether `bytes` starts with the gzip magic number `1f 8b`.
     public static func hasMagic(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
@@ -58,20 +73,22 @@ public enum Gzip {
 
     /// Decompresses a complete gzip stream (one or more members).
     ///
-    /// - Throws: `GzipError` for input that is not gzip, is truncated, corrupt, or followed by
-    ///   bytes that are not another member.
-    public static func decompress(_ bytes: [UInt8]) throws(GzipError) -> [UInt8] {
+    /// - Parameter maximumOutputSize: the most decompressed bytes accepted (≥ 0).
+    /// - Throws: `GzipError` for input that is not gzip, is truncated, corrupt, followed by
+    ///   bytes that are not another member, or decompresses to more than `maximumOutputSize`.
+    public static func decompress(_ bytes: [UInt8], maximumOutputSize: Int = defaultMaximumOutputSize) throws(GzipError) -> [UInt8] {
         let result = bytes.withUnsafeBytes { buffer in
-            Result { () throws(GzipError) -> [UInt8] in try decompress(buffer) }
+            Result { () throws(GzipError) -> [UInt8] in try decompress(buffer, maximumOutputSize: maximumOutputSize) }
         }
         return try result.get()
     }
 
     /// Decompresses a complete gzip stream (one or more members) held in raw memory.
-    public static func decompress(_ input: UnsafeRawBufferPointer) throws(GzipError) -> [UInt8] {
+    public static func decompress(_ input: UnsafeRawBufferPointer, maximumOutputSize: Int = defaultMaximumOutputSize) throws(GzipError) -> [UInt8] {
         guard hasMagic(input) else {
             throw .notGzip(offset: 0, found: Array(input.prefix(2)))
         }
+        let limit = min(max(0, maximumOutputSize), Int.max - 1)
         // ISIZE (the last 4 bytes, little-endian) is the last member's length modulo 2^32: exact
         // for the usual single-member file, a starting guess otherwise.
         var hint = 1 << 16
@@ -82,7 +99,9 @@ public enum Gzip {
             // Deflate expands at most ~1032:1; ignore absurd hints from a corrupt trailer.
             if isize > 0 && isize <= input.count &* 1040 { hint = isize }
         }
-        var inflater = try Inflater(input: input)
+        // One byte past the limit tells a stream of exactly `limit` bytes from a longer one.
+        hint = min(hint, limit + 1)
+        var inflater = try Inflater(input: input, limit: limit)
         defer { inflater.end() }
 
         // First pass: inflate straight into the result array, sized by the hint, so that a
@@ -95,7 +114,7 @@ public enum Gzip {
             initialized = output.count
         }
         if try outcome.get() { return result }
-        var output = OutputBuffer(capacity: max(2 * hint, 1 << 16))
+        var output = OutputBuffer(capacity: min(max(2 * hint, 1 << 16), limit + 1))
         defer { output.release() }
         result.withUnsafeBufferPointer { output.append($0) }
         result = []
@@ -109,14 +128,16 @@ public enum Gzip {
     ///
     /// Every piece handed over is correct decompressed data, but the stream's integrity (the
     /// CRC-32 and length trailers) is known only when this returns without throwing: discard
-    /// what was consumed when it throws.
+    /// what was consumed when it throws. At most `maximumOutputSize` bytes are handed over;
+    /// a stream holding more throws `outputTooLarge` once it passes the limit.
     public static func decompress(
-        _ input: UnsafeRawBufferPointer, chunkSize: Int = 1 << 18, consume: (UnsafeRawBufferPointer) -> Void
+        _ input: UnsafeRawBufferPointer, chunkSize: Int = 1 << 18, maximumOutputSize: Int = defaultMaximumOutputSize,
+        consume: (UnsafeRawBufferPointer) -> Void
     ) throws(GzipError) {
         guard hasMagic(input) else {
             throw .notGzip(offset: 0, found: Array(input.prefix(2)))
         }
-        var inflater = try Inflater(input: input)
+        var inflater = try Inflater(input: input, limit: maximumOutputSize)
         defer { inflater.end() }
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(chunkSize, 64))
         defer { buffer.deallocate() }
@@ -137,7 +158,7 @@ public enum Gzip {
         guard hasMagic(input) else {
             throw .notGzip(offset: 0, found: Array(input.prefix(2)))
         }
-        var inflater = try Inflater(input: input)
+        var inflater = try Inflater(input: input, limit: Int.max)
         defer { inflater.end() }
         var outcome: Result<Bool, GzipError> = .success(true)
         let prefix = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -157,11 +178,14 @@ private struct Inflater {
     /// Input bytes consumed by zlib so far, across members.
     var consumed = 0
     var memberStart = 0
-    /// Bytes produced into earlier (already consumed) output chunks, for error messages.
+    /// Bytes produced into earlier (already consumed) output chunks.
     var produced = 0
+    /// The most decompressed bytes accepted, over all chunks.
+    let limit: Int
 
-    init(input: UnsafeRawBufferPointer) throws(GzipError) {
+    init(input: UnsafeRawBufferPointer, limit: Int) throws(GzipError) {
         self.input = input
+        self.limit = min(max(0, limit), Int.max - 1)   // `limit + 1` never overflows
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         let code = privacylab_inflate_init2(stream, 16 + 15)  // 16: gzip wrapper only.
@@ -177,13 +201,17 @@ private struct Inflater {
     }
 
     /// Inflates until the input is used up (returns true) or, when `canGrow` is false, until
-    /// `output` is full with data left to produce (returns false).
+    /// `output` is full with data left to produce (returns false). Throws `outputTooLarge` as
+    /// soon as more than `limit` bytes have been produced; a growing `output` is never made
+    /// larger than `limit + 1 − produced` bytes.
     mutating func run(into output: inout OutputBuffer, canGrow: Bool) throws(GzipError) -> Bool {
         let base = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: UInt8.self))
         while true {
             if output.free == 0 {
                 guard canGrow else { return false }
-                output.grow()
+                // `produced + output.count ≤ limit` here (checked below), so the bound exceeds
+                // the capacity and the buffer grows by at least one byte.
+                output.grow(upTo: limit - produced + 1)
             }
             // Feed input and output in pieces that fit zlib's 32-bit counters.
             let offeredIn = min(input.count - consumed, Int(UInt32.max))
@@ -196,6 +224,7 @@ private struct Inflater {
             let code = inflate(stream, Z_NO_FLUSH)
             consumed += offeredIn - Int(stream.pointee.avail_in)
             output.count += offeredOut - Int(stream.pointee.avail_out)
+            if output.count > limit - produced { throw .outputTooLarge(limit: limit) }
 
             switch code {
             case Z_OK:
@@ -251,9 +280,10 @@ private struct OutputBuffer {
     var cursor: UnsafeMutablePointer<UInt8> { start + count }
     var totalCount: Int { count }
 
-    mutating func grow() {
+    /// Doubles the capacity, to at most `bound` bytes.
+    mutating func grow(upTo bound: Int = .max) {
         precondition(owned, "OutputBuffer: cannot grow caller-owned memory")
-        let newCapacity = capacity * 2
+        let newCapacity = min(capacity * 2, max(bound, capacity + 1))
         let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         bigger.update(from: start, count: count)
         start.deallocate()

@@ -47,6 +47,8 @@ struct FileReader: Sendable {
     var knownOnly = false
     /// The size limit for files that are not known.
     var maximumBytes = FileBytes.defaultMaximumBytes
+    /// The most bytes a gzip file may decompress to when the caller knows no size to expect.
+    var maximumDecompressedBytes = Gzip.defaultMaximumOutputSize
 
     static let plain = FileReader()
 
@@ -70,11 +72,16 @@ struct FileReader: Sendable {
         return bytes
     }
 
+    /// The file's bytes, decompressed when they are gzip (detected by the magic bytes), to at
+    /// most `maximumDecompressedBytes`: inflating stops there, so a gzip bomb costs no more.
+    /// (IDX files are read by `IDX.readBytes`, bounded by the size their header announces.)
     func readMaybeGzip(_ url: URL) throws(DatasetError) -> [UInt8] {
         let raw = try read(url)
         guard Gzip.hasMagic(raw) else { return raw }
         do {
-            return try Gzip.decompress(raw)
+            return try Gzip.decompress(raw, maximumOutputSize: maximumDecompressedBytes)
+        } catch .outputTooLarge(let limit) {
+            throw DatasetError(.malformed, file: url.path, "gzip: decompresses to more than \(limit) bytes, the most a compressed data file may hold")
         } catch {
             throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
         }

@@ -32,10 +32,50 @@ public enum IDX {
     /// - Throws: `DatasetError` naming the file: a wrong magic number, an element type other
     ///   than unsigned byte, or a payload whose length differs from the header's dimensions.
     public static func read(_ url: URL, dimensionCount: Int? = nil) throws(DatasetError) -> IDXArray {
-        var bytes = try FileReader.plain.readMaybeGzip(url)
+        var bytes = try readBytes(url, reader: .plain, dimensionCount: dimensionCount, what: "values")
         let header = try parseHeader(bytes, file: url.path, dimensionCount: dimensionCount, what: "values")
         bytes.removeFirst(header.offset)  // in place: no second allocation
         return IDXArray(dimensions: header.dimensions, values: bytes)
+    }
+
+    /// An IDX file's bytes, inflated when gzip: the header is read first, and inflating stops
+    /// past the size it announces (header + elements), so a gzip bomb costs no more than that.
+    static func readBytes(_ url: URL, reader: FileReader, dimensionCount: Int?, what: String) throws(DatasetError) -> [UInt8] {
+        let raw = try reader.read(url)
+        guard Gzip.hasMagic(raw) else { return raw }
+        let prefix: [UInt8]
+        do {
+            // The longest header: 4 bytes and 255 sizes of 4 bytes.
+            prefix = try raw.withUnsafeBytes { bytes throws(GzipError) in try Gzip.decompressedPrefix(bytes, count: 4 + 4 * 255) }
+        } catch {
+            throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
+        }
+        let header = try parseHeaderFields(prefix, file: url.path, dimensionCount: dimensionCount)
+        try checkAnnouncedSize(header, reader: reader, file: url.path)
+        do {
+            return try Gzip.decompress(raw, maximumOutputSize: header.offset + header.elementCount)
+        } catch .outputTooLarge {
+            throw payloadGoesOn(header, file: url.path, what: what)
+        } catch {
+            throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
+        }
+    }
+
+    /// The error for a gzip stream that goes on past the size its header announces (inflating
+    /// stopped there, so how much more there is stays unknown).
+    static func payloadGoesOn(_ header: Header, file: String, what: String) -> DatasetError {
+        DatasetError(.malformed, file: file,
+                     "expected \(header.elementCount) bytes of \(what) after the \(header.offset)-byte header (dimensions \(header.dimensions.map(String.init).joined(separator: "×"))), found more: the gzip stream goes on past the size its header announces")
+    }
+
+    /// Refuses a gzip file whose header announces more than the reader inflates
+    /// (`maximumDecompressedBytes`), before anything is allocated for it.
+    static func checkAnnouncedSize(_ header: Header, reader: FileReader, file: String) throws(DatasetError) {
+        let announced = header.offset + header.elementCount
+        guard announced <= reader.maximumDecompressedBytes else {
+            throw DatasetError(.malformed, file: file, location: "byte offset 4",
+                               "the IDX header announces \(announced) bytes (dimensions \(header.dimensions.map(String.init).joined(separator: "×"))), more than the \(reader.maximumDecompressedBytes) a compressed data file may hold")
+        }
     }
 
     struct Header {
@@ -138,7 +178,7 @@ public enum IDXImageLoader {
         images: URL, labels: URL, classCount: Int = 10, classNames: [String]?,
         pixelScaling: PixelScaling, reader: FileReader
     ) throws(DatasetError) -> LabeledData {
-        let labelBytes = try reader.readMaybeGzip(labels)
+        let labelBytes = try IDX.readBytes(labels, reader: reader, dimensionCount: 1, what: "labels")
         let label = try IDX.parseHeader(labelBytes, file: labels.path, dimensionCount: 1, what: "labels")
         let (image, features) = try readPixels(images, reader: reader, pixelScaling: pixelScaling)
         let n = image.dimensions[0], rows = image.dimensions[1], columns = image.dimensions[2]
@@ -192,6 +232,7 @@ public enum IDXImageLoader {
             throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
         }
         let header = try IDX.parseHeaderFields(prefix, file: url.path, dimensionCount: 3)
+        try IDX.checkAnnouncedSize(header, reader: reader, file: url.path)
         let count = header.elementCount
         // Deflate expands at most 1032:1: refuse a header announcing more than the file can hold
         // before allocating for it.
@@ -212,7 +253,8 @@ public enum IDXImageLoader {
             let o = out.baseAddress!
             raw.withUnsafeBytes { bytes in
                 do {
-                    try Gzip.decompress(bytes) { piece in
+                    // Past the announced size, inflating stops (a gzip bomb costs nothing more).
+                    try Gzip.decompress(bytes, maximumOutputSize: header.offset + count) { piece in
                         let p = piece.baseAddress!.assumingMemoryBound(to: UInt8.self)
                         // Skip what belongs to the header, keep what fits the announced count.
                         let skip = max(0, header.offset - produced)
@@ -230,6 +272,7 @@ public enum IDXImageLoader {
             }
             initialized = count
         }
+        if case .outputTooLarge? = failure { throw IDX.payloadGoesOn(header, file: url.path, what: "pixels") }
         if let failure { throw DatasetError(.malformed, file: url.path, "gzip: \(failure)") }
         try IDX.checkPayload(found: produced - header.offset, header: header, file: url.path, what: "pixels")
         return (header, features)

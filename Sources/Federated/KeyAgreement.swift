@@ -1,66 +1,129 @@
-import BigIntegerModule
-import Codecs
+@preconcurrency internal import Crypto
 
-/// Finite-field Diffie–Hellman over a safe-prime group, for pairwise key agreement.
+/// Pairwise key agreement for secure aggregation: X25519 (Curve25519 Diffie–Hellman) and
+/// HKDF-SHA256, both from swift-crypto.
 ///
-/// p = 2q + 1 with p and q prime and g = 2, which generates the subgroup of order q (2 is a
-/// quadratic residue since p ≡ 7 mod 8). A secret exponent a is drawn from the OS CSPRNG with
-/// `exponentBits` bits (2× the security level, as RFC 7919 §5.2 recommends) and the public key
-/// is A = g^a mod p, computed with `mpz_powm_sec`. The shared element g^(ab) is hashed with
-/// SHA-256 together with a domain label and both parties' indices into a 256-bit key.
+/// Each participant draws a key pair from the OS CSPRNG (swift-crypto's key generation) and
+/// publishes its 32-byte public key. Participants u and v agree on the X25519 shared secret
+/// s = X25519(a_u, A_v) = X25519(a_v, A_u), and every per-pair secret is
 ///
-/// A peer's public key is checked to lie in [2, p − 2]: for a safe prime this excludes the
-/// subgroups of order 1 and 2, so a confinement attack learns at most the secret's lowest bit
-/// (a full membership test A^q = 1 would cost one more full-length exponentiation per peer).
+///     HKDF-SHA256(ikm: s, salt: "privacy-lab/secagg/v2", info: label ‖ 0 ‖ lo ‖ hi ‖ A_lo ‖ A_hi, 32 bytes)
 ///
-/// - Complexity: one exponentiation with an `exponentBits`-bit exponent modulo p per key pair or
-///   agreement.
-/// - Reference: Diffie, Hellman, "New Directions in Cryptography" (1976); the group is RFC 3526's
-///   2048-bit MODP group 14 (about 112-bit security).
-public struct DiffieHellmanGroup: Sendable, Equatable {
-    public let p: BigInteger
-    public let q: BigInteger
-    public let g: BigInteger
-    public let exponentBits: Int
+/// with lo = min(u, v), hi = max(u, v) as 8-byte little-endian integers and A_lo, A_hi their
+/// public keys: each purpose has its own label (`Purpose`), and a secret is bound to the
+/// unordered pair and to both public keys, so no two pairs (nor two purposes) share a secret.
+///
+/// A peer's public key must be exactly 32 bytes, and a key of small order (which forces the
+/// shared secret to zero whatever the secret key, RFC 7748 §6.1) is refused by checking the
+/// shared secret against zero in constant time; swift-crypto accepts both silently.
+///
+/// - Complexity: one X25519 scalar multiplication and one HKDF (three HMAC-SHA256) per agreement.
+/// - Reference: Bernstein, "Curve25519: new Diffie–Hellman speed records" (PKC 2006); RFC 7748
+///   (X25519, about 128-bit security); RFC 5869 (HKDF).
+/// - Caveat: the secrets live in process memory. swift-crypto zeroes its own key storage; the
+///   raw secret key handed to Shamir sharing (`rawSecretKey`) and the `BigInteger` made of it
+///   are ordinary memory (GMP limbs are cleared on release, the `Data` copy is not).
+public enum PairwiseKeyAgreement {
+    /// The byte length of a public key on the wire.
+    public static let publicKeyBytes = 32
+    /// The byte length of a secret key (what dropout recovery shares).
+    public static let secretKeyBytes = 32
 
-    /// RFC 3526 group 14: the 2048-bit MODP safe prime, g = 2, 224-bit secret exponents.
-    public static let modp2048: DiffieHellmanGroup = {
-        let hex = "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
-            + "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
-            + "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F"
-            + "83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3B"
-            + "E39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA0510"
-            + "15728E5A8AACAA68FFFFFFFFFFFFFFFF"
-        let p = BigInteger(hex, radix: 16)!
-        return DiffieHellmanGroup(p: p, q: (p - 1) >> 1, g: 2, exponentBits: 224)
-    }()
-
-    /// The byte length of a group element on the wire.
-    public var elementBytes: Int { (p.bitWidth + 7) / 8 }
-
-    /// A key pair with the secret from the OS CSPRNG.
-    public func generateKeyPair() -> (secret: BigInteger, publicKey: BigInteger) {
-        var secret = BigInteger(0)
-        while secret < 2 { secret = BigInteger.random(bits: exponentBits) }
-        return (secret, g.securePower(secret, modulo: p))
+    /// What a pair derives a secret for: each purpose has its own HKDF `info` label.
+    public enum Purpose: String, CaseIterable, Sendable {
+        /// The 256-bit key of the ChaCha12 stream that masks the pair's inputs (step 3 of
+        /// Bonawitz et al.). A key that encrypts Shamir shares between clients must come from a
+        /// second key pair, as in Bonawitz et al., not from this one: the server rebuilds a
+        /// dropped client's mask secret key, and with it every secret derived from it.
+        case pairwiseMask = "privacy-lab/secagg/v2/pairwise-mask"
     }
 
-    /// The 256-bit key shared by the owner of `secret` and the owner of `peerPublicKey`, bound to
-    /// the unordered pair {`first`, `second`} of participant indices.
-    /// - Throws: `protocolFailure` when the peer's key is outside [2, p − 2].
-    public func agree(secret: BigInteger, peerPublicKey: BigInteger, first: Int, second: Int) throws(FederatedError) -> [UInt64] {
-        guard peerPublicKey >= 2, peerPublicKey <= p - 2 else {
-            throw .protocolFailure("a public key lies outside [2, p − 2] (participant \(first == second ? first : Swift.max(first, second)))")
+    /// A participant's secret key and its public key. Its description never shows the secret.
+    public struct SecretKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+        let key: Curve25519.KeyAgreement.PrivateKey
+        /// The 32-byte public key to publish.
+        public let publicKey: [UInt8]
+
+        init(_ key: Curve25519.KeyAgreement.PrivateKey) {
+            self.key = key
+            publicKey = Array(key.publicKey.rawRepresentation)
         }
-        let shared = peerPublicKey.securePower(secret, modulo: p)
-        var hasher = SHA256()
-        hasher.update(Array("privacy-lab/secagg/pairwise-mask/v1".utf8))
-        var ids = [UInt8](repeating: 0, count: 16)
-        let (lo, hi) = (UInt64(Swift.min(first, second)), UInt64(Swift.max(first, second)))
-        for i in 0..<8 { ids[i] = UInt8(truncatingIfNeeded: lo >> (8 * i)); ids[8 + i] = UInt8(truncatingIfNeeded: hi >> (8 * i)) }
-        hasher.update(ids)
-        hasher.update(shared.bigEndianBytes(count: elementBytes) ?? shared.bigEndianBytes)
-        return KeyWords.words(of: hasher.finalize().bytes)
+
+        /// A fresh key pair from the OS CSPRNG.
+        public static func generate() -> SecretKey { SecretKey(Curve25519.KeyAgreement.PrivateKey()) }
+
+        /// The key rebuilt from its 32 raw bytes (what Shamir reconstruction yields).
+        /// - Throws: `protocolFailure` when `raw` is not 32 bytes.
+        public init(rawSecretKey raw: [UInt8]) throws(FederatedError) {
+            guard raw.count == PairwiseKeyAgreement.secretKeyBytes,
+                  let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: raw)
+            else {
+                throw .protocolFailure("a rebuilt secret key has \(raw.count) bytes, expected \(PairwiseKeyAgreement.secretKeyBytes)")
+            }
+            self.init(key)
+        }
+
+        /// The 32 secret bytes, for Shamir sharing only.
+        public var rawSecretKey: [UInt8] { Array(key.rawRepresentation) }
+
+        public var description: String { "PairwiseKeyAgreement.SecretKey(public: \(publicKey.prefix(4).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())…, secret: redacted)" }
+        public var debugDescription: String { description }
+        public var customMirror: Mirror { Mirror(self, children: ["publicKey": publicKey]) }
+    }
+
+    /// A 256-bit secret shared by one pair for one purpose. Compared in constant time; its
+    /// description never shows it.
+    public struct PairSecret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+        let key: SymmetricKey
+
+        /// The secret as four little-endian 64-bit words (a `MaskGenerator` key).
+        var words: [UInt64] { key.withUnsafeBytes { KeyWords.words(of: Array($0)) } }
+
+        public static func == (a: PairSecret, b: PairSecret) -> Bool { a.key == b.key }
+        public var description: String { "PairwiseKeyAgreement.PairSecret(redacted)" }
+        public var debugDescription: String { description }
+        public var customMirror: Mirror { Mirror(self, children: [:]) }
+    }
+
+    /// The secret that the owner of `secretKey`, participant `own`, shares with participant
+    /// `peer` whose public key is `peerPublicKey`, for `purpose`. Symmetric:
+    /// `derive(p, a_u, A_v, u, v) == derive(p, a_v, A_u, v, u)`.
+    ///
+    /// - Throws: `protocolFailure` naming the peer when its public key is not 32 bytes or has
+    ///   small order, or when `own == peer`.
+    public static func derive(_ purpose: Purpose, secretKey: SecretKey, peerPublicKey: [UInt8], own: Int, peer: Int) throws(FederatedError) -> PairSecret {
+        guard own != peer else { throw .protocolFailure("participant \(own) cannot agree a key with itself") }
+        guard peerPublicKey.count == publicKeyBytes else {
+            throw .protocolFailure("participant \(peer)'s public key has \(peerPublicKey.count) bytes, expected \(publicKeyBytes) (an X25519 key)")
+        }
+        let shared: SharedSecret
+        do {
+            let peerKey = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: peerPublicKey)
+            shared = try secretKey.key.sharedSecretFromKeyAgreement(with: peerKey)
+        } catch {
+            throw .protocolFailure("participant \(peer)'s public key is not a usable X25519 key")
+        }
+        // A small-order point gives the all-zero secret whatever our key is (RFC 7748 §6.1).
+        let zero = shared.withUnsafeBytes { bytes in bytes.reduce(UInt8(0)) { $0 | $1 } == 0 }
+        guard !zero else {
+            throw .protocolFailure("participant \(peer)'s public key has small order (the shared secret would be zero)")
+        }
+        let (lo, hi) = own < peer ? (own, peer) : (peer, own)
+        let (loKey, hiKey) = own < peer ? (secretKey.publicKey, peerPublicKey) : (peerPublicKey, secretKey.publicKey)
+        var info = Array(purpose.rawValue.utf8) + [0]
+        for value in [UInt64(lo), UInt64(hi)] {
+            for i in 0..<8 { info.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
+        }
+        info += loKey + hiKey
+        let key = shared.hkdfDerivedSymmetricKey(using: SHA256.self, salt: Array(salt.utf8), sharedInfo: info, outputByteCount: 32)
+        return PairSecret(key: key)
+    }
+
+    static let salt = "privacy-lab/secagg/v2"
+
+    /// A 256-bit key from the OS CSPRNG (a client's self-mask seed b_u).
+    static func randomSeed() -> [UInt8] {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
     }
 }
 

@@ -8,18 +8,23 @@ import SecretSharing
 ///
 /// Participants 0…m−1, threshold t. Every secret below comes from the OS CSPRNG.
 ///
-/// 1. **Advertise keys.** Client u draws a DH secret a_u and sends A_u = g^(a_u) mod p; the
-///    server broadcasts all public keys.
-/// 2. **Share keys.** Client u draws a self-mask seed b_u and sends each peer v, through the
-///    server, the Shamir shares (t of m) of a_u and of b_u. (A deployment encrypts each share under
-///    a second pairwise key; the bytes counted here are the shares themselves.)
-/// 3. **Masked input.** Each surviving client u agrees s_uv = KDF(A_v^(a_u)) with every peer v and
-///    sends y_u = x_u + PRG(b_u) + Σ_{v>u} PRG(s_uv) − Σ_{v<u} PRG(s_uv) over Z(2^64). The pairwise
+/// 1. **Advertise keys.** Client u draws an X25519 key pair (a_u, A_u) and sends A_u (32 bytes);
+///    the server broadcasts all public keys (`PairwiseKeyAgreement`).
+/// 2. **Share keys.** Client u draws a 256-bit self-mask seed b_u and sends each peer v, through
+///    the server, the Shamir shares (t of m, over the prime field of `shareModulus`) of a_u's 32
+///    bytes and of b_u. (A deployment encrypts each share under a key agreed from a second key
+///    pair; the bytes counted here are the shares themselves.)
+/// 3. **Masked input.** Each surviving client u derives s_uv = HKDF(X25519(a_u, A_v),
+///    "…/pairwise-mask", u, v, A_u, A_v) with every peer v and sends
+///    y_u = x_u + PRG(b_u) + Σ_{v>u} PRG(s_uv) − Σ_{v<u} PRG(s_uv) over Z(2^64). The pairwise
 ///    masks cancel in the sum over all m clients.
 /// 4. **Unmask.** Clients that drop out after step 2 leave their pairwise masks uncancelled. Each
 ///    survivor sends the server its shares of b_u for every survivor u and of a_v for every dropped
 ///    v (never both for one client). With ≥ t survivors the server rebuilds b_u and removes PRG(b_u),
-///    rebuilds a_v and removes each survivor's mask with v, recomputed as A_u^(a_v).
+///    rebuilds a_v and removes each survivor's mask with v, derived again from a_v and A_u.
+///
+/// A public key that is not 32 bytes or has small order ends the round with `protocolFailure`
+/// naming its owner.
 ///
 /// The PRG is `MaskGenerator` (ChaCha12) keyed with the 256-bit derived key. The output is the
 /// exact wrapping sum of the survivors' inputs; the server learns nothing else about them when
@@ -27,21 +32,25 @@ import SecretSharing
 ///
 /// - Complexity: per client m − 1 key agreements and m PRG expansions of L words; server
 ///   O(m·t²) for the reconstructions plus (|S| + |S|·|D|) PRG expansions. Communication per
-///   client: 1 + 2(m − 1) group elements up, L words of masked input, |S| + |D| shares.
+///   client: a 32-byte public key and 2(m − 1) shares of `shareBytes` up, L words of masked
+///   input, |S| + |D| shares.
 public struct PairwiseMasking: SecureSummation {
-    public let group: DiffieHellmanGroup
+    /// The prime 2^256 + 297 (the smallest above 2^256): Shamir shares of 32-byte secrets (X25519
+    /// secret keys, self-mask seeds) are taken modulo it.
+    public static let shareModulus = (BigInteger(1) << 256) + BigInteger(297)
+    /// The byte length of a share on the wire (a residue modulo `shareModulus`).
+    public static let shareBytes = 33
     /// t; nil means ⌊m/2⌋ + 1 for m participants.
     public let threshold: Int?
     /// How many clients compute their masked inputs at once.
     public let concurrency: Int
     public var name: String { "pairwise-masking" }
 
-    public init(group: DiffieHellmanGroup = .modp2048, threshold: Int? = nil, concurrency: Int = 1) throws(FederatedError) {
+    public init(threshold: Int? = nil, concurrency: Int = 1) throws(FederatedError) {
         if let threshold, threshold < 1 {
             throw .invalidConfiguration(field: "secure_aggregation.threshold", reason: "must be ≥ 1, got \(threshold)")
         }
         guard concurrency >= 1 else { throw .invalidConfiguration(field: "jobs", reason: "must be ≥ 1, got \(concurrency)") }
-        self.group = group
         self.threshold = threshold
         self.concurrency = concurrency
     }
@@ -52,29 +61,30 @@ public struct PairwiseMasking: SecureSummation {
         let length = inputs[0].count
         let t = threshold ?? (m / 2 + 1)
         guard t <= m else { throw FederatedError.invalidConfiguration(field: "secure_aggregation.threshold", reason: "\(t) exceeds the \(m) participants") }
-        let shamir = try ShamirSharing(modulus: group.q, threshold: t)
-        let element = group.elementBytes
+        let shamir = try ShamirSharing(modulus: Self.shareModulus, threshold: t)
+        let (keyBytes, element) = (PairwiseKeyAgreement.publicKeyBytes, Self.shareBytes)
         var cost = SecureAggregationCost(clientBytesSent: [Int](repeating: 0, count: m), clientBytesReceived: [Int](repeating: 0, count: m),
                                          clientSeconds: [Double](repeating: 0, count: m))
 
         // Steps 1 and 2: keys and shares (share j of every secret is held by participant j); the
         // clients compute theirs in parallel.
         let setup = try Self.boundedMap(count: m, concurrency: concurrency) { _ in
-            timed { () -> (secret: BigInteger, publicKey: BigInteger, seed: BigInteger, keyShares: [BigInteger], seedShares: [BigInteger]) in
-                let (secret, publicKey) = group.generateKeyPair()
-                let seed = BigInteger.random(bits: 256)
-                return (secret, publicKey, seed, shamir.share(secret, count: m), shamir.share(seed, count: m))
+            timed { () -> (secret: PairwiseKeyAgreement.SecretKey, seed: [UInt8], keyShares: [BigInteger], seedShares: [BigInteger]) in
+                let secret = PairwiseKeyAgreement.SecretKey.generate()
+                let seed = PairwiseKeyAgreement.randomSeed()
+                return (secret, seed, shamir.share(BigInteger(bigEndianBytes: secret.rawSecretKey), count: m),
+                        shamir.share(BigInteger(bigEndianBytes: seed), count: m))
             }
         }
-        let secretKeys = setup.map(\.0.secret), publicKeys = setup.map(\.0.publicKey), seeds = setup.map(\.0.seed)
+        let secretKeys = setup.map(\.0.secret), publicKeys = setup.map(\.0.secret.publicKey), seeds = setup.map(\.0.seed)
         let keyShares = setup.map(\.0.keyShares), seedShares = setup.map(\.0.seedShares)
         for u in 0..<m {
             cost.clientSeconds[u] += setup[u].1
-            cost.clientBytesSent[u] += element + 2 * (m - 1) * element
-            cost.clientBytesReceived[u] += (m - 1) * element + 2 * (m - 1) * element
+            cost.clientBytesSent[u] += keyBytes + 2 * (m - 1) * element
+            cost.clientBytesReceived[u] += (m - 1) * keyBytes + 2 * (m - 1) * element
         }
-        cost.serverBytesReceived += m * (element + 2 * (m - 1) * element)
-        cost.serverBytesSent += m * ((m - 1) * element + 2 * (m - 1) * element)
+        cost.serverBytesReceived += m * (keyBytes + 2 * (m - 1) * element)
+        cost.serverBytesSent += m * ((m - 1) * keyBytes + 2 * (m - 1) * element)
 
         let (sk, pk, sd) = (secretKeys, publicKeys, seeds)
         // Step 3: masked inputs of the survivors.
@@ -83,16 +93,7 @@ public struct PairwiseMasking: SecureSummation {
         let masked = try Self.boundedMap(count: survivors.count, concurrency: concurrency) { index throws -> ([UInt64], Double) in
             let u = survivors[index]
             return try timed { () throws -> [UInt64] in
-                var y = inputs[u]
-                var mask = [UInt64](repeating: 0, count: length)
-                Self.expand(seedWords: KeyWords.words(of: sd[u].bigEndianBytes(count: 32) ?? []), into: &mask)
-                RingVector.add(&y, mask)
-                for v in 0..<m where v != u {
-                    let key = try group.agree(secret: sk[u], peerPublicKey: pk[v], first: u, second: v)
-                    Self.expand(seedWords: key, into: &mask)
-                    if u < v { RingVector.add(&y, mask) } else { RingVector.subtract(&y, mask) }
-                }
-                return y
+                try Self.maskedInput(inputs[u], participant: u, secretKey: sk[u], publicKeys: pk, selfMaskSeed: sd[u])
             }
         }
         for (index, u) in survivors.enumerated() {
@@ -115,15 +116,16 @@ public struct PairwiseMasking: SecureSummation {
             let holders = Array(survivors.prefix(t))
             var mask = [UInt64](repeating: 0, count: length)
             for u in survivors {
-                let seed = try shamir.reconstruct(holders.map { (x: $0 + 1, y: seedShares[u][$0]) })
-                Self.expand(seedWords: KeyWords.words(of: seed.bigEndianBytes(count: 32) ?? []), into: &mask)
+                let seed = try Self.rebuild32(shamir, holders.map { (x: $0 + 1, y: seedShares[u][$0]) }, what: "self-mask seed", of: u)
+                Self.expand(seedWords: KeyWords.words(of: seed), into: &mask)
                 RingVector.subtract(&total, mask)
             }
             for v in dropped {
-                let secret = try shamir.reconstruct(holders.map { (x: $0 + 1, y: keyShares[v][$0]) })
+                let raw = try Self.rebuild32(shamir, holders.map { (x: $0 + 1, y: keyShares[v][$0]) }, what: "secret key", of: v)
+                let secret = try PairwiseKeyAgreement.SecretKey(rawSecretKey: raw)
                 for u in survivors {
-                    let key = try group.agree(secret: secret, peerPublicKey: publicKeys[u], first: u, second: v)
-                    Self.expand(seedWords: key, into: &mask)
+                    let key = try PairwiseKeyAgreement.derive(.pairwiseMask, secretKey: secret, peerPublicKey: publicKeys[u], own: v, peer: u)
+                    Self.expand(seedWords: key.words, into: &mask)
                     // Survivor u added PRG(s_uv) when u < v and subtracted it otherwise.
                     if u < v { RingVector.subtract(&total, mask) } else { RingVector.add(&total, mask) }
                 }
@@ -132,6 +134,42 @@ public struct PairwiseMasking: SecureSummation {
         }
         cost.serverSeconds += serverSeconds
         return SecureSum(sum: total, cost: cost)
+    }
+
+    /// Client u's masked input (step 3): y_u = x_u + PRG(b_u) + Σ_{v>u} PRG(s_uv) − Σ_{v<u} PRG(s_uv)
+    /// over Z(2^64), with s_uv derived from `secretKey` and v's public key as the server relayed
+    /// it (`publicKeys[v]`; `publicKeys[u]` is u's own).
+    ///
+    /// Law: over all m participants, Σ_u y_u = Σ_u x_u + Σ_u PRG(b_u): the pairwise masks cancel.
+    /// - Parameter selfMaskSeed: b_u (32 bytes), or nil for the pairwise masks alone.
+    /// - Throws: `protocolFailure` naming the peer whose relayed public key is not 32 bytes or has
+    ///   small order.
+    public static func maskedInput(
+        _ input: [UInt64], participant u: Int, secretKey: PairwiseKeyAgreement.SecretKey, publicKeys: [[UInt8]], selfMaskSeed: [UInt8]?
+    ) throws(FederatedError) -> [UInt64] {
+        guard publicKeys.indices.contains(u) else { throw .protocolFailure("participant \(u) is not among the \(publicKeys.count) public keys") }
+        var y = input
+        var mask = [UInt64](repeating: 0, count: input.count)
+        if let selfMaskSeed {
+            guard selfMaskSeed.count == 32 else { throw .protocolFailure("participant \(u)'s self-mask seed has \(selfMaskSeed.count) bytes, expected 32") }
+            expand(seedWords: KeyWords.words(of: selfMaskSeed), into: &mask)
+            RingVector.add(&y, mask)
+        }
+        for v in publicKeys.indices where v != u {
+            let key = try PairwiseKeyAgreement.derive(.pairwiseMask, secretKey: secretKey, peerPublicKey: publicKeys[v], own: u, peer: v)
+            expand(seedWords: key.words, into: &mask)
+            if u < v { RingVector.add(&y, mask) } else { RingVector.subtract(&y, mask) }
+        }
+        return y
+    }
+
+    /// A 32-byte secret rebuilt from Shamir shares.
+    /// - Throws: `protocolFailure` when the shares give a value of more than 32 bytes.
+    static func rebuild32(_ shamir: ShamirSharing, _ shares: [(x: Int, y: BigInteger)], what: String, of owner: Int) throws(FederatedError) -> [UInt8] {
+        guard let bytes = try shamir.reconstruct(shares).bigEndianBytes(count: 32) else {
+            throw .protocolFailure("the shares of participant \(owner)'s \(what) do not rebuild a 32-byte value")
+        }
+        return bytes
     }
 
     /// Fills `out` with the PRG stream of a 256-bit key.

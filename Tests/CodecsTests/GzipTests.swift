@@ -53,6 +53,18 @@ private func storedGzipMember(_ payload: [UInt8]) -> [UInt8] {
     return out
 }
 
+/// A gzip member of `payload` compressed by zlib's deflate (the zlib wrapper's 2-byte header and
+/// Adler-32 trailer replaced by gzip's): small for repetitive data, as a gzip bomb is.
+private func deflatedGzipMember(_ payload: [UInt8]) -> [UInt8] {
+    let zlib = Zlib.compress(payload, level: 9)
+    var out: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255]
+    out += zlib[2..<(zlib.count - 4)]
+    let crc = crc32(payload), size = UInt32(truncatingIfNeeded: payload.count)
+    for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: crc >> UInt32(shift))) }
+    for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: size >> UInt32(shift))) }
+    return out
+}
+
 /// A small deterministic generator for test payloads (SplitMix64).
 private struct TestBytes {
     var state: UInt64
@@ -166,5 +178,33 @@ struct GzipTests {
         #expect(head == Array(fixturePayload.prefix(16)))
         let all = try full.withUnsafeBytes { input in try Gzip.decompressedPrefix(input, count: 1 << 20) }
         #expect(all == fixturePayload)
+    }
+
+    @Test("a gzip bomb (10 MiB of zeros in a few KB) stops at maximumOutputSize while inflating")
+    func bomb() throws {
+        let zeros = [UInt8](repeating: 0, count: 10 << 20)
+        let bomb = deflatedGzipMember(zeros)
+        #expect(bomb.count < 20_000)
+        let limit = 1 << 20
+        #expect(throws: GzipError.outputTooLarge(limit: limit)) { try Gzip.decompress(bomb, maximumOutputSize: limit) }
+        // Piece by piece: no more than the limit is ever handed over before the error.
+        var handedOver = 0
+        #expect(throws: GzipError.outputTooLarge(limit: limit)) {
+            try bomb.withUnsafeBytes { input in
+                try Gzip.decompress(input, chunkSize: 4096, maximumOutputSize: limit) { handedOver += $0.count }
+            }
+        }
+        #expect(handedOver <= limit)
+        // The limit is inclusive: exactly the stream's size passes, one byte less does not.
+        #expect(try Gzip.decompress(bomb, maximumOutputSize: zeros.count) == zeros)
+        #expect(throws: GzipError.outputTooLarge(limit: zeros.count - 1)) {
+            try Gzip.decompress(bomb, maximumOutputSize: zeros.count - 1)
+        }
+        // The limit counts every member of a multi-member stream.
+        let member = deflatedGzipMember([UInt8](repeating: 7, count: 3 << 18))
+        #expect(try Gzip.decompress(member + member, maximumOutputSize: 6 << 18).count == 6 << 18)
+        #expect(throws: GzipError.outputTooLarge(limit: 5 << 18)) { try Gzip.decompress(member + member, maximumOutputSize: 5 << 18) }
+        #expect(throws: GzipError.outputTooLarge(limit: 0)) { try Gzip.decompress(member, maximumOutputSize: 0) }
+        #expect(GzipError.outputTooLarge(limit: limit).description == "the gzip stream decompresses to more than 1048576 bytes, the most expected here")
     }
 }

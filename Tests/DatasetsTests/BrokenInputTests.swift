@@ -58,7 +58,7 @@ struct BrokenInputTests {
         write(gzipStored(idxHeader([5, 2, 2]) + [UInt8](repeating: 255, count: 21)), to: gz)
         write(idxHeader([5]) + [0, 1, 2, 3, 4], to: labels)
         #expect(datasetError { _ = try IDXImageLoader.load(images: gz, labels: labels) }?.message
-                == "expected 20 bytes of pixels after the 16-byte header (dimensions 5×2×2), found 21")
+                == "expected 20 bytes of pixels after the 16-byte header (dimensions 5×2×2), found more: the gzip stream goes on past the size its header announces")
         write(gzipStored(idxHeader([5, 2, 2]) + (0..<20).map { UInt8($0 * 10) }), to: gz)
         #expect((try? IDXImageLoader.load(images: gz, labels: labels, pixelScaling: .raw))?.features
                 == (0..<20).map { Float($0 * 10) })

@@ -112,4 +112,48 @@ struct HostileFileTests {
         let all = DatasetName.allCases.map(DatasetRegistry.contentDigest)
         #expect(Set(all).count == all.count)
     }
+
+    @Test("a gzip bomb in an IDX file stops at the size its header announces, labels and images alike")
+    func idxGzipBomb() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Headers announcing 1000 labels and 10 images of 28×28, followed by 10 MiB of zeros.
+        let zeros = [UInt8](repeating: 0, count: 10 << 20)
+        let labels = dir.appendingPathComponent("labels-idx1-ubyte.gz")
+        let images = dir.appendingPathComponent("images-idx3-ubyte.gz")
+        write(gzipDeflated(idxHeader([1000]) + zeros), to: labels)
+        write(gzipDeflated(idxHeader([10, 28, 28]) + zeros), to: images)
+        let goodImages = dir.appendingPathComponent("good-images-idx3-ubyte.gz")
+        write(gzipDeflated(idxHeader([1000, 2, 2]) + [UInt8](repeating: 9, count: 4000)), to: goodImages)
+
+        let labelError = datasetError { _ = try IDX.read(labels, dimensionCount: 1) }
+        #expect(labelError?.kind == .malformed && labelError?.file == labels.path)
+        #expect(labelError?.message == "expected 1000 bytes of values after the 8-byte header (dimensions 1000), found more: the gzip stream goes on past the size its header announces", "\(String(describing: labelError))")
+        let loaderError = datasetError { _ = try IDXImageLoader.load(images: goodImages, labels: labels) }
+        #expect(loaderError?.file == labels.path)
+        #expect(loaderError?.message == "expected 1000 bytes of labels after the 8-byte header (dimensions 1000), found more: the gzip stream goes on past the size its header announces")
+
+        let good = dir.appendingPathComponent("good-labels-idx1-ubyte.gz")
+        write(gzipDeflated(idxHeader([10]) + [UInt8](repeating: 1, count: 10)), to: good)
+        let imageError = datasetError { _ = try IDXImageLoader.load(images: images, labels: good) }
+        #expect(imageError?.kind == .malformed && imageError?.file == images.path)
+        #expect(imageError?.message == "expected 7840 bytes of pixels after the 16-byte header (dimensions 10×28×28), found more: the gzip stream goes on past the size its header announces", "\(String(describing: imageError))")
+        #expect(datasetError { _ = try IDX.read(images) }?.message == "expected 7840 bytes of values after the 16-byte header (dimensions 10×28×28), found more: the gzip stream goes on past the size its header announces")
+    }
+
+    @Test("an IDX gzip header announcing more than a compressed file may hold is refused before inflating")
+    func idxAnnouncedTooLarge() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("huge-idx3-ubyte.gz")
+        write(gzipDeflated(idxHeader([1 << 16, 1 << 8, 1 << 8]) + [1, 2, 3]), to: file)
+        let error = datasetError { _ = try IDX.read(file) }
+        #expect(error?.kind == .malformed && error?.location == "byte offset 4")
+        #expect(error?.message == "the IDX header announces 4294967312 bytes (dimensions 65536×256×256), more than the 1073741824 a compressed data file may hold", "\(String(describing: error))")
+        let labels = dir.appendingPathComponent("labels-idx1-ubyte.gz")
+        write(gzipDeflated(idxHeader([1 << 16]) + [UInt8](repeating: 0, count: 1 << 16)), to: labels)
+        let loaderError = datasetError { _ = try IDXImageLoader.load(images: file, labels: labels) }
+        #expect(loaderError?.message == error?.message)
+    }
 }
+

@@ -1,3 +1,4 @@
+import Codecs
 import Datasets
 import Foundation
 import Testing
@@ -67,6 +68,18 @@ func gzipStored(_ payload: [UInt8]) -> [UInt8] {
         out += payload[offset..<offset + n]
         offset += n
     } while offset < payload.count
+    let crc = crc32(payload), size = UInt32(truncatingIfNeeded: payload.count)
+    for s in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: crc >> UInt32(s))) }
+    for s in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: size >> UInt32(s))) }
+    return out
+}
+
+/// A gzip member of `payload` compressed by zlib's deflate: a few KB for megabytes of zeros, as
+/// a gzip bomb is.
+func gzipDeflated(_ payload: [UInt8]) -> [UInt8] {
+    let zlib = Zlib.compress(payload, level: 9)
+    var out: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255]
+    out += zlib[2..<(zlib.count - 4)]   // raw deflate, without zlib's header and Adler-32
     let crc = crc32(payload), size = UInt32(truncatingIfNeeded: payload.count)
     for s in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: crc >> UInt32(s))) }
     for s in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: size >> UInt32(s))) }

@@ -68,3 +68,9 @@ func wrappingSum(_ vectors: [[UInt64]]) -> [UInt64] {
     for v in vectors { for i in v.indices { out[i] &+= v[i] } }
     return out
 }
+
+/// Bytes from hexadecimal digits (test vectors).
+func bytes(hex: String) -> [UInt8] {
+    let digits = Array(hex.utf8)
+    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+}
