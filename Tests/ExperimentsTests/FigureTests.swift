@@ -110,13 +110,30 @@ struct FigureRenderingTests {
         try expectInside(Figures.robustnessCurve(title: "robust accuracy against ε", series: Array(long.prefix(5))), "robustness")
     }
 
-    @Test("the committed quick-check figures stay on the canvas", .enabled(if: renderer != nil, "rsvg-convert (librsvg2-bin) is not installed"))
+    @Test("every committed notebook figure stays on the canvas", .enabled(if: renderer != nil, "rsvg-convert (librsvg2-bin) is not installed"))
     func committedFiguresStayOnCanvas() throws {
         let folder = Self.repository.appendingPathComponent("notebooks-md/figures")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("quick-check") && $0.hasSuffix(".svg") }
-        #expect(!files.isEmpty)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".svg") }
+        #expect(files.count >= 10)
         for file in files {
             try expectInside(try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8), file)
         }
+    }
+
+    @Test("every committed figure is linked from a notebook, and every figure a notebook links is committed")
+    func committedFiguresAreLinked() throws {
+        let notebooks = Self.repository.appendingPathComponent("notebooks-md")
+        let folder = notebooks.appendingPathComponent("figures")
+        let committed = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path))
+        var linked = Set<String>()
+        for file in try FileManager.default.contentsOfDirectory(atPath: notebooks.path) where file.hasSuffix(".md") {
+            let text = try String(contentsOf: notebooks.appendingPathComponent(file), encoding: .utf8)
+            for part in text.components(separatedBy: "](figures/").dropFirst() {
+                linked.insert(String(part.prefix { $0 != ")" }))
+            }
+        }
+        #expect(!linked.isEmpty)
+        #expect(committed.subtracting(linked).sorted() == [], "figures no notebook links")
+        #expect(linked.subtracting(committed).sorted() == [], "linked figures that are missing")
     }
 }

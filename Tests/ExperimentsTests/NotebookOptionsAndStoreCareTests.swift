@@ -32,6 +32,28 @@ struct NotebookOptionsAndStoreCareTests {
         #expect(!figures.isEmpty && figures.allSatisfy { $0.hasPrefix("chosen-metrics-") })
     }
 
+    @Test("layout=parts gives one row per trial and part, one column per rest of a metric name")
+    func partsLayout() throws {
+        func trial(_ index: Int, epochs: Int, _ metrics: [(String, Double)]) -> TrialRecord {
+            TrialRecord(runID: "r", index: index, parameters: "{\"model.epochs\":\(epochs)}", seed: 1, trialKey: "k\(index)",
+                        status: .complete, error: nil, seconds: 1, metrics: metrics.map { Metric(name: $0.0, value: $0.1) })
+        }
+        let trials = [trial(0, epochs: 1, [("pgd.robust_accuracy@0.1", 0.5), ("pgd.robust_accuracy@0.3", 0.25), ("fgsm.robust_accuracy@0.1", 0.75)]),
+                      trial(1, epochs: 2, [("pgd.robust_accuracy@0.1", 0.9), ("fgsm.robust_accuracy@0.1", 1)])]
+        let chosen = ReportWriter.selectedMetrics(trials: trials, patterns: ["fgsm.*", "pgd.*"])
+        let table = ReportWriter.markdownPartsTable(trials: trials, metrics: chosen).split(separator: "\n").map(String.init)
+        #expect(table == ["| model.epochs | part | robust_accuracy@0.1 | robust_accuracy@0.3 |", "|---|---|---|---|",
+                          "| 1 | fgsm | 0.7500 | – |", "| 1 | pgd | 0.5000 | 0.2500 |",
+                          "| 2 | fgsm | 1 | – |", "| 2 | pgd | 0.9000 | – |"])
+        let w = try Workspace()
+        let bad = try w.write("n.md", "intro\n\n```privacy-lab layout=parts\nversion: 1\n```\n")
+        #expect { _ = try Notebook(url: bad).blocks() } throws: { error in
+            "\(error)".contains("n.md:3") && "\(error)".contains("layout=parts needs metrics=")
+        }
+        let good = try w.write("m.md", "intro\n\n```privacy-lab metrics=pgd.* layout=parts\nversion: 1\n```\n")
+        #expect(try Notebook(url: good).blocks().first?.layout == .parts)
+    }
+
     @Test("an unknown fence option is one error naming the notebook's line")
     func unknownOption() throws {
         let w = try Workspace()

@@ -7,7 +7,9 @@ import Foundation
 /// notebook reproduces byte for byte.
 ///
 /// A block's fence may carry options: ```` ```privacy-lab metrics=clean_accuracy,pgd.robust_accuracy@* ````
-/// shows only those metrics (`*` matches any run of characters) in its table, in that order.
+/// shows only those metrics (`*` matches any run of characters) in its table, in that order;
+/// `layout=parts` turns that table into one row per part (the name before the first `.`: an
+/// attack, a defence, a detector) and one column per remaining name (`robust_accuracy@0.3`).
 /// Figures are named after the block's run (`figures/<run name>-…svg`; `-2`, `-3` for a name
 /// that repeats in the notebook), not after the notebook's file, so a copied notebook checks.
 public struct Notebook: Sendable {
@@ -29,6 +31,8 @@ public struct Notebook: Sendable {
         public var outputRange: Range<Int>?
         /// The metrics its table shows (`metrics=` on the fence), or nil for the default table.
         public var metrics: [String]? = nil
+        /// How its table is laid out (`layout=` on the fence).
+        public var layout: ReportWriter.TableLayout = .trials
     }
 
     /// The options on a ```` ```privacy-lab ```` fence line, or nil when the line opens no block.
@@ -40,11 +44,21 @@ public struct Notebook: Sendable {
         var options: [String: String] = [:]
         for word in rest.split(separator: " ") {
             let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, parts[0] == "metrics", !parts[1].isEmpty, options[parts[0]] == nil else {
+            guard parts.count == 2, ["metrics", "layout"].contains(parts[0]), !parts[1].isEmpty, options[parts[0]] == nil else {
                 throw RunnerError.spec(SpecError(file: url.path, line: lineNumber, keyPath: "",
-                                                 message: "'\(word)' is not a block option; the fence takes metrics=NAME,NAME (with * as a wildcard)"))
+                                                 message: "'\(word)' is not a block option; the fence takes metrics=NAME,NAME (with * as a wildcard) and layout=parts"))
             }
             options[parts[0]] = parts[1]
+        }
+        if let layout = options["layout"] {
+            guard ReportWriter.TableLayout(rawValue: layout) != nil else {
+                throw RunnerError.spec(SpecError(file: url.path, line: lineNumber, keyPath: "",
+                                                 message: "'layout=\(layout)' is not a table layout; use layout=parts or layout=trials"))
+            }
+            guard options["metrics"] != nil || layout == "trials" else {
+                throw RunnerError.spec(SpecError(file: url.path, line: lineNumber, keyPath: "",
+                                                 message: "layout=parts needs metrics=NAME,NAME to say which metrics the parts table shows"))
+            }
         }
         return options
     }
@@ -88,7 +102,8 @@ public struct Notebook: Sendable {
                     output = k..<(e + 1)
                 }
                 blocks.append(Block(yaml: lines[(start + 1)..<j].joined(separator: "\n"), fenceLine: start, endLine: j, outputRange: output,
-                                    metrics: options["metrics"].map { $0.split(separator: ",").map(String.init) }))
+                                    metrics: options["metrics"].map { $0.split(separator: ",").map(String.init) },
+                                    layout: options["layout"].flatMap(ReportWriter.TableLayout.init(rawValue:)) ?? .trials))
                 i = output?.upperBound ?? (j + 1)
             } else {
                 i += 1
@@ -149,7 +164,8 @@ public struct Notebook: Sendable {
             prefixes[name, default: 0] += 1
             let prefix = prefixes[name]! == 1 ? name : "\(name)-\(prefixes[name]!)"
             let (markdown, figures) = ReportWriter.render(run: summary.run, trials: summary.trials, outcomes: outcomes,
-                                                          figurePrefix: prefix, includeProvenance: false, metrics: block.metrics)
+                                                          figurePrefix: prefix, includeProvenance: false, metrics: block.metrics,
+                                                          layout: block.layout)
             let (gridMarkdown, grids) = try ReportWriter.imageGrids(trials: summary.trials, outcomes: outcomes, store: store,
                                                                      figurePrefix: prefix)
             let relative = figuresDirectory.lastPathComponent

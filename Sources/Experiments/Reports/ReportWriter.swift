@@ -42,7 +42,8 @@ public enum ReportWriter {
     ///   (`*` matches any run of characters), in this order; otherwise membership attacks get one
     ///   row per attack (with bootstrap intervals where computed) and other metrics one column each.
     public static func render(run: RunRecord, trials: [TrialRecord], outcomes: [TrialOutcome], figurePrefix: String,
-                              includeProvenance: Bool = true, metrics selection: [String]? = nil) -> (String, [(String, String)]) {
+                              includeProvenance: Bool = true, metrics selection: [String]? = nil,
+                              layout: TableLayout = .trials) -> (String, [(String, String)]) {
         var md = ""
         var figures: [(String, String)] = []
         if includeProvenance {
@@ -52,7 +53,11 @@ public enum ReportWriter {
             md += "```yaml\n\(run.specText.trimmingCharacters(in: .whitespacesAndNewlines))\n```\n\n"
         }
         if let selection {
-            md += markdownTable(trials: trials, metrics: selectedMetrics(trials: trials, patterns: selection)) + "\n"
+            let chosen = selectedMetrics(trials: trials, patterns: selection)
+            switch layout {
+            case .trials: md += markdownTable(trials: trials, metrics: chosen) + "\n"
+            case .parts: md += markdownPartsTable(trials: trials, metrics: chosen) + "\n"
+            }
         } else if let attacks = markdownAttackTable(trials: trials) {
             md += attacks + "\n"
             let others = Array(Set(trials.flatMap { $0.metrics.map(\.name) }.filter { !attackParts(trials).contains(String($0.prefix { $0 != "." })) })).sorted()
@@ -244,6 +249,44 @@ public enum ReportWriter {
                 }
                 let cells = parameterNames.map { p[$0] ?? "" } + [attack] + columns.map { value($0.1) }
                 md += "| " + cells.joined(separator: " | ") + " |\n"
+            }
+        }
+        return md
+    }
+
+    /// How a table of chosen metrics is laid out.
+    public enum TableLayout: String, Sendable {
+        /// One row per trial (or, with many metrics and few trials, one row per metric).
+        case trials
+        /// One row per trial and part (the metric name before its first `.`), one column per
+        /// rest of the name: `pgd.robust_accuracy@0.3` is row `pgd`, column `robust_accuracy@0.3`.
+        case parts
+    }
+
+    /// A Markdown table of `metrics` with one row per trial and part, the swept parameters first,
+    /// then the part, then one column per distinct rest of a metric name, in the order the
+    /// metrics are given; a part without that metric shows `–`.
+    public static func markdownPartsTable(trials: [TrialRecord], metrics: [String]) -> String {
+        var parts: [String] = []
+        var columns: [String] = []
+        for name in metrics {
+            let part = String(name.prefix { $0 != "." })
+            let rest = name.count > part.count ? String(name.dropFirst(part.count + 1)) : name
+            if !parts.contains(part) { parts.append(part) }
+            if !columns.contains(rest) { columns.append(rest) }
+        }
+        let parameterNames = ResultRendering.orderedParameterNames(trials)
+        let header = parameterNames + ["part"] + columns
+        var md = "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---" }.joined(separator: "|") + "|\n"
+        for trial in trials {
+            let p = ResultRendering.parameterValues(trial)
+            for part in parts {
+                let values = columns.map { column -> String in
+                    guard trial.status == .complete else { return trial.status.rawValue }
+                    return trial.metrics.first { $0.name == part + "." + column }.map { ResultRendering.format($0.value) } ?? "–"
+                }
+                guard values.contains(where: { $0 != "–" }) else { continue }
+                md += "| " + (parameterNames.map { p[$0] ?? "" } + [part] + values).joined(separator: " | ") + " |\n"
             }
         }
         return md

@@ -39,6 +39,19 @@ public struct TrialRecord: Sendable, Equatable {
     public var error: String?
     public var seconds: Double?
     public var metrics: [Metric]
+
+    public init(runID: String, index: Int, parameters: String, seed: UInt64, trialKey: String, status: TrialStatus,
+                error: String? = nil, seconds: Double? = nil, metrics: [Metric]) {
+        self.runID = runID
+        self.index = index
+        self.parameters = parameters
+        self.seed = seed
+        self.trialKey = trialKey
+        self.status = status
+        self.error = error
+        self.seconds = seconds
+        self.metrics = metrics
+    }
 }
 
 public enum TrialStatus: String, Sendable, Equatable {
