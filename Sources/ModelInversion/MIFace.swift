@@ -63,6 +63,12 @@ public enum MIFace {
         public var totalVariationWeight: Float
         /// Process: clamp each iterate to this range (the range of the model's inputs).
         public var pixelRange: ClosedRange<Float>?
+        /// When set, the descent runs unclamped (`pixelRange` is ignored) and each returned image
+        /// is mapped affinely onto this range (its minimum to the lower bound, its maximum to the
+        /// upper; a constant image to the midpoint), so that the model's input range is used
+        /// in full, as a displayed reconstruction is. Its reported confidence is then the model's
+        /// confidence in the mapped image.
+        public var rescaledRange: ClosedRange<Float>? = nil
 
         /// The paper's softmax/MLP settings: α = 5000, β = 100, λ = 0.1, zero start, no prior.
         public init(maxIterations: Int = 5000, patience: Int = 100, costThreshold: Double = 0, learningRate: Float = 0.1,
@@ -184,14 +190,30 @@ public enum MIFace {
                     var g = p * lossGradient[t * d + i]
                     if let pg = priorGradient { g += w * pg[t * d + i] }
                     var v = x[t * d + i] - lr * g
-                    if let range = c.pixelRange { v = min(max(v, range.lowerBound), range.upperBound) }
+                    if c.rescaledRange == nil, let range = c.pixelRange { v = min(max(v, range.lowerBound), range.upperBound) }
                     x[t * d + i] = v
                 }
             }
+        }
+        if let range = c.rescaledRange {
+            for t in 0..<n { rescale(&best[(t * d)..<((t + 1) * d)], to: range) }
+            let probabilities = model.probabilities(for: Tensor(shape: shape, scalars: best)).scalars
+            for t in 0..<n { bestConfidence[t] = Double(probabilities[t * model.classCount + targets[t]]) }
         }
         return (0..<n).map { t in
             Reconstruction(target: targets[t], image: Array(best[(t * d)..<((t + 1) * d)]), cost: bestCost[t],
                            confidence: bestConfidence[t], iterations: iterations[t], stopReason: reasons[t])
         }
+    }
+
+    /// Maps `image` affinely onto `range`: its minimum to the lower bound, its maximum to the
+    /// upper; a constant image (or one with a non-finite value) to the midpoint.
+    public static func rescale(_ image: inout ArraySlice<Float>, to range: ClosedRange<Float>) {
+        guard let low = image.min(), let high = image.max(), low.isFinite, high.isFinite, high > low else {
+            for i in image.indices { image[i] = (range.lowerBound + range.upperBound) / 2 }
+            return
+        }
+        let scale = (range.upperBound - range.lowerBound) / (high - low)
+        for i in image.indices { image[i] = range.lowerBound + (image[i] - low) * scale }
     }
 }

@@ -49,6 +49,28 @@ struct MIFaceTests {
             _ = try MIFace.invert(model: stub, targets: [0], sampleShape: [1, 4, 4], configuration: .init(start: .image([0, 1])))
         }
     }
+
+    @Test("the rescale process descends unclamped and maps each reconstruction onto the image range")
+    func rescaleProcess() throws {
+        // Class 0's logit rises with the left half's brightness and falls with the right half's:
+        // the clamped descent from zero can only brighten the left half; unclamped, the right
+        // half goes negative, and rescaling maps it to 0 and the left half to 1.
+        let row: [Float] = (0..<16).map { $0 % 4 < 2 ? 0.05 : -0.05 }
+        let stub = GradientStub(weights: [row, [Float](repeating: 0, count: 16)])
+        var configuration = MIFace.Configuration(maxIterations: 50, patience: 100, learningRate: 1)
+        let clamped = try MIFace.invert(model: stub, targets: [0], sampleShape: [1, 4, 4], configuration: configuration)[0]
+        #expect(clamped.image.enumerated().allSatisfy { $0.offset % 4 < 2 || $0.element == 0 })
+        configuration.rescaledRange = 0...1
+        let rescaled = try MIFace.invert(model: stub, targets: [0], sampleShape: [1, 4, 4], configuration: configuration)[0]
+        #expect(rescaled.image.min() == 0 && rescaled.image.max() == 1)
+        #expect(rescaled.image.enumerated().allSatisfy { ($0.offset % 4 < 2) == ($0.element == 1) })
+        // Its confidence is the model's confidence in the image returned.
+        let p = stub.probabilities(for: Tensor(shape: [1, 1, 4, 4], scalars: rescaled.image)).scalars[0]
+        #expect(rescaled.confidence == Double(p))
+        var constant: ArraySlice<Float> = [0.3, 0.3, 0.3]
+        MIFace.rescale(&constant, to: 0...1)
+        #expect(Array(constant) == [0.5, 0.5, 0.5])
+    }
 }
 
 /// A linear stub that also offers input gradients (of the softmax cross-entropy).

@@ -62,6 +62,10 @@ public enum ModelInversionKind: ExperimentKind {
         case meanOfOthers = "mean-of-others"
     }
 
+    /// MI-Face's Process step: clamp each iterate to [0, 1], or descend unclamped and map the
+    /// result onto [0, 1].
+    public enum ProcessName: String, SpecEnum { case clamp, rescale }
+
     public enum NetworkArchitecture: String, SpecEnum { case lenet, mlp, logistic }
     public enum OptimizerName: String, SpecEnum { case lbfgs, adam }
     public enum UpdateModelName: String, SpecEnum {
@@ -133,6 +137,10 @@ public enum ModelInversionKind: ExperimentKind {
             let startName: StartName = try a.optional("start", default: .zeros)
             let value: Double = try a.optional("start_value", default: 0.5, in: 0...1)
             if startName == .constant { c.start = .constant(Float(value)) }
+            // Process: clamp every iterate to the image range (the paper's), or descend unclamped
+            // and map the result onto the image range (how reconstructions are displayed).
+            let process: ProcessName = try a.optional("process", default: .clamp)
+            if process == .rescale { c.rescaledRange = 0...1 }
             let tvWeight: Double = try a.optional("tv_weight", default: 0.0, in: 0...1e6)
             if tvWeight > 0 { c.totalVariation = .squared; c.totalVariationWeight = Float(tvWeight) }
             let evaluator = try ModelSpec.decode(a.section("evaluator"), for: data)
