@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds PrivacyLab's fuzz targets (libFuzzer, with AddressSanitizer) and runs each of them.
 #
-#   Fuzzing/run.sh [SECONDS | -runs=N] [--jobs J] [--report] [TARGET…]
+#   Fuzzing/run.sh [SECONDS | -runs=N] [--max-time S] [--jobs J] [--report] [TARGET…]
 #
-# SECONDS (default 60) is each target's time; -runs=N runs each for N inputs instead. --jobs J
+# SECONDS (default 60) is each target's time; -runs=N runs each for N inputs instead, stopping
+# after S seconds if --max-time is given (the report then shows how many ran). --jobs J
 # runs J targets at once (default 1). --report writes Fuzzing/REPORT.md from the results; every
 # run writes Fuzzing/work/summary.md. TARGETs default to all of them (see Package.swift).
 #
@@ -18,12 +19,14 @@ cd "$(dirname "$0")"
 
 budget=60
 jobs=1
+max_time=
 report=0
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
         -runs=*) budget="$1" ;;
         --jobs) jobs="$2"; shift ;;
+        --max-time) max_time="$2"; shift ;;
         --report) report=1 ;;
         [0-9]*) budget="$1" ;;
         fuzz-*) targets+=("$1") ;;
@@ -31,7 +34,8 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-all=(fuzz-spec fuzz-set fuzz-idx fuzz-pgm fuzz-csv fuzz-npy fuzz-safetensors fuzz-phe fuzz-notebook)
+# The slower targets (YAML, planning, bignums) first, so that two jobs finish together.
+all=(fuzz-spec fuzz-notebook fuzz-set fuzz-safetensors fuzz-phe fuzz-csv fuzz-npy fuzz-idx fuzz-pgm)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
 max_len() {
@@ -44,16 +48,19 @@ max_len() {
 
 mkdir -p work/artifacts work/logs
 start=$(date +%s)
+# The instrumentation of -sanitize=fuzzer for every Swift target (see Package.swift).
+flags=(-c release -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table)
 echo "fuzz: building (release, -sanitize=fuzzer,address)"
-if ! swift build -c release --sanitize=fuzzer --sanitize=address > work/logs/build.log 2>&1; then
+if ! swift build "${flags[@]}" > work/logs/build.log 2>&1; then
     tail -40 work/logs/build.log >&2
     exit 1
 fi
 build_seconds=$(( $(date +%s) - start ))
-bin="$(swift build -c release --sanitize=fuzzer --sanitize=address --show-bin-path)"
+bin="$(swift build "${flags[@]}" --show-bin-path)"
 echo "fuzz: built in ${build_seconds}s"
 
 if [[ "$budget" == -runs=* ]]; then limit=("$budget"); else limit=("-max_total_time=$budget"); fi
+if [ -n "$max_time" ]; then limit+=("-max_total_time=$max_time"); fi
 
 run_target() {
     local target="$1"
@@ -104,7 +111,7 @@ if [ "$report" -eq 1 ]; then
     {
         echo "# Fuzzing report"
         echo
-        echo "Written by \`Fuzzing/run.sh --report\`; do not edit by hand. Each target ran $( [[ "$budget" == -runs=* ]] && echo "for ${budget#-runs=} inputs" || echo "for $budget s" ) from its committed seeds"
+        echo "Written by \`Fuzzing/run.sh --report\`; do not edit by hand. Each target ran $( [[ "$budget" == -runs=* ]] && echo "for ${budget#-runs=} inputs${max_time:+ or $max_time s, whichever came first}" || echo "for $budget s" ) from its committed seeds"
         echo "(plus the corpus of earlier runs in \`work/\`), with -rss_limit_mb=2048, -timeout=10 and the max_len shown."
         echo
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"

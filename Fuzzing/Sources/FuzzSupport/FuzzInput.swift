@@ -37,3 +37,17 @@ public struct FuzzInput {
         bytes.split(separator: separator, maxSplits: limit - 1, omittingEmptySubsequences: false).map(Array.init)
     }
 }
+
+import CFuzzerDriver
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs libFuzzer on `target` with the process's arguments and exits with its status. Each fuzz
+/// target's `main.swift` calls this: SwiftPM gives an executable a `main` of its own, so the
+/// targets link libFuzzer without its `main` (`libclang_rt.fuzzer_no_main`).
+public func runFuzzer(_ target: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Never {
+    var argc = CommandLine.argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+    exit(LLVMFuzzerRunDriver(&argc, &argv, target))
+}

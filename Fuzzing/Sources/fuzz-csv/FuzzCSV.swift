@@ -14,7 +14,7 @@ func check(_ data: LabeledData) {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCSV(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     var input = FuzzInput(data, size)
-    switch input.bytes.first {
+    switch input.bytes.first ?? 0 {
     case 1:
         _ = input.takeByte()
         if let table = try? SklearnLoader.loadTable(bytes: input.bytes, file: "table.csv") { check(table) }
