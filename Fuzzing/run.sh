@@ -51,7 +51,9 @@ start=$(date +%s)
 # The instrumentation of -sanitize=fuzzer for every Swift target (see Package.swift).
 flags=(-c release -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table)
 echo "fuzz: building (release, -sanitize=fuzzer,address)"
-if ! swift build "${flags[@]}" > work/logs/build.log 2>&1; then
+if [ "${FUZZ_SKIP_BUILD:-0}" = 1 ]; then
+    echo "fuzz: FUZZ_SKIP_BUILD=1: using the targets already built"
+elif ! swift build "${flags[@]}" > work/logs/build.log 2>&1; then
     tail -40 work/logs/build.log >&2
     exit 1
 fi
@@ -75,7 +77,7 @@ run_target() {
     local rc=$?
     set -e
     local execs; execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-    local rss; rss=$(grep -o 'stat::peak_rss_mb: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+    local rss; rss=$(grep -o 'stat::peak_rss_mb: *[0-9]*' "$log" | tail -1 | awk '{print $2}')
     local files; files=$(find "work/$target" -type f | wc -l)
     local bytes; bytes=$(du -sb "work/$target" | awk '{print $1}')
     local crashes; crashes=$(find work/artifacts -name "$target-*" -newer "work/logs/.start-$target" -type f | wc -l)
