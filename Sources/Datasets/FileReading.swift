@@ -74,7 +74,7 @@ struct FileReader: Sendable {
 
     /// The file's bytes, decompressed when they are gzip (detected by the magic bytes), to at
     /// most `maximumDecompressedBytes`: inflating stops there, so a gzip bomb costs no more.
-    /// (IDX files are read by `IDX.readBytes`, bounded by the size their header announces.)
+    /// (IDX files are inflated by `IDX.inflate`, bounded by the size their header announces.)
     func readMaybeGzip(_ url: URL) throws(DatasetError) -> [UInt8] {
         let raw = try read(url)
         guard Gzip.hasMagic(raw) else { return raw }

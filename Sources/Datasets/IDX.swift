@@ -32,32 +32,38 @@ public enum IDX {
     /// - Throws: `DatasetError` naming the file: a wrong magic number, an element type other
     ///   than unsigned byte, or a payload whose length differs from the header's dimensions.
     public static func read(_ url: URL, dimensionCount: Int? = nil) throws(DatasetError) -> IDXArray {
-        var bytes = try readBytes(url, reader: .plain, dimensionCount: dimensionCount, what: "values")
-        let header = try parseHeader(bytes, file: url.path, dimensionCount: dimensionCount, what: "values")
+        try parse(FileReader.plain.read(url), file: url.path, dimensionCount: dimensionCount)
+    }
+
+    /// Parses the bytes of an IDX file (raw, or gzip, detected by its magic bytes); a pure
+    /// function from bytes to an array or a thrown error. `file` names the source in errors.
+    /// - Throws: `DatasetError` as `read(_:dimensionCount:)`.
+    public static func parse(_ bytes: [UInt8], file: String, dimensionCount: Int? = nil) throws(DatasetError) -> IDXArray {
+        var bytes = try inflate(bytes, file: file, reader: .plain, dimensionCount: dimensionCount, what: "values")
+        let header = try parseHeader(bytes, file: file, dimensionCount: dimensionCount, what: "values")
         bytes.removeFirst(header.offset)  // in place: no second allocation
         return IDXArray(dimensions: header.dimensions, values: bytes)
     }
 
     /// An IDX file's bytes, inflated when gzip: the header is read first, and inflating stops
     /// past the size it announces (header + elements), so a gzip bomb costs no more than that.
-    static func readBytes(_ url: URL, reader: FileReader, dimensionCount: Int?, what: String) throws(DatasetError) -> [UInt8] {
-        let raw = try reader.read(url)
+    static func inflate(_ raw: [UInt8], file: String, reader: FileReader, dimensionCount: Int?, what: String) throws(DatasetError) -> [UInt8] {
         guard Gzip.hasMagic(raw) else { return raw }
         let prefix: [UInt8]
         do {
             // The longest header: 4 bytes and 255 sizes of 4 bytes.
             prefix = try raw.withUnsafeBytes { bytes throws(GzipError) in try Gzip.decompressedPrefix(bytes, count: 4 + 4 * 255) }
         } catch {
-            throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
+            throw DatasetError(.malformed, file: file, "gzip: \(error)")
         }
-        let header = try parseHeaderFields(prefix, file: url.path, dimensionCount: dimensionCount)
-        try checkAnnouncedSize(header, reader: reader, file: url.path)
+        let header = try parseHeaderFields(prefix, file: file, dimensionCount: dimensionCount)
+        try checkAnnouncedSize(header, reader: reader, file: file)
         do {
             return try Gzip.decompress(raw, maximumOutputSize: header.offset + header.elementCount)
         } catch .outputTooLarge {
-            throw payloadGoesOn(header, file: url.path, what: what)
+            throw payloadGoesOn(header, file: file, what: what)
         } catch {
-            throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
+            throw DatasetError(.malformed, file: file, "gzip: \(error)")
         }
     }
 
@@ -178,16 +184,37 @@ public enum IDXImageLoader {
         images: URL, labels: URL, classCount: Int = 10, classNames: [String]?,
         pixelScaling: PixelScaling, reader: FileReader
     ) throws(DatasetError) -> LabeledData {
-        let labelBytes = try IDX.readBytes(labels, reader: reader, dimensionCount: 1, what: "labels")
-        let label = try IDX.parseHeader(labelBytes, file: labels.path, dimensionCount: 1, what: "labels")
-        let (image, features) = try readPixels(images, reader: reader, pixelScaling: pixelScaling)
+        let labelBytes = try reader.read(labels)
+        let imageBytes = try reader.read(images)
+        return try load(imageBytes: imageBytes, imagesFile: images.path, labelBytes: labelBytes, labelsFile: labels.path,
+                        classCount: classCount, classNames: classNames, pixelScaling: pixelScaling, reader: reader)
+    }
+
+    /// Parses the bytes of an image file and its label file (raw or gzip, as `load(images:labels:)`
+    /// reads them); a pure function from bytes to data or a thrown error. `imagesFile` and
+    /// `labelsFile` name the sources in errors.
+    public static func load(
+        imageBytes: [UInt8], imagesFile: String, labelBytes: [UInt8], labelsFile: String, classCount: Int = 10,
+        classNames: [String]? = nil, pixelScaling: PixelScaling = .unitInterval
+    ) throws(DatasetError) -> LabeledData {
+        try load(imageBytes: imageBytes, imagesFile: imagesFile, labelBytes: labelBytes, labelsFile: labelsFile,
+                 classCount: classCount, classNames: classNames, pixelScaling: pixelScaling, reader: .plain)
+    }
+
+    static func load(
+        imageBytes: [UInt8], imagesFile: String, labelBytes rawLabels: [UInt8], labelsFile: String, classCount: Int,
+        classNames: [String]?, pixelScaling: PixelScaling, reader: FileReader
+    ) throws(DatasetError) -> LabeledData {
+        let labelBytes = try IDX.inflate(rawLabels, file: labelsFile, reader: reader, dimensionCount: 1, what: "labels")
+        let label = try IDX.parseHeader(labelBytes, file: labelsFile, dimensionCount: 1, what: "labels")
+        let (image, features) = try readPixels(imageBytes, file: imagesFile, reader: reader, pixelScaling: pixelScaling)
         let n = image.dimensions[0], rows = image.dimensions[1], columns = image.dimensions[2]
         guard label.dimensions[0] == n else {
-            throw DatasetError(.mismatch, file: labels.path,
-                               "expected \(n) labels to match the \(n) images of \(images.lastPathComponent), found \(label.dimensions[0])")
+            throw DatasetError(.mismatch, file: labelsFile,
+                               "expected \(n) labels to match the \(n) images of \(URL(fileURLWithPath: imagesFile).lastPathComponent), found \(label.dimensions[0])")
         }
         guard rows > 0, columns > 0 else {
-            throw DatasetError(.malformed, file: images.path, "expected positive image sizes, found \(rows)×\(columns)")
+            throw DatasetError(.malformed, file: imagesFile, "expected positive image sizes, found \(rows)×\(columns)")
         }
         // Labels: check range while converting.
         var outLabels = [Int32](repeating: 0, count: n)
@@ -203,7 +230,7 @@ public enum IDXImageLoader {
             }
         }
         if badIndex >= 0 {
-            throw DatasetError(.malformed, file: labels.path, location: "byte offset \(label.offset + badIndex)",
+            throw DatasetError(.malformed, file: labelsFile, location: "byte offset \(label.offset + badIndex)",
                                "expected a label in 0..<\(classCount) for sample \(badIndex), found \(labelBytes[label.offset + badIndex])")
         }
         return LabeledData(
@@ -217,22 +244,21 @@ public enum IDXImageLoader {
     /// so the decompressed bytes are never held whole (one large allocation, the floats, instead
     /// of two). A raw file is read and converted.
     static func readPixels(
-        _ url: URL, reader: FileReader, pixelScaling: PixelScaling
+        _ raw: [UInt8], file: String, reader: FileReader, pixelScaling: PixelScaling
     ) throws(DatasetError) -> (IDX.Header, [Float]) {
         let divisor: Float = pixelScaling == .unitInterval ? 255 : 1
-        let raw = try reader.read(url)
         guard Gzip.hasMagic(raw) else {
-            let header = try IDX.parseHeader(raw, file: url.path, dimensionCount: 3, what: "pixels")
+            let header = try IDX.parseHeader(raw, file: file, dimensionCount: 3, what: "pixels")
             return (header, convertPixels(raw, offset: header.offset, count: header.elementCount, divisor: divisor))
         }
         let prefix: [UInt8]
         do {
             prefix = try raw.withUnsafeBytes { bytes throws(GzipError) in try Gzip.decompressedPrefix(bytes, count: 16) }
         } catch {
-            throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
+            throw DatasetError(.malformed, file: file, "gzip: \(error)")
         }
-        let header = try IDX.parseHeaderFields(prefix, file: url.path, dimensionCount: 3)
-        try IDX.checkAnnouncedSize(header, reader: reader, file: url.path)
+        let header = try IDX.parseHeaderFields(prefix, file: file, dimensionCount: 3)
+        try IDX.checkAnnouncedSize(header, reader: reader, file: file)
         let count = header.elementCount
         // Deflate expands at most 1032:1: refuse a header announcing more than the file can hold
         // before allocating for it.
@@ -242,10 +268,10 @@ public enum IDXImageLoader {
             do {
                 try raw.withUnsafeBytes { bytes in try Gzip.decompress(bytes) { found += $0.count } }
             } catch {
-                throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
+                throw DatasetError(.malformed, file: file, "gzip: \(error)")
             }
-            try IDX.checkPayload(found: found - header.offset, header: header, file: url.path, what: "pixels")
-            throw DatasetError(.malformed, file: url.path, "expected at most \(raw.count &* 1032) decompressed bytes from \(raw.count) compressed bytes, found \(found)")
+            try IDX.checkPayload(found: found - header.offset, header: header, file: file, what: "pixels")
+            throw DatasetError(.malformed, file: file, "expected at most \(raw.count &* 1032) decompressed bytes from \(raw.count) compressed bytes, found \(found)")
         }
         var produced = 0        // decompressed bytes seen, header included
         var failure: GzipError?
@@ -272,9 +298,9 @@ public enum IDXImageLoader {
             }
             initialized = count
         }
-        if case .outputTooLarge? = failure { throw IDX.payloadGoesOn(header, file: url.path, what: "pixels") }
-        if let failure { throw DatasetError(.malformed, file: url.path, "gzip: \(failure)") }
-        try IDX.checkPayload(found: produced - header.offset, header: header, file: url.path, what: "pixels")
+        if case .outputTooLarge? = failure { throw IDX.payloadGoesOn(header, file: file, what: "pixels") }
+        if let failure { throw DatasetError(.malformed, file: file, "gzip: \(failure)") }
+        try IDX.checkPayload(found: produced - header.offset, header: header, file: file, what: "pixels")
         return (header, features)
     }
 

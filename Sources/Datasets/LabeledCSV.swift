@@ -41,12 +41,23 @@ public enum CSVLoader {
     /// - Throws: `DatasetError` naming the file, line and column: no header, a ragged record, a
     ///   missing or repeated column, a non-numeric field in a numeric column, an empty label.
     public static func load(train: URL, test: URL?, options: CSVOptions) throws(DatasetError) -> Dataset {
-        let trainTable = try Table.parse(FileBytes.read(train), file: train.path)
-        let testTable = try test.map { (url: URL) throws(DatasetError) -> Table in try Table.parse(FileBytes.read(url), file: url.path) }
+        let trainBytes = try FileBytes.read(train)
+        let testBytes = try test.map { (url: URL) throws(DatasetError) -> [UInt8] in try FileBytes.read(url) }
+        return try load(trainBytes: trainBytes, trainFile: train.path, testBytes: testBytes, testFile: test?.path, options: options)
+    }
+
+    /// Parses a training table's bytes and optionally a test table's; a pure function from bytes
+    /// to a dataset or a thrown error. `trainFile` and `testFile` name the sources in errors
+    /// (the dataset is named after `trainFile`'s last path component).
+    /// - Throws: `DatasetError` as `load(train:test:options:)`.
+    public static func load(trainBytes: [UInt8], trainFile: String, testBytes: [UInt8]?, testFile: String?,
+                            options: CSVOptions) throws(DatasetError) -> Dataset {
+        let trainTable = try Table.parse(trainBytes, file: trainFile)
+        let testTable = try testBytes.map { (bytes: [UInt8]) throws(DatasetError) -> Table in try Table.parse(bytes, file: testFile ?? "test table") }
         let header = trainTable.header
         func column(_ name: String, _ role: String) throws(DatasetError) -> Int {
             guard let index = header.firstIndex(of: name) else {
-                throw DatasetError(.mismatch, file: train.path, location: "line \(trainTable.headerLine)",
+                throw DatasetError(.mismatch, file: trainFile, location: "line \(trainTable.headerLine)",
                                    "no column named \"\(name)\" (the \(role)) in the header; columns: \(header.joined(separator: ", "))")
             }
             return index
@@ -56,14 +67,14 @@ public enum CSVLoader {
         for name in options.categorical {
             let index = try column(name, "categorical column")
             guard index != labelIndex else {
-                throw DatasetError(.invalidArgument, file: train.path, "column \"\(name)\" is the label column; it cannot also be a categorical feature")
+                throw DatasetError(.invalidArgument, file: trainFile, "column \"\(name)\" is the label column; it cannot also be a categorical feature")
             }
             categorical.insert(index)
         }
         for name in options.ignored {
             let index = try column(name, "ignored column")
             guard index != labelIndex, !categorical.contains(index) else {
-                throw DatasetError(.invalidArgument, file: train.path, "column \"\(name)\" is the label or a categorical column; it cannot also be ignored")
+                throw DatasetError(.invalidArgument, file: trainFile, "column \"\(name)\" is the label or a categorical column; it cannot also be ignored")
             }
             ignored.insert(index)
         }
@@ -92,7 +103,7 @@ public enum CSVLoader {
             classNames = Array(Set(labelValues)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         }
         guard classNames.count >= 2 else {
-            throw DatasetError(.mismatch, file: train.path, location: "column \(labelIndex + 1) (\(options.labelColumn))",
+            throw DatasetError(.mismatch, file: trainFile, location: "column \(labelIndex + 1) (\(options.labelColumn))",
                                "expected at least two classes, found only the label \"\(classNames.first ?? "")\"")
         }
         let classIndex = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, $0) })
@@ -114,7 +125,7 @@ public enum CSVLoader {
             }
         }
         guard !featureNames.isEmpty else {
-            throw DatasetError(.mismatch, file: train.path, "no feature column is left beside the label and the ignored columns")
+            throw DatasetError(.mismatch, file: trainFile, "no feature column is left beside the label and the ignored columns")
         }
         func encode(_ table: Table) throws(DatasetError) -> LabeledData {
             let width = featureNames.count
@@ -148,8 +159,8 @@ public enum CSVLoader {
                                classNames: classNames, featureNames: featureNames)
         }
         let trainData = try encode(trainTable)
-        guard trainData.count > 0 else { throw DatasetError(.mismatch, file: train.path, "expected records after the header, found none") }
-        return Dataset(name: train.lastPathComponent, train: trainData, test: try testTable.map { (t: Table) throws(DatasetError) in try encode(t) })
+        guard trainData.count > 0 else { throw DatasetError(.mismatch, file: trainFile, "expected records after the header, found none") }
+        return Dataset(name: URL(fileURLWithPath: trainFile).lastPathComponent, train: trainData, test: try testTable.map { (t: Table) throws(DatasetError) in try encode(t) })
     }
 
     /// A parsed table: header and fields as text.

@@ -33,7 +33,9 @@ enum NumericCSV {
         bytes.withUnsafeBufferPointer { buffer in
             let p = buffer.baseAddress!
             let end = buffer.count
-            if columns > 0 { values.reserveCapacity(columns * max(1, (end - start) / (2 * columns))) }
+            // Every value takes at least two bytes (a digit and a separator, but the last): the
+            // input bounds what is reserved, whatever the caller expects.
+            if columns > 0 { values.reserveCapacity((end - start) / 2 + 1) }
             var lineStart = start
             var line = firstLine
             while lineStart < end {

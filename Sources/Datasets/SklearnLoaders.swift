@@ -15,13 +15,18 @@ public enum SklearnLoader {
     }
 
     static func loadDigits(_ url: URL, pixelScaling: PixelScaling, reader: FileReader) throws(DatasetError) -> LabeledData {
-        let bytes = try reader.readMaybeGzip(url)
-        let table = try NumericCSV.parse(bytes, file: url.path, expectedColumns: 65)
-        guard table.rows > 0 else { throw DatasetError(.malformed, file: url.path, "expected rows of 64 pixels and a label, found no data") }
-        let (features, labels) = try splitLabels(table, labelColumn: 64, classCount: 10, file: url.path)
+        try loadDigits(bytes: reader.readMaybeGzip(url), file: url.path, pixelScaling: pixelScaling)
+    }
+
+    /// Parses the bytes of a digits table (uncompressed); a pure function from bytes to data or
+    /// a thrown error. `file` names the source in errors.
+    public static func loadDigits(bytes: [UInt8], file: String, pixelScaling: PixelScaling = .unitInterval) throws(DatasetError) -> LabeledData {
+        let table = try NumericCSV.parse(bytes, file: file, expectedColumns: 65)
+        guard table.rows > 0 else { throw DatasetError(.malformed, file: file, "expected rows of 64 pixels and a label, found no data") }
+        let (features, labels) = try splitLabels(table, labelColumn: 64, classCount: 10, file: file)
         for (index, v) in features.enumerated() where !(v >= 0 && v <= 16 && v == v.rounded()) {
             let row = index / 64
-            throw DatasetError(.malformed, file: url.path, location: "line \(table.lineNumbers[row]), column \(index % 64 + 1)",
+            throw DatasetError(.malformed, file: file, location: "line \(table.lineNumbers[row]), column \(index % 64 + 1)",
                                "expected a pixel value 0…16, found \(v)")
         }
         let scaled = pixelScaling == .unitInterval ? features.map { $0 / 16 } : features
@@ -41,9 +46,14 @@ public enum SklearnLoader {
     }
 
     static func loadTable(_ url: URL, featureNames: [String]?, reader: FileReader) throws(DatasetError) -> LabeledData {
-        let bytes = try reader.readMaybeGzip(url)
+        try loadTable(bytes: reader.readMaybeGzip(url), file: url.path, featureNames: featureNames)
+    }
+
+    /// Parses the bytes of such a table (uncompressed); a pure function from bytes to data or a
+    /// thrown error. `file` names the source in errors.
+    public static func loadTable(bytes: [UInt8], file: String, featureNames: [String]? = nil) throws(DatasetError) -> LabeledData {
         guard let newline = bytes.firstIndex(of: 10) else {
-            throw DatasetError(.malformed, file: url.path, location: "line 1",
+            throw DatasetError(.malformed, file: file, location: "line 1",
                                "expected a header line 'n_samples,n_features,class names…', found no complete line")
         }
         let headerText = String(decoding: bytes[..<newline], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -53,18 +63,24 @@ public enum SklearnLoader {
         guard header.count >= 3, let sampleCount = Int(header[0]), let featureCount = Int(header[1]),
               sampleCount > 0, featureCount > 0
         else {
-            throw DatasetError(.malformed, file: url.path, location: "line 1",
+            throw DatasetError(.malformed, file: file, location: "line 1",
                                "expected a header 'n_samples,n_features,class names…', found \"\(headerText)\"")
         }
+        // Each row holds featureCount + 1 fields of at least two bytes: a header announcing more
+        // than the file can hold is refused before anything is sized from it.
+        guard featureCount < bytes.count - newline else {
+            throw DatasetError(.malformed, file: file, location: "line 1",
+                               "the header announces \(featureCount) features per row, more than the \(bytes.count - newline - 1) bytes after it can hold")
+        }
         let classNames = Array(header[2...])
-        let table = try NumericCSV.parse(bytes, from: newline + 1, firstLine: 2, file: url.path, expectedColumns: featureCount + 1)
+        let table = try NumericCSV.parse(bytes, from: newline + 1, firstLine: 2, file: file, expectedColumns: featureCount + 1)
         guard table.rows == sampleCount else {
-            throw DatasetError(.mismatch, file: url.path,
+            throw DatasetError(.mismatch, file: file,
                                "expected \(sampleCount) data rows as the header says, found \(table.rows)")
         }
-        let (features, labels) = try splitLabels(table, labelColumn: featureCount, classCount: classNames.count, file: url.path)
+        let (features, labels) = try splitLabels(table, labelColumn: featureCount, classCount: classNames.count, file: file)
         if let featureNames, featureNames.count != featureCount {
-            throw DatasetError(.invalidArgument, file: url.path,
+            throw DatasetError(.invalidArgument, file: file,
                                "expected \(featureCount) feature names, got \(featureNames.count)")
         }
         return LabeledData(unchecked: features, sampleShape: [featureCount], labels: labels,
@@ -114,13 +130,18 @@ public enum LocationLoader {
     }
 
     static func load(_ url: URL, reader: FileReader) throws(DatasetError) -> LabeledData {
-        let bytes = try reader.readMaybeGzip(url)
-        let table = try NumericCSV.parse(bytes, file: url.path, expectedColumns: 447)
-        guard table.rows > 0 else { throw DatasetError(.malformed, file: url.path, "expected rows of a label and 446 features, found no data") }
-        let (features, labels) = try SklearnLoader.splitLabels(table, labelColumn: 0, classCount: 30, file: url.path, labelOffset: 1)
+        try load(bytes: reader.readMaybeGzip(url), file: url.path)
+    }
+
+    /// Parses the bytes of the `bangkok` table (uncompressed); a pure function from bytes to data
+    /// or a thrown error. `file` names the source in errors.
+    public static func load(bytes: [UInt8], file: String) throws(DatasetError) -> LabeledData {
+        let table = try NumericCSV.parse(bytes, file: file, expectedColumns: 447)
+        guard table.rows > 0 else { throw DatasetError(.malformed, file: file, "expected rows of a label and 446 features, found no data") }
+        let (features, labels) = try SklearnLoader.splitLabels(table, labelColumn: 0, classCount: 30, file: file, labelOffset: 1)
         if let bad = features.firstIndex(where: { $0 != 0 && $0 != 1 }) {
             let row = bad / 446
-            throw DatasetError(.malformed, file: url.path, location: "line \(table.lineNumbers[row]), column \(bad % 446 + 2)",
+            throw DatasetError(.malformed, file: file, location: "line \(table.lineNumbers[row]), column \(bad % 446 + 2)",
                                "expected a binary feature 0 or 1, found \(features[bad])")
         }
         return LabeledData(unchecked: features, sampleShape: [446], labels: labels, classCount: 30,

@@ -36,11 +36,18 @@ public enum PredictionSignal: String, Sendable, Hashable, Codable, CaseIterable 
     }
 
     /// The signal of each row of `logits` [N, C] against `labels`.
+    /// - Throws: `MembershipInferenceError.shapeMismatch` when `logits` is not [labels.count, C]
+    ///   with C ≥ 1, `.invalidParameter` naming the first label outside `0..<C` (labels and
+    ///   logits may come from different sources: a user's data and an imported model).
     /// - Complexity: O(N·C) (O(N·C²) for the modified entropy's confident wrong classes).
-    public func values(logits: Tensor, labels: [Int]) -> [Double] {
-        precondition(logits.rank == 2 && logits.shape[0] == labels.count,
-                     "PredictionSignal: logits \(logits.shape) do not match \(labels.count) labels")
+    public func values(logits: Tensor, labels: [Int]) throws(MembershipInferenceError) -> [Double] {
+        guard logits.rank == 2, logits.shape[0] == labels.count, logits.shape[1] >= 1 else {
+            throw .shapeMismatch("logits of shape \(logits.shape) do not match \(labels.count) labels (expected [\(labels.count), classes])")
+        }
         let n = logits.shape[0], c = logits.shape[1]
+        if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= c }) {
+            throw .invalidParameter("record \(bad) has label \(labels[bad]), outside the \(c) classes 0..<\(c) of the logits")
+        }
         var out = [Double](repeating: 0, count: n)
         var row = [Double](repeating: 0, count: c)
         logits.withUnsafeBufferPointer { z in
@@ -48,7 +55,6 @@ public enum PredictionSignal: String, Sendable, Hashable, Codable, CaseIterable 
                 row.withUnsafeMutableBufferPointer { r in
                     for i in 0..<n {
                         let y = labels[i]
-                        precondition(y >= 0 && y < c, "PredictionSignal: label \(y) outside 0..<\(c)")
                         for j in 0..<c { r[j] = Double(z[i * c + j]) }
                         o[i] = value(row: r, label: y)
                     }

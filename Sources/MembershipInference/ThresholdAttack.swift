@@ -14,8 +14,9 @@ import Tensors
 /// is why these attacks are weak at low FPR (Carlini et al. 2022, §III.C).
 public enum ThresholdAttack {
     /// Membership scores of each example from the target's logits [N, C].
-    public static func scores(signal: PredictionSignal, targetLogits: Tensor, labels: [Int]) -> [Double] {
-        let values = signal.values(logits: targetLogits, labels: labels)
+    /// - Throws: `MembershipInferenceError` as `PredictionSignal.values(logits:labels:)`.
+    public static func scores(signal: PredictionSignal, targetLogits: Tensor, labels: [Int]) throws(MembershipInferenceError) -> [Double] {
+        let values = try signal.values(logits: targetLogits, labels: labels)
         return signal.increasesWithMembership ? values : values.map { -$0 }
     }
 }

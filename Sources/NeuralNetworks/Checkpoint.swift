@@ -212,6 +212,18 @@ extension Sequential {
               let architecture = try? JSONDecoder().decode(Checkpoint.Architecture.self, from: Data(json.utf8)) else {
             throw .malformed(file: source, field: "__metadata__.privacy-lab.architecture", reason: "is missing or not a valid architecture")
         }
+        // The architecture's sizes come from the file: check them, and that the file holds the
+        // values they need, before the skeleton allocates anything (a few hundred bytes of
+        // metadata can describe a model of terabytes).
+        let needed: Int
+        do throws(ModelError) { needed = try Sequential.stateElementCount(inputShape: architecture.inputShape, layers: architecture.layers) } catch {
+            throw .malformed(file: source, field: "__metadata__.privacy-lab.architecture", reason: "describes an invalid model: \(error)")
+        }
+        let available = tensors.reduce(0) { $0 + $1.tensor.scalarCount }
+        guard needed <= available else {
+            throw .malformed(file: source, field: "__metadata__.privacy-lab.architecture",
+                             reason: "describes a model of \(needed) parameter and buffer values, but the file's tensors hold \(available)")
+        }
         let skeleton: Sequential
         do { skeleton = try Sequential(inputShape: architecture.inputShape, layers: architecture.layers, random: LabRandom(seed: 0)) } catch {
             throw .malformed(file: source, field: "__metadata__.privacy-lab.architecture", reason: "describes an invalid model: \(error)")

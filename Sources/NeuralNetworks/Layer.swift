@@ -105,9 +105,8 @@ public enum Layer: Codable, Sendable, Equatable, Hashable {
                 return mismatch("positive channels, kernel size and stride, non-negative padding")
             }
             guard input.count == 3, input[0] == inChannels else { return mismatch("[\(inChannels), H, W]") }
-            let h = (input[1] + 2 * padding - kernel) / stride + 1
-            let w = (input[2] + 2 * padding - kernel) / stride + 1
-            guard input[1] + 2 * padding >= kernel, input[2] + 2 * padding >= kernel else {
+            guard let h = Self.slidingCount(input[1], kernel: kernel, stride: stride, padding: padding),
+                  let w = Self.slidingCount(input[2], kernel: kernel, stride: stride, padding: padding) else {
                 return mismatch("an image of at least \(kernel)×\(kernel) after padding")
             }
             return .success([outChannels, h, w])
@@ -120,11 +119,11 @@ public enum Layer: Codable, Sendable, Equatable, Hashable {
                 return mismatch("positive channels, kernel sizes and strides, non-negative padding")
             }
             guard input.count == 3, input[0] == inChannels else { return mismatch("[\(inChannels), H, W]") }
-            guard input[1] + 2 * padding.height >= kernel.height, input[2] + 2 * padding.width >= kernel.width else {
+            guard let h = Self.slidingCount(input[1], kernel: kernel.height, stride: stride.height, padding: padding.height),
+                  let w = Self.slidingCount(input[2], kernel: kernel.width, stride: stride.width, padding: padding.width) else {
                 return mismatch("an image of at least \(kernel.height)×\(kernel.width) after padding")
             }
-            return .success([outChannels, (input[1] + 2 * padding.height - kernel.height) / stride.height + 1,
-                             (input[2] + 2 * padding.width - kernel.width) / stride.width + 1])
+            return .success([outChannels, h, w])
         case let .batchNorm1d(features, epsilon, momentum, _), let .batchNorm2d(features, epsilon, momentum, _):
             guard features > 0, epsilon > 0, epsilon.isFinite, momentum >= 0, momentum <= 1 else {
                 return mismatch("a positive feature count, a positive finite epsilon and a momentum in [0, 1]")
@@ -138,12 +137,28 @@ public enum Layer: Codable, Sendable, Equatable, Hashable {
             guard input.count == 3, input[1] >= size, input[2] >= size else { return mismatch("[C, H, W] with H, W ≥ \(size)") }
             return .success([input[0], (input[1] - size) / stride + 1, (input[2] - size) / stride + 1])
         case .flatten:
-            return .success([Tensor.elementCount(input)])
+            var count = 1
+            for extent in input {
+                let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+                guard !overflow else { return mismatch("a shape whose size fits in an Int") }
+                count = product
+            }
+            return .success([count])
         case .relu, .tanh, .sigmoid:
             return .success(input)
         case let .dropout(rate):
             return rate >= 0 && rate < 1 ? .success(input) : mismatch("a dropout rate in [0, 1)")
         }
+    }
+
+    /// The number of positions of a window of `kernel` moved by `stride` over `extent` values
+    /// padded by `padding` on both sides, or nil when the window does not fit once or the padded
+    /// extent overflows `Int` (sizes come from files: a checkpoint's architecture).
+    static func slidingCount(_ extent: Int, kernel: Int, stride: Int, padding: Int) -> Int? {
+        let (twice, o1) = padding.multipliedReportingOverflow(by: 2)
+        let (padded, o2) = extent.addingReportingOverflow(twice)
+        guard !o1, !o2, extent > 0, padded >= kernel else { return nil }
+        return (padded - kernel) / stride + 1
     }
 
     /// Applies the layer to a batch. `parameters` and `buffers` hold this layer's parameters and

@@ -50,6 +50,8 @@ public struct Sequential: Sendable {
 
     private init(inputShape: [Int], layers: [Layer], parameters given: [Tensor]?, buffers givenBuffers: [Tensor]?,
                  random: LabRandom) throws(ModelError) {
+        // Every shape and size first, with overflow checks, before anything is allocated.
+        _ = try Self.stateElementCount(inputShape: inputShape, layers: layers)
         var shape = inputShape
         var names: [String] = [], values: [Tensor] = [], ranges: [Range<Int>] = []
         var bufferNames: [String] = [], bufferValues: [Tensor] = [], bufferRanges: [Range<Int>] = []
@@ -122,6 +124,41 @@ public struct Sequential: Sendable {
         self.buffers = bufferValues
         self.bufferNames = bufferNames
         self.bufferRanges = bufferRanges
+    }
+
+    /// The number of values a model of these layers holds (parameters and buffers), found from
+    /// the shapes alone without allocating anything: the check to make before building a model
+    /// whose sizes come from outside (a checkpoint's architecture).
+    /// - Throws: `ModelError.incompatibleLayer` for a per-sample input shape that is not 1 to
+    ///   `Tensor.maximumRank − 1` positive extents, a layer that does not fit its input, or a
+    ///   shape or count that overflows `Int`.
+    public static func stateElementCount(inputShape: [Int], layers: [Layer]) throws(ModelError) -> Int {
+        guard !inputShape.isEmpty, inputShape.count < Tensor.maximumRank, inputShape.allSatisfy({ $0 > 0 }) else {
+            throw .incompatibleLayer(layer: layers.first ?? .flatten, inputShape: inputShape,
+                                     expected: "a per-sample input shape of 1 to \(Tensor.maximumRank - 1) positive extents")
+        }
+        var shape = inputShape
+        var total = 0
+        for layer in layers {
+            switch layer.outputShape(for: shape) {
+            case let .success(next): shape = next
+            case let .failure(error): throw error
+            }
+            for (_, tensorShape) in layer.parameterShapes + layer.bufferShapes {
+                var count = 1
+                for extent in tensorShape {
+                    let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+                    guard !overflow else {
+                        throw .incompatibleLayer(layer: layer, inputShape: shape, expected: "parameters whose sizes fit in an Int, not \(tensorShape)")
+                    }
+                    count = product
+                }
+                let (sum, overflow) = total.addingReportingOverflow(count)
+                guard !overflow else { throw .incompatibleLayer(layer: layer, inputShape: shape, expected: "a parameter count that fits in an Int") }
+                total = sum
+            }
+        }
+        return total
     }
 
     /// The number of scalar parameters.

@@ -87,6 +87,49 @@ struct CheckpointTests {
         #expect(throws: CheckpointError.self) { try Sequential(checkpoint: poisoned.checkpointData(), source: "nan") }
     }
 
+    /// A checkpoint's metadata describes its architecture; its sizes come from the file. Found by
+    /// fuzzing (Fuzzing/, fuzz-safetensors): a few hundred bytes describing a model of terabytes
+    /// aborted on allocation, and sizes near Int.max trapped on overflow, before the tensors
+    /// were even looked at.
+    @Test("an architecture larger than the checkpoint's tensors, or with overflowing sizes, is an error naming the field")
+    func hostileArchitecture() throws {
+        func checkpoint(_ architecture: String) -> Data {
+            Checkpoint.encode(tensors: [("layers.0.bias", Tensor(shape: [2], scalars: [0, 0])),
+                                        ("layers.0.weight", Tensor(shape: [2, 1], scalars: [1, -1]))],
+                              metadata: ["privacy-lab.format": "1", "privacy-lab.architecture": architecture])
+        }
+        let cases = [
+            ("terabytes of weights", #"{"inputShape": [1048576], "layers": [{"dense": {"inputs": 1048576, "outputs": 1048576}}]}"#),
+            ("weights whose count overflows", #"{"inputShape": [4611686018427387904], "layers": [{"dense": {"inputs": 4611686018427387904, "outputs": 4}}]}"#),
+            ("padding that overflows", #"{"inputShape": [1, 4, 4], "layers": [{"conv2d": {"inChannels": 1, "outChannels": 1, "kernelSize": 1, "stride": 1, "padding": 9223372036854775807}}]}"#),
+            ("a flattened size that overflows", #"{"inputShape": [4294967296, 4294967296, 4], "layers": [{"flatten": {}}]}"#),
+            ("a negative input extent", #"{"inputShape": [-3], "layers": [{"relu": {}}]}"#),
+        ]
+        for (name, architecture) in cases {
+            do {
+                _ = try Sequential(checkpoint: checkpoint(architecture), source: "model.safetensors")
+                Issue.record("\(name): no error")
+            } catch {
+                #expect(error.description.contains("model.safetensors") && error.description.contains("privacy-lab.architecture"),
+                        "\(name): \(error.description)")
+            }
+        }
+        // The size check counts what the model needs: a model of 4 values in a file of 4 loads.
+        let small = try Sequential(checkpoint: checkpoint(#"{"inputShape": [1], "layers": [{"dense": {"inputs": 1, "outputs": 2}}]}"#),
+                                   source: "small")
+        #expect(small.parameters.map(\.scalars) == [[1, -1], [0, 0]])
+    }
+
+    @Test("layer shapes and sizes that overflow Int are errors, not traps")
+    func overflowingLayerSizes() {
+        let huge = Int.max / 2 + 1
+        #expect(throws: ModelError.self) { try Sequential.stateElementCount(inputShape: [1, 4, 4], layers: [
+            .conv2d(inChannels: 1, outChannels: 1, kernelSize: 1, stride: 1, padding: huge)]) }
+        #expect(throws: ModelError.self) { try Sequential.stateElementCount(inputShape: [huge, huge, 2], layers: [.flatten]) }
+        #expect(throws: ModelError.self) { try Sequential.stateElementCount(inputShape: [huge], layers: [.dense(inputs: huge, outputs: 4)]) }
+        #expect((try? Sequential.stateElementCount(inputShape: [1, 6, 6], layers: Self.layers)) == 2 * 9 + 2 + 3 * 32 + 3)
+    }
+
     /// Runs when PRIVACY_LAB_PYTHON names a Python with numpy and safetensors (CI sets one up).
     @Test("Python's safetensors reads our checkpoint and we read what it writes",
           .enabled(if: PythonInterop.hasSafetensors))

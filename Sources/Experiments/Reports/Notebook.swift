@@ -64,10 +64,20 @@ public struct Notebook: Sendable {
     }
 
     public init(url: URL) throws {
-        self.url = url
         let bytes: [UInt8]
         do throws(InputFileError) { bytes = try InputFile.read(url, maximumBytes: Self.maximumBytes) } catch {
             throw RunnerError.spec(SpecError(file: url.path, line: nil, keyPath: "", message: "cannot read the notebook: \(error.reason)"))
+        }
+        try self.init(bytes: bytes, url: url)
+    }
+
+    /// A notebook from its bytes (as read from `url`, which names it in errors and locates its
+    /// figures); a pure function from bytes to a notebook or a thrown error.
+    /// - Throws: `RunnerError.spec` when the bytes are larger than `maximumBytes` or not UTF-8.
+    public init(bytes: [UInt8], url: URL) throws {
+        self.url = url
+        guard bytes.count <= Self.maximumBytes else {
+            throw RunnerError.spec(SpecError(file: url.path, line: nil, keyPath: "", message: "cannot read the notebook: larger than \(Self.maximumBytes) bytes"))
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw RunnerError.spec(SpecError(file: url.path, line: nil, keyPath: "", message: "cannot read the notebook: it is not UTF-8 text"))

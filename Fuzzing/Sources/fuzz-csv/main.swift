@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzCSV (see FuzzCSV.swift).
+import FuzzSupport
+
+runFuzzer(fuzzCSV)

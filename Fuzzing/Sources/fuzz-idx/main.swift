@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzIDX (see FuzzIDX.swift).
+import FuzzSupport
+
+runFuzzer(fuzzIDX)

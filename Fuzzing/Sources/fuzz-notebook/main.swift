@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzNotebook (see FuzzNotebook.swift).
+import FuzzSupport
+
+runFuzzer(fuzzNotebook)

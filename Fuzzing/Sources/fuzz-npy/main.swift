@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzNpy (see FuzzNpy.swift).
+import FuzzSupport
+
+runFuzzer(fuzzNpy)

@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzPGM (see FuzzPGM.swift).
+import FuzzSupport
+
+runFuzzer(fuzzPGM)

@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzPhe (see FuzzPhe.swift).
+import FuzzSupport
+
+runFuzzer(fuzzPhe)

@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzSafeTensors (see FuzzSafeTensors.swift).
+import FuzzSupport
+
+runFuzzer(fuzzSafeTensors)

@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzSet (see FuzzSet.swift).
+import FuzzSupport
+
+runFuzzer(fuzzSet)

@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzSpec (see FuzzSpec.swift).
+import FuzzSupport
+
+runFuzzer(fuzzSpec)
