@@ -3,11 +3,11 @@
 // Layering (arrows point down only) is described in README.md and docs/ARCHITECTURE.md.
 import PackageDescription
 
-/// Optimisation flags for the numeric targets: hot loops are written over raw buffers and
-/// checked by tests in debug builds; release builds may vectorise them for AVX2 machines.
-let numericSettings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-]
+/// Settings of the numeric targets. No unsafe flags anywhere, so that other packages can depend on
+/// PrivacyLab by version: hot loops run over raw buffers (`withUnsafe…BufferPointer`), where Swift
+/// makes no dynamic exclusivity checks, and CKernels sets its floating-point contraction with a
+/// `#pragma` and takes √ from a builtin without errno.
+let numericSettings: [SwiftSetting] = []
 
 let package = Package(
     name: "PrivacyLab",
@@ -35,9 +35,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]),
         // PrivacyLab's own element-wise kernels (exp, tanh, sigmoid, Adam) in C, vectorised and
         // cloned for AVX2 and the baseline; contraction off so every clone gives the same bits.
-        .target(
-            name: "CKernels", path: "Sources/CKernels",
-            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
+        .target(name: "CKernels", path: "Sources/CKernels"),
 
         // MARK: Layer 1 — foundations.
         .target(name: "LabRandom"),
@@ -49,7 +47,7 @@ let package = Package(
         .target(name: "RingArithmetic", dependencies: ["CKernels"]),
 
         // MARK: Layer 2 — mechanisms.
-        .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom", "Codecs"]),
+        .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom", "Codecs", "Tensors"]),
         .target(name: "AttackMetrics", dependencies: ["LabRandom"]),
         .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
         .target(name: "SecretSharing", dependencies: ["LabRandom", "RingArithmetic"], swiftSettings: numericSettings),
@@ -158,12 +156,13 @@ let package = Package(
             name: "privacy-lab-backdoor-bench", dependencies: ["PrivacyLab"],
             path: "Benchmarks/backdoor/Sources/privacy-lab-backdoor-bench"),
 
-        // MARK: Tests — one test target per source target.
+        // MARK: Tests — one test target per source target, and the helpers they share.
+        .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "LabRandom"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "AttackMetrics", "NeuralNetworks", "LabRandom", "Codecs", "MembershipInference", "ModelImport", "Datasets", "Tensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Tensors", "LabRandom"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["TestSupport", "Experiments", "AttackMetrics", "NeuralNetworks", "LabRandom", "Codecs", "MembershipInference", "ModelImport", "Datasets", "Tensors"]),
         .testTarget(
-            name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Tensors", "LabRandom", "Datasets"],
+            name: "NeuralNetworksTests", dependencies: ["TestSupport", "NeuralNetworks", "Tensors", "LabRandom", "Datasets"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"], resources: [.copy("Fixtures")]),
         .testTarget(
@@ -171,7 +170,7 @@ let package = Package(
             exclude: ["make_fixtures.py"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BigIntegerModuleTests", dependencies: ["BigIntegerModule"]),
         .testTarget(
-            name: "PaillierTests", dependencies: ["Paillier", "BigIntegerModule"],
+            name: "PaillierTests", dependencies: ["TestSupport", "Paillier", "BigIntegerModule"],
             resources: [.copy("Vectors")]),
         .testTarget(name: "AttackMetricsTests", dependencies: ["AttackMetrics", "LabRandom"], resources: [.copy("Fixtures")]),
         .testTarget(
@@ -192,9 +191,9 @@ let package = Package(
             dependencies: ["ModelInversion", "ThreatTraining", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
             name: "FederatedTests",
-            dependencies: ["Federated", "NeuralNetworks", "Datasets", "Paillier", "BigIntegerModule", "PrivacyAccounting", "LabRandom", "Tensors"]),
+            dependencies: ["TestSupport", "Federated", "NeuralNetworks", "Datasets", "Paillier", "BigIntegerModule", "PrivacyAccounting", "LabRandom", "Tensors"]),
         .testTarget(
-            name: "EvasionTests", dependencies: ["Evasion", "ThreatTraining", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+            name: "EvasionTests", dependencies: ["TestSupport", "Evasion", "ThreatTraining", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
             name: "PoisoningTests", dependencies: ["Poisoning", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(
@@ -202,6 +201,6 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "BackdoorsTests",
-            dependencies: ["Backdoors", "ThreatTraining", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
+            dependencies: ["TestSupport", "Backdoors", "ThreatTraining", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
     ]
 )
