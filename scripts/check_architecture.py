@@ -16,6 +16,9 @@ SYSTEM = {"Foundation", "FoundationEssentials", "Glibc", "Darwin", "Musl", "Disp
 IMPORT = re.compile(r"^\s*(?:@_exported\s+|@testable\s+|@preconcurrency\s+)*(?:(?:public|internal|package|private|fileprivate)\s+)?import\s+(?:(?:struct|class|enum|func|protocol|typealias|var|let)\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
 
+BLAS_THREADS = re.compile(r"\bthreadCount\s*=(?!=)|openblas_set_num_threads")
+
+
 def section(text, name):
     match = re.search(rf"<!-- {name}:begin -->(.*?)<!-- {name}:end -->", text, re.S)
     if not match:
@@ -70,6 +73,16 @@ def main():
                     continue
                 problems.append(f"{where}: layer {layers[target]} may not import layer {layers[module]}"
                                 + (f" (only {', '.join(sorted(only[target]))})" if target in only else ""))
+    # Only ParallelMap (in Tensors) and the experiment layer and above set BLAS's process-wide
+    # thread count.
+    for file in sorted(sources.rglob("*.swift")):
+        target = file.relative_to(sources).parts[0]
+        if target == "Tensors" or layers.get(target, 0) >= layers.get("Experiments", 99):
+            continue
+        for number, line in enumerate(file.read_text(errors="replace").splitlines(), 1):
+            if BLAS_THREADS.search(line):
+                problems.append(f"{file.relative_to(ROOT)}:{number}: sets BLAS's thread count; below the experiment layer "
+                                "only ParallelMap (Tensors) does")
     # The umbrella re-exports every library module (the layers between 0 and its own).
     umbrella = "\n".join(f.read_text() for f in (sources / "PrivacyLab").rglob("*.swift"))
     exported = set(re.findall(r"@_exported\s+import\s+([A-Za-z_][A-Za-z0-9_]*)", umbrella))

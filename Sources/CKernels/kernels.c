@@ -12,6 +12,22 @@
 #include <stdint.h>
 #include <string.h>
 
+// No floating-point contraction in this file: every clone (AVX2 and baseline) rounds each
+// multiply and add, so all give the same bits. Set here rather than by a compiler flag, so that
+// the package needs no unsafe flags.
+#pragma clang fp contract(off)
+
+// √x without errno (the argument is never negative where it is used), so that loops calling it
+// vectorise without -fno-math-errno.
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_elementwise_sqrt)
+#define PL_SQRT(x) __builtin_elementwise_sqrt(x)
+#endif
+#endif
+#ifndef PL_SQRT
+#define PL_SQRT(x) sqrtf(x)
+#endif
+
 #if defined(__x86_64__) && defined(__linux__) && (defined(__clang__) || defined(__GNUC__))
 #define PL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
@@ -128,7 +144,7 @@ void pl_adam_update(float *restrict p, const float *restrict g, float *restrict 
         float vi = beta2 * v[i] + c2 * d * d;
         m[i] = mi;
         v[i] = vi;
-        p[i] = pi - stepSize * mi / (sqrtf(vi) * inverseSqrtCorrection2 + epsilon);
+        p[i] = pi - stepSize * mi / (PL_SQRT(vi) * inverseSqrtCorrection2 + epsilon);
     }
 }
 

@@ -1,3 +1,4 @@
+import LabRandom
 import NeuralNetworks
 
 /// How per-sample gradients are bounded before they are summed.

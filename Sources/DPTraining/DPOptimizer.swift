@@ -1,3 +1,4 @@
+import LabRandom
 import NeuralNetworks
 import Tensors
 

@@ -13,6 +13,8 @@ public struct DPTrainingConfiguration: Sendable, Equatable {
     /// virtual batches whose clipped sums are added before the one noisy step.
     public var maxPhysicalBatchSize: Int
     public var learningRate: Float
+    /// How the learning rate changes from epoch to epoch (as in `TrainingConfiguration`).
+    public var schedule: LearningRateSchedule
     public var optimizer: OptimizerConfiguration
     public var loss: Loss
     /// σ, the noise standard deviation over the clipping sensitivity.
@@ -25,13 +27,14 @@ public struct DPTrainingConfiguration: Sendable, Equatable {
     public var accounting: AccountingMethod
 
     public init(epochs: Int, expectedBatchSize: Int, maxPhysicalBatchSize: Int = 256, learningRate: Float,
-                optimizer: OptimizerConfiguration = .sgd(), loss: Loss = .softmaxCrossEntropy,
+                schedule: LearningRateSchedule = .constant, optimizer: OptimizerConfiguration = .sgd(), loss: Loss = .softmaxCrossEntropy,
                 noiseMultiplier: Double, clipping: ClippingStrategy = .flat(maxNorm: 1), delta: Double,
                 targetEpsilon: Double? = nil, accounting: AccountingMethod = .rdp()) {
         self.epochs = epochs
         self.expectedBatchSize = expectedBatchSize
         self.maxPhysicalBatchSize = maxPhysicalBatchSize
         self.learningRate = learningRate
+        self.schedule = schedule
         self.optimizer = optimizer
         self.loss = loss
         self.noiseMultiplier = noiseMultiplier
@@ -85,6 +88,8 @@ public struct DPTrainingReport: Sendable, Equatable {
     public var stoppedByBudget = false
     /// Mean per-example training loss of each (possibly partial) epoch.
     public var epochLosses: [Float] = []
+    /// The learning rate of each epoch that took a step (the schedule's value).
+    public var learningRates: [Float] = []
     /// The size of every Poisson-sampled logical batch, in order.
     public var batchSizes: [Int] = []
     /// The fraction of examples whose gradient was scaled down by clipping.
@@ -173,6 +178,7 @@ extension Sequential {
         var step = 0
         var stop = false
         for epoch in 0..<configuration.epochs {
+            let rate = configuration.schedule.learningRate(base: configuration.learningRate, epoch: epoch)
             var dropoutStream: LabRandom? = hasDropout ? dropout.stream("epochs/\(epoch)/dropout") : nil
             var lossTotal = 0.0, lossCount = 0
             for _ in 0..<stepsPerEpoch {
@@ -192,13 +198,14 @@ extension Sequential {
                     dp.accumulate(pass)
                     start = end
                 }
-                dp.step(parameters: &parameters, learningRate: configuration.learningRate)
+                dp.step(parameters: &parameters, learningRate: rate)
                 do { try accountant.record(samplingProbability: q, noiseMultiplier: sigma) } catch { throw .accounting(error) }
                 step += 1
             }
             if lossCount > 0 || !stop {
                 let mean = Float(lossTotal / Double(Swift.max(1, lossCount)))
                 report.epochLosses.append(mean)
+                report.learningRates.append(rate)
                 progress?(epoch, mean)
             }
             if stop { break }

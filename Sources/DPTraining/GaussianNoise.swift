@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import LabRandom
 
 /// Standard normal values by the ziggurat method (Marsaglia & Tsang 2000), in double precision.
 ///

@@ -1,16 +1,6 @@
 import LabRandom
 import PrivacyAccounting
 
-/// Where DP noise comes from.
-public enum NoiseSource: Sendable {
-    /// The OS CSPRNG: two runs differ, as a deployment must.
-    case system
-    /// A seeded stream (round r draws from its child "round/<r>"): bit-reproducible research runs
-    /// only; the noise is predictable by anyone who knows the seed, so the guarantee is void
-    /// against such a party.
-    case insecureSeeded(LabRandom)
-}
-
 /// DP-FedAvg with client-level differential privacy (McMahan, Ramage, Talwar, Zhang, "Learning
 /// Differentially Private Recurrent Language Models", ICLR 2018), server-side noise.
 ///
@@ -36,7 +26,10 @@ public struct DPFedAvg: SummingStrategy {
     /// N, the number of clients.
     public var clientCount: Int
     public var serverLearningRate: Double
-    public var noise: NoiseSource
+    /// Where the noise comes from (`PrivacyRandomness`, as DP-SGD's): round r draws from its
+    /// child "round/<r>"; `.insecureSeeded(_:)` for bit-reproducible research runs only (the noise
+    /// is predictable by anyone who knows the seed, so the guarantee is void against such a party).
+    public var noise: PrivacyRandomness
     /// The δ at which `epsilon()` reports.
     public var delta: Double
     public private(set) var accountant: PrivacyAccountant
@@ -47,7 +40,7 @@ public struct DPFedAvg: SummingStrategy {
     public var name: String { "dp-fedavg" }
 
     public init(clipNorm: Double, noiseMultiplier: Double, samplingProbability: Double, clientCount: Int,
-                serverLearningRate: Double = 1, delta: Double = 1e-5, noise: NoiseSource = .system,
+                serverLearningRate: Double = 1, delta: Double = 1e-5, noise: PrivacyRandomness = .system(),
                 accounting: AccountingMethod = .rdp()) throws(FederatedError) {
         guard delta > 0, delta < 1 else { throw .invalidConfiguration(field: "dp.delta", reason: "must lie in (0, 1), got \(delta)") }
         guard clipNorm > 0, clipNorm.isFinite else { throw .invalidConfiguration(field: "dp.clip_norm", reason: "must be positive, got \(clipNorm)") }
@@ -89,14 +82,8 @@ public struct DPFedAvg: SummingStrategy {
     public mutating func apply(round: Int, global: [Float], sum: WeightedSum, failures: [ClientFailure]) throws -> [Float] {
         let sigma = noiseMultiplier * clipNorm
         var noisy = sum.sum
-        switch noise {
-        case .system:
-            var random = SystemRandom()
-            GaussianFill.add(standardDeviation: sigma, to: &noisy, using: &random)
-        case let .insecureSeeded(root):
-            var random = root.stream("round/\(round)")
-            GaussianFill.add(standardDeviation: sigma, to: &noisy, using: &random)
-        }
+        var random = noise.stream("round/\(round)")
+        GaussianFill.add(standardDeviation: sigma, to: &noisy, using: &random)
         let scale = serverLearningRate / (samplingProbability * Double(clientCount))
         if noiseMultiplier > 0 {
             try accountant.record(samplingProbability: samplingProbability, noiseMultiplier: noiseMultiplier)

@@ -60,38 +60,32 @@ public struct LocalTraining: Sendable, Equatable, Hashable {
                       random: LabRandom) throws -> Outcome? {
         let start = layout.tensors(from: global)
         var model = try Sequential(inputShape: architecture.inputShape, layers: architecture.layers, parameters: start)
-        var optimizer = SGD(momentum: momentum)
-        var order = random.stream("batches")
-        let hasDropout = architecture.layers.contains { if case .dropout = $0 { return true } else { return false } }
-        var dropout: LabRandom? = hasDropout ? random.stream("dropout") : nil
-        let n = inputs.shape[0]
-        var steps = 0
-        var lastLoss: Float = 0
-        for _ in 0..<epochs {
-            let permutation = order.permutation(n)
-            var total = 0.0, batches = 0
-            var lo = 0
-            while lo < n {
-                let hi = Swift.min(n, lo + batchSize)
-                let indices = Array(permutation[lo..<hi])
-                let batch = inputs.gatheringRows(indices)
-                let batchLabels = indices.map { labels[$0] }
-                var (loss, gradients) = model.lossAndGradients(batch, labels: batchLabels, training: true, random: &dropout)
-                guard loss.isFinite else { return nil }
-                if proximalMu > 0 {
-                    for i in gradients.indices {
-                        Self.addProximal(&gradients[i], parameter: model.parameters[i], anchor: start[i], mu: proximalMu)
-                    }
+        var optimizer: any Optimizer = SGD(momentum: momentum)
+        let configuration = TrainingConfiguration(epochs: epochs, batchSize: batchSize, learningRate: learningRate,
+                                                  optimizer: .sgd(momentum: momentum))
+        let loop = MiniBatchLoop(configuration: configuration,
+                                 randomness: .continuous(order: random.stream("batches"), dropout: random.stream("dropout")))
+        let mu = proximalMu
+        let trained: TrainingHistory?
+        do {
+            trained = try loop.run(&model, exampleCount: inputs.shape[0], optimizer: &optimizer) {
+                model, batch, dropout throws(TrainingError) in
+                let (loss, gradients) = model.lossAndGradients(inputs.gatheringRows(batch.rows), labels: batch.rows.map { labels[$0] },
+                                                               training: true, random: &dropout)
+                return MiniBatchLoss(loss: loss, gradients: gradients)
+            } transformGradients: { gradients, model, _ in
+                guard mu > 0 else { return }
+                for i in gradients.indices {
+                    Self.addProximal(&gradients[i], parameter: model.parameters[i], anchor: start[i], mu: mu)
                 }
-                optimizer.step(parameters: &model.parameters, gradients: gradients, learningRate: learningRate)
-                total += Double(loss)
-                batches += 1
-                steps += 1
-                lo = hi
             }
-            lastLoss = Float(total / Double(Swift.max(1, batches)))
+        } catch {
+            // A non-finite loss: the client reports a failure.
+            guard case .diverged = error else { throw error }
+            trained = nil
         }
-        return Outcome(parameters: layout.flatten(model.parameters), loss: lastLoss, steps: steps)
+        guard let history = trained else { return nil }
+        return Outcome(parameters: layout.flatten(model.parameters), loss: history.epochLosses.last ?? 0, steps: history.steps)
     }
 
     /// g += μ(w − w_t), in place over raw buffers.

@@ -1,6 +1,7 @@
 import BigIntegerModule
 import Dispatch
 import SecretSharing
+import Tensors
 
 /// Secure aggregation by pairwise masking with dropout recovery (Bonawitz et al., "Practical
 /// Secure Aggregation for Privacy-Preserving Machine Learning", CCS 2017, the semi-honest
@@ -68,7 +69,7 @@ public struct PairwiseMasking: SecureSummation {
 
         // Steps 1 and 2: keys and shares (share j of every secret is held by participant j); the
         // clients compute theirs in parallel.
-        let setup = try Self.boundedMap(count: m, concurrency: concurrency) { _ in
+        let setup = ParallelMap.concurrentMap(count: m, concurrency: concurrency) { _ in
             timed { () -> (secret: PairwiseKeyAgreement.SecretKey, seed: [UInt8], keyShares: [BigInteger], seedShares: [BigInteger]) in
                 let secret = PairwiseKeyAgreement.SecretKey.generate()
                 let seed = PairwiseKeyAgreement.randomSeed()
@@ -90,7 +91,7 @@ public struct PairwiseMasking: SecureSummation {
         // Step 3: masked inputs of the survivors.
         let survivors = (0..<m).filter { !dropouts.contains($0) }
         guard survivors.count >= t else { throw FederatedError.tooFewSurvivors(survivors: survivors.count, threshold: t) }
-        let masked = try Self.boundedMap(count: survivors.count, concurrency: concurrency) { index throws -> ([UInt64], Double) in
+        let masked = try ParallelMap.concurrentMap(count: survivors.count, concurrency: concurrency) { index throws -> ([UInt64], Double) in
             let u = survivors[index]
             return try timed { () throws -> [UInt64] in
                 try Self.maskedInput(inputs[u], participant: u, secretKey: sk[u], publicKeys: pk, selfMaskSeed: sd[u])
@@ -177,23 +178,5 @@ public struct PairwiseMasking: SecureSummation {
         var words = KeyWords(words: seedWords)
         var prg = MaskGenerator.insecureKeyed(from: &words)
         out.withUnsafeMutableBufferPointer { prg.fill($0) }
-    }
-
-    /// `body(0..<count)` with at most `concurrency` calls at once on Dispatch threads, results in
-    /// index order; rethrows the first error by index.
-    static func boundedMap<T: Sendable>(count: Int, concurrency: Int, _ body: @Sendable (Int) throws -> T) throws -> [T] {
-        let slots = UnsafeMutablePointer<Result<T, any Error>?>.allocate(capacity: count)
-        slots.initialize(repeating: nil, count: count)
-        defer { slots.deinitialize(count: count); slots.deallocate() }
-        nonisolated(unsafe) let shared = slots
-        let workers = Swift.max(1, Swift.min(concurrency, count))
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var i = w
-            while i < count {
-                shared[i] = Result { try body(i) }
-                i += workers
-            }
-        }
-        return try (0..<count).map { try slots[$0]!.get() }
     }
 }

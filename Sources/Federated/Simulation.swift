@@ -202,7 +202,7 @@ public struct FederatedSimulation: Sendable {
             let local = strategy.configureTraining(configuration.local, round: round)
             let attacking = threat.flatMap { round >= $0.firstRound ? $0 : nil }
             let roundGlobal = global
-            let outcomes = try await FederatedParallel.map(count: trainers.count, concurrency: configuration.concurrency) { [self] index in
+            let outcomes = try await ParallelMap.map(count: trainers.count, concurrency: configuration.concurrency) { [self] index in
                 let client = trainers[index]
                 return try self.trainClient(client, round: round, local: local, global: roundGlobal, layout: layout,
                                             attack: maliciousSet.contains(client) ? attacking?.attack : nil, random: random)
@@ -391,36 +391,5 @@ struct Evaluation: Sendable {
             success = Double(predictions.filter { $0 == backdoorTarget }.count) / Double(predictions.count)
         }
         return (accuracy, loss, success)
-    }
-}
-
-/// Deterministic parallel map over structured concurrency.
-public enum FederatedParallel {
-    /// `body(0..<count)` with at most `concurrency` calls at once, results in index order.
-    ///
-    /// Each worker sets OpenBLAS to one thread (a process-wide setting it leaves in place) so
-    /// that workers do not oversubscribe the cores and every product is computed the same way.
-    public static func map<Result: Sendable>(
-        count: Int, concurrency: Int, _ body: @escaping @Sendable (Int) throws -> Result
-    ) async throws -> [Result] {
-        precondition(concurrency >= 1, "FederatedParallel: concurrency must be at least 1, got \(concurrency)")
-        var results = [Result?](repeating: nil, count: count)
-        try await withThrowingTaskGroup(of: (Int, Result).self) { group in
-            var next = 0
-            func launch() {
-                let index = next
-                next += 1
-                group.addTask {
-                    if BLAS.threadCount != 1 { BLAS.threadCount = 1 }
-                    return (index, try body(index))
-                }
-            }
-            while next < Swift.min(count, concurrency) { launch() }
-            while let (index, value) = try await group.next() {
-                results[index] = value
-                if next < count { launch() }
-            }
-        }
-        return results.map { $0! }
     }
 }

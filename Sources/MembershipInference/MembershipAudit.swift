@@ -161,7 +161,7 @@ public enum MembershipAudit {
 
         // Logits of every model on every view: [model][view] → [queried, C].
         let targetLogits = views.map { target.logits(for: $0) }
-        let referenceLogits = try await ReferenceTraining.parallelMap(count: references.count, concurrency: configuration.concurrency) { k in
+        let referenceLogits = try await ParallelMap.map(count: references.count, concurrency: configuration.concurrency) { k in
             views.map { references.models[k].logits(for: $0) }
         }
         let membership = references.membership(of: queried, populationSize: population.count)
@@ -189,7 +189,7 @@ public enum MembershipAudit {
             }
             let shadowData = population.subset(shadows.records)
             let shadowView = try configuration.queryAugmentations[0].apply(shadowData.inputs)
-            let shadowLogits = try await ReferenceTraining.parallelMap(count: shadows.models.count, concurrency: configuration.concurrency) { k in
+            let shadowLogits = try await ParallelMap.map(count: shadows.models.count, concurrency: configuration.concurrency) { k in
                 [shadows.models.models[k].logits(for: shadowView)]
             }
             shadowSignals = try AuditSignals.ShadowSignals(

@@ -48,40 +48,10 @@ public enum ReferenceTraining {
     public static func train<Recipe: TrainingRecipe>(
         recipe: Recipe, population: LabeledExamples, trainingSets: [[Int]], concurrency: Int, random: LabRandom
     ) async throws -> ReferenceModels<Recipe.Model> {
-        let models = try await parallelMap(count: trainingSets.count, concurrency: concurrency) { k in
+        let models = try await ParallelMap.map(count: trainingSets.count, concurrency: concurrency) { k in
             let data = population.subset(trainingSets[k])
             return try recipe.train(inputs: data.inputs, labels: data.labels, random: random.stream("reference/\(k)"))
         }
         return ReferenceModels(models: models, trainingSets: trainingSets)
-    }
-
-    /// `body(0..<count)` run with at most `concurrency` calls at once (structured concurrency), the
-    /// results in index order.
-    ///
-    /// Each worker sets OpenBLAS to one thread (`BLAS.threadCount = 1`, a process-wide setting it
-    /// leaves in place), so that parallel workers do not oversubscribe the cores and every matrix
-    /// product is computed the same way whatever the concurrency.
-    public static func parallelMap<Result: Sendable>(
-        count: Int, concurrency: Int, _ body: @escaping @Sendable (Int) async throws -> Result
-    ) async throws -> [Result] {
-        precondition(concurrency >= 1, "ReferenceTraining: concurrency must be at least 1, got \(concurrency)")
-        var results = [Result?](repeating: nil, count: count)
-        try await withThrowingTaskGroup(of: (Int, Result).self) { group in
-            var next = 0
-            func launch() {
-                let index = next
-                next += 1
-                group.addTask {
-                    if BLAS.threadCount != 1 { BLAS.threadCount = 1 }
-                    return (index, try await body(index))
-                }
-            }
-            while next < Swift.min(count, concurrency) { launch() }
-            while let (index, value) = try await group.next() {
-                results[index] = value
-                if next < count { launch() }
-            }
-        }
-        return results.map { $0! }
     }
 }

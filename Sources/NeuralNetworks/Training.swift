@@ -89,7 +89,7 @@ extension Sequential {
         return (value.scalar, gradients(of: value, withRespectTo: leaves), updated)
     }
 
-    /// Trains the model in place with mini-batch gradient descent.
+    /// Trains the model in place with mini-batch gradient descent (`MiniBatchLoop`).
     ///
     /// Every random choice comes from `random`: the order of examples in epoch e from the
     /// stream "epochs/e/shuffle", dropout masks from "epochs/e/dropout". The same model, data,
@@ -109,40 +109,12 @@ extension Sequential {
             try validate(labels: labels, count: inputs.shape[0])
         } catch { throw .model(error) }
         var optimizer = existing ?? configuration.optimizer.makeOptimizer()
-        var history = TrainingHistory()
-        let n = inputs.shape[0]
-        let hasDropout = layers.contains { if case .dropout = $0 { return true } else { return false } }
-        for epoch in 0..<configuration.epochs {
-            let rate = configuration.schedule.learningRate(base: configuration.learningRate, epoch: epoch)
-            var shuffle = random.stream("epochs/\(epoch)/shuffle")
-            let order = shuffle.permutation(n)
-            var dropout: LabRandom? = hasDropout ? random.stream("epochs/\(epoch)/dropout") : nil
-            var total: Double = 0
-            var batches = 0
-            var start = 0
-            while start < n {
-                // A cancelled task (Ctrl-C, SIGTERM) stops within one mini-batch.
-                if Task.isCancelled { throw .cancelled(epoch: epoch, step: history.steps) }
-                let end = Swift.min(n, start + configuration.batchSize)
-                if configuration.dropLastBatch && end - start < configuration.batchSize { break }
-                let indices = Array(order[start..<end])
-                let batch = inputs.gatheringRows(indices)
-                let batchLabels = indices.map { labels[$0] }
-                let (loss, grads, updatedBuffers) = lossGradientsAndBuffers(batch, labels: batchLabels, loss: configuration.loss,
-                                                                            random: &dropout)
-                guard loss.isFinite else { throw .diverged(epoch: epoch, step: history.steps) }
-                optimizer.step(parameters: &parameters, gradients: grads, learningRate: rate)
-                buffers = updatedBuffers
-                history.steps += 1
-                total += Double(loss)
-                batches += 1
-                start = end
-            }
-            let meanLoss = Float(total / Double(Swift.max(1, batches)))
-            history.epochLosses.append(meanLoss)
-            history.learningRates.append(rate)
-            progress?(epoch, meanLoss)
+        let loop = MiniBatchLoop(configuration: configuration, randomness: .perEpoch(random))
+        return try loop.run(&self, exampleCount: inputs.shape[0], optimizer: &optimizer, progress: progress) {
+            model, batch, dropout throws(TrainingError) in
+            let (loss, gradients, buffers) = model.lossGradientsAndBuffers(
+                inputs.gatheringRows(batch.rows), labels: batch.rows.map { labels[$0] }, loss: configuration.loss, random: &dropout)
+            return MiniBatchLoss(loss: loss, gradients: gradients, buffers: buffers)
         }
-        return history
     }
 }

@@ -1,7 +1,5 @@
-#if canImport(Dispatch)
-import Dispatch
-#endif
 public import BigIntegerModule
+import Tensors
 
 /// Fast Paillier encryption with a fixed-base, short-exponent randomizer.
 ///
@@ -198,29 +196,11 @@ public final class PaillierFastEncryptor: Sendable {
     /// Encrypts many plaintexts on all cores. Throws (before any work) if one is out of range.
     public func encrypt(batch plaintexts: [BigInteger]) throws -> [PaillierCiphertext] {
         for plaintext in plaintexts { try publicKey.checkRawPlaintext(plaintext) }
-        return parallelMap(plaintexts) { plaintext in
+        return ParallelMap.concurrentMap(count: plaintexts.count, concurrency: Swift.max(1, plaintexts.count)) { [plaintexts] index in
+            let plaintext = plaintexts[index]
             var c = self.freshObfuscator()
             c.multiply(by: self.publicKey.gPower(plaintext), modulo: self.publicKey.nSquared)
             return PaillierCiphertext(trustedValue: c, publicKey: self.publicKey)
         }
     }
-}
-
-/// Maps `items` with `transform` on all cores (Dispatch's `concurrentPerform`), keeping order.
-func parallelMap<T: Sendable, U: Sendable>(_ items: [T], _ transform: @Sendable (T) -> U) -> [U] {
-    let count = items.count
-    if count == 0 { return [] }
-    let output = UnsafeMutablePointer<U>.allocate(capacity: count)
-    defer { output.deallocate() }
-    #if canImport(Dispatch)
-    nonisolated(unsafe) let slots = output
-    DispatchQueue.concurrentPerform(iterations: count) { index in
-        (slots + index).initialize(to: transform(items[index]))
-    }
-    #else
-    for index in 0..<count { (output + index).initialize(to: transform(items[index])) }
-    #endif
-    let result = Array(UnsafeBufferPointer(start: output, count: count))
-    output.deinitialize(count: count)
-    return result
 }

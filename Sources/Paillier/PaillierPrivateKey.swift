@@ -1,4 +1,5 @@
 public import BigIntegerModule
+import Tensors
 
 /// A Paillier private key: the primes p < q of n, with the constants of CRT decryption and CRT encryption.
 ///
@@ -159,7 +160,9 @@ public struct PaillierPrivateKey: Sendable {
     /// Decrypts many ciphertexts on all cores.
     public func decrypt(batch ciphertexts: [PaillierCiphertext]) throws -> [BigInteger] {
         for c in ciphertexts where c.publicKey != publicKey { throw PaillierError.differentKeys }
-        return parallelMap(ciphertexts) { (try? self.decrypt($0))! }
+        return ParallelMap.concurrentMap(count: ciphertexts.count, concurrency: Swift.max(1, ciphertexts.count)) { [ciphertexts] index in
+            (try? self.decrypt(ciphertexts[index]))!
+        }
     }
 
     // MARK: Encryption by the key's owner

@@ -1,4 +1,5 @@
 public import BigIntegerModule
+import Tensors
 
 /// A Paillier public key with generator g = n + 1.
 ///
@@ -89,7 +90,8 @@ public struct PaillierPublicKey: Sendable, Hashable {
     /// (before any work) if one is out of range.
     public func encrypt(batch plaintexts: [BigInteger]) throws -> [PaillierCiphertext] {
         for plaintext in plaintexts { try checkRawPlaintext(plaintext) }
-        return parallelMap(plaintexts) { plaintext in
+        return ParallelMap.concurrentMap(count: plaintexts.count, concurrency: Swift.max(1, plaintexts.count)) { [plaintexts] index in
+            let plaintext = plaintexts[index]
             var random = OSRandom()
             return try! self.encrypt(plaintext, randomizer: self.randomizer(using: &random))
         }

@@ -38,35 +38,13 @@ extension DefensiveDistillation {
             throw .invalidConfiguration("distillation targets \(targets.shape) do not match \(n) examples of \(model.classCount) classes")
         }
         var optimizer = configuration.optimizer.makeOptimizer()
-        var epochLosses: [Float] = []
-        var steps = 0
-        let hasDropout = model.layers.contains { if case .dropout = $0 { return true } else { return false } }
-        for epoch in 0..<configuration.epochs {
-            let rate = configuration.schedule.learningRate(base: configuration.learningRate, epoch: epoch)
-            var shuffle = random.stream("epochs/\(epoch)/shuffle")
-            let order = shuffle.permutation(n)
-            var dropout: LabRandom? = hasDropout ? random.stream("epochs/\(epoch)/dropout") : nil
-            var total = 0.0, batches = 0, start = 0
-            while start < n {
-                let end = Swift.min(n, start + configuration.batchSize)
-                if configuration.dropLastBatch && end - start < configuration.batchSize { break }
-                let indices = Array(order[start..<end])
-                let batch = inputs.gatheringRows(indices)
-                let q = targets.gatheringRows(indices)
-                let leaves = model.parameters.map { $0.requiringGradient() }
-                let logits = model.forward(batch, parameters: leaves, training: true, random: &dropout)
-                let value = -((q * (logits / temperature).logSoftmax()).sum(alongAxes: [1])).mean()
-                let grads = gradients(of: value, withRespectTo: leaves)
-                let loss = value.scalar
-                guard loss.isFinite else { throw .diverged(epoch: epoch, step: steps) }
-                optimizer.step(parameters: &model.parameters, gradients: grads, learningRate: rate)
-                steps += 1
-                total += Double(loss)
-                batches += 1
-                start = end
-            }
-            epochLosses.append(Float(total / Double(Swift.max(1, batches))))
-        }
-        return epochLosses
+        let loop = MiniBatchLoop(configuration: configuration, randomness: .perEpoch(random))
+        return try loop.run(&model, exampleCount: n, optimizer: &optimizer) { model, batch, dropout throws(TrainingError) in
+            let q = targets.gatheringRows(batch.rows)
+            let leaves = model.parameters.map { $0.requiringGradient() }
+            let logits = model.forward(inputs.gatheringRows(batch.rows), parameters: leaves, training: true, random: &dropout)
+            let value = -((q * (logits / temperature).logSoftmax()).sum(alongAxes: [1])).mean()
+            return MiniBatchLoss(loss: value.scalar, gradients: gradients(of: value, withRespectTo: leaves))
+        }.epochLosses
     }
 }

@@ -13,22 +13,28 @@ extension FinePruning {
         try configuration.validate()
         var model = pruned.model
         var optimizer = configuration.optimizer.makeOptimizer()
-        let n = inputs.shape[0]
-        for epoch in 0..<configuration.epochs {
-            let rate = configuration.schedule.learningRate(base: configuration.learningRate, epoch: epoch)
-            var shuffle = random.stream("epochs/\(epoch)/shuffle")
-            let order = shuffle.permutation(n)
-            var start = 0
-            while start < n {
-                let end = min(n, start + configuration.batchSize)
-                let rows = Array(order[start..<end])
+        // Fine-tuning runs the network in inference mode, takes every batch (even a short last
+        // one) and does not stop on a non-finite loss; after each step the pruned channels are
+        // set back to zero.
+        var tuning = configuration
+        tuning.dropLastBatch = false
+        var failure: (any Error)?
+        let loop = MiniBatchLoop(configuration: tuning, randomness: .perEpoch(random), checksLoss: false)
+        do {
+            _ = try loop.run(&model, exampleCount: inputs.shape[0], optimizer: &optimizer) { model, batch, _ throws(TrainingError) in
                 var none: LabRandom? = nil
-                let (_, grads) = model.lossAndGradients(inputs.gatheringRows(rows), labels: rows.map { labels[$0] },
-                                                        loss: configuration.loss, training: false, random: &none)
-                optimizer.step(parameters: &model.parameters, gradients: grads, learningRate: rate)
-                model = try zeroing(channels: pruned.prunedChannels, of: model)
-                start = end
+                let (loss, grads) = model.lossAndGradients(inputs.gatheringRows(batch.rows), labels: batch.rows.map { labels[$0] },
+                                                           loss: configuration.loss, training: false, random: &none)
+                return MiniBatchLoss(loss: loss, gradients: grads)
+            } afterStep: { model, _ throws(TrainingError) in
+                do { model = try zeroing(channels: pruned.prunedChannels, of: model) } catch {
+                    failure = error
+                    throw .invalidConfiguration("\(error)")
+                }
             }
+        } catch {
+            if let failure { throw failure }
+            throw error
         }
         return model
     }

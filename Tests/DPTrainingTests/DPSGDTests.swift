@@ -68,6 +68,29 @@ struct DPSGDTests {
         #expect(zip(results[0], results[1]).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
     }
 
+    @Test("the learning-rate schedule sets each epoch's rate (a rate of zero leaves the parameters as they were)")
+    func schedule() throws {
+        let (x, labels) = blobs(count: 200, dimensions: 6, seed: 2)
+        func trained(epochs: Int, schedule: LearningRateSchedule) throws -> (parameters: [Float], rates: [Float]) {
+            var net = try model()
+            var accountant = PrivacyAccountant()
+            let configuration = DPTrainingConfiguration(epochs: epochs, expectedBatchSize: 40, learningRate: 0.1, schedule: schedule,
+                                                        noiseMultiplier: 1.0, delta: 1e-5)
+            let report = try net.trainPrivately(inputs: x, labels: labels, configuration: configuration, accountant: &accountant,
+                                                randomness: .insecureSeeded(LabRandom(seed: 4)))
+            return (net.parameters.flatMap(\.scalars), report.learningRates)
+        }
+        // After the first epoch the step schedule multiplies the rate by γ = 0: plain SGD then
+        // leaves the parameters where the first epoch put them, although noise is still drawn.
+        let stopped = try trained(epochs: 3, schedule: .step(stepSize: 1, gamma: 0))
+        let oneEpoch = try trained(epochs: 1, schedule: .constant)
+        let constant = try trained(epochs: 3, schedule: .constant)
+        #expect(stopped.rates == [0.1, 0, 0])
+        #expect(stopped.parameters == oneEpoch.parameters)
+        #expect(constant.rates == [0.1, 0.1, 0.1])
+        #expect(constant.parameters != oneEpoch.parameters)
+    }
+
     @Test("the accountant's ε after training equals the standalone computation; batches are Poisson")
     func accounting() throws {
         let (x, labels) = blobs(count: 500, dimensions: 6, seed: 3)

@@ -7,6 +7,7 @@ import NeuralNetworks
 import Tensors
 import ThreatTraining
 import Testing
+import TestSupport
 
 /// A model that answers fixed logits per input row index encoded in the first feature, so the
 /// metrics can be checked against hand-counted answers.
@@ -146,10 +147,9 @@ struct TableModel: LogitGradientAccess {
 /// An attack that records the budget of every call (and returns its input unchanged), to observe
 /// the ε schedule adversarial training follows.
 final class BudgetRecorder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [Float] = []
-    func record(_ epsilon: Float) { lock.lock(); values.append(epsilon); lock.unlock() }
-    var budgets: [Float] { lock.lock(); defer { lock.unlock() }; return values }
+    private let values = Locked([Float]())
+    func record(_ epsilon: Float) { values.withLock { $0.append(epsilon) } }
+    var budgets: [Float] { values.withLock { $0 } }
 }
 
 struct RecordingAttack: EvasionAttack {

@@ -27,6 +27,20 @@ struct DPKindTests {
         #expect((one.trials[0].metrics.first { $0.name == "target.test_accuracy" }?.value ?? 0) > 0.6)
     }
 
+    @Test("dp-training honours model.schedule (it used to train every epoch at the base rate)")
+    func schedule() async throws {
+        let a = try Workspace(), b = try Workspace()
+        let scheduled = Self.spec.replacingOccurrences(of: "learning_rate: 0.2}", with: "learning_rate: 0.2, schedule: step}")
+        #expect(scheduled != Self.spec)
+        let constant = try await runner.run(specURL: try a.write("d.yaml", Self.spec), options: a.options(jobs: 1))
+        let stepped = try await runner.run(specURL: try b.write("d.yaml", scheduled), options: b.options(jobs: 1))
+        func metric(_ r: ExperimentRunner.Summary, _ name: String) -> Double? { r.trials[0].metrics.first { $0.name == name }?.value }
+        // The same σ and ε (the schedule does not change the noise), other parameters.
+        #expect(metric(constant, "dp.epsilon") == metric(stepped, "dp.epsilon"))
+        #expect(metric(constant, "target.train_loss") != nil)
+        #expect(metric(constant, "target.train_loss") != metric(stepped, "target.train_loss"))
+    }
+
     @Test("bad privacy sections are located errors")
     func errors() {
         let cases = [

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Experiments
 import Codecs
+import TestSupport
 
 @Suite("Figures")
 struct FigureTests {
@@ -66,8 +67,7 @@ struct FigureRenderingTests {
         let inner = svg.replacingOccurrences(of: "<svg xmlns=\"http://www.w3.org/2000/svg\" ", with: "<svg x=\"\(margin)\" y=\"\(margin)\" ")
         let page = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width + 2 * margin)\" height=\"\(height + 2 * margin)\">"
             + "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\(inner)</svg>"
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("render-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = makeTemporaryFolder(prefix: "render")
         defer { try? FileManager.default.removeItem(at: folder) }
         let input = folder.appendingPathComponent("page.svg"), output = folder.appendingPathComponent("page.png")
         try page.write(to: input, atomically: true, encoding: .utf8)

@@ -1,13 +1,13 @@
 import Foundation
 import Testing
 import Experiments
+import TestSupport
 
 /// A temporary folder with a spec and a store, removed afterwards.
 final class Workspace {
     let url: URL
     init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("pl-exp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        url = makeTemporaryFolder(prefix: "pl-exp")
     }
     deinit { try? FileManager.default.removeItem(at: url) }
     func write(_ name: String, _ text: String) throws -> URL {

@@ -2,15 +2,15 @@ import Foundation
 import Testing
 import Codecs
 import Experiments
+import TestSupport
 
 /// Counts, per test token, how many times each trial and each shared artifact was computed.
 final class ComputationCounter: @unchecked Sendable {
     static let shared = ComputationCounter()
-    private var counts: [String: Int] = [:]
-    private let lock = NSLock()
-    func add(_ key: String) { lock.withLock { counts[key, default: 0] += 1 } }
-    func count(_ key: String) -> Int { lock.withLock { counts[key] ?? 0 } }
-    func total(prefix: String) -> Int { lock.withLock { counts.filter { $0.key.hasPrefix(prefix) }.values.reduce(0, +) } }
+    private let counts = Locked([String: Int]())
+    func add(_ key: String) { counts.withLock { $0[key, default: 0] += 1 } }
+    func count(_ key: String) -> Int { counts.withLock { $0[key] ?? 0 } }
+    func total(prefix: String) -> Int { counts.withLock { $0.filter { $0.key.hasPrefix(prefix) }.values.reduce(0, +) } }
 }
 
 /// A slow kind: each trial takes `milliseconds` and computes one artifact shared by every trial

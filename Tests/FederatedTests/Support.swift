@@ -2,6 +2,7 @@ import Datasets
 import Federated
 import LabRandom
 import NeuralNetworks
+import TestSupport
 
 /// A small federated problem on generated data: train/test, a partition and an MLP.
 struct Problem {
@@ -43,17 +44,10 @@ struct Problem {
 }
 
 /// Collects observations from the server hook.
-final class ObservationLog: @unchecked Sendable {
-    private let lock = NSLockLike()
-    private var items: [ServerObservation] = []
-    func append(_ o: ServerObservation) { lock.with { items.append(o) } }
-    var all: [ServerObservation] { lock.with { items } }
-}
-
-import Foundation
-struct NSLockLike {
-    let lock = NSLock()
-    func with<T>(_ body: () -> T) -> T { lock.lock(); defer { lock.unlock() }; return body() }
+final class ObservationLog: Sendable {
+    private let items = Locked([ServerObservation]())
+    func append(_ o: ServerObservation) { items.withLock { $0.append(o) } }
+    var all: [ServerObservation] { items.withLock { $0 } }
 }
 
 func randomVectors(count: Int, length: Int, magnitude: Int64, seed: UInt64) -> [[UInt64]] {

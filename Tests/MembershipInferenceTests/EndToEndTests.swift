@@ -97,7 +97,7 @@ struct EndToEndTests {
         let direct = s.population.subset(small[2])
         let model2 = try s.recipe.train(inputs: direct.featureTensor, labels: direct.intLabels, random: s.root.stream("reference/2"))
         #expect(a.models[2].parameters.map(\.scalars) == model2.parameters.map(\.scalars))
-        let order = try await ReferenceTraining.parallelMap(count: 20, concurrency: 4) { $0 * $0 }
+        let order = try await ParallelMap.map(count: 20, concurrency: 4) { $0 * $0 }
         #expect(order == (0..<20).map { $0 * $0 })
     }
 

@@ -1,6 +1,7 @@
 import BigIntegerModule
 import Foundation
 import Paillier
+import TestSupport
 
 /// SplitMix64: a small repeatable generator for test inputs (never for keys outside tests).
 struct SplitMix64: RandomNumberGenerator {
@@ -35,12 +36,7 @@ enum Fixtures {
     static let pheKey: PaillierPrivateKey = try! PheJSON.readPrivateKey(
         at: vectorFile(vectors["private_key_file"] as! String), sizePolicy: .insecureAllowingShortKeys)
 
-    static func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("privacylab-paillier-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func temporaryFolder() throws -> URL { makeTemporaryFolder(prefix: "privacylab-paillier") }
 }
 
 func big(_ any: Any?) -> BigInteger { BigInteger(any as! String)! }

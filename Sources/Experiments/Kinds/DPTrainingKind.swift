@@ -62,7 +62,7 @@ public enum DPTrainingKind: ExperimentKind {
         let accounting: AccountingMethod = privacy.accountant == .rdp ? .rdp() : .pld()
         var configuration = DPTrainingConfiguration(
             epochs: model.training.epochs, expectedBatchSize: model.training.batchSize, maxPhysicalBatchSize: privacy.physicalBatch,
-            learningRate: model.training.learningRate, optimizer: model.training.optimizer,
+            learningRate: model.training.learningRate, schedule: model.training.schedule, optimizer: model.training.optimizer,
             noiseMultiplier: privacy.noiseMultiplier ?? 1, clipping: .flat(maxNorm: Float(privacy.maxGradNorm)),
             delta: privacy.delta, targetEpsilon: privacy.budget, accounting: accounting)
         if let epsilon = privacy.epsilon {

@@ -319,7 +319,7 @@ extension FederatedKind {
             let dp = p.dp!
             strategy = try DPFedAvg(clipNorm: dp.clipNorm, noiseMultiplier: dp.noiseMultiplier, samplingProbability: p.federation.samplingRate!,
                                     clientCount: n, serverLearningRate: s.serverLearningRate, delta: dp.delta,
-                                    noise: dp.noise == .secure ? .system : .insecureSeeded(random.stream("dp/noise")))
+                                    noise: dp.noise == .secure ? .system() : .insecureSeeded(random.stream("dp/noise")))
         }
 
         let t = p.threat

@@ -300,7 +300,7 @@ public enum MembershipInferenceKind: ExperimentKind {
         }
         let sets = needsReferences ? ReferenceTraining.trainingSets(of: design) : []
         if needsReferences { context.progress("training \(sets.count) reference models (\(context.workers) at a time)") }
-        let trained = try await ReferenceTraining.parallelMap(count: sets.count, concurrency: context.workers) { k in
+        let trained = try await ParallelMap.map(count: sets.count, concurrency: context.workers) { k in
             try await train("reference/\(k)", sets[k], "reference-model-\(k)", false)
         }
         // Shokri et al.'s setting: shadow models train on random halves of the records that are
@@ -318,7 +318,7 @@ public enum MembershipInferenceKind: ExperimentKind {
             let masks = MembershipMasks.balanced(modelCount: shadow.models, examples: pool, using: &shadowDesign)
             let shadowSets = (0..<shadow.models).map { masks.members(ofModel: $0) }
             context.progress("training \(shadow.models) shadow models on halves of the \(pool.count) records never audited")
-            let shadowModels = try await ReferenceTraining.parallelMap(count: shadow.models, concurrency: context.workers) { k in
+            let shadowModels = try await ParallelMap.map(count: shadow.models, concurrency: context.workers) { k in
                 try await train("shadow/\(k)", shadowSets[k], "shadow-model-\(k)", true)
             }
             shadows = MembershipAudit.ShadowModels(models: ReferenceModels(models: shadowModels.map { $0.0 }, trainingSets: shadowSets), records: pool)

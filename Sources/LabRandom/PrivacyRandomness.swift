@@ -1,5 +1,3 @@
-import LabRandom
-
 /// The ChaCha stream cipher (Bernstein 2008; RFC 8439 for 20 rounds) as a random-number
 /// generator: the keystream, four blocks at a time in SIMD lanes.
 ///
@@ -127,7 +125,8 @@ public struct ChaChaRandom: RandomNumberGenerator, Sendable {
     }
 }
 
-/// The randomness DP-SGD draws its Poisson samples and Gaussian noise from.
+/// PrivacyLab's one source of DP noise: the randomness DP-SGD draws its Poisson samples and
+/// Gaussian noise from, and DP-FedAvg its server-side noise.
 ///
 /// Private by default: ChaCha keyed from the OS CSPRNG, so nobody — including whoever knows the
 /// experiment's seed — can predict or replay the noise. A seeded `LabRandom` stream is accepted
@@ -157,8 +156,15 @@ public struct PrivacyRandomness: RandomNumberGenerator, Sendable {
         isInsecure ? seeded.next() : chacha.next()
     }
 
+    /// The randomness of one named part of a mechanism (a round, a step): a child stream of the
+    /// seeded stream (`LabRandom.stream(_:)`), or fresh ChaCha keyed from the OS CSPRNG with this
+    /// randomness's rounds.
+    public func stream(_ name: String) -> PrivacyRandomness {
+        isInsecure ? .insecureSeeded(seeded.stream(name)) : .system(rounds: chacha.rounds)
+    }
+
     /// Fills `out` with the next words.
-    mutating func fill(_ out: UnsafeMutableBufferPointer<UInt64>) {
+    public mutating func fill(_ out: UnsafeMutableBufferPointer<UInt64>) {
         if isInsecure {
             for i in out.indices { out[i] = seeded.next() }
         } else {
@@ -168,7 +174,7 @@ public struct PrivacyRandomness: RandomNumberGenerator, Sendable {
 
     /// Uniform in (0, 1], 53 bits.
     @inline(__always)
-    mutating func nextOpenUnit() -> Double {
+    public mutating func nextOpenUnit() -> Double {
         Double((next() >> 11) + 1) * 0x1p-53
     }
 }
