@@ -72,7 +72,7 @@ let package = Package(
         // MARK: Layer 3 — MPC between processes: specs, TLS channels, the dealer as a service.
         .target(
             name: "MPCNetwork",
-            dependencies: ["SecretSharing", "Transport", "Codecs", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["SecretSharing", "Transport", "Paillier", "BigIntegerModule", "Codecs", .product(name: "Yams", package: "Yams")]),
 
         // MARK: Layer 3 — learning.
         .target(

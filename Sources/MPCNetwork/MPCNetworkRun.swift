@@ -9,6 +9,9 @@ public struct MPCRunReport: Sendable {
     public var result: MPCJobResult
     /// Rounds, bytes and seconds of the whole job at this party (after connecting).
     public var cost: OperationCost
+    /// Dealer-free (Paillier) runs: seconds and bytes sent generating triples, at this party.
+    public var offlineSeconds: Double?
+    public var offlineBytesSent: Int?
 }
 
 /// What the dealer process served.
@@ -55,18 +58,27 @@ public enum MPCNetworkRun {
             provider = TrustedDealer.insecureSeeded(partyCount: ids.count, seed: seed).provider(for: me)
         case .dealer:
             provider = RemoteDealerProvider(exchange: dealerExchange(mesh: mesh, dealer: dealerID!))
+        case let .paillier(bits):
+            // Its own channel object over the same connections: its rounds and bytes are counted
+            // apart from the online phase's (messages stay in order: both parties make the same
+            // requests at the same points of the protocol).
+            provider = try PaillierTripleProvider(link: NetworkChannel(mesh: mesh, ids: ids, partyIndex: me), keyBits: bits)
         }
         let encoder = FixedPointEncoder(fractionalBits: spec.fractionalBits)
+        let truncation: TruncationMethod
+        if case .paillier = spec.correlations { truncation = .localTwoParty } else { truncation = .dealerAssisted }
         let party: Party
         if let seed = spec.insecureMaskSeed {
-            party = try Party.insecureSeeded(channel: channel, provider: provider, seed: seed, encoder: encoder)
+            party = try Party.insecureSeeded(channel: channel, provider: provider, seed: seed, encoder: encoder, truncation: truncation)
         } else {
-            party = try Party(channel: channel, provider: provider, encoder: encoder)
+            party = try Party(channel: channel, provider: provider, encoder: encoder, truncation: truncation)
         }
         let (result, cost) = try party.measure { () throws -> MPCJobResult in
             try MPCJob.run(party: party, input: input, parameters: MPCJobParameters(spec))
         }
-        return MPCRunReport(party: id, result: result, cost: cost)
+        let paillier = provider as? PaillierTripleProvider
+        return MPCRunReport(party: id, result: result, cost: cost,
+                            offlineSeconds: paillier?.offlineSeconds, offlineBytesSent: paillier?.offlineBytesSent)
     }
 
     /// A request–answer exchange with the dealer over `mesh`.
@@ -90,7 +102,10 @@ public enum MPCNetworkRun {
     }
 
     /// Runs the spec's dealer until every party has disconnected: each party's requests are
-    /// answered on a thread of its own, in that party's order.
+    /// answered on a thread of its own, in that party's order. A party whose connection fails
+    /// or who sends a malformed request is disconnected; the others are still served (so they
+    /// learn of the failure from that party, not from the dealer), and the dealer then fails
+    /// naming the first party at fault.
     public static func runDealer(spec: MPCSpec) throws -> MPCDealerReport {
         guard case let .dealer(node, seed) = spec.correlations else {
             throw MPCSpecError(file: spec.file, field: "correlations.source", message: "the spec has no dealer process (source is not dealer)")
@@ -114,7 +129,7 @@ public enum MPCNetworkRun {
                         let frame = try mesh.receive(from: id)
                         guard let w = WordCoding.words(frame) else {
                             outcome.fail(p, "'\(id)' sent a frame that is not whole words")
-                            mesh.close()
+                            mesh.disconnect(id)
                             return
                         }
                         words = w
@@ -122,7 +137,7 @@ public enum MPCNetworkRun {
                         return  // the party is done
                     } catch {
                         outcome.fail(p, "\(error)")
-                        mesh.close()
+                        mesh.disconnect(id)
                         return
                     }
                     do {
@@ -131,7 +146,7 @@ public enum MPCNetworkRun {
                         outcome.served(p, bytes: 8 * answer.count)
                     } catch {
                         outcome.fail(p, "'\(id)': \(error)")
-                        mesh.close()
+                        mesh.disconnect(id)
                         return
                     }
                 }
@@ -152,6 +167,7 @@ public enum MPCNetworkRun {
         switch spec.correlations {
         case let .insecureSharedSeed(seed): dealerSeed = seed
         case let .dealer(_, seed): dealerSeed = seed
+        case .paillier: dealerSeed = nil
         }
         let n = spec.parties.count
         let dealer = dealerSeed.map { TrustedDealer.insecureSeeded(partyCount: n, seed: $0) } ?? TrustedDealer(partyCount: n)

@@ -58,6 +58,10 @@ public struct MPCSpec: Sendable, Equatable {
         /// Every party runs the same seeded dealer itself: every party can compute every other
         /// party's shares. Reproducible, and insecure: for tests and demonstrations only.
         case insecureSharedSeed(UInt64)
+        /// No dealer: two parties make multiplication and matrix triples with Paillier
+        /// (`PaillierTripleProvider`); products are truncated locally (SecureML), so only
+        /// `matmul` runs in this mode.
+        case paillier(keyBits: Int)
     }
 
     public var file: String
@@ -123,6 +127,8 @@ private struct RawSpec: Decodable {
         var source: String
         var dealer: RawNode?
         var seed: UInt64?
+        var keyBits: Int?
+        enum CodingKeys: String, CodingKey { case source, dealer, seed, keyBits = "key-bits" }
     }
     struct RawLimits: Decodable {
         var connectTimeout: Double?
@@ -250,8 +256,15 @@ extension MPCSpec {
                 throw fail("correlations.seed", "insecure-shared-seed needs the seed every party uses")
             }
             correlations = .insecureSharedSeed(seed)
+        case "paillier":
+            let bits = raw.correlations.keyBits ?? 2048
+            guard (2048...4096).contains(bits) else { throw fail("correlations.key-bits", "must lie in 2048…4096, got \(bits)") }
+            guard raw.parties.count == 2, task == .matmul else {
+                throw fail("correlations.source", "paillier (dealer-free) triples serve two parties and the matmul task only")
+            }
+            correlations = .paillier(keyBits: bits)
         default:
-            throw fail("correlations.source", "must be dealer or insecure-shared-seed, got '\(raw.correlations.source)'")
+            throw fail("correlations.source", "must be dealer, paillier or insecure-shared-seed, got '\(raw.correlations.source)'")
         }
         var limits = TransportLimits()
         if let l = raw.limits {

@@ -302,6 +302,16 @@ public final class Mesh: @unchecked Sendable {
         return Frame(buffer: try mailbox.take(timeout: limits.receiveTimeout))
     }
 
+    /// Closes the connection to `peer` (the others stay open): its receives fail with `closed`,
+    /// and the peer sees its connection end.
+    public func disconnect(_ peer: String) {
+        lock.lock()
+        let channel = connections[peer]
+        lock.unlock()
+        mailboxes[peer]?.fail(.closed)
+        channel?.close(promise: nil)
+    }
+
     /// Closes every connection and the listener; blocked receives fail with `closed`.
     public func close() {
         lock.lock()

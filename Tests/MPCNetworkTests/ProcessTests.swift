@@ -200,3 +200,27 @@ struct ProcessTests {
         }
     }
 }
+
+extension ProcessTests {
+    @Test("dealer-free matmul: Paillier triples between two processes give the product")
+    func paillierMatmul() throws {
+        let a = InputTable(columns: ["a", "b", "c", "d"], values: [0.5, -1, 2, 0.25, 1.5, 0, -0.75, 1, -2, 0.125, 1, -1])
+        let b = InputTable(columns: ["p", "q"], values: [1, -0.5, 0.25, 2, -1, 1.5, 0.75, 0])
+        let path = try spec(
+            parties: [("alice", a.csv()), ("bob", b.csv())], task: "{kind: matmul}",
+            correlations: "correlations: {source: paillier, key-bits: 2048}", output: "[alice, bob]")
+        let alice = try Child(["mpc", "run", path, "--party", "alice"], in: w.path, name: "alice")
+        let bob = try Child(["mpc", "run", path, "--party", "bob"], in: w.path, name: "bob")
+        let ra = alice.finish(within: 120), rb = bob.finish(within: 120)
+        #expect(ra.status == 0 && ra.finished, "alice: \(alice.errors)")
+        #expect(rb.status == 0 && rb.finished, "bob: \(bob.errors)")
+        var expected = [Double](repeating: 0, count: 6)
+        for i in 0..<3 { for j in 0..<2 { for l in 0..<4 { expected[i * 2 + j] += a.values[i * 4 + l] * b.values[l * 2 + j] } } }
+        for child in [alice, bob] {
+            let got = try InputTable.parse(child.output, file: "out").values
+            #expect(got.count == 6)
+            #expect(zip(got, expected).allSatisfy { abs($0 - $1) < 1e-3 }, "\(got) vs \(expected)")
+            #expect(child.errors.contains("dealer-free triples (Paillier)"))
+        }
+    }
+}
