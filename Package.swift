@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         // MARK: Layer 0 — C libraries, reached only from layer 1 with `internal import`.
@@ -58,6 +61,20 @@ let package = Package(
 
         // MARK: Layer 2 — mechanisms.
         .target(name: "PrivacyAccounting"),
+        // Framed, size-limited byte streams over TCP with mutual TLS (swift-nio, swift-nio-ssl);
+        // development certificates (swift-certificates).
+        .target(
+            name: "Transport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+
+        // MARK: Layer 3 — MPC between processes: specs, TLS channels, the dealer as a service.
+        .target(
+            name: "MPCNetwork",
+            dependencies: ["SecretSharing", "Transport", "Paillier", "BigIntegerModule", "Codecs", .product(name: "Yams", package: "Yams")]),
 
         // MARK: Layer 3 — learning.
         .target(
@@ -131,7 +148,7 @@ let package = Package(
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
-                           "ModelImport", "RingArithmetic", "ThreatTraining"]),
+                           "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -183,6 +200,7 @@ let package = Package(
                 "MembershipInference", "ThreatTraining", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors",
                 "LabRandom",
             ]),
+        .testTarget(name: "MPCNetworkTests", dependencies: ["MPCNetwork", "Transport", "SecretSharing"]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
         .testTarget(
             name: "PrivacyAccountingTests", dependencies: ["PrivacyAccounting"],

@@ -10,8 +10,9 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The targets that may import each third-party module (docs/ARCHITECTURE.md, rule 3).
-THIRD_PARTY = {"ArgumentParser": {"privacy-lab"}, "Yams": {"Experiments"}, "GRDB": {"Experiments"},
-               "Crypto": {"Codecs", "Federated"}}
+THIRD_PARTY = {"ArgumentParser": {"privacy-lab"}, "Yams": {"Experiments", "MPCNetwork"}, "GRDB": {"Experiments"},
+               "Crypto": {"Codecs", "Federated", "Transport"},
+               "NIOCore": {"Transport"}, "NIOPosix": {"Transport"}, "NIOSSL": {"Transport"}, "NIOTLS": {"Transport"}, "X509": {"Transport"}}
 SYSTEM = {"Foundation", "FoundationEssentials", "Glibc", "Darwin", "Musl", "Dispatch", "Synchronization", "Testing", "XCTest"}
 IMPORT = re.compile(r"^\s*(?:@_exported\s+|@testable\s+|@preconcurrency\s+)*(?:(?:public|internal|package|private|fileprivate)\s+)?import\s+(?:(?:struct|class|enum|func|protocol|typealias|var|let)\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.M)
 

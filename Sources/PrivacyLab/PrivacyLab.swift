@@ -14,6 +14,7 @@
 @_exported import ModelAccess
 @_exported import ModelImport
 @_exported import ModelInversion
+@_exported import MPCNetwork
 @_exported import NeuralNetworks
 @_exported import Paillier
 @_exported import Poisoning
@@ -22,4 +23,5 @@
 @_exported import SecretSharing
 @_exported import Tensors
 @_exported import ThreatTraining
+@_exported import Transport
 

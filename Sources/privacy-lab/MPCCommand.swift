@@ -7,7 +7,7 @@ struct MPCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpc",
         abstract: "Additive secret-sharing MPC over Z(2^64).",
-        subcommands: [Bench.self])
+        subcommands: [Bench.self, MPCRun.self, MPCCerts.self])
 
     /// `privacy-lab mpc bench [--parties N] [--json]`.
     struct Bench: ParsableCommand {

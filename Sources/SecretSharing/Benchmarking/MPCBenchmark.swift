@@ -196,7 +196,7 @@ public enum MPCBenchmark {
                                    b: y, bShape: [500, 1]) { p, sx, sy in
                         let model = try SecureLogisticRegression.train(
                             party: p, features: sx, labels: sy!.assumingBound(1), parameters: params)
-                        return p.concatenate([model.weights.reshaped([30]), model.bias.reshaped([1])])
+                        return try p.concatenate([model.weights.reshaped([30]), model.bias.reshaped([1])])
                     }
                 } else {
                     expected = (0..<500).map { i in

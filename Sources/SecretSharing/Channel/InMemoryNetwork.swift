@@ -44,6 +44,9 @@ public final class InMemoryNetwork: @unchecked Sendable {
         partyCount: Int,
         _ body: @escaping @Sendable (InMemoryChannel) throws -> T
     ) throws -> [T] {
+        guard partyCount >= 2 else {
+            throw SecretSharingError.invalidArgument("an MPC network needs at least two parties, got \(partyCount)")
+        }
         let network = InMemoryNetwork(partyCount: partyCount)
         return try runPartyThreads(
             channels: (0..<partyCount).map { network.channel(for: $0) }, close: { network.close() }, body)
@@ -107,8 +110,9 @@ public final class InMemoryChannel: Channel, @unchecked Sendable {
     }
 
     public func send(_ words: [UInt64], to party: Int) throws(SecretSharingError) {
-        precondition(party != partyIndex && (0..<partyCount).contains(party),
-                     "party \(partyIndex) cannot send to \(party)")
+        guard party != partyIndex && (0..<partyCount).contains(party) else {
+            throw .invalidArgument("party \(partyIndex) cannot send to \(party)")
+        }
         receiving = false
         statistics.bytesSent += 8 * words.count
         statistics.messagesSent += 1
@@ -116,8 +120,9 @@ public final class InMemoryChannel: Channel, @unchecked Sendable {
     }
 
     public func receive(from party: Int) throws(SecretSharingError) -> [UInt64] {
-        precondition(party != partyIndex && (0..<partyCount).contains(party),
-                     "party \(partyIndex) cannot receive from \(party)")
+        guard party != partyIndex && (0..<partyCount).contains(party) else {
+            throw .invalidArgument("party \(partyIndex) cannot receive from \(party)")
+        }
         if !receiving {
             receiving = true
             statistics.rounds += 1

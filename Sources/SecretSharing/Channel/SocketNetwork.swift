@@ -20,7 +20,9 @@ public final class SocketNetwork: @unchecked Sendable {
 
     /// `partyCount ≥ 2` parties, one socket pair per pair of parties.
     public init(partyCount: Int) throws(SecretSharingError) {
-        precondition(partyCount >= 2, "an MPC network needs at least two parties")
+        guard partyCount >= 2 else {
+            throw .invalidArgument("an MPC network needs at least two parties, got \(partyCount)")
+        }
         self.partyCount = partyCount
         var fds = [[Int32]](repeating: [Int32](repeating: -1, count: partyCount), count: partyCount)
         for i in 0..<partyCount {
@@ -91,8 +93,9 @@ public final class SocketChannel: Channel, @unchecked Sendable {
     }
 
     public func send(_ words: [UInt64], to party: Int) throws(SecretSharingError) {
-        precondition(party != partyIndex && (0..<partyCount).contains(party),
-                     "party \(partyIndex) cannot send to \(party)")
+        guard party != partyIndex && (0..<partyCount).contains(party) else {
+            throw .invalidArgument("party \(partyIndex) cannot send to \(party)")
+        }
         receiving = false
         statistics.bytesSent += 8 * words.count
         statistics.messagesSent += 1
@@ -100,8 +103,9 @@ public final class SocketChannel: Channel, @unchecked Sendable {
     }
 
     public func receive(from party: Int) throws(SecretSharingError) -> [UInt64] {
-        precondition(party != partyIndex && (0..<partyCount).contains(party),
-                     "party \(partyIndex) cannot receive from \(party)")
+        guard party != partyIndex && (0..<partyCount).contains(party) else {
+            throw .invalidArgument("party \(partyIndex) cannot receive from \(party)")
+        }
         if !receiving {
             receiving = true
             statistics.rounds += 1

@@ -92,6 +92,9 @@ public enum SecretSharingError: Error, Equatable, CustomStringConvertible {
     case channelClosed
     /// The correlated-randomness provider could not serve a request.
     case providerFailure(String)
+    /// The connection to a peer failed: it closed, stalled past the timeout, or sent a frame
+    /// that is not a message (the reason names which, never a payload).
+    case peerFailure(party: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -110,6 +113,8 @@ public enum SecretSharingError: Error, Equatable, CustomStringConvertible {
             return "channel closed while waiting for a message"
         case let .providerFailure(message):
             return "correlated randomness: \(message)"
+        case let .peerFailure(party, reason):
+            return "party \(party): \(reason)"
         }
     }
 }

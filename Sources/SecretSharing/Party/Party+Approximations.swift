@@ -193,8 +193,8 @@ extension Party {
             let top = powers[powers.count - 1]
             let have = powers.count
             let need = Swift.min(have, degree - have)
-            let lefts = concatenate([SecretTensor](repeating: top, count: need).map { $0.reshaped([$0.count]) })
-            let rights = concatenate(powers[0..<need].map { $0.reshaped([$0.count]) })
+            let lefts = try concatenate([SecretTensor](repeating: top, count: need).map { $0.reshaped([$0.count]) })
+            let rights = try concatenate(powers[0..<need].map { $0.reshaped([$0.count]) })
             let products = try multiply(lefts.assumingBound(1.01), rights.assumingBound(1.01))
             for j in 0..<need {
                 let part = products.rows((j * x.count)..<((j + 1) * x.count)).reshaped(x.shape)

@@ -85,6 +85,35 @@ extension Party {
         return values
     }
 
+    /// Opens `x` to the parties in `receivers` only, who decode it; every other party gets nil.
+    /// Every party sends its share to every other receiver; a receiver learns `x`, a
+    /// non-receiver learns nothing (it receives nothing).
+    ///
+    /// Throws `boundViolated` as `reveal` does, and `invalidArgument` for a receiver that is not
+    /// a party.
+    /// - Cost: 1 round at a receiver (none elsewhere); `|receivers \ {self}|·8·count` bytes.
+    public func reveal(_ x: SecretTensor, to receivers: Set<Int>) throws(SecretSharingError) -> [Double]? {
+        for r in receivers where !(0..<partyCount).contains(r) {
+            throw .invalidArgument("output receiver \(r) is not a party of \(partyCount)")
+        }
+        for r in receivers.sorted() where r != index { try channel.send(x.share, to: r) }
+        guard receivers.contains(index) else { return nil }
+        var sum = x.share
+        for p in 0..<partyCount where p != index {
+            let message = try channel.receive(from: p)
+            guard message.count == sum.count else {
+                throw .malformedMessage(from: p, expected: sum.count, received: message.count)
+            }
+            Ring.addInPlace(&sum, message)
+        }
+        let values = encoder.decode(sum)
+        let slack = x.bound + 4 * encoder.resolution
+        for v in values where abs(v) > slack {
+            throw .boundViolated(operation: "reveal", value: v, bound: x.bound)
+        }
+        return values
+    }
+
     /// Opens secret bits to every party.
     /// - Cost: 1 round, `(n-1)·8·count` bytes per party.
     public func reveal(_ bits: SecretBits) throws(SecretSharingError) -> [Bool] {
@@ -236,7 +265,12 @@ extension Party {
     }
 
     /// Concatenates tensors along the first axis (flat for 1-D). Local.
-    public func concatenate(_ parts: [SecretTensor]) -> SecretTensor {
+    /// - Throws: `invalidArgument` for no parts, or parts whose shapes differ past the first axis.
+    public func concatenate(_ parts: [SecretTensor]) throws(SecretSharingError) -> SecretTensor {
+        guard let first = parts.first else { throw .invalidArgument("concatenate: no tensors") }
+        for p in parts where p.shape.count != first.shape.count || p.shape.dropFirst() != first.shape.dropFirst() {
+            throw .invalidArgument("concatenate: shapes \(first.shape) and \(p.shape) differ past the first axis")
+        }
         var share: [UInt64] = []
         share.reserveCapacity(parts.reduce(0) { $0 + $1.count })
         var rows = 0

@@ -1,0 +1,169 @@
+import SecretSharing
+
+/// What a networked run computes, decoded from the spec's `task` and `output`.
+public struct MPCJobParameters: Sendable, Equatable {
+    public var task: MPCSpec.TaskKind
+    public var split: MPCSpec.Split
+    public var label: String?
+    public var training: LogisticRegressionParameters
+    /// The parties that learn the output.
+    public var outputs: Set<Int>
+
+    public init(task: MPCSpec.TaskKind, split: MPCSpec.Split, label: String?,
+                training: LogisticRegressionParameters, outputs: Set<Int>) {
+        self.task = task
+        self.split = split
+        self.label = label
+        self.training = training
+        self.outputs = outputs
+    }
+
+    public init(_ spec: MPCSpec) {
+        self.init(task: spec.task, split: spec.split, label: spec.label,
+                  training: LogisticRegressionParameters(
+                    epochs: spec.epochs, batchSize: spec.batchSize, learningRate: spec.learningRate,
+                    sigmoidIterations: spec.sigmoidIterations),
+                  outputs: spec.outputIndices)
+    }
+}
+
+/// One party's result of a job.
+public struct MPCJobResult: Sendable, Equatable {
+    /// The revealed output (row-major) at an output party; nil elsewhere.
+    public var output: [Double]?
+    /// The output's shape (public).
+    public var shape: [Int]
+    /// Names of the output's columns: for logistic regression the feature names then `bias`
+    /// (known to output parties; others' feature names are public metadata of the run).
+    public var columns: [String]
+}
+
+/// The protocol of one networked run, the same code whether the parties are threads of one
+/// process (`InMemoryNetwork`) or processes over TLS (`NetworkChannel`): so a run over the
+/// network gives, for the same seeds, bit for bit the in-process engine's result.
+///
+/// Steps, at every party:
+/// 1. Public metadata: every party announces its input's row and feature-column counts and
+///    whether it holds the label column (one round; shapes are public, values are not).
+/// 2. Each party secret-shares its own block (`Party.share`); the blocks are joined in party
+///    order — stacked (`split: rows`) or side by side (`split: columns`).
+/// 3. The task: logistic-regression training (`SecureLogisticRegression`), or `relu` /
+///    `sigmoid` of the joint table, or `matmul` of party 0's matrix by party 1's.
+/// 4. The result is revealed to the output parties only (`Party.reveal(_:to:)`).
+public enum MPCJob {
+    public static func run(
+        party: Party, input: InputTable, parameters: MPCJobParameters
+    ) throws(SecretSharingError) -> MPCJobResult {
+        let n = party.partyCount
+        // Local: features and, if held, the label column.
+        var labelIndex: Int?
+        if parameters.task == .logisticRegression, let label = parameters.label {
+            labelIndex = input.columns.firstIndex(of: label)
+        }
+        let width = input.columns.count - (labelIndex == nil ? 0 : 1)
+        var features: [Double] = []
+        var labels: [Double] = []
+        features.reserveCapacity(input.rows * width)
+        for r in 0..<input.rows {
+            for c in 0..<input.columns.count {
+                let v = input.values[r * input.columns.count + c]
+                if c == labelIndex {
+                    guard v == 0 || v == 1 else {
+                        throw .invalidArgument("the label column '\(parameters.label!)' must hold 0 or 1 (row \(r + 2))")
+                    }
+                    labels.append(v)
+                } else {
+                    features.append(v)
+                }
+            }
+        }
+        // 1. Public metadata.
+        let announced = try party.channel.broadcastExchange(
+            [UInt64(input.rows), UInt64(width), labelIndex == nil ? 0 : 1])
+        let limit = UInt64(1) << 32
+        for (p, m) in announced.enumerated() where m[0] >= limit || m[1] >= limit || m[2] > 1 {
+            throw .peerFailure(party: p, reason: "announced an impossible input shape")
+        }
+        let rows = announced.map { Int($0[0]) }, widths = announced.map { Int($0[1]) }
+        let holdsLabel = announced.map { $0[2] == 1 }
+        for p in 0..<n where rows[p] == 0 || (widths[p] == 0 && parameters.task != .logisticRegression) {
+            throw .invalidArgument("party \(p)'s input has no values")
+        }
+        switch (parameters.task, parameters.split) {
+        case (.matmul, _):
+            guard n == 2, widths[0] == rows[1] else {
+                throw .invalidArgument("matmul: party 0's matrix is \(rows[0])×\(widths[0]), party 1's \(rows[1])×\(widths[1]): they do not chain")
+            }
+        case (_, .rows):
+            guard Set(widths).count == 1 else {
+                throw .invalidArgument("split by rows: the parties' inputs have \(widths) feature columns; they must agree")
+            }
+            if parameters.task == .logisticRegression, let p = holdsLabel.firstIndex(of: false) {
+                throw .invalidArgument("split by rows: party \(p)'s input has no label column '\(parameters.label ?? "")'")
+            }
+        case (_, .columns):
+            guard Set(rows).count == 1 else {
+                throw .invalidArgument("split by columns: the parties' inputs have \(rows) rows; they must agree")
+            }
+            if parameters.task == .logisticRegression && holdsLabel.filter({ $0 }).count != 1 {
+                throw .invalidArgument("split by columns: exactly one party must hold the label column '\(parameters.label ?? "")'")
+            }
+        }
+        // 2. Shares of every block.
+        var blocks: [SecretTensor] = []
+        for p in 0..<n {
+            blocks.append(try party.share(p == party.index ? features : nil, shape: [rows[p], widths[p]], owner: p))
+        }
+        // 3. The task.
+        let result: SecretTensor
+        var shape: [Int]
+        var columns: [String] = []
+        switch parameters.task {
+        case .matmul:
+            result = try party.matmul(blocks[0], blocks[1])
+            shape = [rows[0], widths[1]]
+        case .relu, .sigmoid:
+            let x = try join(blocks, split: parameters.split, party: party)
+            result = try parameters.task == .relu ? party.relu(x) : party.sigmoid(x)
+            shape = x.shape
+        case .logisticRegression:
+            let x = try join(blocks, split: parameters.split, party: party)
+            var y: SecretTensor
+            switch parameters.split {
+            case .rows:
+                var parts: [SecretTensor] = []
+                for p in 0..<n {
+                    parts.append(try party.share(p == party.index ? labels : nil, shape: [rows[p], 1], owner: p, bound: 1))
+                }
+                y = try party.concatenate(parts)
+            case .columns:
+                let owner = holdsLabel.firstIndex(of: true)!
+                y = try party.share(owner == party.index ? labels : nil, shape: [rows[0], 1], owner: owner, bound: 1)
+            }
+            let model = try SecureLogisticRegression.train(
+                party: party, features: x, labels: y, parameters: parameters.training)
+            let d = x.shape[1]
+            result = try party.concatenate([model.weights.reshaped([d]), model.bias.reshaped([1])])
+            shape = [d + 1]
+            columns = []
+        }
+        // 4. Output.
+        let revealed = try party.reveal(result, to: parameters.outputs)
+        if parameters.task == .logisticRegression {
+            columns = (0..<(shape[0] - 1)).map { "w\($0)" } + ["bias"]
+        } else {
+            columns = (0..<(shape.count == 2 ? shape[1] : 1)).map { "c\($0)" }
+        }
+        return MPCJobResult(output: revealed, shape: shape, columns: columns)
+    }
+
+    /// The blocks joined in party order: stacked (rows) or side by side (columns).
+    static func join(_ blocks: [SecretTensor], split: MPCSpec.Split, party: Party) throws(SecretSharingError) -> SecretTensor {
+        switch split {
+        case .rows:
+            return try party.concatenate(blocks)
+        case .columns:
+            return party.transpose(try party.concatenate(blocks.map { party.transpose($0) }))
+        }
+    }
+}
