@@ -3,6 +3,13 @@
 // Layering (arrows point down only) is described in README.md and docs/ARCHITECTURE.md.
 import PackageDescription
 
+// The platform claim: PrivacyLab is built and tested on Linux (x86-64, glibc) only. Its native
+// dependencies (OpenBLAS, GMP, zlib from the system's packages), its `/proc` and `flock` uses and
+// every test and benchmark run there; a build elsewhere stops here instead of half-working.
+#if !os(Linux)
+#error("PrivacyLab builds on Linux only (see README.md, Two commands)")
+#endif
+
 /// Optimisation flags for the numeric targets: hot loops are written over raw buffers and
 /// checked by tests in debug builds; release builds may vectorise them for AVX2 machines.
 // Still unsafe flags (issue #21, item 4): without them (CKernels at clang's default -O2, its
@@ -13,7 +20,6 @@ let numericSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "PrivacyLab",
-    platforms: [.macOS(.v14)],
     products: [
         .library(name: "PrivacyLab", targets: ["PrivacyLab"]),
         .executable(name: "privacy-lab", targets: ["privacy-lab"]),
@@ -93,7 +99,7 @@ let package = Package(
         .target(
             name: "Federated",
             dependencies: ["NeuralNetworks", "Datasets", "Paillier", "SecretSharing", "PrivacyAccounting", "BigIntegerModule",
-                           "Codecs", "LabRandom", "Tensors", .product(name: "Crypto", package: "swift-crypto")],
+                           "Codecs", "RingArithmetic", "LabRandom", "Tensors", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: numericSettings),
 
         // MARK: Layer 5 — threats.
@@ -138,7 +144,7 @@ let package = Package(
             plugins: ["CodeFingerprint"]),
 
         // The fingerprint of the sources every result is keyed by (see Plugins/CodeFingerprint).
-        .executableTarget(name: "privacy-lab-fingerprint", dependencies: ["Codecs"], path: "Plugins/CodeFingerprintTool"),
+        .executableTarget(name: "privacy-lab-fingerprint", path: "Plugins/CodeFingerprintTool"),
         .plugin(name: "CodeFingerprint", capability: .buildTool(), dependencies: ["privacy-lab-fingerprint"],
                 path: "Plugins/CodeFingerprint"),
 
@@ -156,26 +162,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // MARK: Benchmarks — side-by-side comparisons with peer tools (see Benchmarks/README.md).
-        .executableTarget(
-            name: "privacy-lab-bench", dependencies: ["PrivacyLab"],
-            path: "Benchmarks/Sources/privacy-lab-bench"),
-        .executableTarget(
-            name: "privacy-lab-data-bench", dependencies: ["PrivacyLab"],
-            path: "Benchmarks/datasets/Sources/privacy-lab-data-bench"),
-        .executableTarget(
-            name: "privacy-lab-inversion-bench",
-            dependencies: ["ModelInversion", "ThreatTraining", "Datasets", "NeuralNetworks", "Tensors", "LabRandom"],
-            path: "Benchmarks/inversion/Sources/privacy-lab-inversion-bench"),
-        .executableTarget(
-            name: "privacy-lab-fed-bench", dependencies: ["PrivacyLab"],
-            path: "Benchmarks/federated/Sources/privacy-lab-fed-bench"),
-        .executableTarget(
-            name: "privacy-lab-evasion-bench", dependencies: ["PrivacyLab"],
-            path: "Benchmarks/evasion/Sources/privacy-lab-evasion-bench"),
-        .executableTarget(
-            name: "privacy-lab-backdoor-bench", dependencies: ["PrivacyLab"],
-            path: "Benchmarks/backdoor/Sources/privacy-lab-backdoor-bench"),
+        // Benchmarks are a nested package (Benchmarks/Package.swift), so building PrivacyLab never builds them.
 
         // MARK: Tests — one test target per source target, and the helpers they share.
         .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
@@ -202,6 +189,7 @@ let package = Package(
             ]),
         .testTarget(name: "MPCNetworkTests", dependencies: ["MPCNetwork", "Transport", "SecretSharing"]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
+        .testTarget(name: "RingArithmeticTests", dependencies: ["RingArithmetic", "LabRandom"]),
         .testTarget(
             name: "PrivacyAccountingTests", dependencies: ["PrivacyAccounting"],
             exclude: ["generate_vectors.py"], resources: [.copy("Vectors")]),

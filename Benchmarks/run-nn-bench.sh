@@ -50,8 +50,8 @@ mkdir -p "$OUT_DIR"
 # separators both work): mlp_train_samples_per_s, cnn_train_samples_per_s,
 # per_example_loss_samples_per_s, peak_rss_mb, and preferably threads and openblas_core.
 # "{threads}" is replaced by the thread count; OPENBLAS_NUM_THREADS is also set to it.
-OURS_BUILD_CMD="${OURS_BUILD_CMD:-swift build -c release --product privacy-lab-bench}"
-DEFAULT_OURS_CMD="$REPO/.build/release/privacy-lab-bench nn --json --threads {threads}"
+OURS_BUILD_CMD="${OURS_BUILD_CMD:-swift build --package-path Benchmarks -c release --product privacy-lab-bench}"
+DEFAULT_OURS_CMD="$REPO/Benchmarks/.build/release/privacy-lab-bench nn --json --threads {threads}"
 OURS_CMD="${OURS_CMD:-$DEFAULT_OURS_CMD}"
 # ============================================================================================
 PYTORCH_CMD="$TORCH_PYTHON $HERE/peers/pytorch_nn.py --threads {threads} ${PYTORCH_ARGS:-}"

@@ -42,7 +42,6 @@ let parentIdentity = URL(fileURLWithPath: Context.packageDirectory).deletingLast
 
 let package = Package(
     name: "PrivacyLabFuzzing",
-    platforms: [.macOS(.v14)],
     dependencies: [.package(path: "..")],
     targets: [
         .target(name: "CFuzzerDriver", path: "Sources/CFuzzerDriver"),

@@ -36,8 +36,8 @@ MODEL_DIR="${MODEL_DIR:-$OUT_DIR}"
 mkdir -p "$OUT_DIR" "$MODEL_DIR"
 echo "results in $OUT_DIR" >&2
 
-(cd "$REPO" && swift build -c release --product privacy-lab-backdoor-bench >&2)
-OURS="$REPO/.build/release/privacy-lab-backdoor-bench"
+(cd "$REPO" && swift build --package-path Benchmarks -c release --product privacy-lab-backdoor-bench >&2)
+OURS="$REPO/Benchmarks/.build/release/privacy-lab-backdoor-bench"
 PRESET_ENV=("OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}")
 if [ -n "${OPENBLAS_L2_SIZE:-}" ]; then PRESET_ENV+=("OPENBLAS_L2_SIZE=$OPENBLAS_L2_SIZE"); fi
 

@@ -5,14 +5,14 @@
 #
 #   Benchmarks/dp/run.sh [ROUNDS] [DATA_DIR]
 #
-# Needs: a release build of privacy-lab-bench (swift build -c release --product privacy-lab-bench)
+# Needs: a release build of privacy-lab-bench (swift build --package-path Benchmarks -c release --product privacy-lab-bench)
 # and a Python with torch and opacus ($PYTHON, default /work/venvs/torch/bin/python).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-3}
 data=${2:-${PRIVACY_LAB_DATA:-../shared/data}}
 python=${PYTHON:-/work/venvs/torch/bin/python}
-bench=.build/release/privacy-lab-bench
+bench=Benchmarks/.build/release/privacy-lab-bench
 out=$(mktemp)
 for i in $(seq 1 "$rounds"); do
   echo "{\"round\": $i, \"loadavg\": \"$(cut -d' ' -f1-3 /proc/loadavg)\", \"tool\": \"load\"}" | tee -a "$out"

@@ -31,8 +31,8 @@ OUT_DIR="${OUT_DIR:-$(mktemp -d -t privacy-lab-evasion-bench.XXXXXX)}"
 mkdir -p "$OUT_DIR"
 log() { echo "evasion-bench: $*" >&2; }
 
-(cd "$REPO" && swift build -c release --product privacy-lab-evasion-bench) >"$OUT_DIR/build.log" 2>&1 || { log "build failed: $OUT_DIR/build.log"; exit 1; }
-BIN="$REPO/.build/release/privacy-lab-evasion-bench"
+(cd "$REPO" && swift build --package-path Benchmarks -c release --product privacy-lab-evasion-bench) >"$OUT_DIR/build.log" 2>&1 || { log "build failed: $OUT_DIR/build.log"; exit 1; }
+BIN="$REPO/Benchmarks/.build/release/privacy-lab-evasion-bench"
 MODEL="${MODEL:-$OUT_DIR/cnn.safetensors}"
 if [ ! -f "$MODEL" ]; then
     log "training the benchmark CNN -> $MODEL"

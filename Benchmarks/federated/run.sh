@@ -37,9 +37,9 @@ mkdir -p "$OUT_DIR"
 log() { echo "federated-bench: $*" >&2; }
 
 log "building privacy-lab-fed-bench (release)"
-(cd "$REPO" && swift build -c release --product privacy-lab-fed-bench) >"$OUT_DIR/build.log" 2>&1 || {
+(cd "$REPO" && swift build --package-path Benchmarks -c release --product privacy-lab-fed-bench) >"$OUT_DIR/build.log" 2>&1 || {
     log "build failed (see $OUT_DIR/build.log)"; exit 1; }
-OURS="$REPO/.build/release/privacy-lab-fed-bench"
+OURS="$REPO/Benchmarks/.build/release/privacy-lab-fed-bench"
 PRESET_ENV=("OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}")
 if [ -n "${OPENBLAS_L2_SIZE:-}" ]; then PRESET_ENV+=("OPENBLAS_L2_SIZE=$OPENBLAS_L2_SIZE"); fi
 

@@ -18,8 +18,8 @@ rounds=${1:-3}
 data=${2:-${PRIVACY_LAB_DATA:-../shared/data}}
 python=${TORCH_PYTHON:-/work/venvs/torch/bin/python}
 iterations=${ITERATIONS:-300}
-if [ "${SKIP_BUILD:-0}" != 1 ]; then swift build -c release --product privacy-lab-inversion-bench >&2; fi
-bench=.build/release/privacy-lab-inversion-bench
+if [ "${SKIP_BUILD:-0}" != 1 ]; then swift build --package-path Benchmarks -c release --product privacy-lab-inversion-bench >&2; fi
+bench=Benchmarks/.build/release/privacy-lab-inversion-bench
 problem=$(mktemp -d)
 out=$(mktemp)
 preset=("OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}")

@@ -1,7 +1,12 @@
 // privacy-lab-fingerprint ROOT OUTPUT FILE...: writes OUTPUT, a Swift file giving the SHA-256 of
 // FILE... (each as its path relative to ROOT, its byte count and its bytes, in path order) and
 // the git commit of ROOT when it is a checkout. Run by the CodeFingerprint build plugin.
-import Codecs
+//
+// The digest is computed by coreutils' `sha256sum`, fed the byte stream through a pipe. The tool
+// links nothing of the package: a build tool that imported swift-crypto made SwiftPM build a
+// second, host-tool copy of BoringSSL, which the plugin-tool build and the package build then
+// recompiled in turn on every incremental build (each keeps its own build database over the same
+// object files).
 import Foundation
 
 let arguments = CommandLine.arguments
@@ -17,17 +22,39 @@ var entries: [(relative: String, path: String)] = arguments.dropFirst(3).map { p
 }
 entries.sort { $0.relative < $1.relative }
 
-var hasher = SHA256()
-hasher.update(Array("privacy-lab sources v1\n".utf8))
-for entry in entries {
-    guard let data = FileManager.default.contents(atPath: entry.path) else {
-        FileHandle.standardError.write(Data("privacy-lab-fingerprint: cannot read \(entry.path)\n".utf8))
-        exit(1)
-    }
-    hasher.update(Array("\(entry.relative)\n\(data.count)\n".utf8))
-    hasher.update([UInt8](data))
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("privacy-lab-fingerprint: \(message)\n".utf8))
+    exit(1)
 }
-let fingerprint = hasher.finalize().hex
+
+/// SHA-256 (hex) of everything `feed` writes, computed by `sha256sum` reading a pipe.
+func sha256Hex(_ feed: (FileHandle) throws -> Void) -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["sha256sum", "-"]
+    let input = Pipe(), output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    do { try process.run() } catch { fail("cannot run sha256sum: \(error)") }
+    do { try feed(input.fileHandleForWriting) } catch { fail("cannot write to sha256sum: \(error)") }
+    try? input.fileHandleForWriting.close()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let digest = String(text.prefix { !$0.isWhitespace })
+    guard process.terminationStatus == 0, digest.count == 64, digest.allSatisfy(\.isHexDigit) else {
+        fail("sha256sum failed (status \(process.terminationStatus)): \(text)")
+    }
+    return digest.lowercased()
+}
+
+let fingerprint = sha256Hex { pipe in
+    try pipe.write(contentsOf: Data("privacy-lab sources v1\n".utf8))
+    for entry in entries {
+        guard let data = FileManager.default.contents(atPath: entry.path) else { fail("cannot read \(entry.path)") }
+        try pipe.write(contentsOf: Data("\(entry.relative)\n\(data.count)\n".utf8))
+        try pipe.write(contentsOf: data)
+    }
+}
 
 /// The commit HEAD names, when ROOT is a git checkout (or worktree).
 func gitCommit(root: String) -> String? {

@@ -71,7 +71,7 @@ public struct DPOptimizer: Sendable {
         for p in gradients.indices {
             gradients[p].withUnsafeMutableBufferPointer { g in
                 if std > 0 {
-                    Ziggurat.addNoise(to: g, standardDeviation: std, scale: scale, random: &randomness)
+                    randomness.addGaussianNoise(to: g, standardDeviation: std, scale: scale)
                 } else {
                     for i in g.indices { g[i] = Float(Double(g[i]) * scale) }
                 }

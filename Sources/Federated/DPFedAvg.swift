@@ -83,7 +83,7 @@ public struct DPFedAvg: SummingStrategy {
         let sigma = noiseMultiplier * clipNorm
         var noisy = sum.sum
         var random = noise.stream("round/\(round)")
-        GaussianFill.add(standardDeviation: sigma, to: &noisy, using: &random)
+        if sigma > 0 { noisy.withUnsafeMutableBufferPointer { random.addGaussianNoise(to: $0, standardDeviation: sigma) } }
         let scale = serverLearningRate / (samplingProbability * Double(clientCount))
         if noiseMultiplier > 0 {
             try accountant.record(samplingProbability: samplingProbability, noiseMultiplier: noiseMultiplier)
@@ -101,25 +101,4 @@ public struct DPFedAvg: SummingStrategy {
 
     /// ε spent so far at the configured δ.
     public func epsilon() throws -> Double { try epsilon(delta: delta) }
-}
-
-/// Gaussian draws by the Box–Muller transform from 53-bit uniforms of any generator.
-enum GaussianFill {
-    static func add<G: RandomNumberGenerator>(standardDeviation sigma: Double, to values: inout [Double], using random: inout G) {
-        guard sigma > 0 else { return }
-        let n = values.count
-        values.withUnsafeMutableBufferPointer { v in
-            var i = 0
-            while i < n {
-                // u1 ∈ (0, 1], u2 ∈ [0, 1)
-                let u1 = Double((random.next() >> 11) + 1) * 0x1p-53
-                let u2 = Double(random.next() >> 11) * 0x1p-53
-                let r = (-2 * libmLog(u1)).squareRoot() * sigma
-                let a = 2 * Double.pi * u2
-                v[i] += r * libmCos(a)
-                if i + 1 < n { v[i + 1] += r * libmSin(a) }
-                i += 2
-            }
-        }
-    }
 }

@@ -1,4 +1,7 @@
-/// The fixed-point encoding secure aggregation sums: a real x becomes the integer round(x·2^f),
+public import RingArithmetic
+
+/// The fixed-point encoding secure aggregation sums (the lab's `FixedPointCode`, with f and the
+/// value bits chosen by the spec): a real x becomes the integer round(x·2^f),
 /// stored as a two's-complement word of Z(2^64).
 ///
 /// Laws: for |x| < `limit`, |decode(encode(x)) − x| ≤ 2^−(f+1); encodings add in Z(2^64), so the
@@ -9,10 +12,12 @@
 /// A client's contribution (v, w) is encoded as d + 1 words: round(w·v_i·2^f) for each i, then
 /// round(w·2^f), so that one sum gives both Σ w_k v_k and Σ w_k.
 public struct FixedPointFormat: Sendable, Equatable, Hashable {
+    /// The lab's fixed-point code with these f and value bits.
+    public let code: FixedPointCode
     /// f, the number of fractional bits.
-    public let fractionalBits: Int
+    public var fractionalBits: Int { code.fractionalBits }
     /// Values must stay below 2^(valueBits − 1 − f) in magnitude (and sums below 2^63).
-    public let valueBits: Int
+    public var valueBits: Int { code.valueBits }
 
     /// - Parameters:
     ///   - fractionalBits: f in 1...40.
@@ -21,49 +26,43 @@ public struct FixedPointFormat: Sendable, Equatable, Hashable {
         guard (1...40).contains(fractionalBits) else {
             throw .invalidConfiguration(field: "secure_aggregation.fractional_bits", reason: "must lie in 1...40, got \(fractionalBits)")
         }
-        guard (fractionalBits + 2...62).contains(valueBits) else {
+        guard (fractionalBits + 2...62).contains(valueBits), let code = FixedPointCode(fractionalBits: fractionalBits, valueBits: valueBits) else {
             throw .invalidConfiguration(field: "secure_aggregation.value_bits", reason: "must lie in \(fractionalBits + 2)...62, got \(valueBits)")
         }
-        self.fractionalBits = fractionalBits
-        self.valueBits = valueBits
+        self.code = code
     }
 
     /// 2^f.
-    public var scale: Double { Double(sign: .plus, exponent: fractionalBits, significand: 1) }
+    public var scale: Double { code.scale }
     /// The largest magnitude an encoded real may have: 2^(valueBits − 1 − f).
-    public var limit: Double { Double(sign: .plus, exponent: valueBits - 1 - fractionalBits, significand: 1) }
+    public var limit: Double { code.limit }
 
     /// The d + 1 words of contribution (v, w) of client `party`.
     public func encodeContribution(_ vector: [Float], weight: Double, party: Int) throws(FederatedError) -> [UInt64] {
         var out = [UInt64](repeating: 0, count: vector.count + 1)
-        let s = scale, lim = limit
+        let code = self.code
         var bad: (Int, Double)? = nil
         vector.withUnsafeBufferPointer { v in
             out.withUnsafeMutableBufferPointer { o in
                 for i in 0..<v.count {
                     let x = weight * Double(v[i])
-                    guard x.isFinite, abs(x) < lim else { bad = (i, x); return }
-                    o[i] = UInt64(bitPattern: Int64((x * s).rounded()))
+                    guard let word = code.encode(x) else { bad = (i, x); return }
+                    o[i] = word
                 }
             }
         }
-        if let (i, x) = bad { throw .fixedPointOverflow(party: party, index: i, value: x, limit: lim) }
-        guard weight.isFinite, abs(weight) < lim else { throw .fixedPointOverflow(party: party, index: vector.count, value: weight, limit: lim) }
-        out[vector.count] = UInt64(bitPattern: Int64((weight * s).rounded()))
+        if let (i, x) = bad { throw .fixedPointOverflow(party: party, index: i, value: x, limit: code.limit) }
+        guard let weightWord = code.encode(weight) else {
+            throw .fixedPointOverflow(party: party, index: vector.count, value: weight, limit: code.limit)
+        }
+        out[vector.count] = weightWord
         return out
     }
 
     /// The weighted sum encoded by `words` (d + 1 words from summing contributions of `count` clients).
     public func decodeSum(_ words: [UInt64], count: Int) -> WeightedSum {
-        let inv = 1 / scale
-        let d = words.count - 1
-        var sum = [Double](repeating: 0, count: d)
-        words.withUnsafeBufferPointer { w in
-            sum.withUnsafeMutableBufferPointer { s in
-                for i in 0..<d { s[i] = Double(Int64(bitPattern: w[i])) * inv }
-            }
-        }
-        return WeightedSum(sum: sum, totalWeight: Double(Int64(bitPattern: words[d])) * inv, count: count)
+        let decoded = code.decode(words)
+        return WeightedSum(sum: Array(decoded.dropLast()), totalWeight: decoded[words.count - 1], count: count)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LabRandom
 
 /// One measured operation of `MPCBenchmark`.
 public struct MPCBenchmarkResult: Sendable, Equatable {
@@ -230,13 +231,11 @@ public enum MPCBenchmark {
     /// 500 rows × 30 standardized features, two Gaussian classes (the size of CrypTen's
     /// logistic-regression figure in Benchmarks/mpc).
     static func logisticData() -> ([Double], [Double]) {
-        var g = InsecureSplitMix64(seed: 500)
-        func uniform() -> Double { Double(g.next() >> 11) / 9_007_199_254_740_992 + 1e-12 }
-        func normal() -> Double { (-2 * Foundation.log(uniform())).squareRoot() * Foundation.cos(2 * .pi * uniform()) }
+        var g = LabRandom(seed: 500)
         var x = [Double](repeating: 0, count: 500 * 30), y = [Double](repeating: 0, count: 500)
         for i in 0..<500 {
-            y[i] = uniform() < 0.4 ? 1 : 0
-            for j in 0..<30 { x[i * 30 + j] = normal() + (y[i] - 0.5) * (j < 10 ? 0.8 : 0) }
+            y[i] = g.nextDouble() < 0.4 ? 1 : 0
+            for j in 0..<30 { x[i * 30 + j] = g.nextNormal() + (y[i] - 0.5) * (j < 10 ? 0.8 : 0) }
         }
         return (x, y)
     }

@@ -1,3 +1,4 @@
+public import RingArithmetic
 /// Encodes real numbers as fixed-point elements of the ring Z(2^64).
 ///
 /// A real `x` is encoded as `round(x · 2^f)` taken modulo 2^64 (two's complement), where `f` is
@@ -17,61 +18,49 @@
 /// - Complexity: O(1) per value.
 /// - Reference: Mohassel, Zhang, "SecureML" (S&P 2017) §4.1; CrypTen's `FixedPointEncoder`.
 public struct FixedPointEncoder: Sendable, Equatable {
+    /// The lab's fixed-point code this encoder uses (with all 63 value bits).
+    public let code: FixedPointCode
     /// The number of fractional bits `f`.
-    public let fractionalBits: Int
+    public var fractionalBits: Int { code.fractionalBits }
     /// `2^f`.
-    public let scale: Double
+    public var scale: Double { code.scale }
 
     /// An encoder with `fractionalBits` bits after the binary point (1...30).
     public init(fractionalBits: Int = 16) {
         precondition((1...30).contains(fractionalBits), "fractionalBits must be in 1...30")
-        self.fractionalBits = fractionalBits
-        self.scale = Double(UInt64(1) << UInt64(fractionalBits))
+        self.code = FixedPointCode(fractionalBits: fractionalBits)!
     }
 
     /// The largest magnitude a secret value may have: `2^(62-f)`.
-    public var limit: Double { Double(UInt64(1) << UInt64(62 - fractionalBits)) }
+    public var limit: Double { code.limit }
 
     /// The largest magnitude of a product of two secrets before truncation: `2^(62-2f)`.
     public var productLimit: Double { Double(UInt64(1) << UInt64(62 - 2 * fractionalBits)) }
 
     /// The resolution `2^-f` (one unit in the last place).
-    public var resolution: Double { 1 / scale }
+    public var resolution: Double { code.resolution }
 
     /// Encodes one value; throws `encodingOverflow` when `|x| ≥ limit` or `x` is not finite.
     @inlinable
     public func encode(_ x: Double) throws(SecretSharingError) -> UInt64 {
-        guard x.isFinite, abs(x) < limit else {
-            throw .encodingOverflow(value: x, limit: limit)
-        }
-        return UInt64(bitPattern: Int64((x * scale).rounded()))
+        guard let word = code.encode(x) else { throw .encodingOverflow(value: x, limit: code.limit) }
+        return word
     }
 
     /// Encodes many values; throws on the first value out of range (naming its index).
     public func encode(_ values: [Double]) throws(SecretSharingError) -> [UInt64] {
         var out = [UInt64](repeating: 0, count: values.count)
-        let lim = limit, s = scale
-        for i in values.indices {
-            let x = values[i]
-            guard x.isFinite, abs(x) < lim else {
-                throw .encodingOverflow(value: x, limit: lim, index: i)
-            }
-            out[i] = UInt64(bitPattern: Int64((x * s).rounded()))
-        }
+        let bad = values.withUnsafeBufferPointer { v in out.withUnsafeMutableBufferPointer { code.encode(v, into: $0) } }
+        if let i = bad { throw .encodingOverflow(value: values[i], limit: code.limit, index: i) }
         return out
     }
 
     /// Decodes one ring element.
     @inlinable
-    public func decode(_ w: UInt64) -> Double {
-        Double(Int64(bitPattern: w)) / scale
-    }
+    public func decode(_ w: UInt64) -> Double { code.decode(w) }
 
     /// Decodes many ring elements.
-    public func decode(_ words: [UInt64]) -> [Double] {
-        let s = 1 / scale
-        return words.map { Double(Int64(bitPattern: $0)) * s }
-    }
+    public func decode(_ words: [UInt64]) -> [Double] { code.decode(words) }
 }
 
 /// Errors of the MPC engine. Outside input (values, bounds, messages) gets one of these, never a

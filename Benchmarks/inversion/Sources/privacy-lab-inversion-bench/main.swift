@@ -1,10 +1,5 @@
-import Datasets
 import Foundation
-import LabRandom
-import ModelInversion
-import NeuralNetworks
-import Tensors
-import ThreatTraining
+import PrivacyLab
 
 /// `privacy-lab-inversion-bench dlg [--json] [--iterations N] [--image I] [--seed S] [--no-line-search]
 ///                                  [--export DIR] [--data-dir DIR]`

@@ -1,11 +1,40 @@
 #if canImport(Glibc)
-import Glibc
+internal import Glibc
 #elseif canImport(Musl)
-import Musl
+internal import Musl
 #elseif canImport(Darwin)
-import Darwin
+internal import Darwin
 #endif
-import LabRandom
+extension PrivacyRandomness {
+    /// Adds Gaussian noise in place: every element v of `out` becomes (v + σ·N(0, 1))·`scale`,
+    /// computed in double precision and rounded once to Float. DP-SGD's noise.
+    ///
+    /// The lab's one sampler of DP noise: the ziggurat method (see `Ziggurat`), one 64-bit word
+    /// per value but for the 1.2% of draws that fall outside their layer's rectangle.
+    /// - Precondition: σ ≥ 0 and `scale` finite.
+    public mutating func addGaussianNoise(to out: UnsafeMutableBufferPointer<Float>, standardDeviation sigma: Double, scale: Double = 1) {
+        precondition(sigma >= 0 && sigma.isFinite && scale.isFinite, "addGaussianNoise: σ = \(sigma), scale = \(scale)")
+        Ziggurat.addNoise(to: out, standardDeviation: sigma, scale: scale, random: &self)
+    }
+
+    /// Adds Gaussian noise in place: every element v of `values` becomes v + σ·N(0, 1).
+    /// DP-FedAvg's server-side noise; the same sampler as the Float form.
+    /// - Precondition: σ ≥ 0 and finite.
+    public mutating func addGaussianNoise(to values: UnsafeMutableBufferPointer<Double>, standardDeviation sigma: Double) {
+        precondition(sigma >= 0 && sigma.isFinite, "addGaussianNoise: σ = \(sigma)")
+        let (xs, ks, fs) = Ziggurat.tables
+        xs.withUnsafeBufferPointer { x in
+            ks.withUnsafeBufferPointer { k in
+                fs.withUnsafeBufferPointer { f in
+                    for i in values.indices { values[i] += sigma * Ziggurat.sample(&self, x, k, f) }
+                }
+            }
+        }
+    }
+
+    /// One standard normal value from the DP noise sampler.
+    public mutating func nextGaussian() -> Double { Ziggurat.next(&self) }
+}
 
 /// Standard normal values by the ziggurat method (Marsaglia & Tsang 2000), in double precision.
 ///

@@ -1,9 +1,0 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-@inline(__always) func libmLog(_ x: Double) -> Double { log(x) }
-@inline(__always) func libmCos(_ x: Double) -> Double { cos(x) }
-@inline(__always) func libmSin(_ x: Double) -> Double { sin(x) }
