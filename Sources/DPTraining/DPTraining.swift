@@ -165,55 +165,75 @@ extension Sequential {
             } catch { throw .invalidConfiguration("\(error)") }
         }
 
-        var dp = DPOptimizer(wrapping: existing ?? configuration.optimizer.makeOptimizer(), noiseMultiplier: sigma,
+        // DP-SGD on the one training loop: each step's batch is Poisson-sampled from the private
+        // randomness, its virtual batches are clipped and summed, the noisy mean steps the
+        // wrapped optimizer, and the accountant records the step.
+        var optimizer = existing ?? configuration.optimizer.makeOptimizer()
+        var dp = DPOptimizer(wrapping: optimizer, noiseMultiplier: sigma,
                              clipping: configuration.clipping, expectedBatchSize: Double(configuration.expectedBatchSize),
                              randomness: randomness)
         let sampler = PoissonSampler(samplingProbability: q)
-        let hasDropout = layers.contains { if case .dropout = $0 { return true } else { return false } }
         var report = DPTrainingReport()
         report.delta = configuration.delta
         report.samplingProbability = q
         report.insecureRandomness = randomness.isInsecure
         let stepsPerEpoch = Int((Double(n) / Double(configuration.expectedBatchSize)).rounded(.up))
-        var step = 0
-        var stop = false
-        for epoch in 0..<configuration.epochs {
-            let rate = configuration.schedule.learningRate(base: configuration.learningRate, epoch: epoch)
-            var dropoutStream: LabRandom? = hasDropout ? dropout.stream("epochs/\(epoch)/dropout") : nil
-            var lossTotal = 0.0, lossCount = 0
-            for _ in 0..<stepsPerEpoch {
-                if step >= allowed { stop = true; break }
-                if Task.isCancelled { throw .cancelled(step: step) }
-                let batch = sampler.sample(populationSize: n, using: &dp.randomness)
-                report.batchSizes.append(batch.count)
-                var start = 0
-                while start < batch.count {
-                    let end = Swift.min(batch.count, start + configuration.maxPhysicalBatchSize)
-                    let indices = Array(batch[start..<end])
-                    let pass = perSampleGradientPass(inputs.gatheringRows(indices), labels: indices.map { labels[$0] },
-                                                     loss: configuration.loss, training: true, random: &dropoutStream)
-                    for l in pass.losses { lossTotal += Double(l) }
-                    lossCount += pass.batchSize
-                    guard pass.losses.allSatisfy({ $0.isFinite }) else { throw .diverged(step: step) }
-                    dp.accumulate(pass)
-                    start = end
-                }
-                dp.step(parameters: &parameters, learningRate: rate)
-                do { try accountant.record(samplingProbability: q, noiseMultiplier: sigma) } catch { throw .accounting(error) }
-                step += 1
+        let loop = MiniBatchLoop(
+            configuration: TrainingConfiguration(epochs: configuration.epochs, batchSize: configuration.expectedBatchSize,
+                                                 learningRate: configuration.learningRate, schedule: configuration.schedule),
+            randomness: .sampled(stepsPerEpoch: stepsPerEpoch, maximumSteps: allowed, dropout: dropout),
+            checksLoss: false)
+        let shapes = parameters.map(\.shape)
+        var accountingFailure: AccountingError?
+        // The steps are recorded as they are taken, also when training stops with an error.
+        var ledger = accountant
+        defer { accountant = ledger }
+        let history: TrainingHistory
+        do throws(TrainingError) {
+            history = try loop.run(
+                &self, exampleCount: n, optimizer: &optimizer, progress: progress,
+                sample: {
+                    let batch = sampler.sample(populationSize: n, using: &dp.randomness)
+                    report.batchSizes.append(batch.count)
+                    return batch
+                },
+                loss: { model, batch, dropoutStream throws(TrainingError) in
+                    var losses: [Float] = []
+                    var start = 0
+                    while start < batch.rows.count {
+                        let end = Swift.min(batch.rows.count, start + configuration.maxPhysicalBatchSize)
+                        let indices = Array(batch.rows[start..<end])
+                        let pass = model.perSampleGradientPass(inputs.gatheringRows(indices), labels: indices.map { labels[$0] },
+                                                               loss: configuration.loss, training: true, random: &dropoutStream)
+                        losses += pass.losses
+                        guard pass.losses.allSatisfy({ $0.isFinite }) else { throw .diverged(epoch: batch.epoch, step: batch.step) }
+                        dp.accumulate(pass)
+                        start = end
+                    }
+                    return MiniBatchLoss(exampleLosses: losses, gradients: dp.privatizedGradients(shapes: shapes))
+                },
+                afterStep: { _, batch throws(TrainingError) in
+                    do throws(AccountingError) { try ledger.record(samplingProbability: q, noiseMultiplier: sigma) } catch {
+                        accountingFailure = error
+                        throw .invalidConfiguration("privacy accounting failed at step \(batch.step)")
+                    }
+                })
+        } catch {
+            if let failure = accountingFailure { throw .accounting(failure) }
+            switch error {
+            case let .diverged(_, step): throw .diverged(step: step)
+            case let .cancelled(_, step): throw .cancelled(step: step)
+            case let .model(modelError): throw .model(modelError)
+            case let .invalidConfiguration(message): throw .invalidConfiguration(message)
             }
-            if lossCount > 0 || !stop {
-                let mean = Float(lossTotal / Double(Swift.max(1, lossCount)))
-                report.epochLosses.append(mean)
-                report.learningRates.append(rate)
-                progress?(epoch, mean)
-            }
-            if stop { break }
         }
+        report.epochLosses = history.epochLosses
+        report.learningRates = history.learningRates
+        let step = history.steps
         if step >= allowed && allowed < planned { report.stoppedByBudget = true }
         report.steps = step
         report.clippedFraction = dp.seenCount == 0 ? 0 : Double(dp.clippedCount) / Double(dp.seenCount)
-        do { report.epsilon = try accountant.epsilon(delta: configuration.delta) } catch { throw .accounting(error) }
+        do { report.epsilon = try ledger.epsilon(delta: configuration.delta) } catch { throw .accounting(error) }
         return report
     }
 }
