@@ -200,7 +200,7 @@ let package = Package(
                 "MembershipInference", "ThreatTraining", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors",
                 "LabRandom",
             ]),
-        .testTarget(name: "MPCNetworkTests", dependencies: ["MPCNetwork", "Transport", "SecretSharing"]),
+        .testTarget(name: "MPCNetworkTests", dependencies: ["MPCNetwork", "Transport", "SecretSharing", "Datasets", "LabRandom", "Codecs"]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
         .testTarget(
             name: "PrivacyAccountingTests", dependencies: ["PrivacyAccounting"],
