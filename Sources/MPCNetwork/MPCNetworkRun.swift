@@ -38,7 +38,8 @@ public enum MPCNetworkRun {
                 "'\(id)' is not a party (parties: \(spec.parties.map(\.node.id).joined(separator: ", ")))")
         }
         let node = spec.parties[me].node
-        let input = try InputTable.read(spec.parties[me].input)
+        let input = try spec.parties[me].input.map { (path) throws(MPCInputError) in try InputTable.read(path) }
+        let model = try spec.parties[me].model.map { (path) throws(MPCInputError) in try MLPModel.read(path) }
         let credentials = try TLSCredentials(certificateFile: node.certificate, privateKeyFile: node.key, caFile: spec.ca)
         var dial = spec.parties[..<me].map(\.node.address)
         var dealerID: String?
@@ -74,7 +75,7 @@ public enum MPCNetworkRun {
             party = try Party(channel: channel, provider: provider, encoder: encoder, truncation: truncation)
         }
         let (result, cost) = try party.measure { () throws -> MPCJobResult in
-            try MPCJob.run(party: party, input: input, parameters: MPCJobParameters(spec))
+            try MPCJob.run(party: party, input: input, model: model, parameters: MPCJobParameters(spec))
         }
         let paillier = provider as? PaillierTripleProvider
         return MPCRunReport(party: id, result: result, cost: cost,
@@ -162,7 +163,8 @@ public enum MPCNetworkRun {
     /// seeds are set (insecure-shared-seed correlations, or a seeded dealer, and
     /// `insecure-mask-seed`).
     public static func runInProcess(spec: MPCSpec) throws -> [MPCJobResult] {
-        let inputs = try spec.parties.map { (p) throws -> InputTable in try InputTable.read(p.input) }
+        let inputs = try spec.parties.map { (p) throws -> InputTable? in try p.input.map { try InputTable.read($0) } }
+        let models = try spec.parties.map { (p) throws -> MLPModel? in try p.model.map { try MLPModel.read($0) } }
         let dealerSeed: UInt64?
         switch spec.correlations {
         case let .insecureSharedSeed(seed): dealerSeed = seed
@@ -179,7 +181,8 @@ public enum MPCNetworkRun {
             let party = try maskSeed.map {
                 try Party.insecureSeeded(channel: channel, provider: provider, seed: $0, encoder: encoder)
             } ?? Party(channel: channel, provider: provider, encoder: encoder)
-            return try MPCJob.run(party: party, input: inputs[channel.partyIndex], parameters: parameters)
+            return try MPCJob.run(party: party, input: inputs[channel.partyIndex], model: models[channel.partyIndex],
+                                  parameters: parameters)
         }
     }
 }
