@@ -7,8 +7,11 @@ public struct MPCRunReport: Sendable {
     /// The party's identity.
     public var party: String
     public var result: MPCJobResult
-    /// Rounds, bytes and seconds of the whole job at this party (after connecting).
+    /// Rounds, bytes and seconds of the whole job at this party (after connecting); with
+    /// several repetitions, the last one's.
     public var cost: OperationCost
+    /// Every repetition's cost, in order (`runParty(spec:id:repetitions:)`).
+    public var costs: [OperationCost]
     /// Dealer-free (Paillier) runs: seconds and bytes sent generating triples, at this party.
     public var offlineSeconds: Double?
     public var offlineBytesSent: Int?
@@ -30,9 +33,18 @@ public struct MPCDealerReport: Sendable {
 /// each node listens only when someone dials it, on exactly its spec address.
 public enum MPCNetworkRun {
     /// Runs party `id` of `spec` to the end: connects, runs `MPCJob`, returns its report.
+    ///
+    /// `repetitions` > 1 runs the job that many times over the same connections (for
+    /// benchmarks: later runs are warm), each after a one-word barrier that is not counted, so
+    /// that no run's time includes a peer's start-up. Every party must pass the same count. The
+    /// result is the last run's: later runs draw later masks and correlations, so only the first
+    /// run reproduces `runInProcess` bit for bit.
     /// - Throws: `MPCSpecError`, `MPCInputError`, `TransportError` or `SecretSharingError`, each
     ///   naming what is wrong (a file and field, a peer, a limit); never a secret value.
-    public static func runParty(spec: MPCSpec, id: String) throws -> MPCRunReport {
+    public static func runParty(spec: MPCSpec, id: String, repetitions: Int = 1) throws -> MPCRunReport {
+        guard (1...1000).contains(repetitions) else {
+            throw MPCSpecError(file: spec.file, field: "", message: "repetitions must lie in 1…1000, got \(repetitions)")
+        }
         guard let me = spec.index(of: id) else {
             throw MPCSpecError(file: spec.file, field: "parties", message:
                 "'\(id)' is not a party (parties: \(spec.parties.map(\.node.id).joined(separator: ", ")))")
@@ -74,11 +86,18 @@ public enum MPCNetworkRun {
         } else {
             party = try Party(channel: channel, provider: provider, encoder: encoder, truncation: truncation)
         }
-        let (result, cost) = try party.measure { () throws -> MPCJobResult in
-            try MPCJob.run(party: party, input: input, model: model, parameters: MPCJobParameters(spec))
+        var costs: [OperationCost] = []
+        var result: MPCJobResult?
+        for r in 0..<repetitions {
+            if repetitions > 1 { _ = try channel.broadcastExchange([UInt64(r)]) }
+            let (value, cost) = try party.measure { () throws -> MPCJobResult in
+                try MPCJob.run(party: party, input: input, model: model, parameters: MPCJobParameters(spec))
+            }
+            result = value
+            costs.append(cost)
         }
         let paillier = provider as? PaillierTripleProvider
-        return MPCRunReport(party: id, result: result, cost: cost,
+        return MPCRunReport(party: id, result: result!, cost: costs.last!, costs: costs,
                             offlineSeconds: paillier?.offlineSeconds, offlineBytesSent: paillier?.offlineBytesSent)
     }
 
