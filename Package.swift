@@ -187,7 +187,7 @@ let package = Package(
                 "MembershipInference", "ThreatTraining", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors",
                 "LabRandom",
             ]),
-        .testTarget(name: "MPCNetworkTests", dependencies: ["MPCNetwork", "Transport", "SecretSharing"]),
+        .testTarget(name: "MPCNetworkTests", dependencies: ["MPCNetwork", "Transport", "SecretSharing", "Datasets", "LabRandom", "Codecs"]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
         .testTarget(name: "RingArithmeticTests", dependencies: ["RingArithmetic", "LabRandom"]),
         .testTarget(

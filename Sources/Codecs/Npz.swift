@@ -209,3 +209,50 @@ public struct NumpyArchive: Sendable {
         return members
     }
 }
+
+// MARK: - Writing
+
+extension NumpyArchive {
+    /// The bytes of an `.npz` archive holding `arrays` in the given order, each a stored
+    /// (uncompressed) `<name>.npy` member, as `np.savez` writes them: `np.load` reads it, and
+    /// `NumpyArchive(npz:)` gives the arrays back (`array(named:) == array`).
+    ///
+    /// - Precondition: names are distinct, at most 65 531 UTF-8 bytes, and the archive stays
+    ///   under 4 GiB (no zip64 records are written).
+    public static func npzBytes(_ arrays: [(name: String, array: NumpyArray)]) -> [UInt8] {
+        precondition(Set(arrays.map(\.name)).count == arrays.count, "npz: array names must be distinct")
+        precondition(arrays.count < 0xFFFF, "npz: at most 65 534 arrays without zip64")
+        var out: [UInt8] = []
+        var directory: [UInt8] = []
+        func put16(_ v: Int, _ to: inout [UInt8]) { to += [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)] }
+        func put32(_ v: Int, _ to: inout [UInt8]) { for s in stride(from: 0, to: 32, by: 8) { to.append(UInt8((v >> s) & 0xFF)) } }
+        for (name, array) in arrays {
+            let data = array.npyBytes()
+            let fileName = Array((name + ".npy").utf8)
+            precondition(fileName.count <= 0xFFFF, "npz: the array name '\(name)' is too long")
+            let crc = Int(Zlib.crc32(data))
+            let offset = out.count
+            precondition(offset + 30 + fileName.count + data.count < 0xFFFF_FFFF, "npz: archives of 4 GiB or more need zip64")
+            // Local header: version 2.0, no flags, stored, DOS date 1980-01-01 00:00.
+            put32(0x0403_4b50, &out); put16(20, &out); put16(0, &out); put16(0, &out)
+            put16(0, &out); put16(0x21, &out)
+            put32(crc, &out); put32(data.count, &out); put32(data.count, &out)
+            put16(fileName.count, &out); put16(0, &out)
+            out += fileName
+            out += data
+            // Its central directory entry.
+            put32(0x0201_4b50, &directory); put16(20, &directory); put16(20, &directory); put16(0, &directory); put16(0, &directory)
+            put16(0, &directory); put16(0x21, &directory)
+            put32(crc, &directory); put32(data.count, &directory); put32(data.count, &directory)
+            put16(fileName.count, &directory); put16(0, &directory); put16(0, &directory)
+            put16(0, &directory); put16(0, &directory); put32(0, &directory); put32(offset, &directory)
+            directory += fileName
+        }
+        let directoryOffset = out.count
+        out += directory
+        put32(0x0605_4b50, &out); put16(0, &out); put16(0, &out)
+        put16(arrays.count, &out); put16(arrays.count, &out)
+        put32(directory.count, &out); put32(directoryOffset, &out); put16(0, &out)
+        return out
+    }
+}

@@ -8,14 +8,17 @@ public struct MPCJobParameters: Sendable, Equatable {
     public var training: LogisticRegressionParameters
     /// The parties that learn the output.
     public var outputs: Set<Int>
+    /// `mlp-inference`: the party holding the model.
+    public var modelOwner: Int?
 
     public init(task: MPCSpec.TaskKind, split: MPCSpec.Split, label: String?,
-                training: LogisticRegressionParameters, outputs: Set<Int>) {
+                training: LogisticRegressionParameters, outputs: Set<Int>, modelOwner: Int? = nil) {
         self.task = task
         self.split = split
         self.label = label
         self.training = training
         self.outputs = outputs
+        self.modelOwner = modelOwner
     }
 
     public init(_ spec: MPCSpec) {
@@ -23,7 +26,7 @@ public struct MPCJobParameters: Sendable, Equatable {
                   training: LogisticRegressionParameters(
                     epochs: spec.epochs, batchSize: spec.batchSize, learningRate: spec.learningRate,
                     sigmoidIterations: spec.sigmoidIterations),
-                  outputs: spec.outputIndices)
+                  outputs: spec.outputIndices, modelOwner: spec.modelOwner)
     }
 }
 
@@ -50,10 +53,18 @@ public struct MPCJobResult: Sendable, Equatable {
 /// 3. The task: logistic-regression training (`SecureLogisticRegression`), or `relu` /
 ///    `sigmoid` of the joint table, or `matmul` of party 0's matrix by party 1's.
 /// 4. The result is revealed to the output parties only (`Party.reveal(_:to:)`).
+///
+/// `mlp-inference` runs `runMLP` instead (its own announcements: the model's widths).
 public enum MPCJob {
+    /// Runs the job at `party`: `input` is its CSV, `model` its model (`mlp-inference`'s model
+    /// owner, which has no CSV).
     public static func run(
-        party: Party, input: InputTable, parameters: MPCJobParameters
+        party: Party, input: InputTable?, model: MLPModel? = nil, parameters: MPCJobParameters
     ) throws(SecretSharingError) -> MPCJobResult {
+        if parameters.task == .mlpInference {
+            return try runMLP(party: party, input: input, model: model, parameters: parameters)
+        }
+        guard let input else { throw .invalidArgument("party \(party.index) has no input table") }
         let n = party.partyCount
         // Local: features and, if held, the label column.
         var labelIndex: Int?
@@ -126,6 +137,8 @@ public enum MPCJob {
             let x = try join(blocks, split: parameters.split, party: party)
             result = try parameters.task == .relu ? party.relu(x) : party.sigmoid(x)
             shape = x.shape
+        case .mlpInference:
+            preconditionFailure("mlp-inference runs in runMLP")
         case .logisticRegression:
             let x = try join(blocks, split: parameters.split, party: party)
             var y: SecretTensor
@@ -155,6 +168,87 @@ public enum MPCJob {
             columns = (0..<(shape.count == 2 ? shape[1] : 1)).map { "c\($0)" }
         }
         return MPCJobResult(output: revealed, shape: shape, columns: columns)
+    }
+
+    /// MLP inference: the model owner's secret model applied to the other parties' secret rows
+    /// (joined by rows or columns, in party order); the logits go to the output parties.
+    ///
+    /// Steps: every party announces `[rows, columns, layers]` (the owner `[0, 0, L]`), then the
+    /// owner announces the `L + 1` widths (the others send as many zeros): shapes are public,
+    /// values are not. The owner shares each layer's weights (`[inputs, outputs]`) and bias, the
+    /// others their rows; then `SecureMultilayerPerceptron.logits` (one Beaver matmul per layer,
+    /// ReLU by the comparison protocol between layers) and the reveal.
+    /// - Cost: 2 announcement rounds, 1 round per shared block, per layer 2 rounds (matmul and
+    ///   its truncation) plus 8 per ReLU, and the reveal.
+    static func runMLP(
+        party: Party, input: InputTable?, model: MLPModel?, parameters: MPCJobParameters
+    ) throws(SecretSharingError) -> MPCJobResult {
+        let n = party.partyCount
+        guard let owner = parameters.modelOwner, (0..<n).contains(owner) else {
+            throw .invalidArgument("mlp-inference needs a model owner among the \(n) parties")
+        }
+        guard n >= 2 else { throw .invalidArgument("mlp-inference needs the model owner and at least one data party") }
+        let mine: [UInt64]
+        if party.index == owner {
+            guard let model, !model.layers.isEmpty else { throw .invalidArgument("the model owner (party \(owner)) has no model") }
+            mine = [0, 0, UInt64(model.layers.count)]
+        } else {
+            guard let input, input.rows > 0, !input.columns.isEmpty else {
+                throw .invalidArgument("party \(party.index) has no rows to classify")
+            }
+            mine = [UInt64(input.rows), UInt64(input.columns.count), 0]
+        }
+        let announced = try party.channel.broadcastExchange(mine)
+        let limit = UInt64(1) << 32
+        for (p, m) in announced.enumerated() {
+            if p == owner {
+                guard m[0] == 0, m[1] == 0, (1...UInt64(MLPModel.maximumLayers)).contains(m[2]) else {
+                    throw .peerFailure(party: p, reason: "announced an impossible model (\(m[2]) layers)")
+                }
+            } else if m[0] == 0 || m[0] >= limit || m[1] == 0 || m[1] >= limit || m[2] != 0 {
+                throw .peerFailure(party: p, reason: "announced an impossible input shape")
+            }
+        }
+        let layerCount = Int(announced[owner][2])
+        let widthWords = try party.channel.broadcastExchange(
+            party.index == owner ? model!.widths.map(UInt64.init) : [UInt64](repeating: 0, count: layerCount + 1))
+        guard widthWords[owner].allSatisfy({ (1...UInt64(MLPModel.maximumWidth)).contains($0) }) else {
+            throw .peerFailure(party: owner, reason: "announced a layer width outside 1…\(MLPModel.maximumWidth)")
+        }
+        let widths = widthWords[owner].map { Int($0) }
+        let dataParties = (0..<n).filter { $0 != owner }
+        let rows = announced.map { Int($0[0]) }, columns = announced.map { Int($0[1]) }
+        switch parameters.split {
+        case .rows:
+            for p in dataParties where columns[p] != widths[0] {
+                throw .invalidArgument("mlp-inference, split by rows: party \(p)'s rows have \(columns[p]) columns, the model takes \(widths[0])")
+            }
+        case .columns:
+            guard Set(dataParties.map { rows[$0] }).count == 1 else {
+                throw .invalidArgument("mlp-inference, split by columns: the data parties have \(dataParties.map { rows[$0] }) rows; they must agree")
+            }
+            let total = dataParties.reduce(0) { $0 + columns[$1] }
+            guard total == widths[0] else {
+                throw .invalidArgument("mlp-inference, split by columns: the parties' \(total) columns together do not match the model's \(widths[0]) inputs")
+            }
+        }
+        // The model's layers, then the rows.
+        var layers: [SecretDenseLayer] = []
+        for l in 0..<layerCount {
+            let (i, o) = (widths[l], widths[l + 1])
+            let layer = party.index == owner ? model!.layers[l] : nil
+            let w = try party.share(layer?.weights, shape: [i, o], owner: owner)
+            let b = try party.share(layer?.bias, shape: [o], owner: owner)
+            layers.append(SecretDenseLayer(weights: w, bias: b))
+        }
+        var blocks: [SecretTensor] = []
+        for p in dataParties {
+            blocks.append(try party.share(p == party.index ? input!.values : nil, shape: [rows[p], columns[p]], owner: p))
+        }
+        let x = try join(blocks, split: parameters.split, party: party)
+        let logits = try SecureMultilayerPerceptron(layers: layers).logits(party: party, inputs: x)
+        let revealed = try party.reveal(logits, to: parameters.outputs)
+        return MPCJobResult(output: revealed, shape: logits.shape, columns: (0..<widths[layerCount]).map { "logit\($0)" })
     }
 
     /// The blocks joined in party order: stacked (rows) or side by side (columns).

@@ -7,8 +7,11 @@ public struct MPCRunReport: Sendable {
     /// The party's identity.
     public var party: String
     public var result: MPCJobResult
-    /// Rounds, bytes and seconds of the whole job at this party (after connecting).
+    /// Rounds, bytes and seconds of the whole job at this party (after connecting); with
+    /// several repetitions, the last one's.
     public var cost: OperationCost
+    /// Every repetition's cost, in order (`runParty(spec:id:repetitions:)`).
+    public var costs: [OperationCost]
     /// Dealer-free (Paillier) runs: seconds and bytes sent generating triples, at this party.
     public var offlineSeconds: Double?
     public var offlineBytesSent: Int?
@@ -30,15 +33,25 @@ public struct MPCDealerReport: Sendable {
 /// each node listens only when someone dials it, on exactly its spec address.
 public enum MPCNetworkRun {
     /// Runs party `id` of `spec` to the end: connects, runs `MPCJob`, returns its report.
+    ///
+    /// `repetitions` > 1 runs the job that many times over the same connections (for
+    /// benchmarks: later runs are warm), each after a one-word barrier that is not counted, so
+    /// that no run's time includes a peer's start-up. Every party must pass the same count. The
+    /// result is the last run's: later runs draw later masks and correlations, so only the first
+    /// run reproduces `runInProcess` bit for bit.
     /// - Throws: `MPCSpecError`, `MPCInputError`, `TransportError` or `SecretSharingError`, each
     ///   naming what is wrong (a file and field, a peer, a limit); never a secret value.
-    public static func runParty(spec: MPCSpec, id: String) throws -> MPCRunReport {
+    public static func runParty(spec: MPCSpec, id: String, repetitions: Int = 1) throws -> MPCRunReport {
+        guard (1...1000).contains(repetitions) else {
+            throw MPCSpecError(file: spec.file, field: "", message: "repetitions must lie in 1…1000, got \(repetitions)")
+        }
         guard let me = spec.index(of: id) else {
             throw MPCSpecError(file: spec.file, field: "parties", message:
                 "'\(id)' is not a party (parties: \(spec.parties.map(\.node.id).joined(separator: ", ")))")
         }
         let node = spec.parties[me].node
-        let input = try InputTable.read(spec.parties[me].input)
+        let input = try spec.parties[me].input.map { (path) throws(MPCInputError) in try InputTable.read(path) }
+        let model = try spec.parties[me].model.map { (path) throws(MPCInputError) in try MLPModel.read(path) }
         let credentials = try TLSCredentials(certificateFile: node.certificate, privateKeyFile: node.key, caFile: spec.ca)
         var dial = spec.parties[..<me].map(\.node.address)
         var dealerID: String?
@@ -73,11 +86,18 @@ public enum MPCNetworkRun {
         } else {
             party = try Party(channel: channel, provider: provider, encoder: encoder, truncation: truncation)
         }
-        let (result, cost) = try party.measure { () throws -> MPCJobResult in
-            try MPCJob.run(party: party, input: input, parameters: MPCJobParameters(spec))
+        var costs: [OperationCost] = []
+        var result: MPCJobResult?
+        for r in 0..<repetitions {
+            if repetitions > 1 { _ = try channel.broadcastExchange([UInt64(r)]) }
+            let (value, cost) = try party.measure { () throws -> MPCJobResult in
+                try MPCJob.run(party: party, input: input, model: model, parameters: MPCJobParameters(spec))
+            }
+            result = value
+            costs.append(cost)
         }
         let paillier = provider as? PaillierTripleProvider
-        return MPCRunReport(party: id, result: result, cost: cost,
+        return MPCRunReport(party: id, result: result!, cost: costs.last!, costs: costs,
                             offlineSeconds: paillier?.offlineSeconds, offlineBytesSent: paillier?.offlineBytesSent)
     }
 
@@ -162,7 +182,8 @@ public enum MPCNetworkRun {
     /// seeds are set (insecure-shared-seed correlations, or a seeded dealer, and
     /// `insecure-mask-seed`).
     public static func runInProcess(spec: MPCSpec) throws -> [MPCJobResult] {
-        let inputs = try spec.parties.map { (p) throws -> InputTable in try InputTable.read(p.input) }
+        let inputs = try spec.parties.map { (p) throws -> InputTable? in try p.input.map { try InputTable.read($0) } }
+        let models = try spec.parties.map { (p) throws -> MLPModel? in try p.model.map { try MLPModel.read($0) } }
         let dealerSeed: UInt64?
         switch spec.correlations {
         case let .insecureSharedSeed(seed): dealerSeed = seed
@@ -179,7 +200,8 @@ public enum MPCNetworkRun {
             let party = try maskSeed.map {
                 try Party.insecureSeeded(channel: channel, provider: provider, seed: $0, encoder: encoder)
             } ?? Party(channel: channel, provider: provider, encoder: encoder)
-            return try MPCJob.run(party: party, input: inputs[channel.partyIndex], parameters: parameters)
+            return try MPCJob.run(party: party, input: inputs[channel.partyIndex], model: models[channel.partyIndex],
+                                  parameters: parameters)
         }
     }
 }

@@ -14,10 +14,12 @@ import Yams
 ///     certificate: certs/alice.pem
 ///     key: certs/alice-key.pem
 ///     input: alice.csv             # read by alice alone; header row, numbers
+///     # model: mlp.npz             # mlp-inference: the one party holding the model names it
+///                                  # instead of an input (`MLPModel`); the others' rows are joined
 ///   - id: bob
 ///     …
 /// task:
-///   kind: logistic-regression      # logistic-regression | matmul | relu | sigmoid
+///   kind: logistic-regression      # logistic-regression | matmul | relu | sigmoid | mlp-inference
 ///   split: rows                    # rows | columns: how the parties' CSVs form one table
 ///   label: label                   # logistic regression: the label column (0/1)
 ///   epochs: 5                      # batch-size, learning-rate, sigmoid-iterations likewise
@@ -41,7 +43,10 @@ public struct MPCSpec: Sendable, Equatable {
 
     public struct PartySpec: Sendable, Equatable {
         public var node: Node
-        public var input: String
+        /// The party's CSV; every party but an `mlp-inference` run's model owner has one.
+        public var input: String?
+        /// `mlp-inference`: the model file (`MLPModel.read`) of the one party that holds it.
+        public var model: String?
     }
 
     public enum Split: String, Sendable, Equatable, Codable { case rows, columns }
@@ -49,6 +54,7 @@ public struct MPCSpec: Sendable, Equatable {
     public enum TaskKind: String, Sendable, Equatable, Codable, CaseIterable {
         case logisticRegression = "logistic-regression"
         case matmul, relu, sigmoid
+        case mlpInference = "mlp-inference"
     }
 
     /// Where the Beaver triples and other correlations come from.
@@ -83,6 +89,9 @@ public struct MPCSpec: Sendable, Equatable {
     /// The index of party `id`, if it is one.
     public func index(of id: String) -> Int? { parties.firstIndex { $0.node.id == id } }
 
+    /// `mlp-inference`: the index of the party that holds the model.
+    public var modelOwner: Int? { parties.firstIndex { $0.model != nil } }
+
     /// The indices of the parties that learn the output.
     public var outputIndices: Set<Int> { Set(output.compactMap { index(of: $0) }) }
 }
@@ -109,6 +118,7 @@ private struct RawSpec: Decodable {
         var certificate: String
         var key: String
         var input: String?
+        var model: String?
     }
     struct RawTask: Decodable {
         var kind: String
@@ -209,17 +219,29 @@ extension MPCSpec {
         }
         guard raw.parties.count >= 2 else { throw fail("parties", "at least two parties are needed, got \(raw.parties.count)") }
         guard raw.parties.count <= 16 else { throw fail("parties", "at most 16 parties are supported, got \(raw.parties.count)") }
-        var parties: [PartySpec] = []
-        for (i, r) in raw.parties.enumerated() {
-            let n = try node(r, "parties[\(i)]")
-            guard let input = r.input else { throw fail("parties[\(i)].input", "missing: every party names its input CSV") }
-            parties.append(PartySpec(node: n, input: resolve(input)))
-        }
-        let ids = parties.map(\.node.id)
-        guard Set(ids).count == ids.count else { throw fail("parties", "party ids must be distinct") }
         guard let task = TaskKind(rawValue: raw.task.kind) else {
             throw fail("task.kind", "unknown task '\(raw.task.kind)'; known: \(TaskKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        var parties: [PartySpec] = []
+        for (i, r) in raw.parties.enumerated() {
+            let n = try node(r, "parties[\(i)]")
+            if r.model != nil {
+                guard task == .mlpInference else {
+                    throw fail("parties[\(i)].model", "only the mlp-inference task takes a model")
+                }
+                guard r.input == nil else {
+                    throw fail("parties[\(i)].input", "the model owner has no input CSV in mlp-inference (the others hold the rows)")
+                }
+            } else if r.input == nil {
+                throw fail("parties[\(i)].input", "missing: every party names its input CSV (in mlp-inference, all but the model owner)")
+            }
+            parties.append(PartySpec(node: n, input: r.input.map(resolve), model: r.model.map(resolve)))
+        }
+        if task == .mlpInference && parties.filter({ $0.model != nil }).count != 1 {
+            throw fail("parties", "mlp-inference needs exactly one party naming a model, got \(parties.filter { $0.model != nil }.count)")
+        }
+        let ids = parties.map(\.node.id)
+        guard Set(ids).count == ids.count else { throw fail("parties", "party ids must be distinct") }
         let split: Split
         if let s = raw.task.split {
             guard let v = Split(rawValue: s) else { throw fail("task.split", "must be rows or columns, got '\(s)'") }

@@ -58,6 +58,9 @@ struct MPCRun: ParsableCommand {
     @Flag(help: "Run every party in this process instead (in memory): the reference result.")
     var inProcess = false
 
+    @Option(help: "Benchmarking: run the job this many times over the same connections (every party the same count), printing each run's cost; the output is the last run's.")
+    var repetitions = 1
+
     func validate() throws {
         let modes = [party != nil, dealer, inProcess].filter { $0 }.count
         guard modes == 1 else { throw ValidationError("give exactly one of --party ID, --dealer or --in-process") }
@@ -75,11 +78,12 @@ struct MPCRun: ParsableCommand {
             if let r = results.first(where: { $0.output != nil }) { try emit(r) }
             return
         }
-        let report = try MPCNetworkRun.runParty(spec: spec, id: party!)
-        let c = report.cost
-        FileHandle.standardError.write(Data(String(
-            format: "party %@: %d rounds, %d bytes sent, %d offline bytes, %.3f s\n",
-            report.party, c.rounds, c.bytesSent, c.offlineBytes, c.seconds).utf8))
+        let report = try MPCNetworkRun.runParty(spec: spec, id: party!, repetitions: repetitions)
+        for c in report.costs {
+            FileHandle.standardError.write(Data(String(
+                format: "party %@: %d rounds, %d bytes sent, %d offline bytes, %.6f s\n",
+                report.party, c.rounds, c.bytesSent, c.offlineBytes, c.seconds).utf8))
+        }
         if let s = report.offlineSeconds, let b = report.offlineBytesSent {
             FileHandle.standardError.write(Data(String(
                 format: "party %@: dealer-free triples (Paillier): %.3f s, %d bytes sent (included above)\n", report.party, s, b).utf8))

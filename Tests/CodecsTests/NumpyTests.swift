@@ -91,6 +91,25 @@ struct NumpyTests {
         #expect((#expect(throws: NumpyError.self) { try small.array(named: "logits") })?.kind == .tooLarge)
     }
 
+    @Test("written archives read back, and np.savez's stored fixture is laid out the same way")
+    func writtenArchives() throws {
+        let a = NumpyArray(shape: [2, 3], values: [Float](arrayLiteral: 1, -2, 3.5, 0, 1e-3, -7))
+        let b = NumpyArray(shape: [4], values: [Double](arrayLiteral: 0.25, -1, 2, 1e300))
+        let bytes = NumpyArchive.npzBytes([("0.weight", a), ("0.bias", b)])
+        let archive = try NumpyArchive(npz: bytes, maximumMemberBytes: 1 << 20)
+        #expect(archive.names == ["0.weight", "0.bias"])
+        #expect(archive.members.allSatisfy { $0.method == 0 })
+        #expect(try archive.array(named: "0.weight") == a)
+        #expect(try archive.array(named: "0.bias") == b)
+        // np.savez's own stored archive, rewritten from its arrays, reads back to the same arrays.
+        let fixture = try NumpyArchive(npz: Self.fixture("stored.npz"), maximumMemberBytes: 1 << 20)
+        let arrays = try fixture.names.map { (name: $0, array: try fixture.array(named: $0)) }
+        let again = try NumpyArchive(npz: NumpyArchive.npzBytes(arrays), maximumMemberBytes: 1 << 20)
+        for (name, array) in arrays { #expect(try again.array(named: name) == array) }
+        #expect(NumpyArchive.npzBytes([]).count == 22)
+        #expect(try NumpyArchive(npz: NumpyArchive.npzBytes([]), maximumMemberBytes: 1).names.isEmpty)
+    }
+
     @Test("a corrupted archive member fails its checks")
     func corruptArchive() throws {
         var bytes = try Self.fixture("deflated.npz")

@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import MPCNetwork
 import SecretSharing
@@ -24,12 +25,12 @@ struct ProcessTests {
     final class Child {
         let process = Process()
         let out: String, err: String
-        init(_ arguments: [String], in folder: String, name: String) throws {
+        init(_ arguments: [String], in folder: String, name: String, executable: String = ProcessTests.executable) throws {
             out = "\(folder)/\(name).stdout"
             err = "\(folder)/\(name).stderr"
             FileManager.default.createFile(atPath: out, contents: nil)
             FileManager.default.createFile(atPath: err, contents: nil)
-            process.executableURL = URL(fileURLWithPath: ProcessTests.executable)
+            process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
             process.standardOutput = FileHandle(forWritingAtPath: out)
             process.standardError = FileHandle(forWritingAtPath: err)
@@ -76,13 +77,19 @@ struct ProcessTests {
     /// Writes a spec for `parties` (ids with their inputs' CSV text) and returns its path.
     func spec(
         parties: [(String, String)], task: String, correlations: String, output: String = "[alice]",
-        receiveTimeout: Double = 20
+        receiveTimeout: Double = 20, modelOwner: String? = nil, host: String = "127.0.0.1"
     ) throws -> String {
         let ports = freePorts(parties.count + 1)
         var text = "version: 1\nca: certs/ca.pem\nparties:\n"
         for (i, (id, csv)) in parties.enumerated() {
-            try w.write("\(id).csv", csv)
-            text += "  - {id: \(id), address: \"127.0.0.1:\(ports[i])\", certificate: certs/\(id).pem, key: certs/\(id)-key.pem, input: \(id).csv}\n"
+            let source: String
+            if id == modelOwner {
+                source = "model: model.npz"
+            } else {
+                try w.write("\(id).csv", csv)
+                source = "input: \(id).csv"
+            }
+            text += "  - {id: \(id), address: \"\(host):\(ports[i])\", certificate: certs/\(id).pem, key: certs/\(id)-key.pem, \(source)}\n"
         }
         text += "task: \(task)\noutput: \(output)\n"
         text += correlations.replacingOccurrences(of: "DEALER_PORT", with: "\(ports[parties.count])") + "\n"
@@ -184,7 +191,7 @@ struct ProcessTests {
     @Test("spec and input errors name the file and the field or line")
     func badSpecs() throws {
         let base = "version: 1\nca: c.pem\nparties:\n  - {id: a, address: \"127.0.0.1:1\", certificate: a.pem, key: a.key, input: a.csv}\n  - {id: b, address: \"127.0.0.1:2\", certificate: b.pem, key: b.key, input: b.csv}\ntask: {kind: relu}\ncorrelations: {source: insecure-shared-seed, seed: 1}\n"
-        #expect(throws: MPCSpecError(file: "s.yaml", field: "task.kind", message: "unknown task 'svm'; known: logistic-regression, matmul, relu, sigmoid")) {
+        #expect(throws: MPCSpecError(file: "s.yaml", field: "task.kind", message: "unknown task 'svm'; known: logistic-regression, matmul, relu, sigmoid, mlp-inference")) {
             try MPCSpec.parse(base.replacingOccurrences(of: "kind: relu", with: "kind: svm"), file: "s.yaml")
         }
         #expect(throws: MPCSpecError(file: "s.yaml", field: "parties[1].address", message: "'127.0.0.1' is not host:port with a port in 1…65535")) {
@@ -221,6 +228,93 @@ extension ProcessTests {
             #expect(got.count == 6)
             #expect(zip(got, expected).allSatisfy { abs($0 - $1) < 1e-3 }, "\(got) vs \(expected)")
             #expect(child.errors.contains("dealer-free triples (Paillier)"))
+        }
+    }
+}
+
+extension ProcessTests {
+    /// A model of the given widths with weights in [-0.5, 0.5] and biases in [-0.1, 0.1] (seeded).
+    static func model(widths: [Int], seed: UInt64) -> MLPModel {
+        var g = InsecureSplitMix64(seed: seed)
+        func uniform(_ r: Double) -> Double { (Double(g.next() >> 11) / 9_007_199_254_740_992 * 2 - 1) * r }
+        return MLPModel(layers: (0..<(widths.count - 1)).map { l in
+            MLPModel.Layer(weights: (0..<(widths[l] * widths[l + 1])).map { _ in uniform(0.5) },
+                           bias: (0..<widths[l + 1]).map { _ in uniform(0.1) }, inputs: widths[l], outputs: widths[l + 1])
+        })
+    }
+
+    @Test("MLP inference: alice's model (.npz), bob's rows; two processes give the in-process logits bit for bit, and plaintext's within fixed-point error")
+    func mlpInference() throws {
+        let model = Self.model(widths: [6, 16, 8, 3], seed: 21)
+        try Data(model.npzBytes()).write(to: URL(fileURLWithPath: w.path + "/model.npz"))
+        let rows = Self.table(rows: 9, features: 6, seed: 8)
+        let x = InputTable(columns: (0..<6).map { "x\($0)" }, values: (0..<9).flatMap { r in rows.values[(r * 7)..<(r * 7 + 6)] })
+        let path = try spec(
+            parties: [("alice", ""), ("bob", x.csv())], task: "{kind: mlp-inference}",
+            correlations: "correlations: {source: insecure-shared-seed, seed: 5}", output: "[bob]", modelOwner: "alice")
+        let alice = try Child(["mpc", "run", path, "--party", "alice"], in: w.path, name: "alice")
+        let bob = try Child(["mpc", "run", path, "--party", "bob"], in: w.path, name: "bob")
+        let a = alice.finish(within: 90), b = bob.finish(within: 90)
+        #expect(a.status == 0 && a.finished, "alice: \(alice.errors)")
+        #expect(b.status == 0 && b.finished, "bob: \(bob.errors)")
+        let got = try InputTable.parse(bob.output, file: "bob")
+        let expected = try MPCNetworkRun.runInProcess(spec: MPCSpec.load(path))
+        #expect(got.columns == ["logit0", "logit1", "logit2"])
+        #expect(got.values == expected[1].output)
+        #expect(expected[0].output == nil && alice.output.isEmpty)
+        let plain = model.logits(x.values, rows: 9)
+        let gap = zip(got.values, plain).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(got.values.count == plain.count && gap < 1e-3, "largest gap to plaintext \(gap)")
+    }
+
+    @Test("MLP inference with the rows split over two data parties, or their columns: plaintext's logits within fixed-point error")
+    func mlpInferenceSplits() throws {
+        let model = Self.model(widths: [5, 12, 4], seed: 3)
+        try Data(model.npzBytes()).write(to: URL(fileURLWithPath: w.path + "/model.npz"))
+        let t = Self.table(rows: 10, features: 5, seed: 4)
+        let x = InputTable(columns: (0..<5).map { "x\($0)" }, values: (0..<10).flatMap { r in t.values[(r * 6)..<(r * 6 + 5)] })
+        let plain = model.logits(x.values, rows: 10)
+        for (split, bob, carol) in [("rows", Self.split(x, rows: 0..<6), Self.split(x, rows: 6..<10)),
+                                    ("columns", Self.columns(x, [0, 1, 2]), Self.columns(x, [3, 4]))] {
+            let path = try spec(
+                parties: [("alice", ""), ("bob", bob), ("carol", carol)], task: "{kind: mlp-inference, split: \(split)}",
+                correlations: "correlations: {source: insecure-shared-seed, seed: 5}", output: "[carol]", modelOwner: "alice")
+            let results = try MPCNetworkRun.runInProcess(spec: MPCSpec.load(path))
+            let got = try #require(results[2].output)
+            #expect(results[0].output == nil && results[1].output == nil)
+            let gap = zip(got, plain).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(got.count == plain.count && gap < 1e-3, "\(split): largest gap to plaintext \(gap)")
+        }
+    }
+
+    @Test("MLP model files and specs: errors name the file and the array or field")
+    func mlpErrors() throws {
+        let model = Self.model(widths: [3, 4, 2], seed: 1)
+        var arrays = try NumpyArchive(npz: model.npzBytes(), maximumMemberBytes: 1 << 20)
+        #expect(try MLPModel.parse(npz: model.npzBytes(), file: "m.npz") == model)
+        // Layers that do not chain.
+        let w0 = try arrays.array(named: "0.weight"), w2 = NumpyArray(shape: [2, 5], values: [Double](repeating: 0, count: 10))
+        #expect(throws: MPCInputError(file: "m.npz", line: nil, message: "'2.weight' takes 5 inputs but the layer before it gives 4")) {
+            try MLPModel.parse(npz: NumpyArchive.npzBytes([("0.weight", w0), ("2.weight", w2)]), file: "m.npz")
+        }
+        #expect(throws: MPCInputError(file: "m.npz", line: nil, message: "the array 'running_mean' is neither a layer's .weight nor its .bias")) {
+            try MLPModel.parse(npz: NumpyArchive.npzBytes([("0.weight", w0), ("running_mean", w2)]), file: "m.npz")
+        }
+        #expect(throws: MPCInputError(file: "m.npz", line: nil, message: "'0.bias' has shape [5], its weight needs [4]")) {
+            try MLPModel.parse(npz: NumpyArchive.npzBytes([("0.weight", w0), ("0.bias", NumpyArray(shape: [5], values: [Double](repeating: 0, count: 5)))]), file: "m.npz")
+        }
+        #expect(throws: MPCInputError.self) { try MLPModel.parse(npz: Array("not a zip".utf8), file: "m.npz") }
+        arrays = try NumpyArchive(npz: NumpyArchive.npzBytes([("0.weight", NumpyArray(shape: [4, 3], values: [Double](repeating: .nan, count: 12)))]), maximumMemberBytes: 1 << 20)
+        #expect(throws: MPCInputError(file: "m.npz", line: nil, message: "'0.weight' holds a value that is not finite")) {
+            try MLPModel.parse(npz: NumpyArchive.npzBytes([("0.weight", try arrays.array(named: "0.weight"))]), file: "m.npz")
+        }
+        let base = "version: 1\nca: c.pem\nparties:\n  - {id: a, address: \"127.0.0.1:1\", certificate: a.pem, key: a.key, model: m.npz}\n  - {id: b, address: \"127.0.0.1:2\", certificate: b.pem, key: b.key, input: b.csv}\ntask: {kind: mlp-inference}\ncorrelations: {source: insecure-shared-seed, seed: 1}\n"
+        #expect(try MPCSpec.parse(base, file: "s.yaml").modelOwner == 0)
+        #expect(throws: MPCSpecError(file: "s.yaml", field: "parties[0].model", message: "only the mlp-inference task takes a model")) {
+            try MPCSpec.parse(base.replacingOccurrences(of: "mlp-inference", with: "relu"), file: "s.yaml")
+        }
+        #expect(throws: MPCSpecError(file: "s.yaml", field: "parties", message: "mlp-inference needs exactly one party naming a model, got 0")) {
+            try MPCSpec.parse(base.replacingOccurrences(of: "model: m.npz", with: "input: a.csv"), file: "s.yaml")
         }
     }
 }
