@@ -136,6 +136,8 @@ public enum AuditKind: ExperimentKind {
         public var confidence: Double
         public var delta: Double
         public var shadow: ShadowModelAttack.Options
+        /// The canonical JSON of the section, for cache keys.
+        public var canonical: String
     }
 
     public struct Parameters: Sendable {
@@ -169,7 +171,8 @@ public enum AuditKind: ExperimentKind {
             bootstrap: try r.optional("bootstrap", default: 200, in: 0...10_000),
             confidence: try r.optional("confidence", default: 0.95, in: 0.5...0.999),
             delta: try r.optional("delta", default: 0.0, in: 0...0.5),
-            shadow: try AttackOptionsSpec.shadow(r))
+            shadow: try AttackOptionsSpec.shadow(r),
+            canonical: r.node.canonicalJSON)
         if attack.bootstrap == 1 { throw r.error("bootstrap", "needs at least 2 replicates (or 0 for none)") }
         try r.finish()
         if archive == nil, let methods {
@@ -311,11 +314,13 @@ public enum AuditKind: ExperimentKind {
         if let accuracy = inputs.targetAccuracy() {
             metrics += [Metric(part: "target", "train_accuracy", accuracy.members), Metric(part: "target", "test_accuracy", accuracy.nonMembers)]
         }
-        let digests = context.inputDigests.values.sorted().joined(separator: ",")
-        let description = "audit v1\ninputs: \(digests)\nattack: \(p.attack)\nmethods: \(names.map(\.rawValue))\nseed: \(context.seed)"
+        // The signal files' digests are in every artifact key the trial makes (`ArtifactKey.inputs`).
+        let recipe = { (array: String) in
+            OutputRecipe(seed: context.seed, attack: p.attack.canonical, methods: names.map(\.rawValue), array: array)
+        }
         var series: [Series] = []
         var artifacts: [ArtifactReference] = []
-        let indices = try await context.cachedArray(role: "record-indices", description: "\(description)\nrecord indices") {
+        let indices = try await context.cachedArray(role: "record-indices", recipe: recipe("record-indices")) {
             NumpyArray(shape: [n], values: Array(0..<n))
         }
         artifacts.append(indices.artifact)
@@ -323,7 +328,7 @@ public enum AuditKind: ExperimentKind {
             let part = name.rawValue
             metrics += result.evaluation.metrics(part: part).map { Metric(name: $0.name, value: $0.value) }
             let values = result.scores + result.isMember.map { $0 ? 1.0 : 0.0 }
-            let saved = try await context.cachedArray(role: "scores-\(part)", description: "\(description)\nscores: \(part)") {
+            let saved = try await context.cachedArray(role: "scores-\(part)", recipe: recipe("scores/\(part)")) {
                 NumpyArray(shape: [2, n], values: values)
             }
             artifacts.append(saved.artifact)
@@ -332,6 +337,18 @@ public enum AuditKind: ExperimentKind {
                                  xLabel: "false positive rate", yLabel: "true positive rate", logX: true, logY: true))
         }
         return TrialOutcome(metrics: metrics, series: series, artifacts: artifacts)
+    }
+}
+
+extension AuditKind {
+    /// What determines an array an audit stores (besides its signal files): part of its artifact key.
+    struct OutputRecipe: Encodable, Sendable {
+        var seed: UInt64
+        /// The canonical JSON of the `attack` section, and the methods run.
+        var attack: String
+        var methods: [String]
+        /// `record-indices` or `scores/<method>`.
+        var array: String
     }
 }
 

@@ -235,6 +235,31 @@ extension BackdoorKind.DetectStep {
 extension BackdoorKind {
     /// Everything the steps share: the poisoned set, the backdoored model, the defender's clean
     /// data and the evaluation part.
+    /// What determines the poisoned training set's features or labels: part of their artifact keys.
+    struct PoisonedSetRecipe: Encodable, Sendable {
+        var seed: UInt64
+        /// The canonical JSON of the spec's `data` and `attack` sections.
+        var data: String
+        var attack: String
+        /// `features` or `labels`.
+        var part: String
+    }
+
+    /// What determines a victim model: part of its artifact key.
+    struct ModelRecipe: Encodable, Sendable {
+        var seed: UInt64
+        /// The canonical JSON of the spec's `data` and `model` sections.
+        var data: String
+        var model: String
+        /// `poisoned` (with the `attack` section's canonical JSON) or `clean`.
+        var trainingSet: String
+        var attack: String? = nil
+        /// A model retrained after a detection step: the step's canonical JSON and the SHA-256
+        /// of the rows it removed (decimal text joined by commas).
+        var retrainAfter: String? = nil
+        var removedRows: String? = nil
+    }
+
     struct Setting: @unchecked Sendable {
         var p: Parameters
         var attack: BackdoorAttack
@@ -245,7 +270,7 @@ extension BackdoorKind {
         var evaluation: LabeledData
         var train: LabeledData
         var context: TrialContext
-        var baseDescription: String
+        var baseRecipe: ModelRecipe
 
         func evaluate(_ m: Sequential, part: String) -> [Metric] {
             let e = BackdoorMetrics.evaluate(m, attack: attack, test: evaluation.examples, classCount: evaluation.classCount)
@@ -262,9 +287,11 @@ extension BackdoorKind {
             let kept = poisoned.removing(removed).data
             let random = context.random
             let recipe = self.recipe
-            let description = baseDescription + "\nretrain-after: \(step.canonical)\nremoved: \(removed.count) \(removed.reduce(0) { ($0 &* 31) &+ $1 })"
-            let (model, _, artifact) = try await context.cachedModel(role: "\(step.part)-retrained-model", description: description) {
-                (try recipe.train(inputs: kept.inputs, labels: kept.labels, random: random.stream("retrain/\(step.part)")), [:])
+            var key = baseRecipe
+            key.retrainAfter = step.canonical
+            key.removedRows = SHA256.hash(utf8: removed.map(String.init).joined(separator: ",")).hex
+            let (model, artifact) = try await context.cachedModel(role: "\(step.part)-retrained-model", recipe: key) {
+                try recipe.train(inputs: kept.inputs, labels: kept.labels, random: random.stream("retrain/\(step.part)"))
             }
             return (model, artifact)
         }
@@ -285,15 +312,15 @@ extension BackdoorKind {
         let evaluation = test.subset(Array(order[defenderCount...]))
 
         // The poisoned training set, as cached arrays.
-        let dataDescription = "seed: \(context.seed)\ndata: \(p.data.canonical)\nattack: \(p.attack.canonical)"
+        let poisonedSet = { (part: String) in PoisonedSetRecipe(seed: context.seed, data: p.data.canonical, attack: p.attack.canonical, part: part) }
         let poisonRandom = random.stream("attack/poison")
         let shape = train.sampleShape, width = train.featureCount, n = train.count
-        let (features, featuresArtifact) = try await context.cachedArray(role: "poisoned-features", description: dataDescription + "\npart: features") {
+        let (features, featuresArtifact) = try await context.cachedArray(role: "poisoned-features", recipe: poisonedSet("features")) {
             var r = poisonRandom
             let set = try attack.poison(train.examples, classCount: train.classCount, random: &r)
             return NumpyArray(shape: [n] + shape, values: set.data.inputs.scalars)
         }
-        let (labelTable, labelsArtifact) = try await context.cachedArray(role: "poisoned-labels", description: dataDescription + "\npart: labels") {
+        let (labelTable, labelsArtifact) = try await context.cachedArray(role: "poisoned-labels", recipe: poisonedSet("labels")) {
             var r = poisonRandom
             let set = try attack.poison(train.examples, classCount: train.classCount, random: &r)
             var table = [Double](repeating: 0, count: 3 * n)
@@ -315,14 +342,15 @@ extension BackdoorKind {
         // The backdoored model.
         let layers = try p.model.layers(inputShape: shape, classes: train.classCount)
         let recipe = SequentialRecipe(inputShape: shape, layers: layers, configuration: p.model.training)
-        let modelDescription = dataDescription + "\nmodel: \(p.model.canonical)"
+        let modelRecipe = ModelRecipe(seed: context.seed, data: p.data.canonical, model: p.model.canonical, trainingSet: "poisoned",
+                                      attack: p.attack.canonical)
         let poisonedData = poisoned.data
-        let (model, _, modelArtifact) = try await context.cachedModel(role: "backdoored-model", description: modelDescription) {
-            (try recipe.train(inputs: poisonedData.inputs, labels: poisonedData.labels, random: random.stream("victim")), [:])
+        let (model, modelArtifact) = try await context.cachedModel(role: "backdoored-model", recipe: modelRecipe) {
+            try recipe.train(inputs: poisonedData.inputs, labels: poisonedData.labels, random: random.stream("victim"))
         }
         context.progress("backdoored model trained")
         let setting = Setting(p: p, attack: attack, poisoned: poisoned, model: model, recipe: recipe, defender: defender,
-                              evaluation: evaluation, train: train, context: context, baseDescription: modelDescription)
+                              evaluation: evaluation, train: train, context: context, baseRecipe: modelRecipe)
         var metrics = setting.evaluate(model, part: "backdoor")
         metrics += [Metric(part: "backdoor", "poisoned_samples", Double(poisoned.poisonedRows.count)),
                     Metric(part: "backdoor", "training_samples", Double(n))]
@@ -402,9 +430,9 @@ extension BackdoorKind {
                 }
                 if step.cleanModel {
                     let trainData = train
-                    let (cleanModel, _, artifact) = try await context.cachedModel(
-                        role: "clean-model", description: "seed: \(context.seed)\ndata: \(p.data.canonical)\nmodel: \(p.model.canonical)\nclean") {
-                        (try recipe.train(inputs: trainData.featureTensor, labels: trainData.intLabels, random: random.stream("victim")), [:])
+                    let cleanRecipe = ModelRecipe(seed: context.seed, data: p.data.canonical, model: p.model.canonical, trainingSet: "clean")
+                    let (cleanModel, artifact) = try await context.cachedModel(role: "clean-model", recipe: cleanRecipe) {
+                        try recipe.train(inputs: trainData.featureTensor, labels: trainData.intLabels, random: random.stream("victim"))
                     }
                     artifacts.append(artifact)
                     let cleanReport = try nc.scan(model: cleanModel, inputs: clean.featureTensor, random: random.stream("detect/\(step.part)/clean"))

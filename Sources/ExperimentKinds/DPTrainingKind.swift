@@ -114,7 +114,40 @@ extension DPTrainingKind.PrivacySpec {
     }
 }
 
+/// What DP-SGD training reported, kept with the cached model (its checkpoint's metadata): the
+/// part of `DPTrainingReport` the trial's metrics need.
+public struct DPTrainingRecord: Codable, Sendable, Equatable {
+    public var epochLosses: [Float]
+    public var epsilon: Double
+    public var steps: Int
+    public var samplingProbability: Double
+    public var clippedFraction: Double
+    public var stoppedByBudget: Bool
+    public var insecureRandomness: Bool
+
+    public init(_ report: DPTrainingReport) {
+        epochLosses = report.epochLosses
+        epsilon = report.epsilon
+        steps = report.steps
+        samplingProbability = report.samplingProbability
+        clippedFraction = report.clippedFraction
+        stoppedByBudget = report.stoppedByBudget
+        insecureRandomness = report.insecureRandomness
+    }
+}
+
 extension DPTrainingKind {
+    /// What determines a model trained with DP-SGD: part of its artifact key.
+    struct ModelRecipe: Encodable, Sendable {
+        var seed: UInt64
+        var stream: String
+        /// The canonical JSON of the spec's `data`, `model` and `privacy` sections.
+        var data: String
+        var model: String
+        var privacy: String
+        /// σ, as calibrated for the training set.
+        var noiseMultiplier: Double
+    }
 
     public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {
         let (train, test) = try await p.data.load(from: context.dataDirectory, cache: context.datasets, random: context.random)
@@ -123,30 +156,24 @@ extension DPTrainingKind {
         let accounting = configuration.accounting
         let finalConfiguration = configuration
         let random = context.random
-        let description = "seed: \(context.seed)\nstream: target\ndata: \(p.data.canonical)\nmodel: \(p.model.canonical)\nprivacy: \(p.privacy.canonical)\nsigma: \(configuration.noiseMultiplier)"
-        let (model, metadata, artifact) = try await context.cachedModel(role: "target-model", description: description) {
+        let recipe = ModelRecipe(seed: context.seed, stream: "target", data: p.data.canonical, model: p.model.canonical,
+                                 privacy: p.privacy.canonical, noiseMultiplier: configuration.noiseMultiplier)
+        let (model, record, artifact) = try await context.cachedModel(role: "target-model", recipe: recipe) {
             var model = try Sequential(inputShape: train.sampleShape, layers: layers, random: random.stream("target/init"))
             var accountant = PrivacyAccountant(method: accounting)
             let randomness: PrivacyRandomness = p.privacy.noise == .secure ? .system() : .insecureSeeded(random.stream("target/dp-noise"))
             let report = try model.trainPrivately(inputs: train.featureTensor, labels: train.intLabels, configuration: finalConfiguration,
                                                   accountant: &accountant, randomness: randomness, dropout: random.stream("target/dropout"))
-            return (model, [
-                "privacy-lab.epoch-losses": report.epochLosses.map { "\($0)" }.joined(separator: ","),
-                "privacy-lab.dp": "\(report.epsilon),\(report.steps),\(report.samplingProbability),\(report.clippedFraction),\(report.stoppedByBudget ? 1 : 0),\(report.insecureRandomness ? 1 : 0)",
-            ])
+            return (model, DPTrainingRecord(report))
         }
-        let dp = (metadata["privacy-lab.dp"] ?? "").split(separator: ",").compactMap { Double(String($0)) }
-        guard dp.count == 6 else {
-            throw RunnerError.artifact(file: artifact.key, reason: "the cached model lacks its DP report")
-        }
-        let history = (metadata["privacy-lab.epoch-losses"] ?? "").split(separator: ",").compactMap { Float(String($0)) }
-        let target = TargetModel(model: model, history: history, artifact: artifact)
+        let dp = record
+        let target = TargetModel(model: model, history: dp.epochLosses, artifact: artifact)
         var metrics = target.metrics(train: train, test: test, part: "target")
         metrics += [
-            Metric(part: "dp", "epsilon", dp[0]), Metric(part: "dp", "delta", p.privacy.delta),
-            Metric(part: "dp", "noise_multiplier", configuration.noiseMultiplier), Metric(part: "dp", "steps", dp[1]),
-            Metric(part: "dp", "sampling_rate", dp[2]), Metric(part: "dp", "clipped_fraction", dp[3]),
-            Metric(part: "dp", "stopped_by_budget", dp[4]), Metric(part: "dp", "reproducible_noise", dp[5]),
+            Metric(part: "dp", "epsilon", dp.epsilon), Metric(part: "dp", "delta", p.privacy.delta),
+            Metric(part: "dp", "noise_multiplier", configuration.noiseMultiplier), Metric(part: "dp", "steps", Double(dp.steps)),
+            Metric(part: "dp", "sampling_rate", dp.samplingProbability), Metric(part: "dp", "clipped_fraction", dp.clippedFraction),
+            Metric(part: "dp", "stopped_by_budget", dp.stoppedByBudget ? 1 : 0), Metric(part: "dp", "reproducible_noise", dp.insecureRandomness ? 1 : 0),
         ]
         return TrialOutcome(metrics: metrics, series: [target.lossCurve(name: "target.loss_curve")], artifacts: [artifact])
     }

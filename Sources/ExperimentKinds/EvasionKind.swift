@@ -236,6 +236,17 @@ extension EvasionKind {
         return (metrics, series)
     }
 
+    /// What determines a model trained adversarially or by distillation: part of its artifact key.
+    struct DefendedModelRecipe: Encodable, Sendable {
+        var seed: UInt64
+        var stream: String
+        /// The canonical JSON of the spec's `data`, `model` and `defence` sections.
+        var data: String
+        var model: String
+        var defence: String
+        var examples: Int
+    }
+
     /// The model to attack: trained normally (shared with `train` and other kinds through the
     /// cache), adversarially, or by distillation.
     static func defendedModel(_ p: Parameters, train: LabeledData, context: TrialContext) async throws -> TargetModel {
@@ -246,15 +257,16 @@ extension EvasionKind {
             let layers = try p.model.layers(inputShape: train.sampleShape, classes: train.classCount)
             let random = context.random
             let d = p.defence
-            let description = "seed: \(context.seed)\nstream: target\ndata: \(p.data.canonical)\nmodel: \(p.model.canonical)\ndefence: \(d.canonical)\nexamples: \(train.count)"
+            let recipe = DefendedModelRecipe(seed: context.seed, stream: "target", data: p.data.canonical, model: p.model.canonical,
+                                             defence: d.canonical, examples: train.count)
             let configuration = p.model.training
-            let (model, metadata, artifact) = try await context.cachedModel(role: "target-model", description: description) {
+            let (model, record, artifact) = try await context.cachedModel(role: "target-model", recipe: recipe) {
                 let x = train.featureTensor, y = train.intLabels
                 if d.method == .distillation {
                     let (_, student) = try DefensiveDistillation(temperature: Float(d.temperature)).train(
                         inputShape: train.sampleShape, layers: layers, inputs: x, labels: y, configuration: configuration,
                         random: random.stream("target"))
-                    return (student, [:])
+                    return (student, TrainingRecord(epochLosses: []))
                 }
                 var model = try Sequential(inputShape: train.sampleShape, layers: layers, random: random.stream("target/init"))
                 let attack = ProjectedGradientDescent(norm: norm(d.norm), epsilon: Float(d.epsilon), stepSize: Float(d.stepSize), steps: d.steps,
@@ -262,10 +274,9 @@ extension EvasionKind {
                 let losses = try AdversarialTraining(attack: attack, adversarialWeight: Float(d.adversarialWeight),
                                                   epsilonWarmupEpochs: d.epsilonWarmupEpochs)
                     .train(&model, inputs: x, labels: y, configuration: configuration, random: random.stream("target/train"))
-                return (model, ["privacy-lab.epoch-losses": losses.map { "\($0)" }.joined(separator: ",")])
+                return (model, TrainingRecord(epochLosses: losses))
             }
-            let history = (metadata["privacy-lab.epoch-losses"] ?? "").split(separator: ",").compactMap { Float(String($0)) }
-            return TargetModel(model: model, history: history, artifact: artifact)
+            return TargetModel(model: model, history: record.epochLosses, artifact: artifact)
         }
     }
 }

@@ -66,6 +66,17 @@ extension FederatedKind {
     }
 
     /// Checks that the spec lets the server's replay match what the clients did.
+    /// What determines the curious server's image grid of reconstructions: part of its artifact key.
+    struct ServerAttackGridRecipe: Encodable, Sendable {
+        var seed: UInt64
+        /// The canonical JSON of the spec's `data` section.
+        var data: String
+        /// The observed round, the inversion method and the secure-aggregation protocol.
+        var round: Int
+        var method: String
+        var secure: String
+    }
+
     static func validateServerAttack(_ attack: ServerAttackSpec, local: LocalTraining, rounds: Int, body: SpecReader) throws(SpecError) {
         guard attack.round <= rounds else {
             throw body.error("server_attack.round", "round \(attack.round) is past the run's \(rounds) rounds")
@@ -157,9 +168,10 @@ extension FederatedKind {
             Metric(part: "server_attack", "saw_individual_updates", sawAggregate ? 0 : 1),
         ]
         if !labelAccuracy.isEmpty { metrics.append(Metric(part: "server_attack", "label_accuracy", mean(labelAccuracy))) }
-        let description = "seed: \(context.seed)\nimage-grid: server-attack\ndata: \(p.data.canonical)\nround: \(spec.round)\nmethod: \(spec.method.rawValue)\nsecure: \(p.secure.protocolName.rawValue)"
+        let recipe = ServerAttackGridRecipe(seed: context.seed, data: p.data.canonical, round: spec.round, method: spec.method.rawValue,
+                                            secure: p.secure.protocolName.rawValue)
         let images = grid
-        let artifact = try await context.cachedArray(role: "image-grid/server-attack.reconstructions/8", description: description) {
+        let artifact = try await context.cachedArray(role: "image-grid/server-attack.reconstructions/8", recipe: recipe) {
             NumpyArray(shape: [images.count, h, w], values: images.flatMap { $0 })
         }.artifact
         return (metrics, artifact)

@@ -48,17 +48,16 @@ extension MembershipInferenceKind {
         let architecture = target.architecture
         let dataSpec = p.data, modelSpec = p.model, shadowSpec = p.attack.shadow.model
 
-        @Sendable func description(_ stream: String, _ indices: [Int], model: ModelSpec = modelSpec) -> String {
-            let digest = SHA256.hash(utf8: indices.map(String.init).joined(separator: ",")).hex
-            return "seed: \(context.seed)\nstream: \(stream)\ndata: \(dataSpec.canonical)\nmodel: \(model.canonical)\ntraining-indices: \(digest)"
+        @Sendable func modelRecipe(_ stream: String, _ indices: [Int], model: ModelSpec = modelSpec) -> ModelRecipe {
+            ModelRecipe(seed: context.seed, stream: stream, data: dataSpec.canonical, model: model.canonical, indices: indices, privacy: nil)
         }
         @Sendable func train(_ stream: String, _ indices: [Int], role: String, shadow: Bool) async throws -> (Sequential, ArtifactReference) {
             let model = shadow ? shadowSpec : modelSpec
-            let recipe = ImportedModelRecipe(architecture: architecture, configuration: model.training)
+            let training = ImportedModelRecipe(architecture: architecture, configuration: model.training)
             let subset = records.subset(indices)
             let random = context.random
-            let result = try await context.cachedModel(role: role, description: description(stream, indices, model: model)) {
-                (try recipe.train(inputs: subset.featureTensor, labels: subset.intLabels, random: random.stream(stream)).network, [:])
+            let result = try await context.cachedModel(role: role, recipe: modelRecipe(stream, indices, model: model)) {
+                try training.train(inputs: subset.featureTensor, labels: subset.intLabels, random: random.stream(stream)).network
             }
             return (result.model, result.artifact)
         }
@@ -76,6 +75,6 @@ extension MembershipInferenceKind {
         return try await audit(
             p, target: target, population: records, design: design, metrics: metrics, artifacts: [],
             train: { stream, indices, role, shadow in try await train(stream, indices, role: role, shadow: shadow) },
-            description: { description($0, $1) }, context: context)
+            recipe: { modelRecipe($0, $1) }, context: context)
     }
 }

@@ -103,6 +103,8 @@ public enum MembershipInferenceKind: ExperimentKind {
         public var delta: Double
         public var shadow: ShadowSpec
         public var labelOnly: LabelOnlyAttack.Options
+        /// The canonical JSON of the section, for cache keys.
+        public var canonical: String
     }
 
     public struct Parameters: Sendable {
@@ -160,7 +162,8 @@ public enum MembershipInferenceKind: ExperimentKind {
             confidence: try r.optional("confidence", default: 0.95, in: 0.5...0.999),
             delta: try r.optional("delta", default: 0.0, in: 0...0.5),
             shadow: ShadowSpec(models: shadowModels, model: shadowModel, attack: shadowAttack),
-            labelOnly: try AttackOptionsSpec.labelOnly(r))
+            labelOnly: try AttackOptionsSpec.labelOnly(r),
+            canonical: r.node.canonicalJSON)
         if attack.bootstrap == 1 { throw r.error("bootstrap", "needs at least 2 replicates (or 0 for none)") }
         try r.finish()
         let privacy = body.contains("privacy") ? try DPTrainingKind.PrivacySpec.decode(body.section("privacy")) : nil
@@ -224,28 +227,28 @@ public enum MembershipInferenceKind: ExperimentKind {
         // With DP, every model uses the σ calibrated for the target's training-set size.
         let dpConfiguration = try privacy.map { try DPTrainingKind.configuration(model: modelSpec, privacy: $0, datasetSize: members) }
 
-        @Sendable func description(_ stream: String, _ indices: [Int], model: ModelSpec = modelSpec) -> String {
-            let digest = SHA256.hash(utf8: indices.map(String.init).joined(separator: ",")).hex
-            return "seed: \(context.seed)\nstream: \(stream)\ndata: \(dataSpec.canonical)\nmodel: \(model.canonical)\ntraining-indices: \(digest)"
-                + (privacy.map { "\nprivacy: \($0.canonical)" } ?? "")
+        @Sendable func modelRecipe(_ stream: String, _ indices: [Int], model: ModelSpec = modelSpec) -> ModelRecipe {
+            ModelRecipe(seed: context.seed, stream: stream, data: dataSpec.canonical, model: model.canonical, indices: indices,
+                        privacy: privacy?.canonical)
         }
         let targetEpsilon = EpsilonBox()
-        @Sendable func trainCached(_ stream: String, _ indices: [Int], role: String, recipe: SequentialRecipe = recipe,
+        @Sendable func trainCached(_ stream: String, _ indices: [Int], role: String, training: SequentialRecipe = recipe,
                                    model: ModelSpec = modelSpec, dp: DPTrainingConfiguration? = dpConfiguration) async throws -> (Sequential, ArtifactReference) {
             let subset = population.subset(indices)
             let random = context.random
-            let result = try await context.cachedModel(role: role, description: description(stream, indices, model: model)) {
+            let result = try await context.cachedModel(role: role, recipe: modelRecipe(stream, indices, model: model)) {
                 guard let dp, let privacy else {
-                    return (try recipe.train(inputs: subset.featureTensor, labels: subset.intLabels, random: random.stream(stream)), [:])
+                    return (try training.train(inputs: subset.featureTensor, labels: subset.intLabels, random: random.stream(stream)),
+                            PrivateTrainingRecord(epsilon: nil))
                 }
-                var model = try Sequential(inputShape: recipe.inputShape, layers: recipe.layers, random: random.stream("\(stream)/init"))
+                var model = try Sequential(inputShape: training.inputShape, layers: training.layers, random: random.stream("\(stream)/init"))
                 var accountant = PrivacyAccountant(method: dp.accounting)
                 let noise: PrivacyRandomness = privacy.noise == .secure ? .system() : .insecureSeeded(random.stream("\(stream)/dp-noise"))
                 let report = try model.trainPrivately(inputs: subset.featureTensor, labels: subset.intLabels, configuration: dp,
                                                       accountant: &accountant, randomness: noise, dropout: random.stream("\(stream)/dropout"))
-                return (model, ["privacy-lab.dp-epsilon": "\(report.epsilon)"])
+                return (model, PrivateTrainingRecord(epsilon: report.epsilon))
             }
-            if role == "target-model", let epsilon = result.metadata["privacy-lab.dp-epsilon"].flatMap(Double.init) {
+            if role == "target-model", let epsilon = result.record.epsilon {
                 targetEpsilon.set(epsilon)
             }
             return (result.model, result.artifact)
@@ -275,10 +278,10 @@ public enum MembershipInferenceKind: ExperimentKind {
         return try await audit(
             p, target: target, population: population, design: design, metrics: metrics, artifacts: [targetArtifact],
             train: { stream, indices, role, isShadow in
-                isShadow ? try await trainCached(stream, indices, role: role, recipe: shadowRecipe, model: shadow.model, dp: shadowDP)
+                isShadow ? try await trainCached(stream, indices, role: role, training: shadowRecipe, model: shadow.model, dp: shadowDP)
                          : try await trainCached(stream, indices, role: role)
             },
-            description: { description($0, $1) }, context: context)
+            recipe: { modelRecipe($0, $1) }, context: context)
     }
 
     /// Trains the reference (and shadow) models of `design`, runs the attacks on `target`, and
@@ -288,12 +291,13 @@ public enum MembershipInferenceKind: ExperimentKind {
     ///   - train: trains (or finds in the cache) one model on population indices, drawing from
     ///     the stream it is given (`reference/<k>`, `shadow/<k>`); the last argument says it is
     ///     a shadow model of Shokri et al.'s attack.
-    ///   - description: what determines an artifact computed from the audited records.
+    ///   - recipe: what determines a model trained on the given indices (an artifact computed
+    ///     from the audited records is keyed by the recipe of a model trained on them).
     static func audit<Target: LogitAccess>(
         _ p: Parameters, target: Target, population: LabeledData, design: MembershipDesign, metrics leading: [Metric],
         artifacts leadingArtifacts: [ArtifactReference],
         train: @escaping @Sendable (_ stream: String, _ indices: [Int], _ role: String, _ shadow: Bool) async throws -> (Sequential, ArtifactReference),
-        description: (_ stream: String, _ indices: [Int]) -> String, context: TrialContext
+        recipe: (_ stream: String, _ indices: [Int]) -> ModelRecipe, context: TrialContext
     ) async throws -> TrialOutcome {
         let methods = p.attack.methods.map { method($0, p.attack) }
         // The shadow attack has shadow models of its own; every other attack that needs models uses the references.
@@ -345,7 +349,8 @@ public enum MembershipInferenceKind: ExperimentKind {
             let values = result.scores + result.isMember.map { $0 ? 1.0 : 0.0 }
             let saved = try await context.cachedArray(
                 role: "scores-\(part)",
-                description: "\(description("audit/\(part)", design.targetMembers + design.targetNonMembers))\nattack: \(p.attack)\nreferences: \(sets.count)"
+                recipe: AuditedArrayRecipe(records: recipe("audit/\(part)", design.targetMembers + design.targetNonMembers), array: "scores",
+                                           attack: p.attack.canonical, references: sets.count)
             ) { NumpyArray(shape: [2, result.scores.count], values: values) }
             scoreArtifacts.append(saved.artifact)
             metrics += result.evaluation.metrics(part: part).map { Metric(name: $0.name, value: $0.value) }
@@ -356,10 +361,53 @@ public enum MembershipInferenceKind: ExperimentKind {
         // Which record each score describes: its index in the data the trial loaded.
         let candidates = design.candidates.indices
         let indices = try await context.cachedArray(
-            role: "record-indices", description: "\(description("audit/indices", candidates))\nrecord indices"
+            role: "record-indices", recipe: AuditedArrayRecipe(records: recipe("audit/indices", candidates), array: "record-indices")
         ) { NumpyArray(shape: [candidates.count], values: candidates) }
         scoreArtifacts.append(indices.artifact)
         return TrialOutcome(metrics: metrics, series: series, artifacts: leadingArtifacts + trained.map { $0.1 } + shadowArtifacts + scoreArtifacts)
+    }
+}
+
+extension MembershipInferenceKind {
+    /// What determines a target, reference or shadow model: part of its artifact key.
+    struct ModelRecipe: Encodable, Sendable {
+        var seed: UInt64
+        /// The streams it draws from (`target`, `reference/3`, `shadow/1`).
+        var stream: String
+        /// The canonical JSON of the spec's `data` and `model` sections (the shadow models' own
+        /// `model`, when they have one).
+        var data: String
+        var model: String
+        /// The SHA-256 of the population indices it trains on, as decimal text joined by commas.
+        var trainingIndices: String
+        /// The canonical JSON of the `privacy` section, when the models train with DP-SGD.
+        var privacy: String?
+
+        init(seed: UInt64, stream: String, data: String, model: String, indices: [Int], privacy: String?) {
+            self.seed = seed
+            self.stream = stream
+            self.data = data
+            self.model = model
+            trainingIndices = SHA256.hash(utf8: indices.map(String.init).joined(separator: ",")).hex
+            self.privacy = privacy
+        }
+    }
+
+    /// What determines an array computed from the audited records (an attack's scores, the
+    /// records' indices): part of its artifact key.
+    struct AuditedArrayRecipe: Encodable, Sendable {
+        /// The audited records, as the recipe of a model trained on them (its stream names the array).
+        var records: ModelRecipe
+        /// `scores` or `record-indices`.
+        var array: String
+        /// The canonical JSON of the `attack` section and the number of reference models (scores).
+        var attack: String? = nil
+        var references: Int? = nil
+    }
+
+    /// What a model's training reported: its ε when it trained with DP-SGD.
+    struct PrivateTrainingRecord: Codable, Sendable {
+        var epsilon: Double?
     }
 }
 

@@ -213,12 +213,23 @@ public enum ModelInversionKind: ExperimentKind {
         }
     }
 
+    /// What determines an image grid: part of its artifact key.
+    struct ImageGridRecipe: Encodable, Sendable {
+        var seed: UInt64
+        /// The grid's name (`reconstructions`).
+        var grid: String
+        /// The canonical JSON of the spec's `data`, `model` (when there is one) and `attack` sections.
+        var data: String
+        var model: String?
+        var attack: String
+    }
+
     /// Stores an image grid as an artifact whose role the reports draw as a PNG.
     static func imageGrid(name: String, images: [[Float]], height: Int, width: Int, columns: Int, p: Parameters,
                           context: TrialContext) async throws -> ArtifactReference {
         let values = images.flatMap { $0 }
-        let description = "seed: \(context.seed)\nimage-grid: \(name)\ndata: \(p.data.canonical)\nmodel: \(p.model?.canonical ?? "")\nattack: \(p.canonical)"
-        return try await context.cachedArray(role: "image-grid/\(name)/\(columns)", description: description) {
+        let recipe = ImageGridRecipe(seed: context.seed, grid: name, data: p.data.canonical, model: p.model?.canonical, attack: p.canonical)
+        return try await context.cachedArray(role: "image-grid/\(name)/\(columns)", recipe: recipe) {
             NumpyArray(shape: [images.count, height, width], values: values)
         }.artifact
     }

@@ -48,6 +48,8 @@ public enum PoisoningKind: ExperimentKind {
         public var k: Int
         public var threshold: Double
         public var folds: Int
+        /// The canonical JSON of the section, for cache keys.
+        public var canonical: String
     }
 
     public struct Parameters: Sendable {
@@ -75,7 +77,8 @@ public enum PoisoningKind: ExperimentKind {
                                  removalFraction: try f.optional("removal_fraction", default: 0.2, in: 0...1),
                                  k: try f.optional("k", default: 10, in: 1...1000),
                                  threshold: try f.optional("threshold", default: 0.5, in: 0...0.999),
-                                 folds: try f.optional("folds", default: 2, in: 1...20))
+                                 folds: try f.optional("folds", default: 2, in: 1...20),
+                                 canonical: f.node.canonicalJSON)
         try f.finish()
         return Parameters(data: data, model: model, poison: poison, filters: filters)
     }
@@ -130,7 +133,7 @@ public enum PoisoningKind: ExperimentKind {
             let kept = poisoned.subset(decision.keptIndices)
             guard kept.count > 0 else { throw DataSpecError("filters.\(name.rawValue) removed every training example") }
             let filtered = try await trainModel(p, data: kept, tag: "filtered/\(name.rawValue)", context: context,
-                                                extra: "filter: \(name.rawValue) \(p.filters)")
+                                                filter: name.rawValue)
             artifacts.append(filtered.artifact)
             let part = name.rawValue
             let accuracy = filtered.model.accuracy(testX, labels: testY)
@@ -145,16 +148,34 @@ public enum PoisoningKind: ExperimentKind {
         return TrialOutcome(metrics: metrics, artifacts: artifacts)
     }
 
+    /// What determines a model trained on poisoned or filtered data: part of its artifact key.
+    struct ModelRecipe: Encodable, Sendable {
+        var seed: UInt64
+        var stream: String
+        /// The canonical JSON of the spec's `data`, `model` and `poison` sections.
+        var data: String
+        var model: String
+        var poison: String
+        /// `poisoned`, or `filtered/<filter>`.
+        var trainingSet: String
+        /// The filter that removed examples, and the canonical JSON of the `filters` section.
+        var filter: String?
+        var filters: String?
+        var examples: Int
+    }
+
     /// A model trained on (possibly poisoned or filtered) data, through the cache.
-    static func trainModel(_ p: Parameters, data: LabeledData, tag: String, context: TrialContext, extra: String = "") async throws -> TargetModel {
+    static func trainModel(_ p: Parameters, data: LabeledData, tag: String, context: TrialContext, filter: String? = nil) async throws -> TargetModel {
         let layers = try p.model.layers(inputShape: data.sampleShape, classes: data.classCount)
         let random = context.random
-        let description = "seed: \(context.seed)\nstream: target\ndata: \(p.data.canonical)\nmodel: \(p.model.canonical)\npoison: \(p.poison.canonical)\nset: \(tag)\n\(extra)\nexamples: \(data.count)"
+        let recipe = ModelRecipe(seed: context.seed, stream: "target", data: p.data.canonical, model: p.model.canonical,
+                                 poison: p.poison.canonical, trainingSet: tag, filter: filter, filters: filter.map { _ in p.filters.canonical },
+                                 examples: data.count)
         let configuration = p.model.training
-        let (model, _, artifact) = try await context.cachedModel(role: "\(tag)-model", description: description) {
+        let (model, artifact) = try await context.cachedModel(role: "\(tag)-model", recipe: recipe) {
             var model = try Sequential(inputShape: data.sampleShape, layers: layers, random: random.stream("target/init"))
             _ = try model.train(inputs: data.featureTensor, labels: data.intLabels, configuration: configuration, random: random.stream("target/train"))
-            return (model, [:])
+            return model
         }
         return TargetModel(model: model, history: [], artifact: artifact)
     }

@@ -38,6 +38,16 @@ public enum TrainKind: ExperimentKind {
     }
 }
 
+/// What a model's training reported, kept with the cached model (its checkpoint's metadata).
+public struct TrainingRecord: Codable, Sendable, Equatable {
+    /// The mean training loss of each epoch.
+    public var epochLosses: [Float]
+
+    public init(epochLosses: [Float]) {
+        self.epochLosses = epochLosses
+    }
+}
+
 /// A model trained (or taken from the cache) for a trial, with its training history.
 public struct TargetModel: Sendable {
     public var model: Sequential
@@ -49,15 +59,26 @@ public struct TargetModel: Sendable {
                              context: TrialContext, role: String = "target-model") async throws -> TargetModel {
         let layers = try spec.layers(inputShape: train.sampleShape, classes: train.classCount)
         let random = context.random
-        let description = "seed: \(context.seed)\nstream: \(stream)\ndata: \(data.canonical)\nmodel: \(spec.canonical)\nexamples: \(train.count)"
-        let (model, metadata, artifact) = try await context.cachedModel(role: role, description: description) {
+        let recipe = Recipe(seed: context.seed, stream: stream, data: data.canonical, model: spec.canonical, examples: train.count)
+        let (model, record, artifact) = try await context.cachedModel(role: role, recipe: recipe) {
             var model = try Sequential(inputShape: train.sampleShape, layers: layers, random: random.stream("\(stream)/init"))
             let history = try model.train(inputs: train.featureTensor, labels: train.intLabels, configuration: spec.training,
                                           random: random.stream("\(stream)/train"))
-            return (model, ["privacy-lab.epoch-losses": history.epochLosses.map { "\($0)" }.joined(separator: ",")])
+            return (model, TrainingRecord(epochLosses: history.epochLosses))
         }
-        let history = (metadata["privacy-lab.epoch-losses"] ?? "").split(separator: ",").compactMap { Float(String($0)) }
-        return TargetModel(model: model, history: history, artifact: artifact)
+        return TargetModel(model: model, history: record.epochLosses, artifact: artifact)
+    }
+
+    /// What determines a model trained by `train`: part of its artifact key.
+    struct Recipe: Encodable, Sendable {
+        var seed: UInt64
+        /// The streams it draws from: `<stream>/init`, `<stream>/train`.
+        var stream: String
+        /// The canonical JSON of the spec's `data` and `model` sections.
+        var data: String
+        var model: String
+        /// How many examples it trains on.
+        var examples: Int
     }
 
     /// Accuracy and mean loss on the training and test parts, named `<part>.train_accuracy`…

@@ -129,14 +129,29 @@ public final class ExperimentRunner: Sendable {
         defer { lease.end() }
         let worker = lease.worker
 
-        let bodyJSON = document.body.canonicalJSON
-        let sweepJSON = "[" + document.sweep.map { "[\(SpecNode.jsonString($0.path)),[\($0.values.map(\.canonicalJSON).joined(separator: ","))]]" }.joined(separator: ",") + "]"
-        let specHash = SHA256.hash(utf8: "spec v1\n\(document.kind)\n\(document.name)\n\(document.seed)\n\(bodyJSON)\n\(sweepJSON)\n\(options.codeVersion)").hex
-        func trialKey(_ trial: TrialDefinition, code: String = options.codeVersion) -> String {
-            var text = "trial v1\n\(document.kind)\n\(trial.seed)\n\(trial.body.canonicalJSON)\n\(code)"
-            text += TrialContext.inputDescription(digests: trialInputs[trial.index] ?? [:], fingerprints: trialFingerprints[trial.index] ?? [])
-            return SHA256.hash(utf8: text).hex
+        // The run's key (to find an unfinished run of the same spec) and every trial's, under this
+        // code and under each code the user allowed reusing. They hold no floating-point value,
+        // so encoding them cannot fail.
+        let runKey = RunKey(kind: document.kind, name: document.name, seed: document.seed, body: document.body.canonicalJSON,
+                            sweep: document.sweep.map { RunKey.Axis(path: $0.path, values: $0.values.map(\.canonicalJSON)) },
+                            code: options.codeVersion)
+        var trialKeys: [String: [Int: String]] = [:]
+        let specHash: String
+        do {
+            specHash = try CanonicalJSON.sha256(runKey)
+            for code in [options.codeVersion] + options.reusableCodeVersions where trialKeys[code] == nil {
+                var keys: [Int: String] = [:]
+                for (trial, _) in planned {
+                    keys[trial.index] = try TrialKey(kind: document.kind, seed: trial.seed, body: trial.body.canonicalJSON, code: code,
+                                                     inputs: InputDigest.relative(trialInputs[trial.index] ?? [:]),
+                                                     content: trialFingerprints[trial.index] ?? []).hash()
+                }
+                trialKeys[code] = keys
+            }
+        } catch {
+            throw RunnerError.internalInconsistency("cannot encode a run's or trial's key: \(error)")
         }
+        func trialKey(_ trial: TrialDefinition, code: String = options.codeVersion) -> String { trialKeys[code]![trial.index]! }
 
         if Task.isCancelled { throw RunnerError.cancelledBeforeStart }
         var run: RunRecord

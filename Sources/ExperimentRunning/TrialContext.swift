@@ -20,7 +20,7 @@ public struct TrialContext: Sendable {
     /// Other code identities whose artifacts the user allowed this run to reuse.
     public let reusableCodeVersions: [String]
     /// The SHA-256 (hex) of each outside file the trial's parameters name, by path; part of the
-    /// trial's key, and to be part of the description of any artifact computed from the file.
+    /// trial's key and of the key of every artifact the trial caches (`ArtifactKey.inputs`).
     public let inputDigests: [String: String]
     /// What stands for the content of inputs that are not files (`ExperimentKind.inputFingerprints`).
     public let inputFingerprints: [String]
@@ -48,72 +48,74 @@ public struct TrialContext: Sendable {
     /// Reports a line of progress for this trial.
     public func progress(_ message: String) { report(message) }
 
-    /// A model from the cache, or trained by `train` and stored.
+    /// A model from the cache, or trained by `train` and stored with `record` (what training
+    /// reported: losses, the DP accountant's ε) in its checkpoint's metadata.
     ///
     /// - Parameters:
     ///   - role: what the model is to the trial (`target-model`, `reference-model-3`).
-    ///   - description: everything that determines the model (canonical spec JSON of its data
-    ///     and training, the seed and stream names); equal descriptions share one artifact.
-    public func cachedModel(role: String, description: String,
-                            train: @escaping @Sendable () async throws -> (model: Sequential, metadata: [String: String]))
-        async throws -> (model: Sequential, metadata: [String: String], artifact: ArtifactReference) {
-        let key = await reusableKey(kind: "models", description: description + Self.inputDescription(digests: inputDigests))
+    ///   - recipe: everything that determines the model (spec sections as canonical JSON, the
+    ///     seed and stream names, the indices it trains on); equal recipes share one artifact.
+    public func cachedModel<Recipe: Encodable & Sendable, Record: Codable & Sendable>(
+        role: String, recipe: Recipe, train: @escaping @Sendable () async throws -> (model: Sequential, record: Record)
+    ) async throws -> (model: Sequential, record: Record, artifact: ArtifactReference) {
+        let key = try await reusableKey(kind: "models", recipe: recipe)
         let data = try await cache.data(key: key, kind: "models", fileExtension: "safetensors") {
-            let (model, metadata) = try await train()
-            return model.checkpointData(metadata: metadata.merging(["privacy-lab.artifact-key": key]) { a, _ in a })
+            let (model, record) = try await train()
+            let text = String(decoding: try CanonicalJSON.encode(record), as: UTF8.self)
+            return model.checkpointData(metadata: [Self.artifactKeyMetadata: key, Self.recordMetadata: text])
         }
         let source = (try? await cache.url(key: key))?.path ?? "artifact \(key)"
         let model = try Sequential(checkpoint: data, source: source)
         let metadata = try Checkpoint.decode(data, source: source).metadata
-        return (model, metadata, ArtifactReference(role: role, key: key))
+        guard let text = metadata[Self.recordMetadata],
+              let record = try? JSONDecoder().decode(Record.self, from: Data(text.utf8)) else {
+            throw ArtifactError(file: source, reason: "the cached model lacks its training record (\(Self.recordMetadata))")
+        }
+        return (model, record, ArtifactReference(role: role, key: key))
     }
 
+    /// A model from the cache, or trained by `train` and stored; for models whose training
+    /// reports nothing the trial needs.
+    public func cachedModel<Recipe: Encodable & Sendable>(
+        role: String, recipe: Recipe, train: @escaping @Sendable () async throws -> Sequential
+    ) async throws -> (model: Sequential, artifact: ArtifactReference) {
+        let result = try await cachedModel(role: role, recipe: recipe) { (model: try await train(), record: NoRecord()) }
+        return (result.model, result.artifact)
+    }
+
+    /// The checkpoint metadata entry naming the artifact's key.
+    public static let artifactKeyMetadata = "privacy-lab.artifact-key"
+    /// The checkpoint metadata entry holding the training record, as canonical JSON.
+    public static let recordMetadata = "privacy-lab.record"
+
     /// A float array from the cache, or computed and stored as `.npy`.
-    public func cachedArray(role: String, description: String,
-                            compute: @escaping @Sendable () async throws -> NumpyArray) async throws -> (array: NumpyArray, artifact: ArtifactReference) {
-        let key = await reusableKey(kind: "arrays", description: description + Self.inputDescription(digests: inputDigests))
+    public func cachedArray<Recipe: Encodable & Sendable>(
+        role: String, recipe: Recipe, compute: @escaping @Sendable () async throws -> NumpyArray
+    ) async throws -> (array: NumpyArray, artifact: ArtifactReference) {
+        let key = try await reusableKey(kind: "arrays", recipe: recipe)
         let data = try await cache.data(key: key, kind: "arrays", fileExtension: "npy") { try await compute().npyData() }
         let source = (try? await cache.url(key: key))?.path ?? "artifact \(key)"
         return (try NumpyArray(npy: data, source: source), ArtifactReference(role: role, key: key))
     }
 
     /// The key of an artifact: this code's, unless the user allowed reusing another code's and
-    /// an intact artifact exists under that code's key.
-    func reusableKey(kind: String, description: String) async -> String {
-        let key = ArtifactCache.key(kind: kind, description: description, codeVersion: codeVersion)
+    /// an intact artifact exists under that code's key. Artifact keys hold the trial's input
+    /// files (a model trained on a changed file is never reused) but not its other content
+    /// fingerprints: a named dataset's content is fixed by the code's checksum list, which a
+    /// load reads exactly or fails.
+    func reusableKey<Recipe: Encodable & Sendable>(kind: String, recipe: Recipe) async throws -> String {
+        let inputs = InputDigest.relative(inputDigests)
+        let key = try ArtifactKey(kind: kind, code: codeVersion, inputs: inputs, recipe: recipe).hash()
         guard !reusableCodeVersions.isEmpty, await !cache.contains(key: key) else { return key }
         for code in reusableCodeVersions {
-            let other = ArtifactCache.key(kind: kind, description: description, codeVersion: code)
+            let other = try ArtifactKey(kind: kind, code: code, inputs: inputs, recipe: recipe).hash()
             if await cache.contains(key: other) { return other }
         }
         return key
     }
 }
 
-extension TrialContext {
-    /// The lines that put a trial's inputs into a key: each file as `<path>=<sha256>` in the order
-    /// of the paths, a path taken relative to the folder that holds all the files (so that the
-    /// same contents under swapped names, or an image moved to another class folder, differ,
-    /// while moving the whole folder does not), then the fingerprints; empty when there are none.
-    ///
-    /// Artifact descriptions get the file digests (a model trained on a changed file is never
-    /// reused); trial keys get both. A named dataset's fingerprint stays out of artifact keys:
-    /// its content is fixed by the code's checksum list, which a load reads exactly or fails.
-    static func inputDescription(digests: [String: String], fingerprints: [String] = []) -> String {
-        var text = ""
-        if !digests.isEmpty {
-            let paths = digests.keys.map { $0.split(separator: "/", omittingEmptySubsequences: true) }
-            var common = paths[0].dropLast().count
-            for parts in paths {
-                var k = 0
-                while k < min(common, parts.count - 1) && parts[k] == paths[0][k] { k += 1 }
-                common = k
-            }
-            text += "\ninputs: " + digests.sorted { $0.key < $1.key }.map { entry in
-                entry.key.split(separator: "/", omittingEmptySubsequences: true).dropFirst(common).joined(separator: "/") + "=" + entry.value
-            }.joined(separator: ",")
-        }
-        if !fingerprints.isEmpty { text += "\ncontent: " + fingerprints.joined(separator: ",") }
-        return text
-    }
+/// The training record of a model whose training reports nothing a trial needs.
+public struct NoRecord: Codable, Sendable {
+    public init() {}
 }

@@ -5,9 +5,9 @@ import GRDB
 /// Content-addressed artifacts (trained models, score arrays) stored beside the results
 /// database and shared by every trial and run that needs the same thing.
 ///
-/// An artifact's key is the SHA-256 of a canonical description of everything that determines
-/// it: its kind, the spec fields it depends on, the seed and stream it draws from, and the code
-/// version. Files are written to a temporary name and renamed into place, then recorded with
+/// An artifact's key is the SHA-256 of the canonical JSON of everything that determines it
+/// (`ArtifactKey` in `ExperimentRunning`): its kind, the spec fields it depends on, the seed and
+/// stream it draws from, the input files and the code version. Files are written to a temporary name and renamed into place, then recorded with
 /// their size and digest; a file whose size or digest no longer matches is recomputed.
 /// Concurrent requests for the same key within a process wait for one computation; across
 /// processes, the worker that claims the key (`ResultStore.claim`) computes it and the others
@@ -25,11 +25,6 @@ public actor ArtifactCache {
 
     /// How often a worker waiting for another's artifact or trial looks again.
     package static let pollInterval: Duration = .milliseconds(200)
-
-    /// The key of an artifact of `kind` determined by `description`.
-    public static func key(kind: String, description: String, codeVersion: String) -> String {
-        SHA256.hash(utf8: "privacy-lab artifact v1\nkind: \(kind)\ncode: \(codeVersion)\n\(description)").hex
-    }
 
     /// The artifact's bytes: from the cache when present and intact, else from `produce`, which
     /// is then stored.

@@ -159,7 +159,7 @@ struct HostileInputTests {
         let summary = try await trainer.run(specURL: try w.write("s.yaml", Self.valid), options: w.options(jobs: 1))
         let store = try ResultStore(url: w.url.appendingPathComponent("runs/store.sqlite"))
         let cache = ArtifactCache(store: store)
-        let key = ArtifactCache.key(kind: "arrays", description: "probe grid", codeVersion: "test")
+        let key = SHA256.hash(utf8: "probe grid").hex
         let grid = NumpyArray(shape: [2, 2, 2], values: [0, 0.25, 0.5, 1, 1, 0.5, 0.25, 0] as [Float]).npyData()
         _ = try await cache.data(key: key, kind: "arrays", fileExtension: "npy") { grid }
         let trial = summary.trials[0]
@@ -190,9 +190,9 @@ struct HostileInputTests {
         }
         // 2⁶² × 4 values overflow Int; 2⁶¹ × 2 values overflow the byte count (× 4 bytes).
         for shape in ["(4611686018427387904, 4)", "(2305843009213693952, 2)", "(3037000500, 3037000500)"] {
-            #expect(throws: RunnerError.self) { _ = try NumpyArray(npy: npy(shape: shape, payload: 16), source: "x.npy") }
+            #expect(throws: ArtifactError.self) { _ = try NumpyArray(npy: npy(shape: shape, payload: 16), source: "x.npy") }
         }
-        #expect(throws: RunnerError.self) { _ = try NumpyArray(npy: npy(shape: "(99999999999999999999,)", payload: 16), source: "x.npy") }
+        #expect(throws: ArtifactError.self) { _ = try NumpyArray(npy: npy(shape: "(99999999999999999999,)", payload: 16), source: "x.npy") }
         #expect(try NumpyArray(npy: npy(shape: "(2, 2)", payload: 16), source: "x.npy").shape == [2, 2])
     }
 }

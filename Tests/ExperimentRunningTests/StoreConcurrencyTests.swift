@@ -32,7 +32,7 @@ enum SlowCountingKind: ExperimentKind {
     static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {
         ComputationCounter.shared.add("\(p.token)/trial/\(p.value)")
         if p.sharedArtifact {
-            _ = try await context.cachedArray(role: "shared", description: "shared artifact of \(p.token)") {
+            _ = try await context.cachedArray(role: "shared", recipe: ["shared artifact": p.token]) {
                 ComputationCounter.shared.add("\(p.token)/artifact")
                 try await Task.sleep(for: .milliseconds(4 * p.milliseconds))
                 return NumpyArray(shape: [1], values: [1.0])
