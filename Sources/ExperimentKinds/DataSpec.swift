@@ -262,15 +262,21 @@ public struct DataSpec: Sendable, Hashable {
     }
 }
 
+/// A named dataset read from a folder, as `DatasetCache` keys it.
+struct NamedDatasetKey: Hashable, Sendable {
+    var name: DatasetName
+    var directory: String
+}
+
 extension DatasetCache {
     func dataset(_ name: DatasetName, directory: URL) async throws -> Dataset {
-        try await dataset(key: "\(name.rawValue)@\(directory.path)") {
+        try await dataset(key: NamedDatasetKey(name: name, directory: directory.path)) {
             try DatasetRegistry.load(name, from: DataDirectory(url: directory, origin: .experimentRun))
         }
     }
 
     func dataset(_ files: DataSpec.DataFiles) async throws -> Dataset {
-        try await dataset(key: "files@\(files)") {
+        try await dataset(key: files) {
             switch files {
             case let .arrays(features, labels, testFeatures, testLabels, options):
                 return try NumpyDataLoader.load(features: features, labels: labels, testFeatures: testFeatures,

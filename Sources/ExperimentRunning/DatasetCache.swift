@@ -2,16 +2,17 @@ import Datasets
 
 /// Datasets loaded once per run and shared by its trials.
 public actor DatasetCache {
-    private var loaded: [String: Task<Dataset, any Error>] = [:]
+    private var loaded: [AnyHashable: Task<Dataset, any Error>] = [:]
 
     public init() {}
 
-    /// The dataset `key` names (a dataset name and folder, or a spec's files): loaded by `load`
-    /// the first time it is asked for, and shared after that.
-    public func dataset(key: String, load: @escaping @Sendable () throws -> Dataset) async throws -> Dataset {
-        if let task = loaded[key] { return try await task.value }
+    /// The dataset `key` stands for (a dataset name and folder, a spec's files): loaded by
+    /// `load` the first time it is asked for, and shared after that. Keys of different types
+    /// never match.
+    public func dataset<Key: Hashable & Sendable>(key: Key, load: @escaping @Sendable () throws -> Dataset) async throws -> Dataset {
+        if let task = loaded[AnyHashable(key)] { return try await task.value }
         let task = Task { () throws -> Dataset in try load() }
-        loaded[key] = task
+        loaded[AnyHashable(key)] = task
         return try await task.value
     }
 }
