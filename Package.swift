@@ -131,27 +131,39 @@ let package = Package(
                            "Tensors", "LabRandom"],
             swiftSettings: numericSettings),
 
-        // MARK: Layer 7 — experiments: specs, planning, caching, store, reports, notebooks.
+        // MARK: Layer 7 — experiment specs (YAML → typed trees) and the results store with its
+        // content-addressed artifacts.
+        .target(name: "ExperimentSpecs", dependencies: ["Codecs", .product(name: "Yams", package: "Yams")]),
+        .target(name: "ExperimentStore", dependencies: ["Codecs", .product(name: "GRDB", package: "GRDB.swift")]),
+
+        // MARK: Layer 8 — the runner: plans trials, keys and caches them, runs them in parallel.
         .target(
-            name: "Experiments",
+            name: "ExperimentRunning",
+            dependencies: ["ExperimentSpecs", "ExperimentStore", "Codecs", "Datasets", "NeuralNetworks", "LabRandom", "Tensors"],
+            plugins: ["CodeFingerprint"]),
+
+        // MARK: Layer 9 — the experiment kinds (each calls the library through the runner's cache),
+        // and reports, figures and notebooks.
+        .target(
+            name: "ExperimentKinds",
             dependencies: [
+                "ExperimentRunning", "ExperimentSpecs", "ExperimentStore",
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
                 "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors",
                 "ModelImport", "ThreatTraining",
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ],
-            plugins: ["CodeFingerprint"]),
+            ]),
+        .target(name: "ExperimentReports", dependencies: ["ExperimentRunning", "ExperimentSpecs", "ExperimentStore", "Codecs"]),
 
         // The fingerprint of the sources every result is keyed by (see Plugins/CodeFingerprint).
         .executableTarget(name: "privacy-lab-fingerprint", path: "Plugins/CodeFingerprintTool"),
         .plugin(name: "CodeFingerprint", capability: .buildTool(), dependencies: ["privacy-lab-fingerprint"],
                 path: "Plugins/CodeFingerprint"),
 
-        // MARK: Layers 8 and 9 — the umbrella and the command-line tool.
+        // MARK: Layers 10 and 11 — the umbrella and the command-line tool.
         .target(
             name: "PrivacyLab",
-            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "Experiments",
+            dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets",
+                           "ExperimentSpecs", "ExperimentStore", "ExperimentRunning", "ExperimentKinds", "ExperimentReports",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
                            "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork"]),
@@ -168,7 +180,22 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Tensors", "LabRandom"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["TestSupport", "Experiments", "AttackMetrics", "NeuralNetworks", "LabRandom", "Codecs", "MembershipInference", "ModelImport", "Datasets", "Tensors"]),
+        .target(name: "ExperimentTestSupport", dependencies: ["TestSupport", "ExperimentRunning"], path: "Tests/ExperimentTestSupport"),
+        .testTarget(name: "ExperimentSpecsTests", dependencies: ["ExperimentSpecs", "ExperimentRunning", "ExperimentKinds"]),
+        .testTarget(name: "ExperimentStoreTests", dependencies: ["ExperimentTestSupport", "ExperimentStore", "Codecs"]),
+        .testTarget(
+            name: "ExperimentRunningTests",
+            dependencies: ["TestSupport", "ExperimentTestSupport", "ExperimentRunning", "ExperimentSpecs", "ExperimentStore", "ExperimentKinds",
+                           "ExperimentReports", "Codecs", "NeuralNetworks", "LabRandom", "Tensors"]),
+        .testTarget(
+            name: "ExperimentKindsTests",
+            dependencies: ["TestSupport", "ExperimentTestSupport", "ExperimentKinds", "ExperimentRunning", "ExperimentSpecs", "ExperimentStore",
+                           "ExperimentReports", "AttackMetrics", "NeuralNetworks", "LabRandom", "Codecs", "MembershipInference", "ModelImport",
+                           "Datasets", "Tensors"]),
+        .testTarget(
+            name: "ExperimentReportsTests",
+            dependencies: ["TestSupport", "ExperimentTestSupport", "ExperimentReports", "ExperimentRunning", "ExperimentSpecs", "ExperimentStore",
+                           "ExperimentKinds", "Codecs"]),
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["TestSupport", "NeuralNetworks", "Tensors", "LabRandom", "Datasets"],
             resources: [.copy("Fixtures")]),

@@ -10,7 +10,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The targets that may import each third-party module (docs/ARCHITECTURE.md, rule 3).
-THIRD_PARTY = {"ArgumentParser": {"privacy-lab"}, "Yams": {"Experiments", "MPCNetwork"}, "GRDB": {"Experiments"},
+THIRD_PARTY = {"ArgumentParser": {"privacy-lab"}, "Yams": {"ExperimentSpecs", "MPCNetwork"}, "GRDB": {"ExperimentStore"},
                "Crypto": {"Codecs", "Federated", "Transport"},
                "NIOCore": {"Transport"}, "NIOPosix": {"Transport"}, "NIOSSL": {"Transport"}, "NIOTLS": {"Transport"}, "X509": {"Transport"}}
 SYSTEM = {"Foundation", "FoundationEssentials", "Glibc", "Darwin", "Musl", "Dispatch", "Synchronization", "Testing", "XCTest"}
@@ -74,11 +74,11 @@ def main():
                     continue
                 problems.append(f"{where}: layer {layers[target]} may not import layer {layers[module]}"
                                 + (f" (only {', '.join(sorted(only[target]))})" if target in only else ""))
-    # Only ParallelMap (in Tensors) and the experiment layer and above set BLAS's process-wide
+    # Only ParallelMap (in Tensors) and the runner's layer and above set BLAS's process-wide
     # thread count.
     for file in sorted(sources.rglob("*.swift")):
         target = file.relative_to(sources).parts[0]
-        if target == "Tensors" or layers.get(target, 0) >= layers.get("Experiments", 99):
+        if target == "Tensors" or layers.get(target, 0) >= layers.get("ExperimentRunning", 99):
             continue
         for number, line in enumerate(file.read_text(errors="replace").splitlines(), 1):
             if BLAS_THREADS.search(line):

@@ -7,7 +7,11 @@
 @_exported import Datasets
 @_exported import DPTraining
 @_exported import Evasion
-@_exported import Experiments
+@_exported import ExperimentKinds
+@_exported import ExperimentReports
+@_exported import ExperimentRunning
+@_exported import ExperimentSpecs
+@_exported import ExperimentStore
 @_exported import Federated
 @_exported import LabRandom
 @_exported import MembershipInference

@@ -1,0 +1,282 @@
+import Datasets
+import Evasion
+import ExperimentRunning
+import ExperimentSpecs
+import ExperimentStore
+import Foundation
+import LabRandom
+import ModelAccess
+import ModelImport
+import NeuralNetworks
+import Tensors
+import ThreatTraining
+
+/// Kind `evasion`: trains a model (standard, PGD-adversarially trained, or defensively
+/// distilled), attacks test inputs with FGSM and PGD at every budget of `attack.epsilons`, and
+/// reports clean accuracy, robust accuracy, fooling rate and mean perturbation norm per attack and
+/// ε (`pgd.robust_accuracy@0.3`), with a robustness curve (robust accuracy against ε).
+///
+/// ```yaml
+/// kind: evasion
+/// data: {dataset: mnist, limit: 10000, test_limit: 1000}
+/// model: {architecture: cnn, channels: [16, 32], epochs: 5}
+/// defence: {method: adversarial-training, epsilon: 0.3, steps: 10, step_size: 0.05, random_start: true,
+///           epsilon_warmup_epochs: 1}
+/// attack: {methods: [fgsm, pgd], norm: linf, epsilons: [0, 0.1, 0.2, 0.3], steps: 40, step_size: 0.01,
+///          random_start: false, losses: [cross-entropy, margin], examples: 1000}
+/// ```
+///
+/// `defence.epsilon_warmup_epochs` (default 0) ramps the training budget linearly from 0 to
+/// `defence.epsilon` over that many epochs (`AdversarialTraining.epsilonWarmupEpochs`).
+/// `defence.method: distillation` trains a teacher and a student at `defence.temperature` and
+/// attacks the student as deployed (T = 1). `attack.losses` chooses what the attacks climb:
+/// `cross-entropy` (of the logits, T = 1; parts `fgsm`, `pgd`), `margin` (C&W's logit margin;
+/// parts `fgsm-margin`, `pgd-margin`) and `tempered-cross-entropy` (cross-entropy of z/T with the
+/// distillation temperature; parts `fgsm-tempered`, `pgd-tempered`) — the last two are Carlini &
+/// Wagner's evaluation that breaks distillation. `attack.targeted: true` aims every input at the
+/// next class, (y + 1) mod classes; then the fooling rate is the targeted success rate.
+///
+/// A model trained elsewhere is attacked as it is with `model: {checkpoint: model.safetensors,
+/// layers: model-layers.json}` (`ImportedModelSpec`): nothing trains, so a `defence` is an error,
+/// the data are not scaled, and the target is described by `target.test_accuracy` and
+/// `target.test_loss` on the test part (its training data are unknown here).
+public enum EvasionKind: ExperimentKind {
+    public static let name = "evasion"
+    public static let summary = "train (optionally adversarially or by distillation); attack with FGSM/PGD over ε; report robust accuracy curves"
+    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles + (p.model.imported?.inputFiles ?? []) }
+    public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
+
+    public enum MethodName: String, SpecEnum { case fgsm, pgd }
+    public enum NormName: String, SpecEnum { case linf, l2 }
+    public enum LossName: String, SpecEnum {
+        case crossEntropy = "cross-entropy"
+        case margin
+        case temperedCrossEntropy = "tempered-cross-entropy"
+    }
+    public enum DefenceName: String, SpecEnum {
+        case none
+        case adversarialTraining = "adversarial-training"
+        case distillation
+    }
+
+    public struct AttackSpec: Sendable, Equatable {
+        public var methods: [MethodName]
+        public var norm: NormName
+        public var epsilons: [Double]
+        public var steps: Int
+        public var stepSize: Double
+        public var randomStart: Bool
+        public var losses: [LossName]
+        public var targeted: Bool
+        public var examples: Int?
+        public var batchSize: Int
+        public var clip: [Double]
+    }
+
+    public struct DefenceSpec: Sendable, Equatable {
+        public var method: DefenceName
+        public var temperature: Double
+        public var norm: NormName
+        public var epsilon: Double
+        public var steps: Int
+        public var stepSize: Double
+        public var randomStart: Bool
+        public var adversarialWeight: Double
+        public var epsilonWarmupEpochs: Double
+        public var canonical: String
+    }
+
+    public struct Parameters: Sendable {
+        public var data: DataSpec
+        public var model: ModelSpec
+        public var defence: DefenceSpec
+        public var attack: AttackSpec
+    }
+
+    public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
+        var data = try DataSpec.decode(body.section("data"))
+        let model = try ModelSpec.decode(body.section("model"), for: data, imports: .attacked)
+        let defence: DefenceSpec = body.contains("defence") ? try DefenceSpec.decode(body.section("defence")) : .none
+        if model.imported != nil {
+            data = try ImportedModelSpec.data(data, section: body.section("data"), keepsEveryRecord: false)
+            if defence.method != .none {
+                throw try body.section("defence").error("method", "\(defence.method.rawValue) trains the model, but model.checkpoint names a model trained outside the lab; "
+                                                         + "attack it as it is (no defence), or train the defended model in the lab (model without checkpoint)")
+            }
+        }
+        return Parameters(data: data, model: model, defence: defence, attack: try AttackSpec.decode(body.section("attack")))
+    }
+}
+
+extension EvasionKind.AttackSpec {
+    /// Reads an `attack:` section.
+    public static func decode(_ r: SpecReader) throws(SpecError) -> Self {
+        let methods: [EvasionKind.MethodName] = try r.optional("methods", default: [.fgsm, .pgd])
+        guard !methods.isEmpty else { throw r.error("methods", "name at least one attack (fgsm, pgd)") }
+        let epsilons: [Double] = try r.optional("epsilons", default: [0, 0.1, 0.2, 0.3])
+        guard !epsilons.isEmpty else { throw r.error("epsilons", "give at least one budget") }
+        if let bad = epsilons.first(where: { !($0 >= 0 && $0 <= 1000) }) { throw r.error("epsilons", "budgets must lie in [0, 1000], got \(bad)") }
+        let losses: [EvasionKind.LossName] = try r.optional("losses", default: [.crossEntropy])
+        guard !losses.isEmpty else { throw r.error("losses", "name at least one loss") }
+        let clip: [Double] = try r.optional("clip", default: [0, 1])
+        guard clip.count == 2, clip[0] < clip[1] else { throw r.error("clip", "expected [lower, upper] with lower < upper, got \(clip)") }
+        let spec = Self(
+            methods: methods, norm: try r.optional("norm", default: .linf), epsilons: epsilons,
+            steps: try r.optional("steps", default: 40, in: 1...100_000),
+            stepSize: try r.optional("step_size", default: 0.01, in: 1e-8...1000),
+            randomStart: try r.optional("random_start", default: false),
+            losses: losses, targeted: try r.optional("targeted", default: false),
+            examples: try r.optional("examples").map { (v: Int) throws(SpecError) -> Int in
+                guard v >= 1 else { throw r.error("examples", "must be ≥ 1, got \(v)") }; return v },
+            batchSize: try r.optional("batch_size", default: 32, in: 1...100_000),
+            clip: clip)
+        try r.finish()
+        return spec
+    }
+}
+
+extension EvasionKind.DefenceSpec {
+    static let none = Self(method: .none, temperature: 1, norm: .linf, epsilon: 0, steps: 1, stepSize: 1, randomStart: false,
+                           adversarialWeight: 1, epsilonWarmupEpochs: 0, canonical: "none")
+
+    /// Reads a `defence:` section.
+    public static func decode(_ r: SpecReader) throws(SpecError) -> Self {
+        let method: EvasionKind.DefenceName = try r.optional("method", default: .none)
+        let spec = Self(
+            method: method,
+            temperature: try r.optional("temperature", default: method == .distillation ? 100 : 1, in: 1e-3...1e6),
+            norm: try r.optional("norm", default: .linf),
+            epsilon: try r.optional("epsilon", default: 0.3, in: 0...1000),
+            steps: try r.optional("steps", default: 7, in: 1...10_000),
+            stepSize: try r.optional("step_size", default: 0.1, in: 1e-8...1000),
+            randomStart: try r.optional("random_start", default: true),
+            adversarialWeight: try r.optional("adversarial_weight", default: 1.0, in: 0...1),
+            epsilonWarmupEpochs: try r.optional("epsilon_warmup_epochs", default: 0.0, in: 0...100_000),
+            canonical: r.node.canonicalJSON)
+        try r.finish()
+        return spec
+    }
+}
+
+extension EvasionKind {
+    static func norm(_ name: NormName) -> PerturbationNorm { name == .linf ? .linf : .l2 }
+
+    public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {
+        let (train, test) = try await p.data.load(from: context.dataDirectory, cache: context.datasets, random: context.random)
+        var evaluated = test
+        if let examples = p.attack.examples, examples < test.count { evaluated = test.prefix(examples) }
+        if let imported = p.model.imported {
+            // A model trained elsewhere: attacked as it is; its training data are unknown here,
+            // so only the test part's accuracy and loss describe it.
+            let model = try imported.load(for: test, dataDescription: p.data.canonical)
+            var metrics = model.testMetrics(test, part: "target")
+            let (attackMetrics, series) = attack(model, p, evaluated: evaluated, context: context)
+            metrics += attackMetrics
+            var seen = Set<String>()
+            return TrialOutcome(metrics: metrics.filter { seen.insert($0.name).inserted }, series: series, artifacts: [])
+        }
+        let target = try await defendedModel(p, train: train, context: context)
+        var metrics = target.metrics(train: train, test: test, part: "target")
+        let (attackMetrics, series) = attack(target.model, p, evaluated: evaluated, context: context)
+        metrics += attackMetrics
+        var seen = Set<String>()
+        metrics = metrics.filter { seen.insert($0.name).inserted }
+        return TrialOutcome(metrics: metrics, series: series + [target.lossCurve(name: "target.loss_curve")], artifacts: [target.artifact])
+    }
+
+    /// Every attack of `p.attack` at every budget on the `evaluated` examples: the metrics per
+    /// attack and ε, `target.clean_accuracy`, `target.attacked_examples`, and a robustness curve
+    /// per attack.
+    static func attack<Model: LogitGradientAccess>(_ model: Model, _ p: Parameters, evaluated: LabeledData,
+                                                   context: TrialContext) -> (metrics: [Metric], series: [Series]) {
+        var metrics: [Metric] = []
+        let x = evaluated.featureTensor, y = evaluated.intLabels
+        let goal: AttackGoal = p.attack.targeted ? .nextClass(of: y, classCount: model.classCount) : .untargeted
+        let domain = InputDomain(lower: Float(p.attack.clip[0]), upper: Float(p.attack.clip[1]))
+        let epsilons = p.attack.epsilons.map { Float($0) }
+        var series: [Series] = []
+        metrics.append(Metric(part: "target", "attacked_examples", Double(evaluated.count)))
+        for loss in p.attack.losses {
+            let attackLoss: AttackLoss
+            let suffix: String
+            switch loss {
+            case .crossEntropy: (attackLoss, suffix) = (.crossEntropy, "")
+            case .margin: (attackLoss, suffix) = (.margin, "-margin")
+            case .temperedCrossEntropy:
+                (attackLoss, suffix) = (.crossEntropy(temperature: Float(p.defence.method == .distillation ? p.defence.temperature : 1)), "-tempered")
+            }
+            for method in p.attack.methods {
+                let part = method.rawValue + suffix
+                let random = context.random.stream("attack/\(part)")
+                let curve: RobustnessCurve
+                switch method {
+                case .fgsm:
+                    curve = robustnessCurve(of: model, against: FastGradientMethod(norm: norm(p.attack.norm), epsilon: 0, loss: attackLoss, domain: domain),
+                                            epsilons: epsilons, inputs: x, labels: y, goal: goal, batchSize: p.attack.batchSize, random: random)
+                case .pgd:
+                    let pgd = ProjectedGradientDescent(norm: norm(p.attack.norm), epsilon: 0, stepSize: Float(p.attack.stepSize),
+                                                       steps: p.attack.steps, randomStart: p.attack.randomStart, loss: attackLoss, domain: domain)
+                    curve = robustnessCurve(of: model, against: pgd, epsilons: epsilons, inputs: x, labels: y, goal: goal,
+                                            batchSize: p.attack.batchSize, random: random)
+                }
+                for (epsilon, result) in zip(p.attack.epsilons, curve.results) {
+                    let at = "@\(epsilon)"
+                    metrics += [
+                        Metric(part: part, "robust_accuracy" + at, result.robustAccuracy),
+                        Metric(part: part, "adversarial_accuracy" + at, result.adversarialAccuracy),
+                        Metric(part: part, "fooling_rate" + at, result.foolingRate),
+                        Metric(part: part, "mean_perturbation" + at, result.meanPerturbationNorm),
+                    ]
+                }
+                if let first = curve.results.first { metrics.append(Metric(part: "target", "clean_accuracy", first.cleanAccuracy)) }
+                series.append(Series(name: "evasion.robustness_curve", label: part, x: p.attack.epsilons, y: curve.robustAccuracies,
+                                     xLabel: "ε (\(p.attack.norm.rawValue))", yLabel: "robust accuracy"))
+            }
+        }
+        return (metrics, series)
+    }
+
+    /// What determines a model trained adversarially or by distillation: part of its artifact key.
+    struct DefendedModelRecipe: Encodable, Sendable {
+        var seed: UInt64
+        var stream: String
+        /// The canonical JSON of the spec's `data`, `model` and `defence` sections.
+        var data: String
+        var model: String
+        var defence: String
+        var examples: Int
+    }
+
+    /// The model to attack: trained normally (shared with `train` and other kinds through the
+    /// cache), adversarially, or by distillation.
+    static func defendedModel(_ p: Parameters, train: LabeledData, context: TrialContext) async throws -> TargetModel {
+        switch p.defence.method {
+        case .none:
+            return try await TargetModel.train(data: p.data, model: p.model, train: train, stream: "target", context: context)
+        case .adversarialTraining, .distillation:
+            let layers = try p.model.layers(inputShape: train.sampleShape, classes: train.classCount)
+            let random = context.random
+            let d = p.defence
+            let recipe = DefendedModelRecipe(seed: context.seed, stream: "target", data: p.data.canonical, model: p.model.canonical,
+                                             defence: d.canonical, examples: train.count)
+            let configuration = p.model.training
+            let (model, record, artifact) = try await context.cachedModel(role: "target-model", recipe: recipe) {
+                let x = train.featureTensor, y = train.intLabels
+                if d.method == .distillation {
+                    let (_, student) = try DefensiveDistillation(temperature: Float(d.temperature)).train(
+                        inputShape: train.sampleShape, layers: layers, inputs: x, labels: y, configuration: configuration,
+                        random: random.stream("target"))
+                    return (student, TrainingRecord(epochLosses: []))
+                }
+                var model = try Sequential(inputShape: train.sampleShape, layers: layers, random: random.stream("target/init"))
+                let attack = ProjectedGradientDescent(norm: norm(d.norm), epsilon: Float(d.epsilon), stepSize: Float(d.stepSize), steps: d.steps,
+                                                      randomStart: d.randomStart)
+                let losses = try AdversarialTraining(attack: attack, adversarialWeight: Float(d.adversarialWeight),
+                                                  epsilonWarmupEpochs: d.epsilonWarmupEpochs)
+                    .train(&model, inputs: x, labels: y, configuration: configuration, random: random.stream("target/train"))
+                return (model, TrainingRecord(epochLosses: losses))
+            }
+            return TargetModel(model: model, history: record.epochLosses, artifact: artifact)
+        }
+    }
+}

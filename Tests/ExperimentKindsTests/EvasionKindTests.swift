@@ -1,0 +1,118 @@
+import ExperimentKinds
+import ExperimentRunning
+import ExperimentSpecs
+import ExperimentTestSupport
+import Foundation
+import LabRandom
+import NeuralNetworks
+import Testing
+
+@Suite("Evasion and poisoning experiments")
+struct EvasionKindTests {
+    let runner = ExperimentRunner(kinds: [AnyExperimentKind(EvasionKind.self), AnyExperimentKind(PoisoningKind.self)])
+    static let evasion = """
+    version: 1
+    name: ev
+    kind: evasion
+    seed: 3
+    data: {dataset: synthetic-patterns, samples_per_class: 30, side: 16, noise: 0.25}
+    model: {architecture: mlp, hidden: [32], epochs: 10, batch_size: 32, learning_rate: 0.003}
+    attack: {methods: [fgsm, pgd], epsilons: [0, 0.05, 0.15], steps: 8, step_size: 0.02, losses: [cross-entropy, margin]}
+    """
+    static let poisoning = """
+    version: 1
+    name: po
+    kind: poisoning
+    seed: 3
+    data: {dataset: synthetic-gaussian, samples: 600, features: 8, classes: 4, separation: 6}
+    model: {architecture: logistic, epochs: 15, batch_size: 32, learning_rate: 0.02}
+    poison: {method: random, rate: 0.3}
+    filters: {methods: [loss, knn, centroid], removal_fraction: 0.3}
+    """
+
+    @Test("an evasion trial reports a falling robustness curve per attack and loss, reproducibly")
+    func evasionCurve() async throws {
+        let a = try Workspace(), b = try Workspace()
+        let one = try await runner.run(specURL: try a.write("e.yaml", Self.evasion), options: a.options(jobs: 1))
+        let two = try await runner.run(specURL: try b.write("e.yaml", Self.evasion), options: b.options(jobs: 1))
+        let metrics = one.trials[0].metrics
+        func value(_ name: String) throws -> Double { try #require(metrics.first { $0.name == name }, "\(name)").value }
+        let clean = try value("target.clean_accuracy")
+        #expect(clean > 0.8)
+        for part in ["fgsm", "pgd", "fgsm-margin", "pgd-margin"] {
+            #expect(try value("\(part).robust_accuracy@0.0") == clean)
+            let low = try value("\(part).robust_accuracy@0.05"), high = try value("\(part).robust_accuracy@0.15")
+            #expect(high <= low)
+            #expect(try value("\(part).mean_perturbation@0.15") <= 0.15 + 1e-6)
+        }
+        let pgd = try value("pgd.robust_accuracy@0.15"), fgsm = try value("fgsm.robust_accuracy@0.15")
+        #expect(pgd <= fgsm)
+        #expect(metrics.sorted { $0.name < $1.name } == two.trials[0].metrics.sorted { $0.name < $1.name })
+    }
+
+    static func modelSpec(_ yaml: String) throws -> ModelSpec {
+        try ModelSpec.decode(SpecReader(SpecNode.parse(yaml: yaml, file: "m.yaml"), file: "m.yaml", path: "model"))
+    }
+
+    @Test("a strided cnn without pooling builds Wong, Rice & Kolter's MNIST network; the default keeps conv + pool blocks")
+    func stridedCNN() throws {
+        let wong = try Self.modelSpec("{architecture: cnn, channels: [16, 32], kernel_size: 4, stride: 2, padding: 1, pooling: none, hidden: [100]}")
+        #expect(try wong.layers(inputShape: [1, 28, 28], classes: 10) == [
+            .conv2d(inChannels: 1, outChannels: 16, kernelSize: 4, stride: 2, padding: 1), .relu,
+            .conv2d(inChannels: 16, outChannels: 32, kernelSize: 4, stride: 2, padding: 1), .relu,
+            .flatten, .dense(inputs: 1568, outputs: 100), .relu, .dense(inputs: 100, outputs: 10),
+        ])
+        let madry = try Self.modelSpec("{architecture: cnn, channels: [32, 64], kernel_size: 5, hidden: [1024]}")
+        #expect(try madry.layers(inputShape: [1, 28, 28], classes: 10) == [
+            .conv2d(inChannels: 1, outChannels: 32, kernelSize: 5, stride: 1, padding: 2), .relu, .maxPool2d(size: 2, stride: 2),
+            .conv2d(inChannels: 32, outChannels: 64, kernelSize: 5, stride: 1, padding: 2), .relu, .maxPool2d(size: 2, stride: 2),
+            .flatten, .dense(inputs: 3136, outputs: 1024), .relu, .dense(inputs: 1024, outputs: 10),
+        ])
+        // The layer shapes the spec computes are the ones the model checks.
+        for layers in [try wong.layers(inputShape: [1, 28, 28], classes: 10), try madry.layers(inputShape: [1, 28, 28], classes: 10)] {
+            _ = try Sequential(inputShape: [1, 28, 28], layers: layers, random: LabRandom(seed: 1))
+        }
+        // Images too small for the blocks are a model error, not a crash.
+        let deep = try Self.modelSpec("{architecture: cnn, channels: [8, 8, 8], kernel_size: 3, stride: 2, padding: 0, pooling: none}")
+        #expect(throws: ModelError.self) { _ = try deep.layers(inputShape: [1, 6, 6], classes: 10) }
+        let pooled = try Self.modelSpec("{architecture: cnn, channels: [8, 8, 8], kernel_size: 3}")
+        #expect(throws: ModelError.self) { _ = try pooled.layers(inputShape: [1, 4, 4], classes: 10) }
+    }
+
+    @Test("a poisoning trial reports removal TPR/FPR per filter and accuracy recovered")
+    func poisoningFilters() async throws {
+        let w = try Workspace()
+        let summary = try await runner.run(specURL: try w.write("p.yaml", Self.poisoning), options: w.options(jobs: 1))
+        let metrics = summary.trials[0].metrics
+        func value(_ name: String) throws -> Double { try #require(metrics.first { $0.name == name }, "\(name)").value }
+        #expect(try value("poison.flipped") == 135)  // 30% of the 450 training examples (75/25 split)
+        for filter in ["loss", "knn", "centroid"] {
+            #expect(try value("\(filter).removal_tpr") > 0.5)
+            #expect(try value("\(filter).removal_fpr") < 0.2)
+            #expect(try value("\(filter).test_accuracy") >= 0)
+        }
+    }
+
+    @Test("bad attack, defence and poison sections are located errors")
+    func errors() {
+        let cases = [
+            (Self.evasion.replacingOccurrences(of: "methods: [fgsm, pgd]", with: "methods: [cw]"), "attack.methods[0]: unknown value 'cw'"),
+            (Self.evasion.replacingOccurrences(of: "epsilons: [0, 0.05, 0.15]", with: "epsilons: [-1]"), "attack.epsilons"),
+            (Self.evasion.replacingOccurrences(of: "steps: 8,", with: "steps: 0,"), "attack.steps"),
+            (Self.evasion + "\ndefence: {method: distillation, temperature: 0}\n", "defence.temperature"),
+            (Self.evasion + "\ndefence: {method: adversarial-training, epsilon_warmup_epochs: -1}\n", "defence.epsilon_warmup_epochs"),
+            (Self.evasion.replacingOccurrences(of: "architecture: mlp,", with: "architecture: cnn, stride: 0,"), "model.stride"),
+            (Self.evasion.replacingOccurrences(of: "architecture: mlp,", with: "architecture: cnn, kernel_size: 4, padding: 4,"),
+             "model.padding: must be smaller than kernel_size (4), got 4"),
+            (Self.evasion.replacingOccurrences(of: "architecture: mlp,", with: "architecture: cnn, pooling: average,"),
+             "model.pooling: unknown value 'average'"),
+            (Self.poisoning.replacingOccurrences(of: "rate: 0.3", with: "rate: 1.5"), "poison.rate"),
+            (Self.poisoning.replacingOccurrences(of: "method: random, rate: 0.3", with: "method: targeted, source: 2, target: 2"), "poison.target"),
+        ]
+        for (yaml, expected) in cases {
+            #expect { _ = try runner.plan(specText: yaml, file: "e.yaml", overrides: []) } throws: { error in
+                "\(error)".contains(expected)
+            }
+        }
+    }
+}
