@@ -178,6 +178,8 @@ let package = Package(
 
         // MARK: Tests — one test target per source target, and the helpers they share.
         .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
+        .target(name: "NetworkTestSupport", dependencies: ["Transport"], path: "Tests/NetworkTestSupport"),
+        .testTarget(name: "TransportTests", dependencies: ["NetworkTestSupport", "Transport"]),
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Tensors", "LabRandom"]),
         .target(name: "ExperimentTestSupport", dependencies: ["TestSupport", "ExperimentRunning"], path: "Tests/ExperimentTestSupport"),
@@ -214,7 +216,7 @@ let package = Package(
                 "MembershipInference", "ThreatTraining", "AttackMetrics", "ModelAccess", "NeuralNetworks", "Datasets", "Tensors",
                 "LabRandom",
             ]),
-        .testTarget(name: "MPCNetworkTests", dependencies: ["MPCNetwork", "Transport", "SecretSharing", "Datasets", "LabRandom", "Codecs"]),
+        .testTarget(name: "MPCNetworkTests", dependencies: ["NetworkTestSupport", "MPCNetwork", "Transport", "SecretSharing", "Datasets", "LabRandom", "Codecs"]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
         .testTarget(name: "RingArithmeticTests", dependencies: ["RingArithmetic", "LabRandom"]),
         .testTarget(

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import NetworkTestSupport
 import LabRandom
 import MPCNetwork
 import SecretSharing

@@ -1,4 +1,5 @@
 import Foundation
+import NetworkTestSupport
 import MPCNetwork
 import SecretSharing
 import Testing

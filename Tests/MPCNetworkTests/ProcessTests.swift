@@ -1,5 +1,6 @@
 import Codecs
 import Foundation
+import NetworkTestSupport
 import MPCNetwork
 import SecretSharing
 import Testing

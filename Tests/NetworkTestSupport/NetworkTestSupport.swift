@@ -1,11 +1,13 @@
+// Helpers shared by the tests of Transport and MPCNetwork: a temporary folder with TLS
+// credentials, free local ports, and a background thread's result.
 import Foundation
 import Transport
 
 /// A temporary folder, removed when the value is released.
-final class Workspace {
-    let path: String
+public final class Workspace {
+    public let path: String
 
-    init() throws {
+    public init() throws {
         path = NSTemporaryDirectory() + "mpcnet-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
@@ -13,14 +15,14 @@ final class Workspace {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
+    public func write(_ name: String, _ text: String) throws -> String {
         let file = path + "/" + name
         try text.write(toFile: file, atomically: true, encoding: .utf8)
         return file
     }
 
     /// Credentials of `name` from the certificates in `folder` (relative to this workspace).
-    func credentials(_ name: String, folder: String = "certs") throws -> TLSCredentials {
+    public func credentials(_ name: String, folder: String = "certs") throws -> TLSCredentials {
         try TLSCredentials(
             certificateFile: "\(path)/\(folder)/\(name).pem", privateKeyFile: "\(path)/\(folder)/\(name)-key.pem",
             caFile: "\(path)/\(folder)/ca.pem")
@@ -28,7 +30,7 @@ final class Workspace {
 }
 
 /// Free TCP ports on 127.0.0.1 (bound to port 0, read back, released).
-func freePorts(_ count: Int) -> [Int] {
+public func freePorts(_ count: Int) -> [Int] {
     var sockets: [Int32] = []
     var ports: [Int] = []
     for _ in 0..<count {
@@ -58,7 +60,7 @@ final class BackgroundResult<T>: @unchecked Sendable {
 }
 
 /// Runs `body` on a new thread; the returned function waits for its result.
-func background<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> () throws -> T {
+public func background<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> () throws -> T {
     let box = BackgroundResult<T>()
     Thread {
         box.result = Result { try body() }
