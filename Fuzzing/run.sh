@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds PrivacyLab's fuzz targets (libFuzzer, with AddressSanitizer) and runs each of them.
 #
-#   Fuzzing/run.sh [SECONDS | -runs=N] [--max-time S] [--jobs J] [--report] [TARGET…]
+#   Fuzzing/run.sh [SECONDS | -runs=N] [--max-time S] [--jobs J] [--report | --report-only] [TARGET…]
 #
 # SECONDS (default 60) is each target's time; -runs=N runs each for N inputs instead, stopping
 # after S seconds if --max-time is given (the report then shows how many ran). --jobs J
 # runs J targets at once (default 1). --report writes Fuzzing/REPORT.md from the results; every
 # run writes Fuzzing/work/summary.md. TARGETs default to all of them (see Package.swift).
+# --report-only builds and runs nothing: it writes REPORT.md from each TARGET's last result in
+# work/logs/ (targets run by separate invocations, e.g. the slow ones alone and the quick ones two
+# at a time); give it the budget those runs had.
 #
 # Each target starts from its committed seeds (corpus/<target>/), copied into work/<target>/,
 # where the corpus libFuzzer grows is kept between runs (git-ignored). Limits: -max_len as set
@@ -21,6 +24,7 @@ budget=60
 jobs=1
 max_time=
 report=0
+report_only=0
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -28,6 +32,7 @@ while [ $# -gt 0 ]; do
         --jobs) jobs="$2"; shift ;;
         --max-time) max_time="$2"; shift ;;
         --report) report=1 ;;
+        --report-only) report=1; report_only=1 ;;
         [0-9]*) budget="$1" ;;
         fuzz-*) targets+=("$1") ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
@@ -47,6 +52,12 @@ max_len() {
 }
 
 mkdir -p work/artifacts work/logs
+if [ "$report_only" -eq 1 ]; then
+    for target in "${targets[@]}"; do
+        [ -f "work/logs/$target.result" ] || { echo "run.sh: no result of $target in work/logs/" >&2; exit 2; }
+    done
+    build_seconds=0
+else
 start=$(date +%s)
 # The instrumentation of -sanitize=fuzzer for every Swift target (see Package.swift).
 flags=(-c release -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table)
@@ -96,6 +107,8 @@ for target in "${targets[@]}"; do
 done
 wait
 
+fi
+
 # The summary: one row per target, then the totals.
 summary=work/summary.md
 {
@@ -118,9 +131,17 @@ if [ "$report" -eq 1 ]; then
         echo
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
         echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- ../Sources 2>/dev/null || echo ' (with uncommitted changes in Sources)')"
-        echo "- machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, $jobs target(s) at a time"
+        if [ "$report_only" -eq 1 ]; then
+            echo "- machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) when the report was written; each target's last run, from work/logs/"
+        else
+            echo "- machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, $jobs target(s) at a time"
+        fi
         echo "- toolchain: $(swift --version 2>/dev/null | head -1)"
-        echo "- build of the fuzz package: ${build_seconds} s (0 when nothing had to be rebuilt)"
+        if [ "$report_only" -eq 1 ]; then
+            echo "- build of the fuzz package: not part of this report (written by \`run.sh --report-only\` from the results of earlier runs)"
+        else
+            echo "- build of the fuzz package: ${build_seconds} s (0 when nothing had to be rebuilt)"
+        fi
         echo "- targets that crashed, leaked, timed out or ran out of memory: $failed"
         echo
         cat "$summary"
