@@ -90,7 +90,7 @@ let package = Package(
             name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors", "AttackMetrics"], swiftSettings: numericSettings),
         // Imports PyTorch nn.Sequential classifiers (safetensors state dict + layer list); sits on
         // NeuralNetworks, whose engine runs them.
-        .target(name: "ModelImport", dependencies: ["NeuralNetworks", "ModelAccess", "Tensors", "LabRandom"]),
+        .target(name: "ModelImport", dependencies: ["NeuralNetworks", "ModelAccess", "Codecs", "Tensors", "LabRandom"]),
 
         // MARK: Layer 4 — applied.
         .target(

@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import Tensors
 
@@ -318,24 +319,6 @@ public enum SafeTensors {
         return file
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// `s` as a JSON string literal (the lab's one escaper, `Codecs.JSONText`).
+    static func jsonString(_ s: String) -> String { JSONText.string(s) }
 }

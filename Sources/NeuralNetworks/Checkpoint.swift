@@ -144,21 +144,8 @@ public enum Checkpoint {
         return result
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    /// `s` as a JSON string literal (the lab's one escaper, `Codecs.JSONText`).
+    static func jsonString(_ s: String) -> String { JSONText.string(s) }
 }
 
 /// A checkpoint that cannot be read or does not fit the model.
