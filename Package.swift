@@ -10,14 +10,6 @@ import PackageDescription
 #error("PrivacyLab builds on Linux only (see README.md, Two commands)")
 #endif
 
-/// Optimisation flags for the numeric targets: hot loops are written over raw buffers and
-/// checked by tests in debug builds; release builds may vectorise them for AVX2 machines.
-// Still unsafe flags (issue #21, item 4): without them (CKernels at clang's default -O2, its
-// contraction set by a #pragma) CNN training measured 17% slower; see the issue.
-let numericSettings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-]
-
 let package = Package(
     name: "PrivacyLab",
     products: [
@@ -44,18 +36,17 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
-        // PrivacyLab's own element-wise kernels (exp, tanh, sigmoid, Adam) in C, vectorised and
-        // cloned for AVX2 and the baseline; contraction off so every clone gives the same bits.
-        .target(
-            name: "CKernels", path: "Sources/CKernels",
-            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
+        // PrivacyLab's own kernels in C (element-wise exp, tanh, sigmoid, Adam; direct convolutions;
+        // ring products), vectorised and cloned for AVX-512, AVX2 and the baseline. Built with the
+        // package manager's own flags: each file sets its floating-point contraction by a pragma,
+        // and the hot loops are written so that -O2 gives them -O3's code (see convolution.c).
+        .target(name: "CKernels", path: "Sources/CKernels"),
 
         // MARK: Layer 1 — foundations.
         .target(name: "LabRandom"),
-        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSettings),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"]),
         // Codecs imports swift-crypto for SHA-256 (and Federated, for X25519 and HKDF).
-        .target(name: "Codecs", dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
-                swiftSettings: numericSettings),
+        .target(name: "Codecs", dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "BigIntegerModule", dependencies: ["CGMP"]),
         .target(name: "RingArithmetic", dependencies: ["CKernels"]),
 
@@ -63,7 +54,7 @@ let package = Package(
         .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom", "Codecs", "Tensors"]),
         .target(name: "AttackMetrics", dependencies: ["LabRandom"]),
         .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
-        .target(name: "SecretSharing", dependencies: ["LabRandom", "RingArithmetic"], swiftSettings: numericSettings),
+        .target(name: "SecretSharing", dependencies: ["LabRandom", "RingArithmetic"]),
 
         // MARK: Layer 2 — mechanisms.
         .target(name: "PrivacyAccounting"),
@@ -84,43 +75,35 @@ let package = Package(
 
         // MARK: Layer 3 — learning.
         .target(
-            name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom", "ModelAccess", "Codecs"],
-            swiftSettings: numericSettings),
+            name: "NeuralNetworks", dependencies: ["Tensors", "LabRandom", "ModelAccess", "Codecs"]),
         .target(
-            name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors", "AttackMetrics"], swiftSettings: numericSettings),
+            name: "Datasets", dependencies: ["Codecs", "LabRandom", "Tensors", "AttackMetrics"]),
         // Imports PyTorch nn.Sequential classifiers (safetensors state dict + layer list); sits on
         // NeuralNetworks, whose engine runs them.
         .target(name: "ModelImport", dependencies: ["NeuralNetworks", "ModelAccess", "Codecs", "Tensors", "LabRandom"]),
 
         // MARK: Layer 4 — applied.
         .target(
-            name: "DPTraining", dependencies: ["NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"],
-            swiftSettings: numericSettings),
+            name: "DPTraining", dependencies: ["NeuralNetworks", "PrivacyAccounting", "LabRandom", "Tensors"]),
         .target(
             name: "Federated",
             dependencies: ["NeuralNetworks", "Datasets", "Paillier", "SecretSharing", "PrivacyAccounting", "BigIntegerModule",
-                           "Codecs", "RingArithmetic", "LabRandom", "Tensors", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: numericSettings),
+                           "Codecs", "RingArithmetic", "LabRandom", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: Layer 5 — threats.
         .target(
             name: "MembershipInference",
-            dependencies: ["AttackMetrics", "ModelAccess", "Tensors", "LabRandom"],
-            swiftSettings: numericSettings),
+            dependencies: ["AttackMetrics", "ModelAccess", "Tensors", "LabRandom"]),
         .target(
-            name: "Evasion", dependencies: ["ModelAccess", "Tensors", "LabRandom"],
-            swiftSettings: numericSettings),
+            name: "Evasion", dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
         .target(
-            name: "Poisoning", dependencies: ["ModelAccess", "Tensors", "LabRandom"],
-            swiftSettings: numericSettings),
+            name: "Poisoning", dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
         .target(
             name: "ModelInversion",
-            dependencies: ["ModelAccess", "Tensors", "LabRandom"],
-            swiftSettings: numericSettings),
+            dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
         .target(
             name: "Backdoors",
-            dependencies: ["AttackMetrics", "ModelAccess", "Tensors", "LabRandom"],
-            swiftSettings: numericSettings),
+            dependencies: ["AttackMetrics", "ModelAccess", "Tensors", "LabRandom"]),
 
         // MARK: Layer 6 — threat training: the threats' and defences' trainings of PrivacyLab
         // networks (adversarial training, distillation, fine-tuning after pruning, unlearning, shadow
@@ -128,8 +111,7 @@ let package = Package(
         .target(
             name: "ThreatTraining",
             dependencies: ["Backdoors", "Evasion", "MembershipInference", "ModelInversion", "ModelAccess", "NeuralNetworks",
-                           "Tensors", "LabRandom"],
-            swiftSettings: numericSettings),
+                           "Tensors", "LabRandom"]),
 
         // MARK: Layer 7 — experiment specs (YAML → typed trees) and the results store with its
         // content-addressed artifacts.
@@ -181,6 +163,10 @@ let package = Package(
         .target(name: "NetworkTestSupport", dependencies: ["Transport"], path: "Tests/NetworkTestSupport"),
         .testTarget(name: "TransportTests", dependencies: ["NetworkTestSupport", "Transport"]),
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
+        .testTarget(name: "ModelAccessTests", dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
+        .testTarget(
+            name: "ThreatTrainingTests",
+            dependencies: ["TestSupport", "ThreatTraining", "Evasion", "Backdoors", "NeuralNetworks", "Datasets", "Tensors", "LabRandom"]),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Tensors", "LabRandom"]),
         .target(name: "ExperimentTestSupport", dependencies: ["TestSupport", "ExperimentRunning"], path: "Tests/ExperimentTestSupport"),
         .testTarget(name: "ExperimentSpecsTests", dependencies: ["ExperimentSpecs", "ExperimentRunning", "ExperimentKinds"]),

@@ -90,6 +90,13 @@ def main():
     for target, layer in sorted(layers.items()):
         if 1 <= layer < layers.get("PrivacyLab", 0) and (sources / target).is_dir() and target not in exported:
             problems.append(f"Sources/PrivacyLab: the umbrella does not re-export {target}")
+    # Rule 7: no unsafe build flags in the package's manifest, so that another package can depend
+    # on PrivacyLab by version (SwiftPM refuses a versioned dependency whose products carry them).
+    # The nested Fuzzing and Benchmarks packages are no one's dependency and are not read.
+    for number, line in enumerate((ROOT / "Package.swift").read_text().splitlines(), 1):
+        if "unsafeFlags" in line.split("//")[0]:
+            problems.append(f"Package.swift:{number}: unsafe build flags; a package depending on PrivacyLab by version "
+                            "could not build it")
     for target, module in sorted(tolerated - seen):
         problems.append(f"docs/ARCHITECTURE.md: the breach '{target} imports {module}' is gone: remove it from the list")
     for line in problems:

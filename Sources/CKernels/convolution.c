@@ -107,27 +107,37 @@ PL_INLINE void pl_store_position(float *yPlane, const pl_conv_shape *s, size_t q
 /// acc[o][p] = Σ_{c, a, b} wt[(c·KH + a)·KW + b][o0 + o] · xp[c][row_p + a][col_p + b].
 PL_INLINE void pl_conv_tile(const float *xp, const pl_conv_shape *s, const float *wt, size_t ostride, size_t o0,
                             const size_t off[PL_TILE_P], pl_v8 acc[PL_TILE_O][PL_TILE_P]) {
-    for (int o = 0; o < PL_TILE_O; o++)
-        for (int p = 0; p < PL_TILE_P; p++) acc[o][p] = pl_splat8(0);
-    const size_t kh = s->kh, kw = s->kw;
+    // The twelve accumulators are named locals rather than an array, so that clang's -O2 keeps
+    // them in registers (an array filled through a pointer reached -O3's allocation only).
+    pl_v8 a00 = pl_splat8(0), a01 = pl_splat8(0), a02 = pl_splat8(0);
+    pl_v8 a10 = pl_splat8(0), a11 = pl_splat8(0), a12 = pl_splat8(0);
+    pl_v8 a20 = pl_splat8(0), a21 = pl_splat8(0), a22 = pl_splat8(0);
+    pl_v8 a30 = pl_splat8(0), a31 = pl_splat8(0), a32 = pl_splat8(0);
+    const size_t kh = s->kh, kw = s->kw, off0 = off[0], off1 = off[1], off2 = off[2];
     for (size_t c = 0; c < s->cin; c++) {
         for (size_t a = 0; a < kh; a++) {
             const float *row = xp + c * s->plane + a * s->ws;
             const float *wr = wt + (c * kh + a) * kw * ostride + o0;
             for (size_t b = 0; b < kw; b++) {
-                pl_v8 x0 = pl_load8(row + off[0] + b);
-                pl_v8 x1 = pl_load8(row + off[1] + b);
-                pl_v8 x2 = pl_load8(row + off[2] + b);
+                const pl_v8 x0 = pl_load8(row + off0 + b);
+                const pl_v8 x1 = pl_load8(row + off1 + b);
+                const pl_v8 x2 = pl_load8(row + off2 + b);
                 const float *wb = wr + b * ostride;
-                for (int o = 0; o < PL_TILE_O; o++) {
-                    pl_v8 wv = pl_splat8(wb[o]);
-                    acc[o][0] += wv * x0;
-                    acc[o][1] += wv * x1;
-                    acc[o][2] += wv * x2;
-                }
+                pl_v8 wv = pl_splat8(wb[0]);
+                a00 += wv * x0; a01 += wv * x1; a02 += wv * x2;
+                wv = pl_splat8(wb[1]);
+                a10 += wv * x0; a11 += wv * x1; a12 += wv * x2;
+                wv = pl_splat8(wb[2]);
+                a20 += wv * x0; a21 += wv * x1; a22 += wv * x2;
+                wv = pl_splat8(wb[3]);
+                a30 += wv * x0; a31 += wv * x1; a32 += wv * x2;
             }
         }
     }
+    acc[0][0] = a00; acc[0][1] = a01; acc[0][2] = a02;
+    acc[1][0] = a10; acc[1][1] = a11; acc[1][2] = a12;
+    acc[2][0] = a20; acc[2][1] = a21; acc[2][2] = a22;
+    acc[3][0] = a30; acc[3][1] = a31; acc[3][2] = a32;
 }
 
 PL_CONV_CLONES
@@ -186,28 +196,48 @@ PL_INLINE float pl_lane_sum(const pl_v8 *v) {
 }
 
 /// dw[o0 + o][c][a][b0 + j] += Σ over positions of dyp[o0 + o] · xp[c] shifted by (a, b0 + j), for
-/// o < OB, j < KB (constants after inlining, so the accumulators stay in registers); terms past
-/// cout or kw are computed on zero or in-buffer values and dropped.
+/// o < 4 (PL_TILE_O), j < KB (a constant after inlining, so the accumulators stay in registers);
+/// terms past cout or kw are computed on zero or in-buffer values and dropped. The accumulators are
+/// named locals rather than an array, so that clang's -O2 keeps all twenty in registers.
 PL_INLINE void pl_weight_gradient_tile(const float *xp, const float *dyp, const pl_conv_shape *s, size_t rs, size_t dyPlane,
-                                       size_t o0, size_t cout, size_t c, size_t a, size_t b0, float *dw,
-                                       const int OB, const int KB) {
-    pl_v8 acc[PL_TILE_O][5];
-    for (int o = 0; o < OB; o++)
-        for (int j = 0; j < KB; j++) acc[o][j] = pl_splat8(0);
+                                       size_t o0, size_t cout, size_t c, size_t a, size_t b0, float *dw, const int KB) {
+    const pl_v8 zero = pl_splat8(0);
+    pl_v8 a00 = zero, a01 = zero, a02 = zero, a03 = zero, a04 = zero;
+    pl_v8 a10 = zero, a11 = zero, a12 = zero, a13 = zero, a14 = zero;
+    pl_v8 a20 = zero, a21 = zero, a22 = zero, a23 = zero, a24 = zero;
+    pl_v8 a30 = zero, a31 = zero, a32 = zero, a33 = zero, a34 = zero;
     const float *xc = xp + c * s->plane + a * s->ws + b0;
     const float *dyo = dyp + o0 * dyPlane;
     for (size_t r = 0; r < s->oh; r++) {
         const float *xr = xc + r * s->ws;
         const float *dr = dyo + r * rs;
         for (size_t col = 0; col < s->rowVectors * PL_LANES; col += PL_LANES) {
-            pl_v8 d[PL_TILE_O], xv[5];
-            for (int o = 0; o < OB; o++) d[o] = pl_load8(dr + o * dyPlane + col);
-            for (int j = 0; j < KB; j++) xv[j] = pl_load8(xr + col + j);
-            for (int o = 0; o < OB; o++)
-                for (int j = 0; j < KB; j++) acc[o][j] += d[o] * xv[j];
+            const pl_v8 d0 = pl_load8(dr + col), d1 = pl_load8(dr + dyPlane + col);
+            const pl_v8 d2 = pl_load8(dr + 2 * dyPlane + col), d3 = pl_load8(dr + 3 * dyPlane + col);
+            const pl_v8 x0 = pl_load8(xr + col);
+            a00 += d0 * x0; a10 += d1 * x0; a20 += d2 * x0; a30 += d3 * x0;
+            if (KB > 1) {
+                const pl_v8 x1 = pl_load8(xr + col + 1);
+                a01 += d0 * x1; a11 += d1 * x1; a21 += d2 * x1; a31 += d3 * x1;
+            }
+            if (KB > 2) {
+                const pl_v8 x2 = pl_load8(xr + col + 2);
+                a02 += d0 * x2; a12 += d1 * x2; a22 += d2 * x2; a32 += d3 * x2;
+            }
+            if (KB > 3) {
+                const pl_v8 x3 = pl_load8(xr + col + 3);
+                a03 += d0 * x3; a13 += d1 * x3; a23 += d2 * x3; a33 += d3 * x3;
+            }
+            if (KB > 4) {
+                const pl_v8 x4 = pl_load8(xr + col + 4);
+                a04 += d0 * x4; a14 += d1 * x4; a24 += d2 * x4; a34 += d3 * x4;
+            }
         }
     }
-    for (int o = 0; o < OB && o0 + o < cout; o++) {
+    const pl_v8 acc[PL_TILE_O][5] = {
+        {a00, a01, a02, a03, a04}, {a10, a11, a12, a13, a14}, {a20, a21, a22, a23, a24}, {a30, a31, a32, a33, a34},
+    };
+    for (int o = 0; o < PL_TILE_O && o0 + o < cout; o++) {
         for (int j = 0; j < KB && b0 + j < s->kw; j++) {
             dw[(((o0 + o) * s->cin + c) * s->kh + a) * s->kw + b0 + j] += pl_lane_sum(&acc[o][j]);
         }
@@ -235,14 +265,14 @@ int pl_conv2d_weight_gradient(const float *x, const float *dy, size_t n, size_t 
             for (size_t c = 0; c < cin; c++) {
                 for (size_t a = 0; a < kh; a++) {
                     switch (kw) {
-                    case 1: pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, 0, dw, PL_TILE_O, 1); break;
-                    case 2: pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, 0, dw, PL_TILE_O, 2); break;
-                    case 3: pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, 0, dw, PL_TILE_O, 3); break;
-                    case 4: pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, 0, dw, PL_TILE_O, 4); break;
-                    case 5: pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, 0, dw, PL_TILE_O, 5); break;
+                    case 1: pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, 0, dw, 1); break;
+                    case 2: pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, 0, dw, 2); break;
+                    case 3: pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, 0, dw, 3); break;
+                    case 4: pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, 0, dw, 4); break;
+                    case 5: pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, 0, dw, 5); break;
                     default:
                         for (size_t b0 = 0; b0 < kw; b0 += 4)
-                            pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, b0, dw, PL_TILE_O, 4);
+                            pl_weight_gradient_tile(xp, dyp, &s, rs, dyPlane, o0, cout, c, a, b0, dw, 4);
                     }
                 }
             }

@@ -32,13 +32,17 @@ func fineTuneBeforeMiniBatchLoop(_ pruned: FinePruning.Pruned<Sequential>, input
     return model
 }
 
-extension NetworkDefenceTests {
+@Suite("Fine-pruning's fine-tuning runs the one mini-batch loop")
+struct FineTuningLoopTests {
     @Test("fine-tuning after pruning (short last batch, cosine schedule) is bit-identical to its previous loop")
     func fineTuningIdenticalToThePreviousLoop() throws {
-        let clean = f.test.subset(Array(0..<90))
-        let pruned = try FinePruning(maximumAccuracyDrop: 0.05).prune(model: f.model, cleanInputs: clean.featureTensor,
-                                                                      cleanLabels: clean.intLabels)
-        #expect(!pruned.prunedChannels.isEmpty)
+        let clean = patternImages(perClass: 9, seed: 21)
+        let layers: [Layer] = [.conv2d(inChannels: 1, outChannels: 6, kernelSize: 3, stride: 1, padding: 1), .relu, .maxPool2d(size: 2, stride: 2),
+                               .flatten, .dense(inputs: 6 * 64, outputs: 10)]
+        let network = try Sequential(inputShape: [1, 16, 16], layers: layers, random: LabRandom(seed: 22))
+        // Channels 1 and 4 of the last (only) convolution pruned, as `FinePruning.prune` leaves them.
+        let pruned = FinePruning.Pruned(model: try FinePruning.zeroing(channels: [1, 4], of: network), layer: 0, prunedChannels: [1, 4],
+                                        channelCount: 6, accuracyBefore: 0, accuracyAfter: 0)
         let configuration = TrainingConfiguration(epochs: 2, batchSize: 20, learningRate: 0.002, optimizer: .sgd(momentum: 0.5),
                                                   schedule: .cosine(epochs: 2, minimum: 0))
         let tuned = try FinePruning.fineTune(pruned, inputs: clean.featureTensor, labels: clean.intLabels,
@@ -48,5 +52,9 @@ extension NetworkDefenceTests {
         func bits(_ m: Sequential) -> [[UInt32]] { bitPatterns(m.parameters) }
         #expect(bits(tuned) == bits(expected))
         #expect(bits(tuned) != bits(pruned.model))
+        // The pruned channels stay zero through fine-tuning.
+        let weights = tuned.parameters[0].scalars
+        #expect(weights[9..<18].allSatisfy { $0 == 0 } && weights[36..<45].allSatisfy { $0 == 0 })
+        #expect(!weights[0..<9].allSatisfy { $0 == 0 })
     }
 }
