@@ -89,3 +89,38 @@ public struct AugmentationSpec: SpecDecodable, Sendable, Equatable, CustomString
         }
     }
 }
+
+/// The membership-inference attacks a spec names under `attack.methods`, for both the
+/// `membership-inference` and the `audit` kinds (`label_only` queries a model with perturbed
+/// inputs, so an audit of saved signals refuses it).
+public enum MembershipAttackName: String, SpecEnum {
+    case loss, confidence, entropy
+    case modifiedEntropy = "modified_entropy"
+    case lira
+    case liraOffline = "lira_offline"
+    case liraGlobal = "lira_global"
+    case liraOfflineGlobal = "lira_offline_global"
+    case rmia
+    case rmiaOffline = "rmia_offline"
+    case shadow
+    case labelOnly = "label_only"
+
+    /// The library's attack of this name, with the spec's options.
+    func attackMethod(offlineInterpolation: Double, gamma: Double, rmiaPopulation: Int, shadow: ShadowModelAttack.Options,
+                      labelOnly: LabelOnlyAttack.Options) -> AttackMethod {
+        switch self {
+        case .loss: return .loss
+        case .confidence: return .confidence
+        case .entropy: return .entropy
+        case .modifiedEntropy: return .modifiedEntropy
+        case .lira: return .lira(online: true, globalVariance: false)
+        case .liraOffline: return .lira(online: false, globalVariance: false)
+        case .liraGlobal: return .lira(online: true, globalVariance: true)
+        case .liraOfflineGlobal: return .lira(online: false, globalVariance: true)
+        case .rmia: return .rmia(online: true, offlineInterpolation: offlineInterpolation, gamma: gamma, populationSize: rmiaPopulation)
+        case .rmiaOffline: return .rmia(online: false, offlineInterpolation: offlineInterpolation, gamma: gamma, populationSize: rmiaPopulation)
+        case .shadow: return .shadowModels(shadow)
+        case .labelOnly: return .labelOnly(labelOnly)
+        }
+    }
+}

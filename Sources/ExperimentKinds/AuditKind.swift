@@ -70,17 +70,7 @@ public enum AuditKind: ExperimentKind {
     /// The most elements in one input array (2²⁹: 4 GiB as Double).
     public static let maximumElements = 1 << 29
 
-    public enum MethodName: String, SpecEnum {
-        case loss, confidence, entropy
-        case modifiedEntropy = "modified_entropy"
-        case lira
-        case liraOffline = "lira_offline"
-        case liraGlobal = "lira_global"
-        case liraOfflineGlobal = "lira_offline_global"
-        case rmia
-        case rmiaOffline = "rmia_offline"
-        case shadow
-    }
+    public typealias MethodName = MembershipAttackName
 
     /// The input arrays a spec can name, by their key under `signals`.
     public enum Field: String, CaseIterable, Sendable, Hashable {
@@ -161,6 +151,10 @@ public enum AuditKind: ExperimentKind {
         let r = try body.section("attack")
         let methods: [MethodName]? = try r.optional("methods")
         if let methods, methods.isEmpty { throw r.error("methods", "needs at least one attack (or leave it out to run every attack the signals allow)") }
+        if let methods, methods.contains(.labelOnly) {
+            throw r.error("methods", "'label_only' queries the model with perturbed inputs, and an audit of saved signals has no model to query; "
+                          + "run it with the membership-inference kind")
+        }
         let population: Int? = try r.optional("rmia_population")
         if let population, population < 1 { throw r.error("rmia_population", "must be ≥ 1, got \(population)") }
         let attack = AttackSpec(
@@ -239,6 +233,8 @@ public enum AuditKind: ExperimentKind {
         switch method {
         case .loss, .confidence:
             return nil
+        case .labelOnly:
+            return "a model to query (the membership-inference kind runs label_only)"
         case .entropy, .modifiedEntropy:
             return classTarget ? nil : "signals.target_logits or signals.target_probabilities (losses alone do not give the prediction vector)"
         case .lira, .liraOffline, .liraGlobal, .liraOfflineGlobal, .rmia, .rmiaOffline:
@@ -251,20 +247,8 @@ public enum AuditKind: ExperimentKind {
     }
 
     static func method(_ name: MethodName, _ a: AttackSpec) -> AttackMethod {
-        let size = a.rmiaPopulation ?? Int.max
-        switch name {
-        case .loss: return .loss
-        case .confidence: return .confidence
-        case .entropy: return .entropy
-        case .modifiedEntropy: return .modifiedEntropy
-        case .lira: return .lira(online: true, globalVariance: false)
-        case .liraOffline: return .lira(online: false, globalVariance: false)
-        case .liraGlobal: return .lira(online: true, globalVariance: true)
-        case .liraOfflineGlobal: return .lira(online: false, globalVariance: true)
-        case .rmia: return .rmia(online: true, offlineInterpolation: a.offlineInterpolation, gamma: a.gamma, populationSize: size)
-        case .rmiaOffline: return .rmia(online: false, offlineInterpolation: a.offlineInterpolation, gamma: a.gamma, populationSize: size)
-        case .shadow: return .shadowModels(a.shadow)
-        }
+        name.attackMethod(offlineInterpolation: a.offlineInterpolation, gamma: a.gamma, rmiaPopulation: a.rmiaPopulation ?? Int.max,
+                          shadow: a.shadow, labelOnly: LabelOnlyAttack.Options())
     }
 
     public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {

@@ -67,18 +67,7 @@ public enum MembershipInferenceKind: ExperimentKind {
     public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles + (p.model.imported?.inputFiles ?? []) }
     public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
-    public enum MethodName: String, SpecEnum {
-        case loss, confidence, entropy
-        case modifiedEntropy = "modified_entropy"
-        case lira
-        case liraOffline = "lira_offline"
-        case liraGlobal = "lira_global"
-        case liraOfflineGlobal = "lira_offline_global"
-        case rmia
-        case rmiaOffline = "rmia_offline"
-        case shadow
-        case labelOnly = "label_only"
-    }
+    public typealias MethodName = MembershipAttackName
 
     /// Shokri et al.'s shadow models: how many, and how they train.
     public struct ShadowSpec: Sendable, Equatable {
@@ -192,20 +181,8 @@ public enum MembershipInferenceKind: ExperimentKind {
     }
 
     static func method(_ name: MethodName, _ a: AttackSpec) -> AttackMethod {
-        switch name {
-        case .loss: return .loss
-        case .confidence: return .confidence
-        case .entropy: return .entropy
-        case .modifiedEntropy: return .modifiedEntropy
-        case .lira: return .lira(online: true, globalVariance: false)
-        case .liraOffline: return .lira(online: false, globalVariance: false)
-        case .liraGlobal: return .lira(online: true, globalVariance: true)
-        case .liraOfflineGlobal: return .lira(online: false, globalVariance: true)
-        case .rmia: return .rmia(online: true, offlineInterpolation: a.offlineInterpolation, gamma: a.gamma, populationSize: a.rmiaPopulation)
-        case .rmiaOffline: return .rmia(online: false, offlineInterpolation: a.offlineInterpolation, gamma: a.gamma, populationSize: a.rmiaPopulation)
-        case .shadow: return .shadowModels(a.shadow.attack)
-        case .labelOnly: return .labelOnly(a.labelOnly)
-        }
+        name.attackMethod(offlineInterpolation: a.offlineInterpolation, gamma: a.gamma, rmiaPopulation: a.rmiaPopulation,
+                          shadow: a.shadow.attack, labelOnly: a.labelOnly)
     }
 
     public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {
@@ -307,36 +284,31 @@ public enum MembershipInferenceKind: ExperimentKind {
         }
         let sets = needsReferences ? ReferenceTraining.trainingSets(of: design) : []
         if needsReferences { context.progress("training \(sets.count) reference models (\(context.workers) at a time)") }
-        let trained = try await ParallelMap.map(count: sets.count, concurrency: context.workers) { k in
-            try await train("reference/\(k)", sets[k], "reference-model-\(k)", false)
-        }
+        // The library trains the models (`ReferenceTraining.train`, `MembershipAudit.trainShadowModels`);
+        // the recipe finds each in the trial's cache, or trains and stores it.
+        let referenceRecipe = CachedModelRecipe(shadow: false, random: context.random, train: train)
+        let references = try await ReferenceTraining.train(recipe: referenceRecipe, population: population.examples, trainingSets: sets,
+                                                           concurrency: context.workers, random: context.random)
         // Shokri et al.'s setting: shadow models train on random halves of the records that are
         // never audited, and the attack models learn from their outputs on those records.
         var shadows: MembershipAudit.ShadowModels<Sequential>?
-        var shadowArtifacts: [ArtifactReference] = []
+        let shadowRecipe = CachedModelRecipe(shadow: true, random: context.random, train: train)
         if p.attack.methods.contains(.shadow) {
             let pool = design.referencePool
             guard pool.count >= 2 else {
                 throw RunnerError.trialFailed(index: context.trialIndex, parameters: "",
                                               reason: "the shadow attack trains shadow models on records that are never audited, and only \(pool.count) remain: lower attack.members or attack.non_members")
             }
-            let shadow = p.attack.shadow
-            var shadowDesign = context.random.stream("shadow-design")
-            let masks = MembershipMasks.balanced(modelCount: shadow.models, examples: pool, using: &shadowDesign)
-            let shadowSets = (0..<shadow.models).map { masks.members(ofModel: $0) }
-            context.progress("training \(shadow.models) shadow models on halves of the \(pool.count) records never audited")
-            let shadowModels = try await ParallelMap.map(count: shadow.models, concurrency: context.workers) { k in
-                try await train("shadow/\(k)", shadowSets[k], "shadow-model-\(k)", true)
-            }
-            shadows = MembershipAudit.ShadowModels(models: ReferenceModels(models: shadowModels.map { $0.0 }, trainingSets: shadowSets), records: pool)
-            shadowArtifacts = shadowModels.map { $0.1 }
+            context.progress("training \(p.attack.shadow.models) shadow models on halves of the \(pool.count) records never audited")
+            shadows = try await MembershipAudit.trainShadowModels(recipe: shadowRecipe, population: population.examples, records: pool,
+                                                                  count: p.attack.shadow.models, concurrency: context.workers, random: context.random)
         }
         context.progress("running \(p.attack.methods.map(\.rawValue).joined(separator: ", "))")
         let configuration = MembershipAudit.Configuration(
             methods: methods, queryAugmentations: p.attack.augmentations.map(\.augmentation),
             bootstrapReplicates: p.attack.bootstrap, confidence: p.attack.confidence, delta: p.attack.delta, concurrency: context.workers)
         let results = try await MembershipAudit.run(
-            target: target, references: ReferenceModels(models: trained.map { $0.0 }, trainingSets: sets), shadows: shadows,
+            target: target, references: references, shadows: shadows,
             population: population.examples, design: design, configuration: configuration,
             attackModelTrainer: ShadowModelAttack.NetworkTrainer(), random: context.random.stream("audit"))
 
@@ -364,7 +336,8 @@ public enum MembershipInferenceKind: ExperimentKind {
             role: "record-indices", recipe: AuditedArrayRecipe(records: recipe("audit/indices", candidates), array: "record-indices")
         ) { NumpyArray(shape: [candidates.count], values: candidates) }
         scoreArtifacts.append(indices.artifact)
-        return TrialOutcome(metrics: metrics, series: series, artifacts: leadingArtifacts + trained.map { $0.1 } + shadowArtifacts + scoreArtifacts)
+        return TrialOutcome(metrics: metrics, series: series, artifacts: leadingArtifacts + referenceRecipe.artifacts(names: "reference", count: sets.count)
+                                + shadowRecipe.artifacts(names: "shadow", count: shadows?.models.count ?? 0) + scoreArtifacts)
     }
 }
 
@@ -409,6 +382,59 @@ extension MembershipInferenceKind {
     struct PrivateTrainingRecord: Codable, Sendable {
         var epsilon: Double?
     }
+}
+
+/// The recipe of the reference and shadow models of a trial: each model, asked for by its name
+/// (`reference/3`) and training indices, is the trial's cached artifact, trained by `train` when the
+/// cache does not hold it. It records the artifact of every model it returns, for the trial's outcome.
+///
+/// The cache keys a model by the trial's seed and the model's name, so the recipe caches only models
+/// drawn from the trial's own stream (`random`); asked with another stream, it trains uncached.
+struct CachedModelRecipe: TrainingRecipe {
+    typealias Model = Sequential
+    /// Trains (or finds in the cache) one model: its stream name, population indices, cache role,
+    /// and whether it is a shadow model of Shokri et al.'s attack.
+    typealias Train = @Sendable (_ stream: String, _ indices: [Int], _ role: String, _ shadow: Bool) async throws -> (Sequential, ArtifactReference)
+
+    struct NotByName: Error, CustomStringConvertible {
+        var description: String { "the trial's reference and shadow models are trained by name and training indices only" }
+    }
+
+    let shadow: Bool
+    /// The trial's random root, from which the cached models draw.
+    let random: LabRandom
+    let train: Train
+    private let recorded = ArtifactsBox()
+
+    init(shadow: Bool, random: LabRandom, train: @escaping Train) {
+        self.shadow = shadow
+        self.random = random
+        self.train = train
+    }
+
+    func train(inputs: Tensor, labels: [Int], random: LabRandom) throws -> Sequential { throw NotByName() }
+
+    func train(subset indices: [Int], of population: LabeledExamples, name: String, random: LabRandom) async throws -> Sequential {
+        guard random == self.random else { throw NotByName() }
+        // "reference/3" is stored as "reference-model-3".
+        let role = name.replacingOccurrences(of: "/", with: "-model-")
+        let (model, artifact) = try await train(name, indices, role, shadow)
+        recorded.set(name, artifact)
+        return model
+    }
+
+    /// The artifacts of models "<names>/0" … "<names>/<count − 1>", in that order.
+    func artifacts(names: String, count: Int) -> [ArtifactReference] {
+        (0..<count).compactMap { recorded.get("\(names)/\($0)") }
+    }
+}
+
+/// The artifacts a `CachedModelRecipe` returned, by model name, shared by its copies.
+final class ArtifactsBox: @unchecked Sendable {
+    private var values: [String: ArtifactReference] = [:]
+    private let lock = NSLock()
+    func set(_ name: String, _ artifact: ArtifactReference) { lock.withLock { values[name] = artifact } }
+    func get(_ name: String) -> ArtifactReference? { lock.withLock { values[name] } }
 }
 
 /// Carries the target's ε out of the cache's producer closure.

@@ -115,6 +115,25 @@ public enum MembershipAudit {
         }
     }
 
+    /// Trains `count` shadow models on balanced random halves of `records` (population indices
+    /// never audited): the halves from `random.stream("shadow-design")`, model k called
+    /// `shadow/<k>` and drawing from `random.stream("shadow/<k>")` (see `ReferenceTraining.train`).
+    /// - Throws: `MembershipInferenceError.invalidParameter` for fewer than two records or no models.
+    public static func trainShadowModels<Recipe: TrainingRecipe>(
+        recipe: Recipe, population: LabeledExamples, records: [Int], count: Int, concurrency: Int, random: LabRandom
+    ) async throws -> ShadowModels<Recipe.Model> {
+        guard records.count >= 2, count >= 1 else {
+            throw MembershipInferenceError.invalidParameter(
+                "shadow models train on halves of at least 2 records never audited (got \(records.count)), and at least one is needed (got \(count))")
+        }
+        var design = random.stream("shadow-design")
+        let masks = MembershipMasks.balanced(modelCount: count, examples: records, using: &design)
+        let sets = (0..<count).map { masks.members(ofModel: $0) }
+        let models = try await ReferenceTraining.train(recipe: recipe, population: population, trainingSets: sets,
+                                                       concurrency: concurrency, random: random, names: "shadow")
+        return ShadowModels(models: models, records: records)
+    }
+
     /// Runs the attacks with reference models and, for the shadow attack, dedicated shadow
     /// models (`shadows`, nil to let the references serve as shadow models).
     /// - Throws: as `run(target:references:…)`, and when a shadow record is an audited one.

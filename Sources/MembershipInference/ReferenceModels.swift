@@ -39,18 +39,22 @@ public enum ReferenceTraining {
 
     /// Trains `recipe` once per training set on the population's examples.
     ///
-    /// Model k draws every random choice from `random.stream("reference/<k>")` (with
-    /// `SequentialRecipe`: "reference/<k>/init" and "reference/<k>/train"), so the models are
-    /// bit-identical whatever `concurrency` is and whichever finishes first.
+    /// Model k is called "<names>/<k>" (`reference/3`) and draws every random choice from
+    /// `random.stream("<names>/<k>")` (with `SequentialRecipe`: "reference/<k>/init" and
+    /// "reference/<k>/train"), so the models are bit-identical whatever `concurrency` is and
+    /// whichever finishes first. Each model is asked of the recipe by its name and indices
+    /// (`TrainingRecipe.train(subset:of:name:random:)`), so a caching recipe can return a model
+    /// it trained before.
     /// - Parameters:
     ///   - concurrency: how many models train at once (≥ 1).
+    ///   - names: the models' family name ("reference"; "shadow" for Shokri et al.'s shadow models).
     /// - Complexity: K trainings, `concurrency` at a time.
     public static func train<Recipe: TrainingRecipe>(
-        recipe: Recipe, population: LabeledExamples, trainingSets: [[Int]], concurrency: Int, random: LabRandom
+        recipe: Recipe, population: LabeledExamples, trainingSets: [[Int]], concurrency: Int, random: LabRandom,
+        names: String = "reference"
     ) async throws -> ReferenceModels<Recipe.Model> {
         let models = try await ParallelMap.map(count: trainingSets.count, concurrency: concurrency) { k in
-            let data = population.subset(trainingSets[k])
-            return try recipe.train(inputs: data.inputs, labels: data.labels, random: random.stream("reference/\(k)"))
+            try await recipe.train(subset: trainingSets[k], of: population, name: "\(names)/\(k)", random: random)
         }
         return ReferenceModels(models: models, trainingSets: trainingSets)
     }

@@ -68,6 +68,22 @@ public protocol TrainingRecipe: Sendable {
 
     /// Trains a fresh model on the examples.
     func train(inputs: Tensor, labels: [Int], random: LabRandom) throws -> Model
+
+    /// Trains the model called `name` (`reference/3`, `shadow/1`) of a set of models on the
+    /// examples `indices` of `population`, drawing from `random.stream(name)`: what attacks that
+    /// train many models call, so that a recipe can find a model it trained before (the runner's
+    /// cache keys a model by its name, its indices and the recipe) instead of training it again.
+    ///
+    /// Law: the result equals `train(inputs:labels:random:)` on the subset with
+    /// `random.stream(name)`, which is what the default implementation does.
+    func train(subset indices: [Int], of population: LabeledExamples, name: String, random: LabRandom) async throws -> Model
+}
+
+extension TrainingRecipe {
+    public func train(subset indices: [Int], of population: LabeledExamples, name: String, random: LabRandom) async throws -> Model {
+        let data = population.subset(indices)
+        return try train(inputs: data.inputs, labels: data.labels, random: random.stream(name))
+    }
 }
 
 // MARK: - Defaults

@@ -259,6 +259,8 @@ struct AuditKindTests {
             ("{labels: y.npy, members: m.npy, target_logits: t.npy, target_logit: x.npy}", "{}", "unknown key (did you mean 'target_logits'?)"),
             ("{labels: y.npy, members: m.npy, target_logits: t.npy}", "{methods: [lira], rmia_population: 0}", "attack.rmia_population: must be ≥ 1"),
             ("{labels: y.npy, members: m.npy, target_logits: t.npy}", "{shadow: {epochs: 0}}", "attack.shadow.epochs: must lie in 1…10000"),
+            ("{labels: y.npy, members: m.npy, target_logits: t.npy}", "{methods: [loss, label_only]}",
+             "attack.methods: 'label_only' queries the model with perturbed inputs, and an audit of saved signals has no model to query"),
         ]
         for (signals, attack, message) in cases {
             #expect { _ = try runner.plan(specText: Self.spec(signals, attack: attack), file: "/tmp/a.yaml", overrides: []) } throws: { error in
