@@ -53,6 +53,8 @@ let package = Package(
         // MARK: Layer 2 — mechanisms.
         .target(name: "Paillier", dependencies: ["BigIntegerModule", "LabRandom", "Codecs", "Tensors"]),
         .target(name: "AttackMetrics", dependencies: ["LabRandom"]),
+        // Drift of input distributions: per-feature Kolmogorov–Smirnov and kernel MMD tests.
+        .target(name: "DriftDetection", dependencies: ["LabRandom"]),
         .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
         .target(name: "SecretSharing", dependencies: ["LabRandom", "RingArithmetic"]),
 
@@ -146,7 +148,7 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets",
                            "ExperimentSpecs", "ExperimentStore", "ExperimentRunning", "ExperimentKinds", "ExperimentReports",
-                           "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
+                           "BigIntegerModule", "Paillier", "AttackMetrics", "DriftDetection", "ModelAccess", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
                            "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork"]),
         .executableTarget(
@@ -163,6 +165,7 @@ let package = Package(
         .target(name: "NetworkTestSupport", dependencies: ["Transport"], path: "Tests/NetworkTestSupport"),
         .testTarget(name: "TransportTests", dependencies: ["NetworkTestSupport", "Transport"]),
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
+        .testTarget(name: "DriftDetectionTests", dependencies: ["DriftDetection", "LabRandom"]),
         .testTarget(name: "ModelAccessTests", dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
         .testTarget(
             name: "ThreatTrainingTests",

@@ -5,6 +5,7 @@
 @_exported import BigIntegerModule
 @_exported import Codecs
 @_exported import Datasets
+@_exported import DriftDetection
 @_exported import DPTraining
 @_exported import Evasion
 @_exported import ExperimentKinds
