@@ -26,6 +26,7 @@ let benchmarks: [(name: String, path: String)] = [
     ("privacy-lab-fed-bench", "federated/Sources/privacy-lab-fed-bench"),
     ("privacy-lab-evasion-bench", "evasion/Sources/privacy-lab-evasion-bench"),
     ("privacy-lab-backdoor-bench", "backdoor/Sources/privacy-lab-backdoor-bench"),
+    ("privacy-lab-drift-bench", "drift/Sources/privacy-lab-drift-bench"),
 ]
 
 let package = Package(
