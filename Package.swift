@@ -134,7 +134,7 @@ let package = Package(
                 "ExperimentRunning", "ExperimentSpecs", "ExperimentStore",
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
                 "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors",
-                "ModelImport", "ThreatTraining",
+                "ModelImport", "ThreatTraining", "DriftDetection",
             ]),
         .target(name: "ExperimentReports", dependencies: ["ExperimentRunning", "ExperimentSpecs", "ExperimentStore", "Codecs"]),
 

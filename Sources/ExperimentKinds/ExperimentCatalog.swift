@@ -14,5 +14,6 @@ public enum ExperimentCatalog {
         AnyExperimentKind(EvasionKind.self),
         AnyExperimentKind(PoisoningKind.self),
         AnyExperimentKind(BackdoorKind.self),
+        AnyExperimentKind(DriftKind.self),
     ]
 }
