@@ -97,20 +97,25 @@ public func evaluateRobustness<A: EvasionAttack, M: LogitGradientAccess>(
 
 /// Robust accuracy against `attack` at every budget in `epsilons` in one call: the clean
 /// predictions are computed once, and each ε gets its own attack run and success mask.
+/// - Parameters:
+///   - observe: called with each budget's index and each chunk of adversarial inputs, in input
+///     order (for detectors that judge them); nil to keep none.
 /// - Complexity: the attack's cost times the number of budgets.
 public func robustnessCurve<A: EvasionAttack, M: LogitGradientAccess>(
     of model: M, against attack: A, epsilons: [Float], inputs: Tensor, labels: [Int], goal: AttackGoal = .untargeted,
-    batchSize: Int = 32, random: LabRandom
+    batchSize: Int = 32, random: LabRandom, observe: ((_ epsilonIndex: Int, _ adversarial: Tensor) -> Void)? = nil
 ) -> RobustnessCurve {
     let clean = model.predictedLabels(for: inputs)
     return RobustnessCurve(results: epsilons.enumerated().map { index, epsilon in
         evaluate(model: model, attack: attack.withEpsilon(epsilon), inputs: inputs, labels: labels, goal: goal,
-                 clean: clean, batchSize: batchSize, random: random.stream("epsilons/\(index)"))
+                 clean: clean, batchSize: batchSize, random: random.stream("epsilons/\(index)"),
+                 observe: observe.map { f in { f(index, $0) } })
     })
 }
 
 private func evaluate<A: EvasionAttack, M: LogitGradientAccess>(
-    model: M, attack: A, inputs: Tensor, labels: [Int], goal: AttackGoal, clean: [Int], batchSize: Int, random: LabRandom
+    model: M, attack: A, inputs: Tensor, labels: [Int], goal: AttackGoal, clean: [Int], batchSize: Int, random: LabRandom,
+    observe: ((Tensor) -> Void)? = nil
 ) -> RobustnessResult {
     let n = inputs.shape.first ?? 0
     precondition(labels.count == n, "evaluateRobustness: \(labels.count) labels for \(n) inputs")
@@ -127,6 +132,7 @@ private func evaluate<A: EvasionAttack, M: LogitGradientAccess>(
         let xAdv = attack.perturb(x, labels: Array(labels[start..<end]), goal: goal.slice(start..<end), model: model,
                                   random: random.stream("chunks/\(chunk)"))
         adversarial += model.predictedLabels(for: xAdv)
+        observe?(xAdv)
         norms += attack.norm.perExample(withoutGradients { xAdv - x })
         start = end
         chunk += 1

@@ -1,4 +1,5 @@
 import Datasets
+import DriftDetection
 import Evasion
 import ExperimentRunning
 import ExperimentSpecs
@@ -35,6 +36,11 @@ import ThreatTraining
 /// distillation temperature; parts `fgsm-tempered`, `pgd-tempered`) — the last two are Carlini &
 /// Wagner's evaluation that breaks distillation. `attack.targeted: true` aims every input at the
 /// next class, (y + 1) mod classes; then the fooling rate is the targeted success rate.
+///
+/// `detector: {method: knn, k: 5, false_positive_rate: 0.05, reference: 1000}` judges the inputs
+/// with `DriftDetection`'s k-NN outlier score, its threshold set on `reference` training rows:
+/// `detector.clean_flagged` on the clean inputs and `<attack>.detected@ε` on each budget's
+/// adversarial inputs (the cost of a filter that drops flagged inputs, and what it catches).
 ///
 /// A model trained elsewhere is attacked as it is with `model: {checkpoint: model.safetensors,
 /// layers: model-layers.json}` (`ImportedModelSpec`): nothing trains, so a `defence` is an error,
@@ -86,11 +92,24 @@ public enum EvasionKind: ExperimentKind {
         public var canonical: String
     }
 
+    public enum DetectorName: String, SpecEnum { case knn }
+
+    /// An input detector judged on the clean and the adversarial inputs: the k-NN outlier score
+    /// of `DriftDetection`, its threshold set for `falsePositiveRate` on `reference` rows of the
+    /// training part.
+    public struct DetectorSpec: Sendable, Equatable {
+        public var method: DetectorName
+        public var k: Int
+        public var falsePositiveRate: Double
+        public var reference: Int
+    }
+
     public struct Parameters: Sendable {
         public var data: DataSpec
         public var model: ModelSpec
         public var defence: DefenceSpec
         public var attack: AttackSpec
+        public var detector: DetectorSpec? = nil
     }
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
@@ -104,7 +123,16 @@ public enum EvasionKind: ExperimentKind {
                                                          + "attack it as it is (no defence), or train the defended model in the lab (model without checkpoint)")
             }
         }
-        return Parameters(data: data, model: model, defence: defence, attack: try AttackSpec.decode(body.section("attack")))
+        var detector: DetectorSpec?
+        if body.contains("detector") {
+            let d = try body.section("detector")
+            detector = DetectorSpec(method: try d.optional("method", default: .knn), k: try d.optional("k", default: 5, in: 1...1000),
+                                    falsePositiveRate: try d.optional("false_positive_rate", default: 0.05, in: 0...0.99),
+                                    reference: try d.optional("reference", default: 1000, in: 2...100_000))
+            if detector!.k >= detector!.reference { throw d.error("k", "must be smaller than reference (\(detector!.reference)), got \(detector!.k)") }
+            try d.finish()
+        }
+        return Parameters(data: data, model: model, defence: defence, attack: try AttackSpec.decode(body.section("attack")), detector: detector)
     }
 }
 
@@ -165,19 +193,20 @@ extension EvasionKind {
         let (train, test) = try await p.data.load(from: context.dataDirectory, cache: context.datasets, random: context.random)
         var evaluated = test
         if let examples = p.attack.examples, examples < test.count { evaluated = test.prefix(examples) }
+        let detector = try p.detector.map { d in try knnDetector(d, train: train, context: context) }
         if let imported = p.model.imported {
             // A model trained elsewhere: attacked as it is; its training data are unknown here,
             // so only the test part's accuracy and loss describe it.
             let model = try imported.load(for: test, dataDescription: p.data.canonical)
             var metrics = model.testMetrics(test, part: "target")
-            let (attackMetrics, series) = attack(model, p, evaluated: evaluated, context: context)
+            let (attackMetrics, series) = try attack(model, p, evaluated: evaluated, detector: detector, context: context)
             metrics += attackMetrics
             var seen = Set<String>()
             return TrialOutcome(metrics: metrics.filter { seen.insert($0.name).inserted }, series: series, artifacts: [])
         }
         let target = try await defendedModel(p, train: train, context: context)
         var metrics = target.metrics(train: train, test: test, part: "target")
-        let (attackMetrics, series) = attack(target.model, p, evaluated: evaluated, context: context)
+        let (attackMetrics, series) = try attack(target.model, p, evaluated: evaluated, detector: detector, context: context)
         metrics += attackMetrics
         var seen = Set<String>()
         metrics = metrics.filter { seen.insert($0.name).inserted }
@@ -187,10 +216,15 @@ extension EvasionKind {
     /// Every attack of `p.attack` at every budget on the `evaluated` examples: the metrics per
     /// attack and ε, `target.clean_accuracy`, `target.attacked_examples`, and a robustness curve
     /// per attack.
-    static func attack<Model: LogitGradientAccess>(_ model: Model, _ p: Parameters, evaluated: LabeledData,
-                                                   context: TrialContext) -> (metrics: [Metric], series: [Series]) {
+    static func attack<Model: LogitGradientAccess>(_ model: Model, _ p: Parameters, evaluated: LabeledData, detector: KNNOutlierDetector? = nil,
+                                                   context: TrialContext) throws -> (metrics: [Metric], series: [Series]) {
         var metrics: [Metric] = []
         let x = evaluated.featureTensor, y = evaluated.intLabels
+        if let detector {
+            let flags = try detector.flags(x.scalars.map(Double.init))
+            metrics.append(Metric(part: "detector", "clean_flagged", Double(flags.filter { $0 }.count) / Double(flags.count)))
+            metrics.append(Metric(part: "detector", "threshold", detector.threshold))
+        }
         let goal: AttackGoal = p.attack.targeted ? .nextClass(of: y, classCount: model.classCount) : .untargeted
         let domain = InputDomain(lower: Float(p.attack.clip[0]), upper: Float(p.attack.clip[1]))
         let epsilons = p.attack.epsilons.map { Float($0) }
@@ -208,16 +242,20 @@ extension EvasionKind {
             for method in p.attack.methods {
                 let part = method.rawValue + suffix
                 let random = context.random.stream("attack/\(part)")
+                // The adversarial inputs of each budget, in input order, when a detector judges them.
+                var adversarial = [[Float]](repeating: [], count: detector == nil ? 0 : epsilons.count)
+                let observe: ((Int, Tensor) -> Void)? = detector == nil ? nil : { index, chunk in adversarial[index] += chunk.scalars }
                 let curve: RobustnessCurve
                 switch method {
                 case .fgsm:
                     curve = robustnessCurve(of: model, against: FastGradientMethod(norm: norm(p.attack.norm), epsilon: 0, loss: attackLoss, domain: domain),
-                                            epsilons: epsilons, inputs: x, labels: y, goal: goal, batchSize: p.attack.batchSize, random: random)
+                                            epsilons: epsilons, inputs: x, labels: y, goal: goal, batchSize: p.attack.batchSize, random: random,
+                                            observe: observe)
                 case .pgd:
                     let pgd = ProjectedGradientDescent(norm: norm(p.attack.norm), epsilon: 0, stepSize: Float(p.attack.stepSize),
                                                        steps: p.attack.steps, randomStart: p.attack.randomStart, loss: attackLoss, domain: domain)
                     curve = robustnessCurve(of: model, against: pgd, epsilons: epsilons, inputs: x, labels: y, goal: goal,
-                                            batchSize: p.attack.batchSize, random: random)
+                                            batchSize: p.attack.batchSize, random: random, observe: observe)
                 }
                 for (epsilon, result) in zip(p.attack.epsilons, curve.results) {
                     let at = "@\(epsilon)"
@@ -227,6 +265,12 @@ extension EvasionKind {
                         Metric(part: part, "fooling_rate" + at, result.foolingRate),
                         Metric(part: part, "mean_perturbation" + at, result.meanPerturbationNorm),
                     ]
+                }
+                if let detector {
+                    for (epsilon, inputs) in zip(p.attack.epsilons, adversarial) {
+                        let flags = try detector.flags(inputs.map(Double.init))
+                        metrics.append(Metric(part: part, "detected@\(epsilon)", Double(flags.filter { $0 }.count) / Double(max(1, flags.count))))
+                    }
                 }
                 if let first = curve.results.first { metrics.append(Metric(part: "target", "clean_accuracy", first.cleanAccuracy)) }
                 series.append(Series(name: "evasion.robustness_curve", label: part, x: p.attack.epsilons, y: curve.robustAccuracies,
@@ -278,5 +322,20 @@ extension EvasionKind {
             }
             return TargetModel(model: model, history: record.epochLosses, artifact: artifact)
         }
+    }
+}
+
+extension EvasionKind {
+    /// The k-NN outlier detector on `spec.reference` rows of the training part (drawn from the
+    /// trial's stream "detector/reference").
+    static func knnDetector(_ spec: DetectorSpec, train: LabeledData, context: TrialContext) throws -> KNNOutlierDetector {
+        guard train.count > spec.k else {
+            throw DataSpecError("detector.k: \(spec.k) neighbours need more training rows than the \(train.count) the data give")
+        }
+        var draw = context.random.stream("detector/reference")
+        let rows = Array(draw.permutation(train.count).prefix(spec.reference))
+        let width = train.featureCount
+        let reference = rows.flatMap { i in train.features[i * width..<(i + 1) * width].map(Double.init) }
+        return try KNNOutlierDetector(reference: reference, features: width, k: spec.k, falsePositiveRate: spec.falsePositiveRate)
     }
 }

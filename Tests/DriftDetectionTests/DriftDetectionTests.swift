@@ -234,3 +234,29 @@ struct MMDDriftTests {
         }
     }
 }
+
+@Suite("k-NN outlier detector")
+struct KNNOutlierDetectorTests {
+    @Test("the threshold flags the chosen share of the reference; fresh clean rows near it, far rows always")
+    func calibration() throws {
+        let detector = try KNNOutlierDetector(reference: normalRows(400, 4, seed: 20), features: 4, k: 5, falsePositiveRate: 0.1)
+        let clean = try detector.flags(normalRows(2000, 4, seed: 21))
+        let rate = Double(clean.filter { $0 }.count) / Double(clean.count)
+        #expect(rate > 0.05 && rate < 0.16, "clean flagged \(rate)")
+        let far = try detector.flags(normalRows(50, 4, shift: 6, seed: 22))
+        #expect(far.allSatisfy { $0 })
+        // The score is the mean distance to the k nearest rows: a copy of a reference row is nearer than the others.
+        let strict = try KNNOutlierDetector(reference: [0, 0, 1, 0, 0, 1, 5, 5], features: 2, k: 1, falsePositiveRate: 0)
+        #expect(try strict.scores([0, 0, 3, 0]) == [0, 2])
+        #expect(strict.threshold == (41.0).squareRoot())  // (5, 5) to its nearest other row; a rate of 0 flags no reference row
+    }
+
+    @Test("bad parameters and rows are named")
+    func badInput() throws {
+        #expect(throws: DriftError.parameter("k must lie in 1…2 for a reference of 3 rows, got 3")) {
+            try KNNOutlierDetector(reference: [0, 1, 2], features: 1, k: 3)
+        }
+        let d = try KNNOutlierDetector(reference: normalRows(10, 2, seed: 23), features: 2, k: 2)
+        #expect(throws: DriftError.featureCount(reference: 2, tested: 3)) { try d.scores([1, 2, 3]) }
+    }
+}

@@ -79,6 +79,22 @@ struct EvasionKindTests {
         #expect(throws: ModelError.self) { _ = try pooled.layers(inputShape: [1, 4, 4], classes: 10) }
     }
 
+    @Test("a k-NN input detector flags few clean inputs, and FGSM's inputs once the budget moves them far from the data")
+    func detector() async throws {
+        let w = try Workspace()
+        let spec = Self.evasion.replacingOccurrences(of: "methods: [fgsm, pgd], epsilons: [0, 0.05, 0.15]", with: "methods: [fgsm], epsilons: [0, 0.05, 0.3]")
+            + "\ndetector: {method: knn, k: 5, false_positive_rate: 0.05, reference: 200}\n"
+        let summary = try await runner.run(specURL: try w.write("d.yaml", spec), options: w.options(jobs: 1))
+        let m = Dictionary(uniqueKeysWithValues: summary.trials[0].metrics.map { ($0.name, $0.value) })
+        let clean = try #require(m["detector.clean_flagged"])
+        #expect(clean < 0.2)
+        #expect(try #require(m["fgsm.detected@0.0"]) == clean, "ε = 0 leaves the inputs as they are")
+        let small = try #require(m["fgsm.detected@0.05"]), large = try #require(m["fgsm.detected@0.3"])
+        #expect(large > small && large > clean + 0.3, "\(small) at 0.05, \(large) at 0.3")
+        let bad = Self.evasion + "\ndetector: {k: 300, reference: 200}\n"
+        #expect { _ = try runner.plan(specText: bad, file: "e.yaml", overrides: []) } throws: { "\($0)".contains("detector.k: must be smaller than reference (200), got 300") }
+    }
+
     @Test("a poisoning trial reports removal TPR/FPR per filter and accuracy recovered")
     func poisoningFilters() async throws {
         let w = try Workspace()
