@@ -102,6 +102,11 @@ let package = Package(
                            "Codecs", "RingArithmetic", "LabRandom", "Tensors", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: numericSettings),
 
+        // MARK: Layer 5 — federated learning between processes: server and clients over Transport.
+        .target(
+            name: "FederatedNetwork",
+            dependencies: ["Federated", "Transport", "BigIntegerModule", "LabRandom", "Tensors"]),
+
         // MARK: Layer 5 — threats.
         .target(
             name: "MembershipInference",
@@ -150,7 +155,7 @@ let package = Package(
                 "ExperimentRunning", "ExperimentSpecs", "ExperimentStore",
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
                 "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors",
-                "ModelImport", "ThreatTraining",
+                "ModelImport", "ThreatTraining", "FederatedNetwork", "Transport",
             ]),
         .target(name: "ExperimentReports", dependencies: ["ExperimentRunning", "ExperimentSpecs", "ExperimentStore", "Codecs"]),
 
@@ -166,7 +171,7 @@ let package = Package(
                            "ExperimentSpecs", "ExperimentStore", "ExperimentRunning", "ExperimentKinds", "ExperimentReports",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "ModelAccess", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
-                           "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork"]),
+                           "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork", "FederatedNetwork"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [

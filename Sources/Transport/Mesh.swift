@@ -102,9 +102,14 @@ public final class Mesh: @unchecked Sendable {
 
     /// Connects `selfID` to its peers: listens on `listen` for every peer in `accept` and dials
     /// every address in `dial`; returns when all are connected and authenticated.
+    ///
+    /// With `minimumAccepted`, a listener that has at least that many accepted peers when the
+    /// connect timeout ends goes on without the rest: receiving from a missing peer fails with
+    /// `peerMissing` at once (`isAvailable` tells which peers are there). A federated server
+    /// restarted after some clients died uses it.
     public static func establish(
         selfID: String, listen: NodeAddress?, accept: [String], dial: [NodeAddress],
-        credentials: TLSCredentials, limits: TransportLimits = TransportLimits()
+        credentials: TLSCredentials, limits: TransportLimits = TransportLimits(), minimumAccepted: Int? = nil
     ) throws(TransportError) -> Mesh {
         try limits.validate()
         let peers = accept + dial.map(\.id)
@@ -120,7 +125,8 @@ public final class Mesh: @unchecked Sendable {
         }
         let mesh = Mesh(selfID: selfID, peers: peers, limits: limits)
         do {
-            try mesh.start(listen: accept.isEmpty ? nil : listen, accept: Set(accept), dial: dial, credentials: credentials)
+            try mesh.start(listen: accept.isEmpty ? nil : listen, accept: Set(accept), dial: dial, credentials: credentials,
+                           minimumAccepted: minimumAccepted)
         } catch {
             mesh.close()
             throw error
@@ -129,7 +135,7 @@ public final class Mesh: @unchecked Sendable {
     }
 
     private func start(
-        listen: NodeAddress?, accept: Set<String>, dial: [NodeAddress], credentials: TLSCredentials
+        listen: NodeAddress?, accept: Set<String>, dial: [NodeAddress], credentials: TLSCredentials, minimumAccepted: Int?
     ) throws(TransportError) {
         let deadline = Date().addingTimeInterval(limits.connectTimeout)
         let frameLimit = limits.maximumFrameBytes
@@ -181,9 +187,20 @@ public final class Mesh: @unchecked Sendable {
         while true {
             if let missing = mailboxes.keys.sorted().first(where: { connections[$0] == nil && !mailboxes[$0]!.isFailed }) {
                 if !lock.wait(until: deadline) {
+                    let present = accept.filter { connections[$0] != nil }.count
+                    if let minimumAccepted, present >= minimumAccepted, dial.allSatisfy({ connections[$0.id] != nil }) {
+                        for peer in mailboxes.keys where connections[peer] == nil {
+                            mailboxes[peer]!.fail(.peerMissing(peer: peer, seconds: limits.connectTimeout, refused: []))
+                        }
+                        return
+                    }
                     throw .peerMissing(peer: missing, seconds: limits.connectTimeout, refused: refusals)
                 }
                 continue
+            }
+            if let minimumAccepted, accept.filter({ connections[$0] != nil }).count >= minimumAccepted,
+               dial.allSatisfy({ connections[$0.id] != nil }) {
+                return
             }
             if let failed = mailboxes.keys.sorted().first(where: { connections[$0] == nil }) {
                 throw mailboxes[failed]!.failure ?? .peerMissing(peer: failed, seconds: limits.connectTimeout, refused: refusals)
@@ -254,6 +271,13 @@ public final class Mesh: @unchecked Sendable {
     }
 
     // MARK: Use
+
+    /// Whether `peer` is connected and its connection has not failed or been closed.
+    public func isAvailable(_ peer: String) -> Bool {
+        guard let mailbox = mailboxes[peer], mailbox.failure == nil else { return false }
+        lock.lock(); defer { lock.unlock() }
+        return connections[peer] != nil && !isClosed
+    }
 
     /// Sends `bytes` as one frame to `peer`.
     public func send(_ bytes: UnsafeRawBufferPointer, to peer: String) throws(TransportError) {
