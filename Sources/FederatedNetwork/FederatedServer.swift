@@ -21,15 +21,21 @@ import Transport
 /// `rejected`); it takes no further part. Secure rounds recover its masks from the survivors'
 /// Shamir shares.
 public enum FederatedServer {
-    /// Runs `simulation`'s rounds with `strategy`; `run` keys the state file (the spec and seed).
+    /// Runs `simulation`'s rounds with `strategy`; `run` keys the state file (the spec and seed);
+    /// `afterRound` is called with each finished round's index once its state is written.
     public static func run<S: AggregationStrategy>(
         simulation: FederatedSimulation, strategy: inout S, random: LabRandom, deployment: FederatedDeployment, run key: String,
         log: @escaping @Sendable (String) -> Void = { _ in }, observer: ServerObserver? = nil,
-        progress: (@Sendable (RoundRecord) -> Void)? = nil
+        progress: (@Sendable (RoundRecord) -> Void)? = nil, afterRound: (@Sendable (Int) -> Void)? = nil
     ) async throws -> FederatedHistory {
         try simulation.checkDeployable()
         try simulation.check(strategy)
         let resume = try deployment.statePath.flatMap { try RoundStateFile.load($0, run: key) }
+        if let resume, resume.nextRound >= simulation.configuration.rounds {
+            log("the run finished earlier (state \(deployment.statePath!)); its outcome follows")
+            return try await simulation.run(strategy: &strategy, clients: InProcessClients(simulation: simulation, random: random), random: random,
+                                            resume: resume)
+        }
         if let resume { log("resuming from round \(resume.nextRound + 1) (state \(deployment.statePath!))") }
         let n = simulation.partition.clientCount
         let ids = (0..<n).map(FederatedDeployment.clientID)
@@ -43,7 +49,10 @@ public enum FederatedServer {
         let statePath = deployment.statePath
         let history = try await simulation.run(
             strategy: &strategy, clients: pool, random: random, resume: resume, observer: observer, progress: progress,
-            checkpoint: statePath.map { path in { c in try RoundStateFile.save(c, run: key, to: path) } })
+            checkpoint: { c in
+                if let statePath { try RoundStateFile.save(c, run: key, to: statePath) }
+                afterRound?(c.nextRound - 1)
+            })
         pool.finish(round: simulation.configuration.rounds)
         return history
     }
