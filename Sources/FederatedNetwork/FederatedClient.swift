@@ -25,6 +25,21 @@ public enum FederatedClient {
         case disconnectAfterShares(round: Int)
         /// After sending its shares in `round`, calls `pause` (a test then kills the process).
         case pauseAfterShares(round: Int)
+        /// In `round`, answers with bytes that are no message.
+        case malformed(round: Int)
+        /// In `round`, announces a frame over the server's size limit.
+        case oversized(round: Int)
+        /// In `round`, sends an update (or contribution) one value short.
+        case wrongShape(round: Int)
+        /// In `round`, never answers: calls `pause` instead.
+        case silent(round: Int)
+
+        var round: Int {
+            switch self {
+            case let .disconnectAfterShares(r), let .pauseAfterShares(r), let .malformed(r), let .oversized(r), let .wrongShape(r),
+                 let .silent(r): return r
+            }
+        }
     }
 
     /// Runs client `k` of `simulation` until the server finishes the run; `strategy` gives the
@@ -213,8 +228,39 @@ public enum FederatedClient {
                     secure = nil
                     reply = .unmaskShares(round: round, shares: shares)
                 }
+                if let fault, fault.round == message.round, try misbehave(fault, reply: reply, mesh: mesh, server: server) { return false }
                 try send(reply, mesh: mesh, server: server)
             }
+        }
+
+        /// Sends what `fault` says instead of `reply` when `reply` is the round's result; true
+        /// when the client is to stop.
+        func misbehave(_ fault: Fault, reply: ClientMessage, mesh: Mesh, server: String) throws -> Bool {
+            switch reply {
+            case .update, .contribution, .masked: break
+            default: return false
+            }
+            switch fault {
+            case .malformed:
+                try mesh.send([0xFF, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06], to: server)
+            case .oversized:
+                let announced = UInt32(min(Int(UInt32.max), mesh.limits.maximumFrameBytes + 1))
+                try mesh.unsafeSendUnframed((0..<4).map { UInt8(truncatingIfNeeded: announced >> (8 * (3 - UInt32($0)))) } + [1, 2, 3], to: server)
+            case .wrongShape:
+                switch reply {
+                case let .update(r, n, loss, u): try send(.update(round: r, exampleCount: n, loss: loss, update: Array(u.dropLast())), mesh: mesh, server: server)
+                case let .contribution(r, loss, w): try send(.contribution(round: r, loss: loss, words: Array(w.dropLast())), mesh: mesh, server: server)
+                case let .masked(r, loss, w): try send(.masked(round: r, loss: loss, words: Array(w.dropLast())), mesh: mesh, server: server)
+                default: return false
+                }
+            case .silent:
+                pause()
+            case .disconnectAfterShares, .pauseAfterShares:
+                return false
+            }
+            // Wait for the server to hang up, so that what was sent reaches it.
+            _ = try? mesh.receive(from: server)
+            return true
         }
 
         /// The encryption public key of participant `u`, as the server relayed it.

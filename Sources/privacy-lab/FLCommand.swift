@@ -87,18 +87,34 @@ struct FLCommand: AsyncParsableCommand {
         @Option(help: "The client's index k (its certificate names it client-k).")
         var client: Int
 
+        /// For tests of the server: KIND:ROUND with KIND pause-after-shares, malformed, oversized,
+        /// wrong-shape or silent.
         @Option(help: .hidden)
-        var testPauseAfterShares: Int?
+        var testFault: String?
+
+        func fault() throws -> FederatedClient.Fault? {
+            guard let testFault else { return nil }
+            let parts = testFault.split(separator: ":")
+            guard parts.count == 2, let round = Int(parts[1]), round >= 1 else { throw ValidationError("--test-fault: KIND:ROUND") }
+            switch parts[0] {
+            case "pause-after-shares": return .pauseAfterShares(round: round - 1)
+            case "malformed": return .malformed(round: round - 1)
+            case "oversized": return .oversized(round: round - 1)
+            case "wrong-shape": return .wrongShape(round: round - 1)
+            case "silent": return .silent(round: round - 1)
+            default: throw ValidationError("--test-fault: unknown kind \(parts[0])")
+            }
+        }
 
         func run() async throws {
             let spec = try common.load()
             let k = client
             try await spec.runClient(
                 k, dataDirectory: common.location.resolve().url,
-                fault: testPauseAfterShares.map { .pauseAfterShares(round: $0 - 1) },
+                fault: try fault(),
                 pause: {
-                    // For tests: stop here, after the round's setup, until killed.
-                    FileHandle.standardError.write(Data("client-\(k): paused after sending shares\n".utf8))
+                    // For tests: stop here until killed.
+                    FileHandle.standardError.write(Data("client-\(k): paused\n".utf8))
                     while true { sleep(3600) }
                 },
                 log: { line in FileHandle.standardError.write(Data("\(line)\n".utf8)) })
