@@ -222,6 +222,9 @@ let package = Package(
                 "LabRandom",
             ]),
         .testTarget(name: "MPCNetworkTests", dependencies: ["NetworkTestSupport", "MPCNetwork", "Transport", "SecretSharing", "Datasets", "LabRandom", "Codecs"]),
+        .testTarget(
+            name: "FederatedNetworkTests",
+            dependencies: ["NetworkTestSupport", "FederatedNetwork", "Federated", "ExperimentKinds", "Transport", "LabRandom"]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
         .testTarget(name: "RingArithmeticTests", dependencies: ["RingArithmetic", "LabRandom"]),
         .testTarget(

@@ -71,3 +71,64 @@ public func background<T: Sendable>(_ body: @escaping @Sendable () throws -> T) 
         return try box.result!.get()
     }
 }
+
+/// A child process of the built `privacy-lab` (next to the test bundle), its standard output and
+/// errors collected in files of `folder`.
+public final class ChildProcess {
+    public static var executable: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("privacy-lab").path
+    }
+
+    public let process = Process()
+    public let out: String, err: String
+
+    public init(_ arguments: [String], in folder: String, name: String, environment: [String: String]? = nil,
+                executable: String = ChildProcess.executable, wrapper: [String] = []) throws {
+        out = "\(folder)/\(name).stdout"
+        err = "\(folder)/\(name).stderr"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        if wrapper.isEmpty {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: wrapper[0])
+            process.arguments = Array(wrapper.dropFirst()) + [executable] + arguments
+        }
+        if let environment { process.environment = environment }
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle(forWritingAtPath: err)
+        try process.run()
+    }
+
+    /// Waits up to `seconds`; kills the process if it is still running then.
+    public func finish(within seconds: Double) -> (status: Int32, finished: Bool) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let finished = !process.isRunning
+        if !finished { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return (process.terminationStatus, finished)
+    }
+
+    /// Waits up to `seconds` for `text` to appear in the standard error; false if it did not
+    /// (or the process ended first).
+    public func waitForError(_ text: String, within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if errors.contains(text) { return true }
+            if !process.isRunning { return errors.contains(text) }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return false
+    }
+
+    /// Kills the process (SIGKILL) if it still runs, and reaps it.
+    public func killNow() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    public var errors: String { (try? String(contentsOfFile: err, encoding: .utf8)) ?? "" }
+    public var output: String { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
+}
