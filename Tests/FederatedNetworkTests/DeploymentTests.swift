@@ -207,3 +207,23 @@ struct DeploymentTests {
         #expect(c.errors.contains("state.json: not a round state file"), "\(c.errors)")
     }
 }
+
+@Suite("Federated learning deployed across two network namespaces over a veth pair", .serialized,
+       .enabled(if: NamespacePair.unavailableReason == nil,
+                Comment(rawValue: "network namespaces unavailable: \(NamespacePair.unavailableReason ?? "")")))
+struct DeploymentNamespaceTests {
+    @Test("the server in one namespace, three clients in the other (as on two hosts): the simulation's model bit for bit")
+    func twoHosts() async throws {
+        let pair = try NamespacePair(label: "f", subnet: 78)
+        defer { pair.remove() }
+        let d = try Deployment(clients: 3)
+        let path = try d.spec(clients: 3, rounds: 2, extra: "secure_aggregation: {protocol: masking}", host: pair.addresses[0])
+        let ip = NamespacePair.ip!
+        let server = try d.runAll(path, clients: 3, wrapper: (server: [ip, "netns", "exec", pair.names[0]], client: [ip, "netns", "exec", pair.names[1]]))
+        let (status, finished) = server.finish(within: 60)
+        #expect(finished && status == 0, "\(server.errors)")
+        let deployed = try Deployment.outcome(server)
+        #expect(Deployment.failures(deployed).isEmpty)
+        #expect(deployed["parameters_sha256"] as? String == (try await d.simulate(path)).parametersSHA256)
+    }
+}
