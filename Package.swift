@@ -105,7 +105,7 @@ let package = Package(
         // MARK: Layer 5 — federated learning between processes: server and clients over Transport.
         .target(
             name: "FederatedNetwork",
-            dependencies: ["Federated", "Transport", "BigIntegerModule", "LabRandom", "Tensors"]),
+            dependencies: ["Federated", "Transport", "BigIntegerModule", "LabRandom"]),
 
         // MARK: Layer 5 — threats.
         .target(

@@ -5,6 +5,7 @@ import Federated
 import FederatedNetwork
 import Foundation
 import LabRandom
+import Tensors
 import Transport
 
 /// A deployed federated run (`privacy-lab fl server|client SPEC`): a `federated` spec, the same
@@ -106,8 +107,10 @@ public struct FederatedDeploymentSpec: Sendable {
             limits: TransportLimits(maximumFrameBytes: frame, connectTimeout: connect, receiveTimeout: receive), clientIdleTimeout: idle)
     }
 
-    /// The run prepared as every node prepares it.
+    /// The run prepared as every node prepares it. BLAS runs on one thread in every role, as in
+    /// the simulation's workers (the same products, bit for bit).
     func setup(dataDirectory: URL, workers: Int, forcedDropouts: [Int: Set<Int>] = [:]) async throws -> FederatedKind.Setup {
+        BLAS.threadCount = 1
         var setup = try await FederatedKind.prepare(parameters, dataDirectory: dataDirectory, datasets: DatasetCache(), random: LabRandom(seed: seed),
                                                     workers: workers)
         setup.simulation.configuration.forcedDropouts = forcedDropouts

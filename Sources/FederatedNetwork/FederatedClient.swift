@@ -2,7 +2,6 @@ import BigIntegerModule
 import Federated
 import Foundation
 import LabRandom
-import Tensors
 import Transport
 
 /// One client of a deployed federated run: dials the server, answers its rounds with the
@@ -44,6 +43,9 @@ public enum FederatedClient {
 
     /// Runs client `k` of `simulation` until the server finishes the run; `strategy` gives the
     /// contribution in fixed-point and secure rounds. Returns the rounds it answered.
+    ///
+    /// The caller runs BLAS on one thread, as every client of the simulation trains, so that each
+    /// matrix product is computed the same way (`FederatedDeploymentSpec.runClient` does).
     @discardableResult
     public static func run(
         client k: Int, simulation: FederatedSimulation, strategy: any AggregationStrategy, random: LabRandom,
@@ -54,8 +56,6 @@ public enum FederatedClient {
         guard (0..<simulation.partition.clientCount).contains(k) else {
             throw FederatedNetworkError("--client \(k): the spec has clients 0…\(simulation.partition.clientCount - 1)")
         }
-        // One BLAS thread, as every client of the simulation trains (the same products, bit for bit).
-        _ = try ParallelMap.concurrentMap(count: 1, concurrency: 2) { (_) throws(FederatedNetworkError) in () }
         let credentials = try deployment.clientCredentials(k)
         var limits = deployment.limits
         limits.receiveTimeout = deployment.clientIdleTimeout

@@ -228,8 +228,28 @@ public final class Mesh: @unchecked Sendable {
                     }
                 }
             do {
-                _ = try bootstrap.connect(host: peer.host, port: peer.port).wait()
-                return
+                let channel = try bootstrap.connect(host: peer.host, port: peer.port).wait()
+                // Wait for the TLS handshake to register the peer. A connection that ends before
+                // (a listener that was dying as we connected: a restarted peer) is dialled again;
+                // a peer whose certificate names someone else is not.
+                lock.lock()
+                while connections[peer.id] == nil && channel.isActive && !mailboxes[peer.id]!.isFailed && Date() < deadline {
+                    _ = lock.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
+                }
+                let registered = connections[peer.id] != nil
+                lock.unlock()
+                if registered { return }
+                if let failure = mailboxes[peer.id]!.failure {
+                    if case .wrongPeer = failure { throw failure }
+                    mailboxes[peer.id]!.clearFailure()
+                    lastError = "\(failure)"
+                } else {
+                    lastError = "the connection ended before the TLS handshake completed"
+                }
+                channel.close(promise: nil)
+                Thread.sleep(forTimeInterval: min(0.1, max(0, deadline.timeIntervalSinceNow)))
+            } catch let error as TransportError {
+                throw error
             } catch {
                 lastError = "\(error)"
                 Thread.sleep(forTimeInterval: min(0.1, max(0, deadline.timeIntervalSinceNow)))
@@ -395,6 +415,14 @@ private final class Mailbox: @unchecked Sendable {
         queue.append(frame)
         condition.signal()
         return true
+    }
+
+    /// Forgets a failure of a connection that never carried a frame (before it was registered),
+    /// so that the peer can be dialled again.
+    func clearFailure() {
+        condition.lock()
+        if queue.isEmpty { error = nil }
+        condition.unlock()
     }
 
     /// Fails the mailbox (the first failure is kept); queued frames are still delivered first.
