@@ -92,6 +92,11 @@ let package = Package(
             dependencies: ["NeuralNetworks", "Datasets", "Paillier", "SecretSharing", "PrivacyAccounting", "BigIntegerModule",
                            "Codecs", "RingArithmetic", "LabRandom", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
 
+        // MARK: Layer 5 — federated learning between processes: server and clients over Transport.
+        .target(
+            name: "FederatedNetwork",
+            dependencies: ["Federated", "Transport", "BigIntegerModule", "LabRandom"]),
+
         // MARK: Layer 5 — threats.
         .target(
             name: "MembershipInference",
@@ -134,7 +139,7 @@ let package = Package(
                 "ExperimentRunning", "ExperimentSpecs", "ExperimentStore",
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
                 "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors",
-                "ModelImport", "ThreatTraining", "DriftDetection",
+                "ModelImport", "ThreatTraining", "DriftDetection", "FederatedNetwork", "Transport",
             ]),
         .target(name: "ExperimentReports", dependencies: ["ExperimentRunning", "ExperimentSpecs", "ExperimentStore", "Codecs"]),
 
@@ -150,7 +155,7 @@ let package = Package(
                            "ExperimentSpecs", "ExperimentStore", "ExperimentRunning", "ExperimentKinds", "ExperimentReports",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "DriftDetection", "ModelAccess", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
-                           "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork"]),
+                           "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork", "FederatedNetwork"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -206,6 +211,9 @@ let package = Package(
                 "LabRandom",
             ]),
         .testTarget(name: "MPCNetworkTests", dependencies: ["NetworkTestSupport", "MPCNetwork", "Transport", "SecretSharing", "Datasets", "LabRandom", "Codecs"]),
+        .testTarget(
+            name: "FederatedNetworkTests",
+            dependencies: ["NetworkTestSupport", "FederatedNetwork", "Federated", "ExperimentKinds", "Transport", "LabRandom"]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
         .testTarget(name: "RingArithmeticTests", dependencies: ["RingArithmetic", "LabRandom"]),
         .testTarget(

@@ -283,8 +283,13 @@ extension FederatedKind {
 
     /// Loads the data, partitions it, builds the model, strategy, threat and aggregation mode.
     public static func prepare(_ p: Parameters, context: TrialContext) async throws -> Setup {
-        let (train, test) = try await p.data.load(from: context.dataDirectory, cache: context.datasets, random: context.random)
-        let random = context.random
+        try await prepare(p, dataDirectory: context.dataDirectory, datasets: context.datasets, random: context.random, workers: context.workers)
+    }
+
+    /// `prepare(_:context:)` outside a runner (a deployed server or client): data from
+    /// `dataDirectory`, every draw from `random`.
+    public static func prepare(_ p: Parameters, dataDirectory: URL, datasets: DatasetCache, random: LabRandom, workers: Int) async throws -> Setup {
+        let (train, test) = try await p.data.load(from: dataDirectory, cache: datasets, random: random)
         var partitionRandom = random.stream("partition")
         let n = p.federation.clients
         guard n <= train.count else {
@@ -353,14 +358,14 @@ extension FederatedKind {
         switch sec.protocolName {
         case .none: aggregation = .plaintext
         case .fixedPoint: aggregation = .fixedPoint(format)
-        case .masking: aggregation = .secure(try PairwiseMasking(threshold: sec.threshold, concurrency: context.workers), format)
+        case .masking: aggregation = .secure(try PairwiseMasking(threshold: sec.threshold, concurrency: workers), format)
         case .additive: aggregation = .secure(try AdditiveSharingAggregation(servers: sec.servers), format)
         case .paillier:
             let key = try PaillierPrivateKey.generate(bits: sec.keyBits)
             aggregation = .secure(try PaillierAggregation(privateKey: key, valueBits: sec.valueBits, maxClients: Swift.max(2, n)), format)
         }
         let configuration = FederatedConfiguration(rounds: p.federation.rounds, sampling: sampling, local: p.local,
-                                                   dropoutProbability: p.federation.dropout, concurrency: context.workers,
+                                                   dropoutProbability: p.federation.dropout, concurrency: workers,
                                                    aggregation: aggregation, evaluateEvery: p.federation.evaluateEvery)
         let simulation = FederatedSimulation(architecture: model, train: train, partition: partition, test: test,
                                              configuration: configuration, threat: threat)

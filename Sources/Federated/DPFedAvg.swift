@@ -101,4 +101,30 @@ public struct DPFedAvg: SummingStrategy {
 
     /// ε spent so far at the configured δ.
     public func epsilon() throws -> Double { try epsilon(delta: delta) }
+
+    /// The accountant's phases as (q, σ, steps) triples, the rounds applied and the last clipped fraction.
+    public func savedState() -> [String: [Double]] {
+        ["accountant": accountant.history.flatMap { [$0.samplingProbability, $0.noiseMultiplier, Double($0.steps)] },
+         "rounds": [Double(roundsApplied)], "clipped": [lastClippedFraction]]
+    }
+
+    public mutating func restoreState(_ state: [String: [Double]]) throws(FederatedError) {
+        guard let phases = state["accountant"], phases.count % 3 == 0, let rounds = state["rounds"], rounds.count == 1,
+              let clipped = state["clipped"], clipped.count == 1, state.count == 3,
+              rounds[0] >= 0, rounds[0] <= 1e9, rounds[0] == rounds[0].rounded() else {
+            throw .invalidConfiguration(field: "state", reason: "DP-FedAvg's state needs accountant phases, rounds and clipped")
+        }
+        var restored = PrivacyAccountant(method: accountant.method)
+        for i in stride(from: 0, to: phases.count, by: 3) {
+            guard phases[i + 2] >= 0, phases[i + 2] <= 1e9, phases[i + 2] == phases[i + 2].rounded() else {
+                throw .invalidConfiguration(field: "state", reason: "DP-FedAvg's accountant phase \(i / 3) has a step count that is not a whole number")
+            }
+            do { try restored.record(samplingProbability: phases[i], noiseMultiplier: phases[i + 1], steps: Int(phases[i + 2])) } catch {
+                throw .invalidConfiguration(field: "state", reason: "DP-FedAvg's accountant phase \(i / 3): \(error)")
+            }
+        }
+        accountant = restored
+        roundsApplied = Int(rounds[0])
+        lastClippedFraction = clipped[0]
+    }
 }

@@ -67,9 +67,9 @@ public struct FixedPointFormat: Sendable, Equatable, Hashable {
 }
 
 /// Z(2^64) vector kernels.
-enum RingVector {
+public enum RingVector {
     /// a += b (wrapping).
-    static func add(_ a: inout [UInt64], _ b: [UInt64]) {
+    public static func add(_ a: inout [UInt64], _ b: [UInt64]) {
         precondition(a.count == b.count, "RingVector.add: lengths \(a.count) and \(b.count)")
         a.withUnsafeMutableBufferPointer { x in
             b.withUnsafeBufferPointer { y in
@@ -89,7 +89,7 @@ enum RingVector {
     }
 
     /// The wrapping sum of equal-length vectors (the plaintext oracle of every protocol).
-    static func sum(_ vectors: [[UInt64]]) -> [UInt64] {
+    public static func sum(_ vectors: [[UInt64]]) -> [UInt64] {
         var out = [UInt64](repeating: 0, count: vectors.first?.count ?? 0)
         for v in vectors { add(&out, v) }
         return out
@@ -98,7 +98,7 @@ enum RingVector {
 
 /// What one secure summation cost: bytes on the wire and compute time, per client and at the
 /// server(s).
-public struct SecureAggregationCost: Sendable, Equatable {
+public struct SecureAggregationCost: Sendable, Equatable, Codable {
     /// Bytes each participating client sent (index = position in the participant list; 0 for a
     /// client that dropped before sending anything).
     public var clientBytesSent: [Int]
@@ -133,6 +133,11 @@ public struct SecureAggregationCost: Sendable, Equatable {
 public struct SecureSum: Sendable, Equatable {
     public var sum: [UInt64]
     public var cost: SecureAggregationCost
+
+    public init(sum: [UInt64], cost: SecureAggregationCost) {
+        self.sum = sum
+        self.cost = cost
+    }
 }
 
 /// A protocol that lets a server learn Σ_k x_k over Z(2^64) of the clients' vectors and nothing

@@ -36,6 +36,10 @@ public enum PairwiseKeyAgreement {
         /// second key pair, as in Bonawitz et al., not from this one: the server rebuilds a
         /// dropped client's mask secret key, and with it every secret derived from it.
         case pairwiseMask = "privacy-lab/secagg/v2/pairwise-mask"
+        /// The AES-256-GCM key under which a deployed client encrypts the Shamir shares it sends a
+        /// peer through the server (Bonawitz et al.'s c_{u,v}), agreed from a second key pair that
+        /// is never shared, so the server cannot read the shares it relays.
+        case shareEncryption = "privacy-lab/secagg/v2/share-encryption"
     }
 
     /// A participant's secret key and its public key. Its description never shows the secret.
@@ -121,9 +125,36 @@ public enum PairwiseKeyAgreement {
 
     static let salt = "privacy-lab/secagg/v2"
 
+    /// The byte overhead of `seal`: a 12-byte nonce and a 16-byte tag.
+    public static let sealOverhead = 28
+
     /// A 256-bit key from the OS CSPRNG (a client's self-mask seed b_u).
     static func randomSeed() -> [UInt8] {
         SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+    }
+}
+
+extension PairwiseKeyAgreement.PairSecret {
+    /// AES-256-GCM encryption of `plaintext` under this secret, bound to `context` (authenticated,
+    /// not encrypted), with a fresh random nonce: nonce ‖ ciphertext ‖ tag.
+    public func seal(_ plaintext: [UInt8], context: [UInt8]) throws(FederatedError) -> [UInt8] {
+        do {
+            let box = try AES.GCM.seal(plaintext, using: key, nonce: AES.GCM.Nonce(), authenticating: context)
+            return Array(box.combined!)
+        } catch {
+            throw .protocolFailure("share encryption failed")
+        }
+    }
+
+    /// The plaintext of a `seal`ed box.
+    /// - Throws: `protocolFailure` when the box is malformed or was not sealed under this secret
+    ///   and `context` (tampered, misdirected or replayed from another round).
+    public func open(_ box: [UInt8], context: [UInt8]) throws(FederatedError) -> [UInt8] {
+        guard box.count >= PairwiseKeyAgreement.sealOverhead,
+              let sealed = try? AES.GCM.SealedBox(combined: box),
+              let plain = try? AES.GCM.open(sealed, using: key, authenticating: context)
+        else { throw .protocolFailure("an encrypted share does not open (tampered, misdirected or from another round)") }
+        return Array(plain)
     }
 }
 

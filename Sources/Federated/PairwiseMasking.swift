@@ -60,8 +60,7 @@ public struct PairwiseMasking: SecureSummation {
         let m = inputs.count
         guard m >= 1 else { throw FederatedError.protocolFailure("no participants") }
         let length = inputs[0].count
-        let t = threshold ?? (m / 2 + 1)
-        guard t <= m else { throw FederatedError.invalidConfiguration(field: "secure_aggregation.threshold", reason: "\(t) exceeds the \(m) participants") }
+        let t = try threshold(participants: m)
         let shamir = try ShamirSharing(modulus: Self.shareModulus, threshold: t)
         let (keyBytes, element) = (PairwiseKeyAgreement.publicKeyBytes, Self.shareBytes)
         var cost = SecureAggregationCost(clientBytesSent: [Int](repeating: 0, count: m), clientBytesReceived: [Int](repeating: 0, count: m),
@@ -70,15 +69,10 @@ public struct PairwiseMasking: SecureSummation {
         // Steps 1 and 2: keys and shares (share j of every secret is held by participant j); the
         // clients compute theirs in parallel.
         let setup = ParallelMap.concurrentMap(count: m, concurrency: concurrency) { _ in
-            timed { () -> (secret: PairwiseKeyAgreement.SecretKey, seed: [UInt8], keyShares: [BigInteger], seedShares: [BigInteger]) in
-                let secret = PairwiseKeyAgreement.SecretKey.generate()
-                let seed = PairwiseKeyAgreement.randomSeed()
-                return (secret, seed, shamir.share(BigInteger(bigEndianBytes: secret.rawSecretKey), count: m),
-                        shamir.share(BigInteger(bigEndianBytes: seed), count: m))
-            }
+            timed { Self.setUp(participants: m, shamir: shamir) }
         }
-        let secretKeys = setup.map(\.0.secret), publicKeys = setup.map(\.0.secret.publicKey), seeds = setup.map(\.0.seed)
-        let keyShares = setup.map(\.0.keyShares), seedShares = setup.map(\.0.seedShares)
+        let secretKeys = setup.map(\.0.secretKey), publicKeys = setup.map(\.0.secretKey.publicKey), seeds = setup.map(\.0.selfMaskSeed)
+        let keyShares = setup.map(\.0.secretKeyShares), seedShares = setup.map(\.0.selfMaskSeedShares)
         for u in 0..<m {
             cost.clientSeconds[u] += setup[u].1
             cost.clientBytesSent[u] += keyBytes + 2 * (m - 1) * element
@@ -115,26 +109,72 @@ public struct PairwiseMasking: SecureSummation {
             var total = [UInt64](repeating: 0, count: length)
             for (y, _) in masked { RingVector.add(&total, y) }
             let holders = Array(survivors.prefix(t))
-            var mask = [UInt64](repeating: 0, count: length)
-            for u in survivors {
-                let seed = try Self.rebuild32(shamir, holders.map { (x: $0 + 1, y: seedShares[u][$0]) }, what: "self-mask seed", of: u)
-                Self.expand(seedWords: KeyWords.words(of: seed), into: &mask)
-                RingVector.subtract(&total, mask)
-            }
-            for v in dropped {
-                let raw = try Self.rebuild32(shamir, holders.map { (x: $0 + 1, y: keyShares[v][$0]) }, what: "secret key", of: v)
-                let secret = try PairwiseKeyAgreement.SecretKey(rawSecretKey: raw)
-                for u in survivors {
-                    let key = try PairwiseKeyAgreement.derive(.pairwiseMask, secretKey: secret, peerPublicKey: publicKeys[u], own: v, peer: u)
-                    Self.expand(seedWords: key.words, into: &mask)
-                    // Survivor u added PRG(s_uv) when u < v and subtracted it otherwise.
-                    if u < v { RingVector.subtract(&total, mask) } else { RingVector.add(&total, mask) }
-                }
-            }
+            try Self.unmask(&total, survivors: survivors, dropped: dropped, publicKeys: publicKeys, shamir: shamir,
+                            selfMaskSeedShares: { u in holders.map { (x: $0 + 1, y: seedShares[u][$0]) } },
+                            secretKeyShares: { v in holders.map { (x: $0 + 1, y: keyShares[v][$0]) } })
             return total
         }
         cost.serverSeconds += serverSeconds
         return SecureSum(sum: total, cost: cost)
+    }
+
+    /// One participant's secrets of a round (steps 1 and 2): its X25519 key pair a_u, its self-mask
+    /// seed b_u, and the Shamir shares of both, share j for participant j (x = j + 1).
+    public struct ParticipantSetup: Sendable {
+        public let secretKey: PairwiseKeyAgreement.SecretKey
+        /// b_u (32 bytes).
+        public let selfMaskSeed: [UInt8]
+        public let secretKeyShares: [BigInteger]
+        public let selfMaskSeedShares: [BigInteger]
+    }
+
+    /// t for m participants: the configured threshold, or ⌊m/2⌋ + 1.
+    /// - Throws: `invalidConfiguration` when the configured t exceeds m.
+    public func threshold(participants m: Int) throws(FederatedError) -> Int {
+        let t = threshold ?? (m / 2 + 1)
+        guard t <= m else { throw .invalidConfiguration(field: "secure_aggregation.threshold", reason: "\(t) exceeds the \(m) participants") }
+        return t
+    }
+
+    /// A participant's fresh secrets and their shares for `m` participants (OS CSPRNG); a
+    /// deployed client passes the key pair it already advertised.
+    public static func setUp(participants m: Int, shamir: ShamirSharing, secretKey: PairwiseKeyAgreement.SecretKey? = nil) -> ParticipantSetup {
+        let secret = secretKey ?? PairwiseKeyAgreement.SecretKey.generate()
+        let seed = PairwiseKeyAgreement.randomSeed()
+        return ParticipantSetup(secretKey: secret, selfMaskSeed: seed,
+                                secretKeyShares: shamir.share(BigInteger(bigEndianBytes: secret.rawSecretKey), count: m),
+                                selfMaskSeedShares: shamir.share(BigInteger(bigEndianBytes: seed), count: m))
+    }
+
+    /// Step 4 at the server: removes from `total` (the wrapping sum of the survivors' masked
+    /// inputs) every survivor's self mask PRG(b_u), rebuilt from `selfMaskSeedShares(u)`, and every
+    /// pairwise mask a survivor u shares with a dropped participant v, derived again from v's
+    /// secret key (rebuilt from `secretKeyShares(v)`) and A_u. Indices are positions in
+    /// `publicKeys`, as in `maskedInput`.
+    ///
+    /// Law: with the masked inputs of `survivors` (made against `publicKeys`), `total` becomes
+    /// exactly Σ_{u ∈ survivors} x_u.
+    /// - Throws: `tooFewSurvivors` or `protocolFailure` when the shares do not rebuild a secret.
+    public static func unmask(
+        _ total: inout [UInt64], survivors: [Int], dropped: [Int], publicKeys: [[UInt8]], shamir: ShamirSharing,
+        selfMaskSeedShares: (Int) -> [(x: Int, y: BigInteger)], secretKeyShares: (Int) -> [(x: Int, y: BigInteger)]
+    ) throws(FederatedError) {
+        var mask = [UInt64](repeating: 0, count: total.count)
+        for u in survivors {
+            let seed = try rebuild32(shamir, selfMaskSeedShares(u), what: "self-mask seed", of: u)
+            expand(seedWords: KeyWords.words(of: seed), into: &mask)
+            RingVector.subtract(&total, mask)
+        }
+        for v in dropped {
+            let raw = try rebuild32(shamir, secretKeyShares(v), what: "secret key", of: v)
+            let secret = try PairwiseKeyAgreement.SecretKey(rawSecretKey: raw)
+            for u in survivors {
+                let key = try PairwiseKeyAgreement.derive(.pairwiseMask, secretKey: secret, peerPublicKey: publicKeys[u], own: v, peer: u)
+                expand(seedWords: key.words, into: &mask)
+                // Survivor u added PRG(s_uv) when u < v and subtracted it otherwise.
+                if u < v { RingVector.subtract(&total, mask) } else { RingVector.add(&total, mask) }
+            }
+        }
     }
 
     /// Client u's masked input (step 3): y_u = x_u + PRG(b_u) + Σ_{v>u} PRG(s_uv) − Σ_{v<u} PRG(s_uv)

@@ -42,6 +42,10 @@ public struct FederatedConfiguration: Sendable {
     public var aggregation: AggregationMode
     /// Evaluate the global model every this many rounds (and after the last).
     public var evaluateEvery: Int
+    /// Clients told to drop out (after the round's setup, before sending) in given rounds,
+    /// round → clients, on top of `dropoutProbability`'s draws: how a simulation replays the
+    /// dropouts a deployed run met (a client that is not sampled in that round is not affected).
+    public var forcedDropouts: [Int: Set<Int>] = [:]
 
     public init(rounds: Int, sampling: ClientSampling, local: LocalTraining = LocalTraining(), dropoutProbability: Double = 0,
                 concurrency: Int = 1, aggregation: AggregationMode = .plaintext, evaluateEvery: Int = 1) {
@@ -92,7 +96,7 @@ public enum ServerObservation: Sendable {
 public typealias ServerObserver = @Sendable (ServerObservation) -> Void
 
 /// One round's measurements.
-public struct RoundRecord: Sendable, Equatable {
+public struct RoundRecord: Sendable, Equatable, Codable {
     public var round: Int
     /// The sampled clients, sorted.
     public var sampled: [Int]
@@ -112,6 +116,26 @@ public struct RoundRecord: Sendable, Equatable {
     public var secureCost: SecureAggregationCost?
     /// DP-FedAvg's ε after the round (nil for other strategies).
     public var epsilon: Double?
+}
+
+/// Where a run stands after a finished round: what a deployed server persists so that a
+/// restarted server resumes from the last finished round and ends with the same model.
+public struct FederatedCheckpoint: Sendable, Equatable {
+    /// The first round still to run.
+    public var nextRound: Int
+    /// The global parameters after round `nextRound − 1`, flat.
+    public var global: [Float]
+    /// The strategy's `savedState()` after that round.
+    public var strategyState: [String: [Double]]
+    /// The records of rounds 0..<nextRound.
+    public var records: [RoundRecord]
+
+    public init(nextRound: Int, global: [Float], strategyState: [String: [Double]], records: [RoundRecord]) {
+        self.nextRound = nextRound
+        self.global = global
+        self.strategyState = strategyState
+        self.records = records
+    }
 }
 
 /// The outcome of a simulation.
@@ -163,9 +187,127 @@ public struct FederatedSimulation: Sendable {
         self.threat = threat
     }
 
-    /// Runs all rounds with `strategy` from the initial parameters of `architecture`.
+    /// Runs all rounds with `strategy` from the initial parameters of `architecture`, every
+    /// client trained in this process.
     public func run<S: AggregationStrategy>(strategy: inout S, random: LabRandom, observer: ServerObserver? = nil,
                                             progress: (@Sendable (RoundRecord) -> Void)? = nil) async throws -> FederatedHistory {
+        try await run(strategy: &strategy, clients: InProcessClients(simulation: self, random: random), random: random,
+                      observer: observer, progress: progress)
+    }
+
+    /// Runs the rounds with `strategy`, the clients reached through `clients`: the one round
+    /// loop of the simulation (`InProcessClients`) and of a deployed server (clients in other
+    /// processes), so both give the same model from the same seed and the same dropouts.
+    ///
+    /// - Parameters:
+    ///   - resume: a checkpoint of this run (same spec, seed and strategy) to continue from.
+    ///   - checkpoint: called after every finished round with where the run stands.
+    public func run<S: AggregationStrategy, Pool: ClientPool>(
+        strategy: inout S, clients: Pool, random: LabRandom, resume: FederatedCheckpoint? = nil,
+        observer: ServerObserver? = nil, progress: (@Sendable (RoundRecord) -> Void)? = nil,
+        checkpoint: ((FederatedCheckpoint) throws -> Void)? = nil
+    ) async throws -> FederatedHistory {
+        let clientCount = partition.clientCount
+        try check(strategy)
+        let layout = ParameterLayout(model: architecture)
+        var global = layout.flatten(architecture.parameters)
+        let malicious = maliciousClients(random: random)
+        let maliciousSet = Set(malicious)
+        let evaluation = Evaluation(test: test, threat: threat)
+        var records: [RoundRecord] = []
+        var first = 0
+        if let resume {
+            guard resume.global.count == global.count, resume.nextRound == resume.records.count,
+                  (0...configuration.rounds).contains(resume.nextRound) else {
+                throw FederatedError.invalidConfiguration(
+                    field: "state", reason: "the checkpoint (round \(resume.nextRound), \(resume.global.count) parameters) does not belong to this run (\(configuration.rounds) rounds, \(global.count) parameters)")
+            }
+            try strategy.restoreState(resume.strategyState)
+            global = resume.global
+            records = resume.records
+            first = resume.nextRound
+        }
+
+        for round in first..<configuration.rounds {
+            // A cancelled task (Ctrl-C, SIGTERM) stops between rounds (and its clients' local
+            // training within a mini-batch).
+            try Task.checkCancellation()
+            // 1. Sampling and dropouts.
+            let sampled = sample(round: round, clientCount: clientCount, random: random)
+            var dropouts = random.stream("round/\(round)/dropouts")
+            let forced = configuration.forcedDropouts[round] ?? []
+            let drops = sampled.map { client in
+                (configuration.dropoutProbability > 0 && dropouts.nextBernoulli(configuration.dropoutProbability)) || forced.contains(client)
+            }
+            let trainers = zip(sampled, drops).filter { !$0.1 }.map(\.0)
+
+            // 2. Local training, by the clients.
+            let local = strategy.configureTraining(configuration.local, round: round)
+            let attacking = threat.flatMap { round >= $0.firstRound ? $0 : nil }
+            let roundGlobal = global
+            let reporting: RoundRequest.Reporting
+            switch configuration.aggregation {
+            case .plaintext: reporting = .updates
+            case let .fixedPoint(format): reporting = .contributions(format, strategy as! any SummingStrategy)
+            case let .secure(protocolValue, format): reporting = .secure(protocolValue, format, strategy as! any SummingStrategy)
+            }
+            let request = RoundRequest(round: round, sampled: sampled, dropped: Set(zip(sampled, drops).filter(\.1).map(\.0)),
+                                       local: local, global: roundGlobal, reporting: reporting)
+            let reply = try await clients.run(request)
+            let failures = reply.failures.sorted { $0.client < $1.client }
+            let lossTotal = reply.reported.reduce(0.0) { $0 + Double($1.loss) }
+
+            // 3. Aggregation.
+            var cost: SecureAggregationCost? = nil
+            if reply.reported.isEmpty && !(strategy is DPFedAvg) {
+                // Nothing arrived: the global model stays.
+            } else {
+                switch reporting {
+                case .updates:
+                    if let observer {
+                        for r in reply.results {
+                            observer(.clientUpdate(round: round, client: r.client, exampleCount: r.exampleCount, global: roundGlobal,
+                                                   update: r.update, training: local))
+                        }
+                    }
+                    global = try strategy.aggregate(round: round, global: global, results: reply.results, failures: failures)
+                case let .contributions(format, _):
+                    let words = reply.contributions.map(\.words)
+                    let sum = format.decodeSum(words.isEmpty ? [UInt64](repeating: 0, count: global.count + 1) : RingVector.sum(words), count: words.count)
+                    observer?(.aggregate(round: round, clients: reply.reported.map(\.client), global: roundGlobal, sum: sum))
+                    global = try Self.apply(&strategy, round: round, global: global, sum: sum, failures: failures)
+                case let .secure(_, format, _):
+                    let secure = reply.secureSum ?? SecureSum(sum: [UInt64](repeating: 0, count: global.count + 1), cost: SecureAggregationCost())
+                    guard secure.sum.count == global.count + 1 else {
+                        throw FederatedError.protocolFailure("round \(round): the secure sum has \(secure.sum.count) words, expected \(global.count + 1)")
+                    }
+                    cost = secure.cost
+                    let sum = format.decodeSum(secure.sum, count: reply.reported.count)
+                    observer?(.aggregate(round: round, clients: reply.reported.map(\.client), global: roundGlobal, sum: sum))
+                    global = try Self.apply(&strategy, round: round, global: global, sum: sum, failures: failures)
+                }
+            }
+
+            // 4. Evaluation.
+            var record = RoundRecord(round: round, sampled: sampled, failures: failures,
+                                     maliciousSampled: attacking == nil ? 0 : trainers.filter(maliciousSet.contains).count,
+                                     clientLoss: reply.reported.isEmpty ? .nan : lossTotal / Double(reply.reported.count),
+                                     accuracy: nil, loss: nil, backdoorSuccess: nil, secureCost: cost, epsilon: nil)
+            if (round + 1) % configuration.evaluateEvery == 0 || round == configuration.rounds - 1 {
+                let model = try Sequential(inputShape: architecture.inputShape, layers: architecture.layers, parameters: layout.tensors(from: global))
+                (record.accuracy, record.loss, record.backdoorSuccess) = evaluation.evaluate(model)
+            }
+            if let dp = strategy as? DPFedAvg { record.epsilon = try dp.epsilon() }
+            records.append(record)
+            progress?(record)
+            try checkpoint?(FederatedCheckpoint(nextRound: round + 1, global: global, strategyState: strategy.savedState(), records: records))
+        }
+        return FederatedHistory(rounds: records, parameters: global, maliciousClients: malicious)
+    }
+
+    /// Checks the configuration and that `strategy` fits it (DP-FedAvg's sampling, secure
+    /// aggregation's need for a summing strategy).
+    public func check<S: AggregationStrategy>(_ strategy: S) throws {
         let clientCount = partition.clientCount
         try configuration.validate(clientCount: clientCount)
         if let dp = strategy as? DPFedAvg {
@@ -180,109 +322,30 @@ public struct FederatedSimulation: Sendable {
             throw FederatedError.invalidConfiguration(
                 field: "secure_aggregation", reason: "strategy \(strategy.name) needs individual updates; only FedAvg, FedProx, FedAdam and DP-FedAvg work from a sum")
         }
-        let layout = ParameterLayout(model: architecture)
-        var global = layout.flatten(architecture.parameters)
-        let malicious = threat.map { $0.maliciousClients(clientCount: clientCount, random: random) } ?? []
-        let maliciousSet = Set(malicious)
-        let evaluation = Evaluation(test: test, threat: threat)
-        var records: [RoundRecord] = []
+    }
 
-        for round in 0..<configuration.rounds {
-            // A cancelled task (Ctrl-C, SIGTERM) stops between rounds (and its clients' local
-            // training within a mini-batch).
-            try Task.checkCancellation()
-            // 1. Sampling and dropouts.
-            let sampled = sample(round: round, clientCount: clientCount, random: random)
-            var dropouts = random.stream("round/\(round)/dropouts")
-            let drops = sampled.map { _ in configuration.dropoutProbability > 0 && dropouts.nextBernoulli(configuration.dropoutProbability) }
-            let trainers = zip(sampled, drops).filter { !$0.1 }.map(\.0)
-            var failures = zip(sampled, drops).filter(\.1).map { ClientFailure(client: $0.0, reason: .droppedOut) }
+    /// The malicious clients (sorted), drawn from "threat/malicious"; empty without a threat.
+    public func maliciousClients(random: LabRandom) -> [Int] {
+        threat.map { $0.maliciousClients(clientCount: partition.clientCount, random: random) } ?? []
+    }
 
-            // 2. Local training, in parallel.
-            let local = strategy.configureTraining(configuration.local, round: round)
-            let attacking = threat.flatMap { round >= $0.firstRound ? $0 : nil }
-            let roundGlobal = global
-            let outcomes = try await ParallelMap.map(count: trainers.count, concurrency: configuration.concurrency) { [self] index in
-                let client = trainers[index]
-                return try self.trainClient(client, round: round, local: local, global: roundGlobal, layout: layout,
-                                            attack: maliciousSet.contains(client) ? attacking?.attack : nil, random: random)
-            }
-            var results: [ClientResult] = []
-            var lossTotal = 0.0
-            for (client, outcome) in zip(trainers, outcomes) {
-                if let (result, loss) = outcome { results.append(result); lossTotal += Double(loss) } else {
-                    failures.append(ClientFailure(client: client, reason: .diverged))
-                }
-            }
-            failures.sort { $0.client < $1.client }
+    /// Client `client`'s part of round `round` wherever it runs (in this process or as a
+    /// deployed client): local training from `global` with the round's stream, attacking when
+    /// it is in `malicious` and the threat has begun. Returns the result and its mean local loss,
+    /// or nil when local training diverged.
+    public func clientRound(_ client: Int, round: Int, local: LocalTraining, global: [Float], malicious: Set<Int>,
+                            random: LabRandom) throws -> (ClientResult, Float)? {
+        let attacking = threat.flatMap { round >= $0.firstRound ? $0 : nil }
+        return try trainClient(client, round: round, local: local, global: global, layout: ParameterLayout(model: architecture),
+                               attack: malicious.contains(client) ? attacking?.attack : nil, random: random)
+    }
 
-            // 3. Aggregation.
-            var cost: SecureAggregationCost? = nil
-            if results.isEmpty && !(strategy is DPFedAvg) {
-                // Nothing arrived: the global model stays.
-            } else {
-                switch configuration.aggregation {
-                case .plaintext:
-                    if let observer {
-                        for r in results {
-                            observer(.clientUpdate(round: round, client: r.client, exampleCount: r.exampleCount, global: roundGlobal,
-                                                   update: r.update, training: local))
-                        }
-                    }
-                    global = try strategy.aggregate(round: round, global: global, results: results, failures: failures)
-                case let .fixedPoint(format):
-                    let summing = strategy as! any SummingStrategy
-                    let inputs = try results.map { r in
-                        let c = summing.contribution(of: r)
-                        return try format.encodeContribution(c.vector, weight: c.weight, party: r.client)
-                    }
-                    let sum = format.decodeSum(inputs.isEmpty ? [UInt64](repeating: 0, count: global.count + 1) : RingVector.sum(inputs), count: inputs.count)
-                    observer?(.aggregate(round: round, clients: results.map(\.client), global: roundGlobal, sum: sum))
-                    global = try Self.apply(&strategy, round: round, global: global, sum: sum, failures: failures)
-                case let .secure(protocolValue, format):
-                    let summing = strategy as! any SummingStrategy
-                    // Every sampled client took part in the setup; those that failed send nothing.
-                    let byClient = Dictionary(uniqueKeysWithValues: results.map { ($0.client, $0) })
-                    var inputs: [[UInt64]] = []
-                    var missing = Set<Int>()
-                    for (position, client) in sampled.enumerated() {
-                        if let r = byClient[client] {
-                            let c = summing.contribution(of: r)
-                            inputs.append(try format.encodeContribution(c.vector, weight: c.weight, party: client))
-                        } else {
-                            inputs.append([])
-                            missing.insert(position)
-                        }
-                    }
-                    let placeholder = [UInt64](repeating: 0, count: global.count + 1)
-                    for p in missing { inputs[p] = placeholder }  // never read by the protocol
-                    let secure: SecureSum
-                    if results.isEmpty {
-                        secure = SecureSum(sum: placeholder, cost: SecureAggregationCost())
-                    } else {
-                        secure = try protocolValue.sum(inputs: inputs, dropouts: missing)
-                    }
-                    cost = secure.cost
-                    let sum = format.decodeSum(secure.sum, count: results.count)
-                    observer?(.aggregate(round: round, clients: results.map(\.client), global: roundGlobal, sum: sum))
-                    global = try Self.apply(&strategy, round: round, global: global, sum: sum, failures: failures)
-                }
-            }
-
-            // 4. Evaluation.
-            var record = RoundRecord(round: round, sampled: sampled, failures: failures,
-                                     maliciousSampled: attacking == nil ? 0 : trainers.filter(maliciousSet.contains).count,
-                                     clientLoss: results.isEmpty ? .nan : lossTotal / Double(results.count),
-                                     accuracy: nil, loss: nil, backdoorSuccess: nil, secureCost: cost, epsilon: nil)
-            if (round + 1) % configuration.evaluateEvery == 0 || round == configuration.rounds - 1 {
-                let model = try Sequential(inputShape: architecture.inputShape, layers: architecture.layers, parameters: layout.tensors(from: global))
-                (record.accuracy, record.loss, record.backdoorSuccess) = evaluation.evaluate(model)
-            }
-            if let dp = strategy as? DPFedAvg { record.epsilon = try dp.epsilon() }
-            records.append(record)
-            progress?(record)
-        }
-        return FederatedHistory(rounds: records, parameters: global, maliciousClients: malicious)
+    /// What a client sends in a fixed-point or secure round: its contribution (v, w) under
+    /// `strategy` (DP-FedAvg clips here), encoded in `format`.
+    public static func encodedContribution(of result: ClientResult, strategy: any SummingStrategy,
+                                           format: FixedPointFormat) throws(FederatedError) -> [UInt64] {
+        let c = strategy.contribution(of: result)
+        return try format.encodeContribution(c.vector, weight: c.weight, party: result.client)
     }
 
     /// `strategy.apply` through the summing protocol (checked by `run`).

@@ -108,4 +108,15 @@ public struct FedAdam: SummingStrategy {
         }
         return VectorMath.adding(global, step)
     }
+
+    public func savedState() -> [String: [Double]] { m.isEmpty ? [:] : ["m": m, "v": v] }
+
+    public mutating func restoreState(_ state: [String: [Double]]) throws(FederatedError) {
+        guard !state.isEmpty else { m = []; v = []; return }
+        guard let m = state["m"], let v = state["v"], m.count == v.count, state.count == 2 else {
+            throw .invalidConfiguration(field: "state", reason: "FedAdam's state needs moments m and v of one length")
+        }
+        self.m = m
+        self.v = v
+    }
 }

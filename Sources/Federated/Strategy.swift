@@ -15,12 +15,15 @@ public struct ClientResult: Sendable {
 }
 
 /// A sampled client whose result never reached the server.
-public struct ClientFailure: Sendable, Equatable, Hashable {
-    public enum Reason: String, Sendable, Equatable, Hashable {
+public struct ClientFailure: Sendable, Equatable, Hashable, Codable {
+    public enum Reason: String, Sendable, Equatable, Hashable, Codable {
         /// It dropped out (disconnected, timed out) after being sampled.
         case droppedOut = "dropped-out"
         /// Its local loss became NaN or infinite.
         case diverged
+        /// A deployed client sent something the server refused (malformed, oversized or of the
+        /// wrong shape); it is left out of the rest of the run.
+        case rejected
     }
     public let client: Int
     public let reason: Reason
@@ -47,10 +50,26 @@ public protocol AggregationStrategy: Sendable {
     /// The next global model from the current one and the round's results.
     /// - Throws: `FederatedError.noResults` when `results` is empty (the default strategies).
     mutating func aggregate(round: Int, global: [Float], results: [ClientResult], failures: [ClientFailure]) throws -> [Float]
+    /// The state the strategy carries from round to round (FedAdam's moments, DP-FedAvg's
+    /// accountant), as named arrays: what a deployed server persists after every round so that
+    /// a restarted server resumes exactly. Empty (the default) for a stateless strategy.
+    func savedState() -> [String: [Double]]
+    /// Restores what `savedState()` returned; `restoreState(savedState())` leaves the strategy as
+    /// it was.
+    /// - Throws: `FederatedError.invalidConfiguration` naming the entry that does not fit.
+    mutating func restoreState(_ state: [String: [Double]]) throws(FederatedError)
 }
 
 extension AggregationStrategy {
     public func configureTraining(_ base: LocalTraining, round: Int) -> LocalTraining { base }
+
+    public func savedState() -> [String: [Double]] { [:] }
+
+    public mutating func restoreState(_ state: [String: [Double]]) throws(FederatedError) {
+        guard state.isEmpty else {
+            throw .invalidConfiguration(field: "state", reason: "strategy \(name) keeps no state, got \(state.keys.sorted().joined(separator: ", "))")
+        }
+    }
 }
 
 /// A weighted sum of client contributions: Σ_k w_k·v_k and Σ_k w_k over `count` clients.

@@ -20,6 +20,7 @@
 @_exported import ModelImport
 @_exported import ModelInversion
 @_exported import MPCNetwork
+@_exported import FederatedNetwork
 @_exported import NeuralNetworks
 @_exported import Paillier
 @_exported import Poisoning

@@ -102,9 +102,14 @@ public final class Mesh: @unchecked Sendable {
 
     /// Connects `selfID` to its peers: listens on `listen` for every peer in `accept` and dials
     /// every address in `dial`; returns when all are connected and authenticated.
+    ///
+    /// With `minimumAccepted`, a listener that has at least that many accepted peers when the
+    /// connect timeout ends goes on without the rest: receiving from a missing peer fails with
+    /// `peerMissing` at once (`isAvailable` tells which peers are there). A federated server
+    /// restarted after some clients died uses it.
     public static func establish(
         selfID: String, listen: NodeAddress?, accept: [String], dial: [NodeAddress],
-        credentials: TLSCredentials, limits: TransportLimits = TransportLimits()
+        credentials: TLSCredentials, limits: TransportLimits = TransportLimits(), minimumAccepted: Int? = nil
     ) throws(TransportError) -> Mesh {
         try limits.validate()
         let peers = accept + dial.map(\.id)
@@ -120,7 +125,8 @@ public final class Mesh: @unchecked Sendable {
         }
         let mesh = Mesh(selfID: selfID, peers: peers, limits: limits)
         do {
-            try mesh.start(listen: accept.isEmpty ? nil : listen, accept: Set(accept), dial: dial, credentials: credentials)
+            try mesh.start(listen: accept.isEmpty ? nil : listen, accept: Set(accept), dial: dial, credentials: credentials,
+                           minimumAccepted: minimumAccepted)
         } catch {
             mesh.close()
             throw error
@@ -129,7 +135,7 @@ public final class Mesh: @unchecked Sendable {
     }
 
     private func start(
-        listen: NodeAddress?, accept: Set<String>, dial: [NodeAddress], credentials: TLSCredentials
+        listen: NodeAddress?, accept: Set<String>, dial: [NodeAddress], credentials: TLSCredentials, minimumAccepted: Int?
     ) throws(TransportError) {
         let deadline = Date().addingTimeInterval(limits.connectTimeout)
         let frameLimit = limits.maximumFrameBytes
@@ -181,9 +187,20 @@ public final class Mesh: @unchecked Sendable {
         while true {
             if let missing = mailboxes.keys.sorted().first(where: { connections[$0] == nil && !mailboxes[$0]!.isFailed }) {
                 if !lock.wait(until: deadline) {
+                    let present = accept.filter { connections[$0] != nil }.count
+                    if let minimumAccepted, present >= minimumAccepted, dial.allSatisfy({ connections[$0.id] != nil }) {
+                        for peer in mailboxes.keys where connections[peer] == nil {
+                            mailboxes[peer]!.fail(.peerMissing(peer: peer, seconds: limits.connectTimeout, refused: []))
+                        }
+                        return
+                    }
                     throw .peerMissing(peer: missing, seconds: limits.connectTimeout, refused: refusals)
                 }
                 continue
+            }
+            if let minimumAccepted, accept.filter({ connections[$0] != nil }).count >= minimumAccepted,
+               dial.allSatisfy({ connections[$0.id] != nil }) {
+                return
             }
             if let failed = mailboxes.keys.sorted().first(where: { connections[$0] == nil }) {
                 throw mailboxes[failed]!.failure ?? .peerMissing(peer: failed, seconds: limits.connectTimeout, refused: refusals)
@@ -211,8 +228,28 @@ public final class Mesh: @unchecked Sendable {
                     }
                 }
             do {
-                _ = try bootstrap.connect(host: peer.host, port: peer.port).wait()
-                return
+                let channel = try bootstrap.connect(host: peer.host, port: peer.port).wait()
+                // Wait for the TLS handshake to register the peer. A connection that ends before
+                // (a listener that was dying as we connected: a restarted peer) is dialled again;
+                // a peer whose certificate names someone else is not.
+                lock.lock()
+                while connections[peer.id] == nil && channel.isActive && !mailboxes[peer.id]!.isFailed && Date() < deadline {
+                    _ = lock.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
+                }
+                let registered = connections[peer.id] != nil
+                lock.unlock()
+                if registered { return }
+                if let failure = mailboxes[peer.id]!.failure {
+                    if case .wrongPeer = failure { throw failure }
+                    mailboxes[peer.id]!.clearFailure()
+                    lastError = "\(failure)"
+                } else {
+                    lastError = "the connection ended before the TLS handshake completed"
+                }
+                channel.close(promise: nil)
+                Thread.sleep(forTimeInterval: min(0.1, max(0, deadline.timeIntervalSinceNow)))
+            } catch let error as TransportError {
+                throw error
             } catch {
                 lastError = "\(error)"
                 Thread.sleep(forTimeInterval: min(0.1, max(0, deadline.timeIntervalSinceNow)))
@@ -254,6 +291,13 @@ public final class Mesh: @unchecked Sendable {
     }
 
     // MARK: Use
+
+    /// Whether `peer` is connected and its connection has not failed or been closed.
+    public func isAvailable(_ peer: String) -> Bool {
+        guard let mailbox = mailboxes[peer], mailbox.failure == nil else { return false }
+        lock.lock(); defer { lock.unlock() }
+        return connections[peer] != nil && !isClosed
+    }
 
     /// Sends `bytes` as one frame to `peer`.
     public func send(_ bytes: UnsafeRawBufferPointer, to peer: String) throws(TransportError) {
@@ -371,6 +415,14 @@ private final class Mailbox: @unchecked Sendable {
         queue.append(frame)
         condition.signal()
         return true
+    }
+
+    /// Forgets a failure of a connection that never carried a frame (before it was registered),
+    /// so that the peer can be dialled again.
+    func clearFailure() {
+        condition.lock()
+        if queue.isEmpty { error = nil }
+        condition.unlock()
     }
 
     /// Fails the mailbox (the first failure is kept); queued frames are still delivered first.
