@@ -73,6 +73,8 @@ public struct RobustnessResult: Sendable, Equatable {
 public struct RobustnessCurve: Sendable, Equatable {
     public var results: [RobustnessResult]
 
+    public init(results: [RobustnessResult]) { self.results = results }
+
     public var epsilons: [Float] { results.map(\.epsilon) }
     public var robustAccuracies: [Double] { results.map(\.robustAccuracy) }
     /// success[k][i]: whether the attack at `epsilons[k]` succeeded on example i.

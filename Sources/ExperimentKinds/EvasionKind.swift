@@ -31,11 +31,16 @@ import ThreatTraining
 /// `defence.epsilon` over that many epochs (`AdversarialTraining.epsilonWarmupEpochs`).
 /// `defence.method: distillation` trains a teacher and a student at `defence.temperature` and
 /// attacks the student as deployed (T = 1). `attack.losses` chooses what the attacks climb:
-/// `cross-entropy` (of the logits, T = 1; parts `fgsm`, `pgd`), `margin` (C&W's logit margin;
+/// `cross-entropy` (of the logits, T = 1; parts `fgsm`, `pgd`, `square`), `margin` (C&W's logit margin;
 /// parts `fgsm-margin`, `pgd-margin`) and `tempered-cross-entropy` (cross-entropy of z/T with the
 /// distillation temperature; parts `fgsm-tempered`, `pgd-tempered`) — the last two are Carlini &
 /// Wagner's evaluation that breaks distillation. `attack.targeted: true` aims every input at the
 /// next class, (y + 1) mod classes; then the fooling rate is the targeted success rate.
+///
+/// `square` is the Square Attack (L∞), black-box: it reads only probabilities, within
+/// `attack.queries` queries per example (1000) from windows of `attack.square_fraction` (0.05) of
+/// the image; it adds `square.median_queries@ε` and `square.mean_queries@ε` (its loss is its own
+/// margin of probabilities, whatever `attack.losses` says).
 ///
 /// `detector: {method: knn, k: 5, false_positive_rate: 0.05, reference: 1000}` judges the inputs
 /// with `DriftDetection`'s k-NN outlier score, its threshold set on `reference` training rows:
@@ -52,7 +57,7 @@ public enum EvasionKind: ExperimentKind {
     public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles + (p.model.imported?.inputFiles ?? []) }
     public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
-    public enum MethodName: String, SpecEnum { case fgsm, pgd }
+    public enum MethodName: String, SpecEnum { case fgsm, pgd, square }
     public enum NormName: String, SpecEnum { case linf, l2 }
     public enum LossName: String, SpecEnum {
         case crossEntropy = "cross-entropy"
@@ -77,6 +82,9 @@ public enum EvasionKind: ExperimentKind {
         public var examples: Int?
         public var batchSize: Int
         public var clip: [Double]
+        /// The Square Attack's query budget per example and initial window fraction.
+        public var queries: Int = 1000
+        public var squareFraction: Double = 0.05
     }
 
     public struct DefenceSpec: Sendable, Equatable {
@@ -157,7 +165,10 @@ extension EvasionKind.AttackSpec {
             examples: try r.optional("examples").map { (v: Int) throws(SpecError) -> Int in
                 guard v >= 1 else { throw r.error("examples", "must be ≥ 1, got \(v)") }; return v },
             batchSize: try r.optional("batch_size", default: 32, in: 1...100_000),
-            clip: clip)
+            clip: clip,
+            queries: try r.optional("queries", default: 1000, in: 1...1_000_000),
+            squareFraction: try r.optional("square_fraction", default: 0.05, in: 0.0001...1))
+        if methods.contains(.square) && spec.norm != .linf { throw r.error("norm", "the Square Attack here is the L∞ one; use norm: linf") }
         try r.finish()
         return spec
     }
@@ -251,6 +262,25 @@ extension EvasionKind {
                     curve = robustnessCurve(of: model, against: FastGradientMethod(norm: norm(p.attack.norm), epsilon: 0, loss: attackLoss, domain: domain),
                                             epsilons: epsilons, inputs: x, labels: y, goal: goal, batchSize: p.attack.batchSize, random: random,
                                             observe: observe)
+                case .square:
+                    // Black-box: the attack reads only the probabilities; its queries are reported.
+                    let square = SquareAttack(epsilon: 0, maximumQueries: p.attack.queries, initialFraction: Float(p.attack.squareFraction), domain: domain)
+                    let clean = model.predictedLabels(for: x)
+                    var results: [RobustnessResult] = []
+                    for (index, epsilon) in epsilons.enumerated() {
+                        let run = square.withEpsilon(epsilon).run(x, labels: y, goal: goal, model: model, random: random.stream("epsilons/\(index)"))
+                        observe?(index, run.adversarial)
+                        let adversarial = model.predictedLabels(for: run.adversarial)
+                        let cleanCorrect = (0..<y.count).map { clean[$0] == y[$0] }
+                        let adversarialCorrect = (0..<y.count).map { adversarial[$0] == y[$0] }
+                        let success = (0..<y.count).map { i in goal.target(i).map { adversarial[i] == $0 } ?? !(cleanCorrect[i] && adversarialCorrect[i]) }
+                        results.append(RobustnessResult(norm: .linf, epsilon: epsilon, cleanCorrect: cleanCorrect, adversarialCorrect: adversarialCorrect,
+                                                        success: success, perturbationNorms: PerturbationNorm.linf.perExample(withoutGradients { run.adversarial - x })))
+                        let queries = run.queries.map(Double.init).sorted()
+                        metrics.append(Metric(part: part, "median_queries@\(p.attack.epsilons[index])", queries[queries.count / 2]))
+                        metrics.append(Metric(part: part, "mean_queries@\(p.attack.epsilons[index])", queries.reduce(0, +) / Double(queries.count)))
+                    }
+                    curve = RobustnessCurve(results: results)
                 case .pgd:
                     let pgd = ProjectedGradientDescent(norm: norm(p.attack.norm), epsilon: 0, stepSize: Float(p.attack.stepSize),
                                                        steps: p.attack.steps, randomStart: p.attack.randomStart, loss: attackLoss, domain: domain)

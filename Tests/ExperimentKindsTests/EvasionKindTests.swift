@@ -95,6 +95,23 @@ struct EvasionKindTests {
         #expect { _ = try runner.plan(specText: bad, file: "e.yaml", overrides: []) } throws: { "\($0)".contains("detector.k: must be smaller than reference (200), got 300") }
     }
 
+    @Test("the black-box Square Attack reports robust accuracy and its queries per budget; more ε fools more")
+    func squareAttack() async throws {
+        let w = try Workspace()
+        let spec = Self.evasion.replacingOccurrences(of: "methods: [fgsm, pgd], epsilons: [0, 0.05, 0.15], steps: 8, step_size: 0.02, losses: [cross-entropy, margin]",
+                                                     with: "methods: [square], epsilons: [0, 0.1, 0.3], queries: 200")
+        let summary = try await runner.run(specURL: try w.write("s.yaml", spec), options: w.options(jobs: 1))
+        let m = Dictionary(uniqueKeysWithValues: summary.trials[0].metrics.map { ($0.name, $0.value) })
+        let clean = try #require(m["target.clean_accuracy"])
+        #expect(try #require(m["square.robust_accuracy@0.0"]) == clean)
+        #expect(m["square.robust_accuracy@0.3"]! < m["square.robust_accuracy@0.1"]! && m["square.robust_accuracy@0.3"]! < clean - 0.3)
+        #expect(m["square.mean_perturbation@0.3"]! <= 0.3 + 1e-6)
+        // At ε = 0 nothing changes: inputs the model gets right cost the whole budget, the others one query.
+        #expect(m["square.median_queries@0.0"] == 200 && m["square.median_queries@0.3"]! < 200)
+        let l2 = spec.replacingOccurrences(of: "queries: 200", with: "queries: 200, norm: l2")
+        #expect { _ = try runner.plan(specText: l2, file: "e.yaml", overrides: []) } throws: { "\($0)".contains("attack.norm: the Square Attack here is the L∞ one") }
+    }
+
     @Test("a poisoning trial reports removal TPR/FPR per filter and accuracy recovered")
     func poisoningFilters() async throws {
         let w = try Workspace()
