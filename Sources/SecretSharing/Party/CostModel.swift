@@ -97,6 +97,17 @@ public enum CostModel {
         return cost + open(words: 2 * count, parties: n)  // s + (1 - 2s)·σ(a)
     }
 
+    /// `Party.piecewiseSigmoid`: `x²` and `x³` (a square and a product, each truncated with
+    /// `method`), a comparison of `21·count` differences whose last round also carries as many
+    /// products, and a dealer-assisted truncation: 13 rounds (11 with `.localTwoParty`).
+    public static func piecewiseSigmoid(count: Int, parties n: Int, method: TruncationMethod) -> ProtocolCost {
+        let comparisons = count * (2 * PiecewiseSigmoid.reach + 1)
+        return square(count: count, parties: n, method: method)
+            + multiply(count: count, parties: n, method: method)
+            + fused(isNegative(count: comparisons, parties: n), productWords: comparisons, parties: n)
+            + truncate(count: count, parties: n, method: .dealerAssisted)
+    }
+
     /// `Party.maxWithIndex` on `rows` rows of `k` elements: per tournament level with `q` pairs,
     /// a comparison of `q·rows` differences whose last round also carries a product of
     /// `2·q·rows` words: 8 rounds a level.

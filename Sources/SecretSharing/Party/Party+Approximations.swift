@@ -225,3 +225,160 @@ extension Party {
             bound: coefficientSum * 1.02 + encoder.resolution)
     }
 }
+
+// MARK: The logistic function by cubic pieces selected in one batched comparison.
+
+extension Party {
+    /// The logistic function `σ(x) = 1/(1 + e^-x)` for any `x` in range, in 13 rounds (11 with
+    /// `.localTwoParty`): cubic pieces on unit intervals of `[-10, 10]`, selected by one batched
+    /// comparison, and 0 or 1 outside.
+    ///
+    /// With thresholds `t_j = -10 + j` (`j = 0…20`), pieces `P_j` (the cubic interpolant of `σ` at
+    /// the four Chebyshev nodes of `[t_j, t_(j+1))`), `P_(-1) = 0` and `P_20 = 1`:
+    ///
+    ///     σ̂(x) = 1 + Σ_j [x < t_j]·(P_(j-1)(x) - P_j(x)),
+    ///
+    /// which telescopes to `P_k(x)` on `[t_k, t_(k+1))`. Protocol: `x²` and `x³` (two Beaver
+    /// products, each truncated); every difference `D_j = P_(j-1) - P_j` locally from the shares
+    /// of `x, x², x³` with its coefficients at 30 fractional bits; the 21 bits `[x < t_j]` of every
+    /// element in one comparison batch, whose last round also opens the Beaver products
+    /// `[x < t_j]·D_j(x)` (`bitsToArithmetic(_:count:multiplying:)`); the sum, and one
+    /// dealer-assisted truncation by 30 bits.
+    ///
+    /// Outside `[-10, 10]` the powers may wrap, which is harmless: each `D_j(x)` is multiplied by
+    /// an exact bit, and the coefficient integers telescope exactly (`Σ_j D_j = -1` as ring
+    /// elements), so `x < -10` gives exactly 0 and `x ≥ 10` exactly 1. Hence no bound on `x` is
+    /// needed beyond the comparison's (`|x| + 10` in range).
+    ///
+    /// Error: at most `3.7e-5` from the interpolation on `[-10, 10]` and `σ(-10) = 4.6e-5` outside
+    /// (`PiecewiseSigmoidTests` checks both on a dense grid), plus rounding: the powers' truncation
+    /// errors (`2^-f` for `x²`, `(|x| + 1)·2^-f` for `x³`) times the coefficients (below 0.2 for
+    /// `x²`, 0.011 for `x³`), and `2^-f` for the last truncation: about `1e-4` in all at `f = 16`.
+    /// The coefficients are computed with IEEE-754 basic operations only (a fixed series for
+    /// `exp`), so every party derives the same integers on any machine.
+    /// - Cost: 13 rounds with dealer truncation (11 with `.localTwoParty`): `CostModel.piecewiseSigmoid`.
+    public func piecewiseSigmoid(_ x: SecretTensor) throws(SecretSharingError) -> SecretTensor {
+        let table = PiecewiseSigmoid.table
+        let count = x.count
+        let thresholds = table.thresholds
+        // The comparisons x - t_j must stay in range.
+        try check("piecewise sigmoid", bound: x.bound + Double(PiecewiseSigmoid.reach), limit: encoder.limit)
+        let f = encoder.fractionalBits
+        // Powers (values outside [-10, 10] may wrap; see above).
+        let square = try truncate(try squareProduct(x.share), shift: f)
+        let cube = try truncate(try beaverProduct(square, x.share), shift: f)
+        // D_j at scale f + q (q = 30): coefficient integers times the power shares.
+        let total = count * thresholds.count
+        var differences = [UInt64](repeating: 0, count: total)
+        var shifted = [UInt64](repeating: 0, count: total)
+        let isFirst = index == 0
+        x.share.withUnsafeBufferPointer { px in
+            square.withUnsafeBufferPointer { p2 in
+                cube.withUnsafeBufferPointer { p3 in
+                    for (j, t) in thresholds.enumerated() {
+                        let d = table.differences[j]
+                        let c0 = d[0] &<< UInt64(f)
+                        let tEnc = UInt64(bitPattern: Int64(t)) &<< UInt64(f)
+                        for i in 0..<count {
+                            var v = d[1] &* px[i] &+ d[2] &* p2[i] &+ d[3] &* p3[i]
+                            if isFirst { v &+= c0 }
+                            differences[j * count + i] = v
+                            shifted[j * count + i] = isFirst ? px[i] &- tEnc : px[i]
+                        }
+                    }
+                }
+            }
+        }
+        // [x < t_j] for every j and element, and the products [x < t_j]·D_j in the last round.
+        let packed = try mostSignificantBitXOR(shifted)
+        let (_, products) = try bitsToArithmetic(packed, count: total, multiplying: differences)
+        let q = PiecewiseSigmoid.coefficientBits
+        var sum = [UInt64](repeating: isFirst ? UInt64(1) << UInt64(f + q) : 0, count: count)
+        for j in 0..<thresholds.count {
+            for i in 0..<count { sum[i] &+= products[j * count + i] }
+        }
+        return SecretTensor(shape: x.shape, share: try truncate(sum, shift: q, method: .dealerAssisted),
+                            bound: 1 + 1e-3)
+    }
+}
+
+/// The pieces of `Party.piecewiseSigmoid`, derived once with IEEE-754 basic operations only.
+enum PiecewiseSigmoid {
+    /// Thresholds reach `±reach`, one unit apart.
+    static let reach = 10
+    /// Fractional bits of the coefficients.
+    static let coefficientBits = 30
+
+    struct Table {
+        /// `t_j = -reach + j`, `j = 0…2·reach`.
+        var thresholds: [Int]
+        /// The monomial coefficients of `P_j` (`j = 0..<2·reach`), in `x`.
+        var pieces: [[Double]]
+        /// The coefficient integers of `D_j = P_(j-1) - P_j` at `coefficientBits` fractional bits
+        /// (as ring elements): differences of the rounded coefficients of neighbouring pieces, so
+        /// that they telescope exactly.
+        var differences: [[UInt64]]
+    }
+
+    static let table: Table = {
+        let thresholds = Array(-reach...reach)
+        var pieces: [[Double]] = []
+        // The four Chebyshev nodes of [-1/2, 1/2]: ±cos(π/8)/2, ±cos(3π/8)/2.
+        let a = (2 + 2.0.squareRoot()).squareRoot() / 4, b = (2 - 2.0.squareRoot()).squareRoot() / 4
+        let nodes = [-a, -b, b, a]
+        for j in 0..<(2 * reach) {
+            let c = Double(-reach + j) + 0.5
+            // Newton's divided differences in t = x - c, then monomials in t, then in x.
+            var dd = nodes.map { logistic(c + $0) }
+            for level in 1..<4 {
+                for i in stride(from: 3, through: level, by: -1) {
+                    dd[i] = (dd[i] - dd[i - 1]) / (nodes[i] - nodes[i - level])
+                }
+            }
+            // p(t) = dd0 + (t - n0)(dd1 + (t - n1)(dd2 + (t - n2)·dd3)), expanded by Horner's
+            // rule into coefficients in t, lowest first.
+            var poly = [dd[3]]
+            for i in stride(from: 2, through: 0, by: -1) {
+                var next = [Double](repeating: 0, count: poly.count + 1)
+                for (k, v) in poly.enumerated() {
+                    next[k + 1] += v
+                    next[k] -= v * nodes[i]
+                }
+                next[0] += dd[i]
+                poly = next
+            }
+            // In x: t = x - c.
+            let (b0, b1, b2, b3) = (poly[0], poly[1], poly[2], poly[3])
+            pieces.append([
+                b0 - b1 * c + b2 * c * c - b3 * c * c * c,
+                b1 - 2 * b2 * c + 3 * b3 * c * c,
+                b2 - 3 * b3 * c,
+                b3,
+            ])
+        }
+        let scale = Double(UInt64(1) << UInt64(coefficientBits))
+        func encoded(_ p: [Double]) -> [UInt64] { p.map { UInt64(bitPattern: Int64(($0 * scale).rounded())) } }
+        let zero: [UInt64] = [0, 0, 0, 0]
+        let one: [UInt64] = [UInt64(1) << UInt64(coefficientBits), 0, 0, 0]
+        let all = [zero] + pieces.map(encoded) + [one]
+        var differences: [[UInt64]] = []
+        for j in 0...(2 * reach) {
+            differences.append((0..<4).map { all[j][$0] &- all[j + 1][$0] })
+        }
+        return Table(thresholds: thresholds, pieces: pieces, differences: differences)
+    }()
+
+    /// `1/(1 + e^-x)` with `exp` by a fixed series: `e^y = (Σ_{k<24} (y/64)^k/k!)^64`, summed in a
+    /// fixed order. Relative error below `1e-14` for `|y| ≤ 11`; bit-identical on every IEEE-754
+    /// machine (basic operations only).
+    static func logistic(_ x: Double) -> Double {
+        let y = -x / 64
+        var term = 1.0, sum = 1.0
+        for k in 1..<24 {
+            term = term * y / Double(k)
+            sum += term
+        }
+        for _ in 0..<6 { sum = sum * sum }
+        return 1 / (1 + sum)
+    }
+}
