@@ -97,14 +97,15 @@ public enum CostModel {
         return cost + open(words: 2 * count, parties: n)  // s + (1 - 2s)·σ(a)
     }
 
-    /// `Party.piecewiseSigmoid`: `x²` and `x³` (a square and a product, each truncated with
-    /// `method`), a comparison of `21·count` differences whose last round also carries as many
-    /// products, and a dealer-assisted truncation: 13 rounds (11 with `.localTwoParty`).
+    /// `Party.piecewiseSigmoid`: a comparison of `21·count` differences whose last round also
+    /// carries as many products, `x²` and `x³` (a square and a product, each truncated with
+    /// `method`) riding in its rounds (their bytes, no rounds of their own), and a
+    /// dealer-assisted truncation: 9 rounds.
     public static func piecewiseSigmoid(count: Int, parties n: Int, method: TruncationMethod) -> ProtocolCost {
         let comparisons = count * (2 * PiecewiseSigmoid.reach + 1)
-        return square(count: count, parties: n, method: method)
-            + multiply(count: count, parties: n, method: method)
-            + fused(isNegative(count: comparisons, parties: n), productWords: comparisons, parties: n)
+        let powers = square(count: count, parties: n, method: method) + multiply(count: count, parties: n, method: method)
+        return fused(isNegative(count: comparisons, parties: n), productWords: comparisons, parties: n)
+            + ProtocolCost(rounds: 0, bytesPerParty: powers.bytesPerParty)
             + truncate(count: count, parties: n, method: .dealerAssisted)
     }
 

@@ -229,8 +229,7 @@ extension Party {
 // MARK: The logistic function by cubic pieces selected in one batched comparison.
 
 extension Party {
-    /// The logistic function `σ(x) = 1/(1 + e^-x)` for any `x` in range, in 13 rounds (11 with
-    /// `.localTwoParty`): cubic pieces on unit intervals of `[-10, 10]`, selected by one batched
+    /// The logistic function `σ(x) = 1/(1 + e^-x)` for any `x` in range, in 9 rounds: cubic pieces on unit intervals of `[-10, 10]`, selected by one batched
     /// comparison, and 0 or 1 outside.
     ///
     /// With thresholds `t_j = -10 + j` (`j = 0…20`), pieces `P_j` (the cubic interpolant of `σ` at
@@ -238,12 +237,14 @@ extension Party {
     ///
     ///     σ̂(x) = 1 + Σ_j [x < t_j]·(P_(j-1)(x) - P_j(x)),
     ///
-    /// which telescopes to `P_k(x)` on `[t_k, t_(k+1))`. Protocol: `x²` and `x³` (two Beaver
-    /// products, each truncated); every difference `D_j = P_(j-1) - P_j` locally from the shares
-    /// of `x, x², x³` with its coefficients at 30 fractional bits; the 21 bits `[x < t_j]` of every
-    /// element in one comparison batch, whose last round also opens the Beaver products
-    /// `[x < t_j]·D_j(x)` (`bitsToArithmetic(_:count:multiplying:)`); the sum, and one
-    /// dealer-assisted truncation by 30 bits.
+    /// which telescopes to `P_k(x)` on `[t_k, t_(k+1))`. Protocol: the 21 bits `[x < t_j]` of
+    /// every element in one comparison batch (8 rounds), whose first four rounds also carry `x²`
+    /// and `x³` (two Beaver products and their truncations, `ridingPowers`: independent of the
+    /// comparison, so they share its messages); every difference `D_j = P_(j-1) - P_j` locally
+    /// from the shares of `x, x², x³` with its coefficients at 30 fractional bits; the
+    /// comparison's last round also opens the Beaver products `[x < t_j]·D_j(x)`
+    /// (`bitsToArithmetic(_:count:multiplying:)`); the sum, and one dealer-assisted truncation by
+    /// 30 bits.
     ///
     /// Outside `[-10, 10]` the powers may wrap, which is harmless: each `D_j(x)` is multiplied by
     /// an exact bit, and the coefficient integers telescope exactly (`Σ_j D_j = -1` as ring
@@ -256,7 +257,7 @@ extension Party {
     /// `x²`, 0.011 for `x³`), and `2^-f` for the last truncation: about `1e-4` in all at `f = 16`.
     /// The coefficients are computed with IEEE-754 basic operations only (a fixed series for
     /// `exp`), so every party derives the same integers on any machine.
-    /// - Cost: 13 rounds with dealer truncation (11 with `.localTwoParty`): `CostModel.piecewiseSigmoid`.
+    /// - Cost: 9 rounds: `CostModel.piecewiseSigmoid`.
     public func piecewiseSigmoid(_ x: SecretTensor) throws(SecretSharingError) -> SecretTensor {
         let table = PiecewiseSigmoid.table
         let count = x.count
@@ -264,33 +265,37 @@ extension Party {
         // The comparisons x - t_j must stay in range.
         try check("piecewise sigmoid", bound: x.bound + Double(PiecewiseSigmoid.reach), limit: encoder.limit)
         let f = encoder.fractionalBits
-        // Powers (values outside [-10, 10] may wrap; see above).
-        let square = try truncate(try squareProduct(x.share), shift: f)
-        let cube = try truncate(try beaverProduct(square, x.share), shift: f)
-        // D_j at scale f + q (q = 30): coefficient integers times the power shares.
-        let total = count * thresholds.count
-        var differences = [UInt64](repeating: 0, count: total)
-        var shifted = [UInt64](repeating: 0, count: total)
         let isFirst = index == 0
+        let total = count * thresholds.count
+        // x - t_j for every threshold and element (the comparison's inputs).
+        var shifted = [UInt64](repeating: 0, count: total)
+        for (j, t) in thresholds.enumerated() {
+            let tEnc = UInt64(bitPattern: Int64(t)) &<< UInt64(f)
+            for i in 0..<count { shifted[j * count + i] = isFirst ? x.share[i] &- tEnc : x.share[i] }
+        }
+        // The comparison runs first; x² and x³ ride in its first rounds (values outside
+        // [-10, 10] may wrap; see above).
+        let powers = try ridingPowers(x.share)
+        let packed = try mostSignificantBitXOR(shifted, riders: powers.riders)
+        let square = powers.state.square, cube = powers.state.cube
+        // D_j at scale f + q (q = 30): coefficient integers times the power shares.
+        var differences = [UInt64](repeating: 0, count: total)
         x.share.withUnsafeBufferPointer { px in
             square.withUnsafeBufferPointer { p2 in
                 cube.withUnsafeBufferPointer { p3 in
-                    for (j, t) in thresholds.enumerated() {
+                    for j in 0..<thresholds.count {
                         let d = table.differences[j]
                         let c0 = d[0] &<< UInt64(f)
-                        let tEnc = UInt64(bitPattern: Int64(t)) &<< UInt64(f)
                         for i in 0..<count {
                             var v = d[1] &* px[i] &+ d[2] &* p2[i] &+ d[3] &* p3[i]
                             if isFirst { v &+= c0 }
                             differences[j * count + i] = v
-                            shifted[j * count + i] = isFirst ? px[i] &- tEnc : px[i]
                         }
                     }
                 }
             }
         }
-        // [x < t_j] for every j and element, and the products [x < t_j]·D_j in the last round.
-        let packed = try mostSignificantBitXOR(shifted)
+        // The bits [x < t_j] become arithmetic with the products [x < t_j]·D_j in the same round.
         let (_, products) = try bitsToArithmetic(packed, count: total, multiplying: differences)
         let q = PiecewiseSigmoid.coefficientBits
         var sum = [UInt64](repeating: isFirst ? UInt64(1) << UInt64(f + q) : 0, count: count)
@@ -302,25 +307,103 @@ extension Party {
     }
 }
 
-/// The pieces of `Party.piecewiseSigmoid`, derived once with IEEE-754 basic operations only.
-enum PiecewiseSigmoid {
-    /// Thresholds reach `±reach`, one unit apart.
-    static let reach = 10
-    /// Fractional bits of the coefficients.
-    static let coefficientBits = 30
+extension Party {
+    /// The powers `x²` and `x³` (truncated to scale `f`), computed by riders of a comparison's
+    /// rounds: the square pair's opening (round 0), the truncation of `x²` (1), the product
+    /// `x²·x` (2) and its truncation (3); with `.localTwoParty` the truncations are local and
+    /// the product rides in round 1. The results are in `state` once those rounds have run.
+    func ridingPowers(_ x: [UInt64]) throws(SecretSharingError) -> (state: RiddenPowers, riders: [Rider]) {
+        let state = RiddenPowers()
+        let count = x.count
+        let f = encoder.fractionalBits
+        let local = truncation == .localTwoParty
+        let isFirst = index == 0
+        var squareRaw: [UInt64] = []
+        var squareTruncation: TruncationPairs?
+        var cubeRaw: [UInt64] = []
+        var cubeTruncation: TruncationPairs?
+        var pairs: SquarePairs?
+        var triples: BeaverTriples?
+        let square = Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+            let p = try self.provider.squarePairs(count: count)
+            pairs = p
+            return Ring.subtract(x, p.a)
+        }, opened: { (e: [UInt64]) throws(SecretSharingError) in
+            let p = pairs!
+            var z = [UInt64](repeating: 0, count: count)
+            for i in 0..<count {
+                z[i] = p.c[i] &+ 2 &* e[i] &* p.a[i]
+                if isFirst { z[i] &+= e[i] &* e[i] }
+            }
+            if local {
+                state.square = try self.truncate(z, shift: f, method: .localTwoParty)
+            } else {
+                squareRaw = z
+            }
+        })
+        let truncateSquare = Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+            let t = try self.provider.truncationPairs(count: count, shift: f)
+            squareTruncation = t
+            return self.truncationMask(squareRaw, pairs: t)
+        }, opened: { (c: [UInt64]) throws(SecretSharingError) in
+            state.square = self.finishTruncation(opened: c, shift: f, pairs: squareTruncation!)
+        })
+        let product = Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+            let t = try self.provider.multiplicationTriples(count: count)
+            triples = t
+            var masked = Ring.subtract(state.square, t.a)
+            masked.append(contentsOf: Ring.subtract(x, t.b))
+            return masked
+        }, opened: { (o: [UInt64]) throws(SecretSharingError) in
+            let t = triples!
+            var z = [UInt64](repeating: 0, count: count)
+            for i in 0..<count {
+                let e = o[i], g = o[count + i]
+                z[i] = t.c[i] &+ e &* t.b[i] &+ g &* t.a[i]
+                if isFirst { z[i] &+= e &* g }
+            }
+            if local {
+                state.cube = try self.truncate(z, shift: f, method: .localTwoParty)
+            } else {
+                cubeRaw = z
+            }
+        })
+        let truncateCube = Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+            let t = try self.provider.truncationPairs(count: count, shift: f)
+            cubeTruncation = t
+            return self.truncationMask(cubeRaw, pairs: t)
+        }, opened: { (c: [UInt64]) throws(SecretSharingError) in
+            state.cube = self.finishTruncation(opened: c, shift: f, pairs: cubeTruncation!)
+        })
+        return (state, local ? [square, product] : [square, truncateSquare, product, truncateCube])
+    }
+}
 
-    struct Table {
+/// Where `ridingPowers`' riders leave `x²` and `x³`.
+final class RiddenPowers {
+    var square: [UInt64] = []
+    var cube: [UInt64] = []
+}
+
+/// The pieces of `Party.piecewiseSigmoid`, derived once with IEEE-754 basic operations only.
+public enum PiecewiseSigmoid {
+    /// Thresholds reach `±reach`, one unit apart.
+    public static let reach = 10
+    /// Fractional bits of the coefficients.
+    public static let coefficientBits = 30
+
+    public struct Table: Sendable {
         /// `t_j = -reach + j`, `j = 0…2·reach`.
-        var thresholds: [Int]
+        public var thresholds: [Int]
         /// The monomial coefficients of `P_j` (`j = 0..<2·reach`), in `x`.
-        var pieces: [[Double]]
+        public var pieces: [[Double]]
         /// The coefficient integers of `D_j = P_(j-1) - P_j` at `coefficientBits` fractional bits
         /// (as ring elements): differences of the rounded coefficients of neighbouring pieces, so
         /// that they telescope exactly.
-        var differences: [[UInt64]]
+        public var differences: [[UInt64]]
     }
 
-    static let table: Table = {
+    public static let table: Table = {
         let thresholds = Array(-reach...reach)
         var pieces: [[Double]] = []
         // The four Chebyshev nodes of [-1/2, 1/2]: ±cos(π/8)/2, ±cos(3π/8)/2.
@@ -371,7 +454,7 @@ enum PiecewiseSigmoid {
     /// `1/(1 + e^-x)` with `exp` by a fixed series: `e^y = (Σ_{k<24} (y/64)^k/k!)^64`, summed in a
     /// fixed order. Relative error below `1e-14` for `|y| ≤ 11`; bit-identical on every IEEE-754
     /// machine (basic operations only).
-    static func logistic(_ x: Double) -> Double {
+    public static func logistic(_ x: Double) -> Double {
         let y = -x / 64
         var term = 1.0, sum = 1.0
         for k in 1..<24 {

@@ -127,8 +127,9 @@ extension Party {
     /// rounded to the nearest `Double`. Opening the product before truncation reveals nothing
     /// more than its value: the receivers learn the same sum. Refused when `k·bx·by ≥ 2^(62-2f)`.
     /// Throws `boundViolated` when an opened value exceeds its bound, as `reveal` does.
-    /// - Cost: `matmul`'s opening (1 round), then 1 round at a receiver; `(n-1)·8·(mk + kn)`
-    ///   bytes per party plus `|receivers \ {self}|·8·mn`.
+    /// - Cost: `matmul`'s opening, then the product's opening to the receivers (two network
+    ///   latencies; counted as 1 round, one run of receives); `(n-1)·8·(mk + kn)` bytes per
+    ///   party plus `|receivers \ {self}|·8·mn`.
     public func revealMatmul(_ x: SecretTensor, _ y: SecretTensor, to receivers: Set<Int>) throws(SecretSharingError) -> [Double]? {
         precondition(x.shape.count == 2 && y.shape.count == 2 && x.shape[1] == y.shape[0],
                      "matmul: shapes \(x.shape) and \(y.shape) do not chain")
