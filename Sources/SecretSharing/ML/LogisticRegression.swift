@@ -46,8 +46,9 @@ public struct LogisticRegressionParameters: Sendable, Equatable {
 /// weight; gradient descent on this convex loss does not amplify it).
 ///
 /// - Cost per step with batch `B` and `d` features (dealer truncation): one B×d×1 matmul
-///   (2 rounds), one sigmoid (9 rounds piecewise; 30 or 31 by `exp`), one scaled (d+1)×B×1
-///   matmul (2 rounds): 13 (34–35 with `.exponential`).
+///   (2 rounds; 1 with the piecewise sigmoid, which truncates it in its own first round), one
+///   sigmoid (9 rounds piecewise; 30 or 31 by `exp`), one scaled (d+1)×B×1 matmul (2 rounds):
+///   12 (34–35 with `.exponential`).
 /// - Reference: Mohassel, Zhang, "SecureML" (S&P 2017) §4; CrypTen's logistic-regression
 ///   tutorial.
 public struct SecureLogisticRegression: Sendable {
@@ -77,11 +78,18 @@ public struct SecureLogisticRegression: Sendable {
                 let end = Swift.min(n, start + parameters.batchSize)
                 let x = features.rows(start..<end)
                 let y = labels.rows(start..<end)
-                let z = try party.addRowVector(try party.matmul(x, model.weights), model.bias)
                 let p: SecretTensor
                 switch parameters.sigmoid {
-                case .piecewiseCubic: p = try party.piecewiseSigmoid(z)
-                case .exponential: p = try party.sigmoid(z, iterations: parameters.sigmoidIterations)
+                case .piecewiseCubic:
+                    // z = X_B·w + b left at scale 2f: the sigmoid truncates it in its first round.
+                    let product = try party.untruncatedMatmul(x, model.weights)
+                    var z = product.share
+                    let shift = UInt64(party.encoder.fractionalBits)
+                    for i in 0..<z.count { z[i] &+= model.bias.share[0] &<< shift }
+                    p = try party.piecewiseSigmoid(untruncated: z, shape: [end - start, 1], bound: product.bound + model.bias.bound)
+                case .exponential:
+                    let z = try party.addRowVector(try party.matmul(x, model.weights), model.bias)
+                    p = try party.sigmoid(z, iterations: parameters.sigmoidIterations)
                 }
                 let error = try party.subtract(p, y)
                 // [Xᵀ | 1]ᵀ·e scaled by η/B in one product and one truncation: the bias gradient

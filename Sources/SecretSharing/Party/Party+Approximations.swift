@@ -259,28 +259,42 @@ extension Party {
     /// `exp`), so every party derives the same integers on any machine.
     /// - Cost: 9 rounds: `CostModel.piecewiseSigmoid`.
     public func piecewiseSigmoid(_ x: SecretTensor) throws(SecretSharingError) -> SecretTensor {
-        let table = PiecewiseSigmoid.table
-        let count = x.count
-        let thresholds = table.thresholds
-        // The comparisons x - t_j must stay in range.
         try check("piecewise sigmoid", bound: x.bound + Double(PiecewiseSigmoid.reach), limit: encoder.limit)
+        return try piecewiseSigmoid(x.share, scaleBits: encoder.fractionalBits, shape: x.shape)
+    }
+
+    /// `piecewiseSigmoid` of a value still at scale `2f` (an untruncated product): the comparison
+    /// reads it at that scale, and its truncation to `f` rides in the comparison's first round,
+    /// before the powers (which then take rounds 1–4): one round less than truncating first.
+    /// Refused when `bound + 10 ≥ 2^(62-2f)`.
+    /// - Cost: 9 rounds.
+    func piecewiseSigmoid(untruncated z: [UInt64], shape: [Int], bound: Double) throws(SecretSharingError) -> SecretTensor {
+        try check("piecewise sigmoid", bound: bound + Double(PiecewiseSigmoid.reach), limit: encoder.productLimit)
+        return try piecewiseSigmoid(z, scaleBits: 2 * encoder.fractionalBits, shape: shape)
+    }
+
+    /// The protocol of `piecewiseSigmoid` for shares `z` at scale `scaleBits` (`f` or `2f`).
+    private func piecewiseSigmoid(_ z: [UInt64], scaleBits: Int, shape: [Int]) throws(SecretSharingError) -> SecretTensor {
+        let table = PiecewiseSigmoid.table
+        let count = z.count
+        let thresholds = table.thresholds
         let f = encoder.fractionalBits
         let isFirst = index == 0
         let total = count * thresholds.count
-        // x - t_j for every threshold and element (the comparison's inputs).
+        // z - t_j for every threshold and element (the comparison's inputs), at z's scale.
         var shifted = [UInt64](repeating: 0, count: total)
         for (j, t) in thresholds.enumerated() {
-            let tEnc = UInt64(bitPattern: Int64(t)) &<< UInt64(f)
-            for i in 0..<count { shifted[j * count + i] = isFirst ? x.share[i] &- tEnc : x.share[i] }
+            let tEnc = UInt64(bitPattern: Int64(t)) &<< UInt64(scaleBits)
+            for i in 0..<count { shifted[j * count + i] = isFirst ? z[i] &- tEnc : z[i] }
         }
-        // The comparison runs first; x² and x³ ride in its first rounds (values outside
-        // [-10, 10] may wrap; see above).
-        let powers = try ridingPowers(x.share)
+        // The comparison runs first; x (when z is untruncated), x² and x³ ride in its first
+        // rounds (values outside [-10, 10] may wrap; see above).
+        let powers = try ridingPowers(scaleBits == f ? z : nil, untruncated: scaleBits == f ? nil : z)
         let packed = try mostSignificantBitXOR(shifted, riders: powers.riders)
-        let square = powers.state.square, cube = powers.state.cube
+        let square = powers.state.square, cube = powers.state.cube, x = powers.state.x
         // D_j at scale f + q (q = 30): coefficient integers times the power shares.
         var differences = [UInt64](repeating: 0, count: total)
-        x.share.withUnsafeBufferPointer { px in
+        x.withUnsafeBufferPointer { px in
             square.withUnsafeBufferPointer { p2 in
                 cube.withUnsafeBufferPointer { p3 in
                     for j in 0..<thresholds.count {
@@ -302,7 +316,7 @@ extension Party {
         for j in 0..<thresholds.count {
             for i in 0..<count { sum[i] &+= products[j * count + i] }
         }
-        return SecretTensor(shape: x.shape, share: try truncate(sum, shift: q, method: .dealerAssisted),
+        return SecretTensor(shape: shape, share: try truncate(sum, shift: q, method: .dealerAssisted),
                             bound: 1 + 1e-3)
     }
 }
@@ -312,11 +326,31 @@ extension Party {
     /// rounds: the square pair's opening (round 0), the truncation of `x²` (1), the product
     /// `x²·x` (2) and its truncation (3); with `.localTwoParty` the truncations are local and
     /// the product rides in round 1. The results are in `state` once those rounds have run.
-    func ridingPowers(_ x: [UInt64]) throws(SecretSharingError) -> (state: RiddenPowers, riders: [Rider]) {
+    ///
+    /// Given `untruncated` (scale `2f`) instead of `x`, a first rider truncates it to `x` (with
+    /// dealer truncation; a local truncation needs no round) and the others follow one round later.
+    func ridingPowers(_ given: [UInt64]?, untruncated: [UInt64]? = nil) throws(SecretSharingError) -> (state: RiddenPowers, riders: [Rider]) {
         let state = RiddenPowers()
-        let count = x.count
-        let f = encoder.fractionalBits
         let local = truncation == .localTwoParty
+        let f = encoder.fractionalBits
+        var lead: [Rider] = []
+        if let given {
+            state.x = given
+        } else if let raw = untruncated {
+            if local {
+                state.x = try truncate(raw, shift: f, method: .localTwoParty)
+            } else {
+                var pairs: TruncationPairs?
+                lead = [Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+                    let t = try self.provider.truncationPairs(count: raw.count, shift: f)
+                    pairs = t
+                    return self.truncationMask(raw, pairs: t)
+                }, opened: { (c: [UInt64]) throws(SecretSharingError) in
+                    state.x = self.finishTruncation(opened: c, shift: f, pairs: pairs!)
+                })]
+            }
+        }
+        let count = (given ?? untruncated ?? []).count
         let isFirst = index == 0
         var squareRaw: [UInt64] = []
         var squareTruncation: TruncationPairs?
@@ -327,7 +361,7 @@ extension Party {
         let square = Rider(words: { () throws(SecretSharingError) -> [UInt64] in
             let p = try self.provider.squarePairs(count: count)
             pairs = p
-            return Ring.subtract(x, p.a)
+            return Ring.subtract(state.x, p.a)
         }, opened: { (e: [UInt64]) throws(SecretSharingError) in
             let p = pairs!
             var z = [UInt64](repeating: 0, count: count)
@@ -352,7 +386,7 @@ extension Party {
             let t = try self.provider.multiplicationTriples(count: count)
             triples = t
             var masked = Ring.subtract(state.square, t.a)
-            masked.append(contentsOf: Ring.subtract(x, t.b))
+            masked.append(contentsOf: Ring.subtract(state.x, t.b))
             return masked
         }, opened: { (o: [UInt64]) throws(SecretSharingError) in
             let t = triples!
@@ -375,12 +409,13 @@ extension Party {
         }, opened: { (c: [UInt64]) throws(SecretSharingError) in
             state.cube = self.finishTruncation(opened: c, shift: f, pairs: cubeTruncation!)
         })
-        return (state, local ? [square, product] : [square, truncateSquare, product, truncateCube])
+        return (state, lead + (local ? [square, product] : [square, truncateSquare, product, truncateCube]))
     }
 }
 
-/// Where `ridingPowers`' riders leave `x²` and `x³`.
+/// Where `ridingPowers`' riders leave `x`, `x²` and `x³`.
 final class RiddenPowers {
+    var x: [UInt64] = []
     var square: [UInt64] = []
     var cube: [UInt64] = []
 }

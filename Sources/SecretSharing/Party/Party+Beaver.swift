@@ -147,6 +147,16 @@ extension Party {
         return values
     }
 
+    /// Shares of the untruncated product `x·y` (scale `2f`) and its bound, with `matmul`'s
+    /// overflow check: for a consumer that truncates it on its own schedule.
+    func untruncatedMatmul(_ x: SecretTensor, _ y: SecretTensor) throws(SecretSharingError) -> (share: [UInt64], bound: Double) {
+        precondition(x.shape.count == 2 && y.shape.count == 2 && x.shape[1] == y.shape[0],
+                     "matmul: shapes \(x.shape) and \(y.shape) do not chain")
+        let b = Double(x.shape[1]) * x.bound * y.bound
+        try check("matmul", bound: b, limit: encoder.productLimit)
+        return (try matrixProduct(x, y), b)
+    }
+
     /// `s·(x·y)` for a public real `s` with a single truncation: the ring product (scale `2f`)
     /// is multiplied by `s` encoded at `f` bits and truncated once by `2f` — one round less than
     /// `multiply(matmul(x, y), byScalar: s)`, and no intermediate rounding. Used for gradient
