@@ -24,7 +24,7 @@ import Yams
 ///   split: rows                    # rows | columns: how the parties' CSVs form one table
 ///   label: label                   # logistic regression: the label column (0/1)
 ///   epochs: 5                      # batch-size, learning-rate, sigmoid-iterations likewise
-///   sigmoid: piecewise             # piecewise (cubic pieces, 9 rounds) | exp (30–31 rounds)
+///   sigmoid: piecewise             # piecewise (cubic pieces, 8 rounds) | exp (30–31 rounds)
 /// output: [alice]                  # who learns the result (default: every party)
 /// correlations:
 ///   source: dealer                 # dealer (a `--dealer` process) | insecure-shared-seed

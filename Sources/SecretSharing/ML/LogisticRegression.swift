@@ -4,7 +4,7 @@ import Foundation
 
 /// How secure training evaluates the logistic function.
 public enum SigmoidApproximation: Sendable, Equatable {
-    /// `Party.piecewiseSigmoid`: cubic pieces chosen by one batched comparison (9 rounds,
+    /// `Party.piecewiseSigmoid`: cubic pieces chosen by one batched comparison (8 rounds,
     /// error about 1e-4).
     case piecewiseCubic
     /// `Party.sigmoid`: `exp` by squarings and a polynomial reciprocal (30–31 rounds at the
@@ -47,8 +47,8 @@ public struct LogisticRegressionParameters: Sendable, Equatable {
 ///
 /// - Cost per step with batch `B` and `d` features (dealer truncation): one B×d×1 matmul
 ///   (2 rounds; 1 with the piecewise sigmoid, which truncates it in its own first round), one
-///   sigmoid (9 rounds piecewise; 30 or 31 by `exp`), one scaled (d+1)×B×1 matmul (2 rounds):
-///   12 (34–35 with `.exponential`).
+///   sigmoid (8 rounds piecewise; 30 or 31 by `exp`), one scaled (d+1)×B×1 matmul (2 rounds):
+///   11 (34–35 with `.exponential`).
 /// - Reference: Mohassel, Zhang, "SecureML" (S&P 2017) §4; CrypTen's logistic-regression
 ///   tutorial.
 public struct SecureLogisticRegression: Sendable {

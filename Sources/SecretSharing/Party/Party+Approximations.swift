@@ -229,8 +229,9 @@ extension Party {
 // MARK: The logistic function by cubic pieces selected in one batched comparison.
 
 extension Party {
-    /// The logistic function `σ(x) = 1/(1 + e^-x)` for any `x` in range, in 9 rounds: cubic pieces on unit intervals of `[-10, 10]`, selected by one batched
-    /// comparison, and 0 or 1 outside.
+    /// The logistic function `σ(x) = 1/(1 + e^-x)` for any `x` in range, in 8 rounds: cubic
+    /// pieces on unit intervals of `[-10, 10]`, selected by one batched comparison, and 0 or 1
+    /// outside.
     ///
     /// With thresholds `t_j = -10 + j` (`j = 0…20`), pieces `P_j` (the cubic interpolant of `σ` at
     /// the four Chebyshev nodes of `[t_j, t_(j+1))`), `P_(-1) = 0` and `P_20 = 1`:
@@ -238,26 +239,25 @@ extension Party {
     ///     σ̂(x) = 1 + Σ_j [x < t_j]·(P_(j-1)(x) - P_j(x)),
     ///
     /// which telescopes to `P_k(x)` on `[t_k, t_(k+1))`. Protocol: the 21 bits `[x < t_j]` of
-    /// every element in one comparison batch (8 rounds), whose first four rounds also carry `x²`
-    /// and `x³` (two Beaver products and their truncations, `ridingPowers`: independent of the
-    /// comparison, so they share its messages); every difference `D_j = P_(j-1) - P_j` locally
-    /// from the shares of `x, x², x³` with its coefficients at 30 fractional bits; the
-    /// comparison's last round also opens the Beaver products `[x < t_j]·D_j(x)`
-    /// (`bitsToArithmetic(_:count:multiplying:)`); the sum, and one dealer-assisted truncation by
-    /// 30 bits.
+    /// every element in one comparison batch (8 rounds). Independent of it, and so riding in its
+    /// first rounds (`ridingPowers`, `Rider`): `x²` and `x³` (two Beaver products and their
+    /// truncations), then every piece `P_j(x)` from the shares of `x, x², x³` with coefficients
+    /// at 30 fractional bits, truncated back to `f` bits. The differences `D_j` of the truncated
+    /// pieces are local and exact; the comparison's last round also opens the Beaver products
+    /// `[x < t_j]·D_j` (`bitsToArithmetic(_:count:multiplying:)`), and the sum is the result.
     ///
-    /// Outside `[-10, 10]` the powers may wrap, which is harmless: each `D_j(x)` is multiplied by
-    /// an exact bit, and the coefficient integers telescope exactly (`Σ_j D_j = -1` as ring
-    /// elements), so `x < -10` gives exactly 0 and `x ≥ 10` exactly 1. Hence no bound on `x` is
-    /// needed beyond the comparison's (`|x| + 10` in range).
+    /// Outside `[-10, 10]` the powers and pieces may wrap, which is harmless: each `D_j` is
+    /// multiplied by an exact bit, and the differences of the truncated pieces telescope exactly,
+    /// so `x < -10` gives exactly 0 and `x ≥ 10` exactly 1. Hence no bound on `x` is needed beyond
+    /// the comparison's (`|x| + 10` in range).
     ///
     /// Error: at most `3.7e-5` from the interpolation on `[-10, 10]` and `σ(-10) = 4.6e-5` outside
-    /// (`PiecewiseSigmoidTests` checks both on a dense grid), plus rounding: the powers' truncation
+    /// (`RoundCuttingTests` checks both on a dense grid), plus rounding: the powers' truncation
     /// errors (`2^-f` for `x²`, `(|x| + 1)·2^-f` for `x³`) times the coefficients (below 0.2 for
-    /// `x²`, 0.011 for `x³`), and `2^-f` for the last truncation: about `1e-4` in all at `f = 16`.
-    /// The coefficients are computed with IEEE-754 basic operations only (a fixed series for
-    /// `exp`), so every party derives the same integers on any machine.
-    /// - Cost: 9 rounds: `CostModel.piecewiseSigmoid`.
+    /// `x²`, 0.011 for `x³`), and `2^-f` for the piece's truncation: about `1e-4` in all at
+    /// `f = 16`. The coefficients are computed with IEEE-754 basic operations only (a fixed series
+    /// for `exp`), so every party derives the same integers on any machine.
+    /// - Cost: 8 rounds: `CostModel.piecewiseSigmoid`.
     public func piecewiseSigmoid(_ x: SecretTensor) throws(SecretSharingError) -> SecretTensor {
         try check("piecewise sigmoid", bound: x.bound + Double(PiecewiseSigmoid.reach), limit: encoder.limit)
         return try piecewiseSigmoid(x.share, scaleBits: encoder.fractionalBits, shape: x.shape)
@@ -267,7 +267,7 @@ extension Party {
     /// reads it at that scale, and its truncation to `f` rides in the comparison's first round,
     /// before the powers (which then take rounds 1–4): one round less than truncating first.
     /// Refused when `bound + 10 ≥ 2^(62-2f)`.
-    /// - Cost: 9 rounds.
+    /// - Cost: 8 rounds.
     func piecewiseSigmoid(untruncated z: [UInt64], shape: [Int], bound: Double) throws(SecretSharingError) -> SecretTensor {
         try check("piecewise sigmoid", bound: bound + Double(PiecewiseSigmoid.reach), limit: encoder.productLimit)
         return try piecewiseSigmoid(z, scaleBits: 2 * encoder.fractionalBits, shape: shape)
@@ -291,33 +291,26 @@ extension Party {
         // rounds (values outside [-10, 10] may wrap; see above).
         let powers = try ridingPowers(scaleBits == f ? z : nil, untruncated: scaleBits == f ? nil : z)
         let packed = try mostSignificantBitXOR(shifted, riders: powers.riders)
-        let square = powers.state.square, cube = powers.state.cube, x = powers.state.x
-        // D_j at scale f + q (q = 30): coefficient integers times the power shares.
+        // D_j = P_(j-1)(x) - P_j(x) at scale f, from the truncated pieces (exact differences, so
+        // they telescope exactly).
+        let pieces = powers.state.pieces
+        let m = thresholds.count - 1  // the number of pieces
         var differences = [UInt64](repeating: 0, count: total)
-        x.withUnsafeBufferPointer { px in
-            square.withUnsafeBufferPointer { p2 in
-                cube.withUnsafeBufferPointer { p3 in
-                    for j in 0..<thresholds.count {
-                        let d = table.differences[j]
-                        let c0 = d[0] &<< UInt64(f)
-                        for i in 0..<count {
-                            var v = d[1] &* px[i] &+ d[2] &* p2[i] &+ d[3] &* p3[i]
-                            if isFirst { v &+= c0 }
-                            differences[j * count + i] = v
-                        }
-                    }
-                }
+        let unit = isFirst ? UInt64(1) << UInt64(f) : 0
+        for j in 0...m {
+            for i in 0..<count {
+                let lower = j == 0 ? 0 : pieces[(j - 1) * count + i]
+                let upper = j == m ? unit : pieces[j * count + i]
+                differences[j * count + i] = lower &- upper
             }
         }
         // The bits [x < t_j] become arithmetic with the products [x < t_j]·D_j in the same round.
         let (_, products) = try bitsToArithmetic(packed, count: total, multiplying: differences)
-        let q = PiecewiseSigmoid.coefficientBits
-        var sum = [UInt64](repeating: isFirst ? UInt64(1) << UInt64(f + q) : 0, count: count)
-        for j in 0..<thresholds.count {
+        var sum = [UInt64](repeating: unit, count: count)
+        for j in 0...m {
             for i in 0..<count { sum[i] &+= products[j * count + i] }
         }
-        return SecretTensor(shape: shape, share: try truncate(sum, shift: q, method: .dealerAssisted),
-                            bound: 1 + 1e-3)
+        return SecretTensor(shape: shape, share: sum, bound: 1 + 1e-3)
     }
 }
 
@@ -409,12 +402,41 @@ extension Party {
         }, opened: { (c: [UInt64]) throws(SecretSharingError) in
             state.cube = self.finishTruncation(opened: c, shift: f, pairs: cubeTruncation!)
         })
-        return (state, lead + (local ? [square, product] : [square, truncateSquare, product, truncateCube]))
+        // Every piece P_j(x) at scale f + q from the coefficient integers, truncated by q
+        // (always dealer-assisted: the values sit at 46 bits).
+        let q = PiecewiseSigmoid.coefficientBits
+        var pieceTruncation: TruncationPairs?
+        let pieces = Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+            let coefficients = PiecewiseSigmoid.table.encodedPieces
+            var raw = [UInt64](repeating: 0, count: coefficients.count * count)
+            state.x.withUnsafeBufferPointer { px in
+                state.square.withUnsafeBufferPointer { p2 in
+                    state.cube.withUnsafeBufferPointer { p3 in
+                        for (j, c) in coefficients.enumerated() {
+                            let c0 = c[0] &<< UInt64(f)
+                            for i in 0..<count {
+                                var v = c[1] &* px[i] &+ c[2] &* p2[i] &+ c[3] &* p3[i]
+                                if isFirst { v &+= c0 }
+                                raw[j * count + i] = v
+                            }
+                        }
+                    }
+                }
+            }
+            let t = try self.provider.truncationPairs(count: raw.count, shift: q)
+            pieceTruncation = t
+            return self.truncationMask(raw, pairs: t)
+        }, opened: { (c: [UInt64]) throws(SecretSharingError) in
+            state.pieces = self.finishTruncation(opened: c, shift: q, pairs: pieceTruncation!)
+        })
+        return (state, lead + (local ? [square, product] : [square, truncateSquare, product, truncateCube]) + [pieces])
     }
 }
 
-/// Where `ridingPowers`' riders leave `x`, `x²` and `x³`.
+/// Where `ridingPowers`' riders leave `x`, `x²`, `x³` and the pieces `P_j(x)` (scale `f`,
+/// piece-major).
 final class RiddenPowers {
+    var pieces: [UInt64] = []
     var x: [UInt64] = []
     var square: [UInt64] = []
     var cube: [UInt64] = []
@@ -432,10 +454,9 @@ public enum PiecewiseSigmoid {
         public var thresholds: [Int]
         /// The monomial coefficients of `P_j` (`j = 0..<2·reach`), in `x`.
         public var pieces: [[Double]]
-        /// The coefficient integers of `D_j = P_(j-1) - P_j` at `coefficientBits` fractional bits
-        /// (as ring elements): differences of the rounded coefficients of neighbouring pieces, so
-        /// that they telescope exactly.
-        public var differences: [[UInt64]]
+        /// The coefficients of each `P_j` rounded to `coefficientBits` fractional bits (ring
+        /// elements).
+        public var encodedPieces: [[UInt64]]
     }
 
     public static let table: Table = {
@@ -476,14 +497,7 @@ public enum PiecewiseSigmoid {
         }
         let scale = Double(UInt64(1) << UInt64(coefficientBits))
         func encoded(_ p: [Double]) -> [UInt64] { p.map { UInt64(bitPattern: Int64(($0 * scale).rounded())) } }
-        let zero: [UInt64] = [0, 0, 0, 0]
-        let one: [UInt64] = [UInt64(1) << UInt64(coefficientBits), 0, 0, 0]
-        let all = [zero] + pieces.map(encoded) + [one]
-        var differences: [[UInt64]] = []
-        for j in 0...(2 * reach) {
-            differences.append((0..<4).map { all[j][$0] &- all[j + 1][$0] })
-        }
-        return Table(thresholds: thresholds, pieces: pieces, differences: differences)
+        return Table(thresholds: thresholds, pieces: pieces, encodedPieces: pieces.map(encoded))
     }()
 
     /// `1/(1 + e^-x)` with `exp` by a fixed series: `e^y = (Σ_{k<24} (y/64)^k/k!)^64`, summed in a
