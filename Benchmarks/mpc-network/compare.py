@@ -15,7 +15,8 @@ Both sides time the same scope: share each party's input, the operation, reveal 
 is the job time each party prints (after the TLS connections are up; the slower party's);
 CrypTen's is party 0's. Each side runs two process pairs per figure, each pair running the workload
 `--repetitions` times over its connections (a barrier before each run); a figure is the median
-over those runs. The predicted time at
+over the warm runs (the first run of each pair, cold, is dropped on both sides). Ours also runs
+logistic regression with `sigmoid: exp` (the exp route), for its rounds and bytes. The predicted time at
 latency L is the cost model's: the 0 ms time plus one one-way delay (L/2) per counted round —
 the rounds being those `SecretSharing.CostModel`'s formulas give (the tests check the channels'
 counts against them), or CrypTen's communicator's count. Everything in the written table comes
@@ -102,6 +103,7 @@ def netem_available():
 
 
 NETEM = False
+WORKLOADS = ("matmul", "relu", "lr", "lr-exp")
 
 
 def write_csv(path, columns, rows):
@@ -144,15 +146,17 @@ def spec_text(workload, dealer, epochs, port):
         "matmul": "{kind: matmul}",
         "relu": "{kind: relu, split: rows}",
         "lr": f"{{kind: logistic-regression, split: rows, label: label, epochs: {epochs}, batch-size: 50, learning-rate: 0.5}}",
+        "lr-exp": f"{{kind: logistic-regression, split: rows, label: label, epochs: {epochs}, batch-size: 50, learning-rate: 0.5, sigmoid: exp}}",
     }[workload]
+    data = "lr" if workload.startswith("lr") else workload
     if dealer:
         corr = ("correlations: {source: dealer, dealer: {id: dealer, address: \"%s:%d\", "
                 "certificate: certs/dealer.pem, key: certs/dealer-key.pem}}" % (ADDR[0], port + 2))
     else:
         corr = "correlations: {source: insecure-shared-seed, seed: 22}"
     return (f"version: 1\nca: certs/ca.pem\nparties:\n"
-            f"  - {{id: alice, address: \"{ADDR[0]}:{port}\", certificate: certs/alice.pem, key: certs/alice-key.pem, input: {workload}-alice.csv}}\n"
-            f"  - {{id: bob, address: \"{ADDR[1]}:{port + 1}\", certificate: certs/bob.pem, key: certs/bob-key.pem, input: {workload}-bob.csv}}\n"
+            f"  - {{id: alice, address: \"{ADDR[0]}:{port}\", certificate: certs/alice.pem, key: certs/alice-key.pem, input: {data}-alice.csv}}\n"
+            f"  - {{id: bob, address: \"{ADDR[1]}:{port + 1}\", certificate: certs/bob.pem, key: certs/bob-key.pem, input: {data}-bob.csv}}\n"
             f"task: {task}\noutput: [alice]\n{corr}\n"
             f"limits: {{connect-timeout: 30, receive-timeout: 120}}\n")
 
@@ -177,9 +181,10 @@ def run_ours(binary, folder, workload, dealer, epochs, port, repetitions):
         for m in LINE.finditer(err):
             reports.setdefault(m.group(1), []).append(
                 {"rounds": int(m.group(2)), "bytes": int(m.group(3)), "seconds": float(m.group(5))})
-    # One entry per repetition: the slower party's time; party 0's rounds and bytes.
+    # One entry per repetition after the first (cold: lazy initialisation, first page faults),
+    # which is dropped as on CrypTen's side: the slower party's time; party 0's rounds and bytes.
     return [{"seconds": max(a["seconds"], b["seconds"]), "rounds": a["rounds"], "bytes": a["bytes"]}
-            for a, b in zip(reports["alice"], reports["bob"])]
+            for a, b in zip(reports["alice"], reports["bob"])][1:]
 
 
 def run_crypten(python, folder, repetitions, epochs, port, interfaces):
@@ -217,7 +222,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--privacy-lab", default=".build/release/privacy-lab")
     parser.add_argument("--crypten-python", default="/work/venv-crypten/bin/python")
-    parser.add_argument("--repetitions", type=int, default=4, help="runs of each workload in each process pair")
+    parser.add_argument("--repetitions", type=int, default=6,
+                        help="runs of each workload in each process pair (the first, cold one is not counted)")
     parser.add_argument("--latencies", default="veth,0,1,10",
                         help="added round-trip times in ms; 'veth' = a plain veth pair (no delay, no relay)")
     parser.add_argument("--lr-rows", type=int, default=500)
@@ -239,20 +245,24 @@ def main():
     for rtt in latencies:
         link = Link(rtt)
         try:
-            ours = {(w, d): [] for w in ("matmul", "relu", "lr") for d in (False, True)}
+            load_before = os.getloadavg()[0]
+            ours = {(w, d): [] for w in WORKLOADS for d in (False, True)}
             crypten_runs = []
             # Both sides: two process pairs per figure, each running the workload `per_pair` times
             # (warm after the first; a barrier before each), alternating ours and CrypTen.
             per_pair = args.repetitions
             for _ in range(2):
-                for w in ("matmul", "relu", "lr"):
+                for w in WORKLOADS:
                     for d in (False, True):
+                        if w == "lr-exp" and d:
+                            continue  # the exp sigmoid is shown for its rounds and bytes, with seed correlations
                         port += 3
                         ours[(w, d)] += run_ours(binary, folder, w, d, args.lr_epochs, port, per_pair)
                 port += 3
                 crypten_runs.append(run_crypten_retrying(args.crypten_python, folder, per_pair,
                                                          args.lr_epochs, port, link.interfaces))
-            results[rtt] = {"ping_ms": link.ping_ms, "link": link.kind, "ours": ours, "crypten": crypten_runs}
+            results[rtt] = {"ping_ms": link.ping_ms, "link": link.kind, "ours": ours, "crypten": crypten_runs,
+                            "load": (load_before, os.getloadavg()[0])}
             print(f"latency {rtt} ms done over {link.kind} (ping {link.ping_ms} ms)", file=sys.stderr)
         finally:
             link.close()
@@ -267,15 +277,16 @@ def med(values):
 
 def write_report(args, results, started, load_start, load_end, folder):
     names = {"matmul": "matmul 100×100", "relu": "ReLU, 10k values",
-             "lr": f"LR training, {args.lr_rows}×{args.lr_features}, {args.lr_epochs} epoch(s), batch 50"}
+             "lr": f"LR training, {args.lr_rows}×{args.lr_features}, {args.lr_epochs} epoch(s), batch 50",
+             "lr-exp": "the same, `sigmoid: exp` (ours only)"}
     lines = []
     add = lines.append
     add("# Networked MPC against CrypTen: two processes, two network namespaces")
     add("")
     add(f"Written by `Benchmarks/mpc-network/compare.py` on {started}; every number below comes from that run "
         f"(each side: two process pairs per figure, each running the workload {args.repetitions} times "
-        f"after a barrier, ours with `mpc run --repetitions`; medians over all runs, the first, cold one of each pair "
-        f"included). Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"after a barrier, ours with `mpc run --repetitions`; medians over the warm runs: the first, cold one of each "
+        f"pair is dropped on both sides). Machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"load average {load_start[0]:.2f} / {load_start[1]:.2f} / {load_start[2]:.2f} at the start, "
         f"{load_end[0]:.2f} / {load_end[1]:.2f} / {load_end[2]:.2f} at the end (other jobs shared the machine). "
         "OpenBLAS is used by neither side here (our ring kernels are integer C code; CrypTen's are PyTorch's own).")
@@ -292,9 +303,12 @@ def write_report(args, results, started, load_start, load_end, folder):
         "`delay_link.py` (TUN devices and a user-space relay delaying each packet), whose own cost is in its rows, "
         "0 ms included; the plain veth rows have no relay." if "TUN delay link" in kinds else "."))
     add("")
-    add("| link, added RTT (ping) | workload | ours seed (ms) | predicted | rounds | bytes | ours dealer (ms) "
+    add("*Load* is the 1-minute load average when the link's block started and ended: above 2, other "
+        "processes competed for the 2 cores and every time in that block is inflated by waiting for a core.")
+    add("")
+    add("| link, added RTT (ping) | load | workload | ours seed (ms) | predicted | rounds | bytes | ours dealer (ms) "
         "| CrypTen (ms) | predicted | rounds | bytes | CrypTen ÷ ours (seed) |")
-    add("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    add("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     zero = results.get(0.0)
     summary = {}
 
@@ -302,12 +316,18 @@ def write_report(args, results, started, load_start, load_end, folder):
         return med([x["seconds"] for x in r["ours"][(w, d)]])
 
     def cr_s(r, w):
-        return med([v for c in r["crypten"] for v in c[w]["all_seconds"]])
+        return med([v for c in r["crypten"] for v in c[w]["all_seconds"][1:]])
 
     for rtt, r in results.items():
         label = f"veth, none ({r['ping_ms']:.3f})" if rtt is None else f"{r['link']}, {rtt:g} ms ({r['ping_ms']:.2f})"
-        for w in ("matmul", "relu", "lr"):
+        load = f"{r['load'][0]:.1f}–{r['load'][1]:.1f}"
+        for w in WORKLOADS:
             seed = r["ours"][(w, False)]
+            if w == "lr-exp":
+                rounds, nbytes = seed[0]["rounds"], seed[0]["bytes"]
+                pred = f"{1000 * (ours_s(zero, w) + rounds * rtt / 2000):.2f}" if zero is not None and rtt is not None else "–"
+                add(f"| {label} | {load} | {names[w]} | {1000 * ours_s(r, w):.2f} | {pred} | {rounds} | {nbytes} | – | – | – | – | – | – |")
+                continue
             cr = r["crypten"][0][w]
             rounds, nbytes = seed[0]["rounds"], seed[0]["bytes"]
             if zero is not None and rtt is not None:
@@ -317,7 +337,7 @@ def write_report(args, results, started, load_start, load_end, folder):
                 pred = pred_cr = "–"
             ratio = cr_s(r, w) / ours_s(r, w)
             summary[(rtt, w)] = ratio
-            add(f"| {label} | {names[w]} | {1000 * ours_s(r, w):.2f} | {pred} | {rounds} | {nbytes} | "
+            add(f"| {label} | {load} | {names[w]} | {1000 * ours_s(r, w):.2f} | {pred} | {rounds} | {nbytes} | "
                 f"{1000 * ours_s(r, w, True):.2f} | {1000 * cr_s(r, w):.1f} | {pred_cr} | {int(cr['rounds'])} | "
                 f"{int(cr['bytes'])} | {ratio:.1f}× |")
     add("")

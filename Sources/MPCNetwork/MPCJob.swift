@@ -25,7 +25,7 @@ public struct MPCJobParameters: Sendable, Equatable {
         self.init(task: spec.task, split: spec.split, label: spec.label,
                   training: LogisticRegressionParameters(
                     epochs: spec.epochs, batchSize: spec.batchSize, learningRate: spec.learningRate,
-                    sigmoidIterations: spec.sigmoidIterations),
+                    sigmoidIterations: spec.sigmoidIterations, sigmoid: spec.sigmoid),
                   outputs: spec.outputIndices, modelOwner: spec.modelOwner)
     }
 }
@@ -46,12 +46,15 @@ public struct MPCJobResult: Sendable, Equatable {
 /// network gives, for the same seeds, bit for bit the in-process engine's result.
 ///
 /// Steps, at every party:
-/// 1. Public metadata: every party announces its input's row and feature-column counts and
-///    whether it holds the label column (one round; shapes are public, values are not).
-/// 2. Each party secret-shares its own block (`Party.share`); the blocks are joined in party
-///    order — stacked (`split: rows`) or side by side (`split: columns`).
+/// 1. Public metadata: every party announces its input's row and feature-column counts, whether
+///    it holds the label column and the public bound of its features (`Party.publicBound(of:)`:
+///    a power of two) — one round; shapes and bounds are public, values are not.
+/// 2. Each party secret-shares its own block (`Party.share` with the announced bound: no message
+///    once the runner has established pairwise keys); the blocks are joined in party order —
+///    stacked (`split: rows`) or side by side (`split: columns`).
 /// 3. The task: logistic-regression training (`SecureLogisticRegression`), or `relu` /
-///    `sigmoid` of the joint table, or `matmul` of party 0's matrix by party 1's.
+///    `sigmoid` of the joint table, or `matmul` of party 0's matrix by party 1's (revealed
+///    before truncation, `Party.revealMatmul`, which merges steps 3 and 4).
 /// 4. The result is revealed to the output parties only (`Party.reveal(_:to:)`).
 ///
 /// `mlp-inference` runs `runMLP` instead (its own announcements: the model's widths).
@@ -88,12 +91,17 @@ public enum MPCJob {
                 }
             }
         }
-        // 1. Public metadata.
+        // 1. Public metadata, with the public bound of the party's features (so that sharing
+        //    them needs no message of its own once pairwise keys exist).
         let announced = try party.channel.broadcastExchange(
-            [UInt64(input.rows), UInt64(width), labelIndex == nil ? 0 : 1])
+            [UInt64(input.rows), UInt64(width), labelIndex == nil ? 0 : 1, party.publicBound(of: features).bitPattern])
         let limit = UInt64(1) << 32
         for (p, m) in announced.enumerated() where m[0] >= limit || m[1] >= limit || m[2] > 1 {
             throw .peerFailure(party: p, reason: "announced an impossible input shape")
+        }
+        let bounds = announced.map { Double(bitPattern: $0[3]) }
+        for (p, b) in bounds.enumerated() where !(b.isFinite && b > 0) {
+            throw .peerFailure(party: p, reason: "announced an impossible bound on its input")
         }
         let rows = announced.map { Int($0[0]) }, widths = announced.map { Int($0[1]) }
         let holdsLabel = announced.map { $0[2] == 1 }
@@ -123,7 +131,8 @@ public enum MPCJob {
         // 2. Shares of every block.
         var blocks: [SecretTensor] = []
         for p in 0..<n {
-            blocks.append(try party.share(p == party.index ? features : nil, shape: [rows[p], widths[p]], owner: p))
+            blocks.append(try party.share(p == party.index ? features : nil, shape: [rows[p], widths[p]], owner: p,
+                                          bound: bounds[p]))
         }
         // 3. The task.
         let result: SecretTensor
@@ -131,8 +140,9 @@ public enum MPCJob {
         var columns: [String] = []
         switch parameters.task {
         case .matmul:
-            result = try party.matmul(blocks[0], blocks[1])
-            shape = [rows[0], widths[1]]
+            // Revealed untruncated: the truncation happens in the clear (see `revealMatmul`).
+            let revealed = try party.revealMatmul(blocks[0], blocks[1], to: parameters.outputs)
+            return MPCJobResult(output: revealed, shape: [rows[0], widths[1]], columns: (0..<widths[1]).map { "c\($0)" })
         case .relu, .sigmoid:
             let x = try join(blocks, split: parameters.split, party: party)
             result = try parameters.task == .relu ? party.relu(x) : party.sigmoid(x)

@@ -86,6 +86,8 @@ public enum MPCNetworkRun {
         } else {
             party = try Party(channel: channel, provider: provider, encoder: encoder, truncation: truncation)
         }
+        // Seed-compressed sharing from here on (one round, before any timed run).
+        try party.establishPairwiseKeys()
         var costs: [OperationCost] = []
         var result: MPCJobResult?
         for r in 0..<repetitions {
@@ -200,6 +202,7 @@ public enum MPCNetworkRun {
             let party = try maskSeed.map {
                 try Party.insecureSeeded(channel: channel, provider: provider, seed: $0, encoder: encoder)
             } ?? Party(channel: channel, provider: provider, encoder: encoder)
+            try party.establishPairwiseKeys()
             return try MPCJob.run(party: party, input: inputs[channel.partyIndex], model: models[channel.partyIndex],
                                   parameters: parameters)
         }

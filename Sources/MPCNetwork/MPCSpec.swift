@@ -1,4 +1,5 @@
 import Foundation
+import SecretSharing
 import Transport
 import Yams
 
@@ -23,6 +24,7 @@ import Yams
 ///   split: rows                    # rows | columns: how the parties' CSVs form one table
 ///   label: label                   # logistic regression: the label column (0/1)
 ///   epochs: 5                      # batch-size, learning-rate, sigmoid-iterations likewise
+///   sigmoid: piecewise             # piecewise (cubic pieces, 8 rounds) | exp (30–31 rounds)
 /// output: [alice]                  # who learns the result (default: every party)
 /// correlations:
 ///   source: dealer                 # dealer (a `--dealer` process) | insecure-shared-seed
@@ -80,6 +82,8 @@ public struct MPCSpec: Sendable, Equatable {
     public var batchSize: Int
     public var learningRate: Double
     public var sigmoidIterations: Int
+    /// Logistic regression's sigmoid (`task.sigmoid`).
+    public var sigmoid: SigmoidApproximation = .piecewiseCubic
     public var output: [String]
     public var correlations: CorrelationSource
     public var insecureMaskSeed: UInt64?
@@ -128,8 +132,9 @@ private struct RawSpec: Decodable {
         var batchSize: Int?
         var learningRate: Double?
         var sigmoidIterations: Int?
+        var sigmoid: String?
         enum CodingKeys: String, CodingKey {
-            case kind, split, label, epochs
+            case kind, split, label, epochs, sigmoid
             case batchSize = "batch-size", learningRate = "learning-rate", sigmoidIterations = "sigmoid-iterations"
         }
     }
@@ -261,6 +266,12 @@ extension MPCSpec {
         guard batch >= 1 else { throw fail("task.batch-size", "must be positive, got \(batch)") }
         guard rate > 0, rate.isFinite else { throw fail("task.learning-rate", "must be positive, got \(rate)") }
         guard (1...20).contains(iterations) else { throw fail("task.sigmoid-iterations", "must lie in 1…20, got \(iterations)") }
+        let sigmoid: SigmoidApproximation
+        switch raw.task.sigmoid ?? "piecewise" {
+        case "piecewise": sigmoid = .piecewiseCubic
+        case "exp": sigmoid = .exponential
+        case let other: throw fail("task.sigmoid", "must be piecewise or exp, got '\(other)'")
+        }
         let output = raw.output ?? ids
         guard !output.isEmpty else { throw fail("output", "at least one party must learn the output") }
         for o in output where !ids.contains(o) { throw fail("output", "'\(o)' is not a party") }
@@ -306,10 +317,12 @@ extension MPCSpec {
         }
         let bits = raw.fractionalBits ?? 16
         guard (8...24).contains(bits) else { throw fail("fractional-bits", "must lie in 8…24, got \(bits)") }
-        return MPCSpec(
+        var spec = MPCSpec(
             file: file, ca: resolve(raw.ca), parties: parties, task: task, split: split, label: raw.task.label,
             epochs: epochs, batchSize: batch, learningRate: rate, sigmoidIterations: iterations, output: output,
             correlations: correlations, insecureMaskSeed: raw.insecureMaskSeed, limits: limits, fractionalBits: bits)
+        spec.sigmoid = sigmoid
+        return spec
     }
 
     /// Whether YAML text has an anchor (`&name`) or alias (`*name`) outside quotes and comments.

@@ -83,9 +83,11 @@ enum WordCoding {
         let count = frame.count / 8
         return frame.withUnsafeBytes { raw in
             [UInt64](unsafeUninitializedCapacity: count) { buffer, initialized in
-                for i in 0..<count {
-                    buffer[i] = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
-                }
+                // One block copy (the frame's bytes need not be aligned), then the byte order.
+                if count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw) }
+                #if !_endian(little)
+                for i in 0..<count { buffer[i] = UInt64(littleEndian: buffer[i]) }
+                #endif
                 initialized = count
             }
         }

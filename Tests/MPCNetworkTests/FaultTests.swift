@@ -76,22 +76,25 @@ struct FaultTests {
     @Test("shares of the wrong shape")
     func wrongShapeShares() throws {
         let r = try faceAlice { bob in
-            // The announcements as the protocol has them: 10 rows, 3 features, a label column.
-            #expect(try bob.receive(from: "alice").count == 24)
-            try bob.send(Self.bytes([10, 3, 1]), to: "alice")
-            // Alice shares her block; bob then owes his: 10×3 shares and the public bound. He
-            // sends 5 words instead.
+            // The pairwise key alice draws for bob (4 words), then the announcements as the
+            // protocol has them: 10 rows, 3 features, a label column, the features' bound.
+            #expect(try bob.receive(from: "alice").count == 32)
+            #expect(try bob.receive(from: "alice").count == 32)
+            try bob.send(Self.bytes([10, 3, 1, 4.0.bitPattern]), to: "alice")
+            // The blocks are shared without messages; the first step's product X·w then opens
+            // its masked shares: 5×3 + 3×1 words. Bob sends 5 words instead.
             _ = try bob.receive(from: "alice")
             try bob.send(Self.bytes([1, 2, 3, 4, 5]), to: "alice")
         }
-        expectOneError(r, naming: "message from party 1: expected 31 words, received 5")
+        expectOneError(r, naming: "message from party 1: expected 18 words, received 5")
     }
 
     @Test("an impossible announced shape")
     func impossibleShape() throws {
         let r = try faceAlice { bob in
             _ = try bob.receive(from: "alice")
-            try bob.send(Self.bytes([1 << 40, 3, 1]), to: "alice")
+            _ = try bob.receive(from: "alice")
+            try bob.send(Self.bytes([1 << 40, 3, 1, 4.0.bitPattern]), to: "alice")
         }
         expectOneError(r, naming: "party 1: announced an impossible input shape")
     }

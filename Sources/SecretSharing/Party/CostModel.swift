@@ -97,6 +97,18 @@ public enum CostModel {
         return cost + open(words: 2 * count, parties: n)  // s + (1 - 2s)·σ(a)
     }
 
+    /// `Party.piecewiseSigmoid`: a comparison of `21·count` differences whose last round also
+    /// carries as many products, with riders in its rounds (their bytes, no rounds of their own):
+    /// `x²` and `x³` (a square and a product, each truncated with `method`) and the dealer-
+    /// assisted truncation of the `20·count` pieces: 8 rounds.
+    public static func piecewiseSigmoid(count: Int, parties n: Int, method: TruncationMethod) -> ProtocolCost {
+        let comparisons = count * (2 * PiecewiseSigmoid.reach + 1)
+        let riders = square(count: count, parties: n, method: method) + multiply(count: count, parties: n, method: method)
+            + truncate(count: count * 2 * PiecewiseSigmoid.reach, parties: n, method: .dealerAssisted)
+        return fused(isNegative(count: comparisons, parties: n), productWords: comparisons, parties: n)
+            + ProtocolCost(rounds: 0, bytesPerParty: riders.bytesPerParty)
+    }
+
     /// `Party.maxWithIndex` on `rows` rows of `k` elements: per tournament level with `q` pairs,
     /// a comparison of `q·rows` differences whose last round also carries a product of
     /// `2·q·rows` words: 8 rounds a level.

@@ -225,3 +225,292 @@ extension Party {
             bound: coefficientSum * 1.02 + encoder.resolution)
     }
 }
+
+// MARK: The logistic function by cubic pieces selected in one batched comparison.
+
+extension Party {
+    /// The logistic function `σ(x) = 1/(1 + e^-x)` for any `x` in range, in 8 rounds: cubic
+    /// pieces on unit intervals of `[-10, 10]`, selected by one batched comparison, and 0 or 1
+    /// outside.
+    ///
+    /// With thresholds `t_j = -10 + j` (`j = 0…20`), pieces `P_j` (the cubic interpolant of `σ` at
+    /// the four Chebyshev nodes of `[t_j, t_(j+1))`), `P_(-1) = 0` and `P_20 = 1`:
+    ///
+    ///     σ̂(x) = 1 + Σ_j [x < t_j]·(P_(j-1)(x) - P_j(x)),
+    ///
+    /// which telescopes to `P_k(x)` on `[t_k, t_(k+1))`. Protocol: the 21 bits `[x < t_j]` of
+    /// every element in one comparison batch (8 rounds). Independent of it, and so riding in its
+    /// first rounds (`ridingPowers`, `Rider`): `x²` and `x³` (two Beaver products and their
+    /// truncations), then every piece `P_j(x)` from the shares of `x, x², x³` with coefficients
+    /// at 30 fractional bits, truncated back to `f` bits. The differences `D_j` of the truncated
+    /// pieces are local and exact; the comparison's last round also opens the Beaver products
+    /// `[x < t_j]·D_j` (`bitsToArithmetic(_:count:multiplying:)`), and the sum is the result.
+    ///
+    /// Outside `[-10, 10]` the powers and pieces may wrap, which is harmless: each `D_j` is
+    /// multiplied by an exact bit, and the differences of the truncated pieces telescope exactly,
+    /// so `x < -10` gives exactly 0 and `x ≥ 10` exactly 1. Hence no bound on `x` is needed beyond
+    /// the comparison's (`|x| + 10` in range).
+    ///
+    /// Error: at most `3.7e-5` from the interpolation on `[-10, 10]` and `σ(-10) = 4.6e-5` outside
+    /// (`RoundCuttingTests` checks both on a dense grid), plus rounding: the powers' truncation
+    /// errors (`2^-f` for `x²`, `(|x| + 1)·2^-f` for `x³`) times the coefficients (below 0.2 for
+    /// `x²`, 0.011 for `x³`), and `2^-f` for the piece's truncation: about `1e-4` in all at
+    /// `f = 16`. The coefficients are computed with IEEE-754 basic operations only (a fixed series
+    /// for `exp`), so every party derives the same integers on any machine.
+    /// - Cost: 8 rounds: `CostModel.piecewiseSigmoid`.
+    public func piecewiseSigmoid(_ x: SecretTensor) throws(SecretSharingError) -> SecretTensor {
+        try check("piecewise sigmoid", bound: x.bound + Double(PiecewiseSigmoid.reach), limit: encoder.limit)
+        return try piecewiseSigmoid(x.share, scaleBits: encoder.fractionalBits, shape: x.shape)
+    }
+
+    /// `piecewiseSigmoid` of a value still at scale `2f` (an untruncated product): the comparison
+    /// reads it at that scale, and its truncation to `f` rides in the comparison's first round,
+    /// before the powers (which then take rounds 1–4): one round less than truncating first.
+    /// Refused when `bound + 10 ≥ 2^(62-2f)`.
+    /// - Cost: 8 rounds.
+    func piecewiseSigmoid(untruncated z: [UInt64], shape: [Int], bound: Double) throws(SecretSharingError) -> SecretTensor {
+        try check("piecewise sigmoid", bound: bound + Double(PiecewiseSigmoid.reach), limit: encoder.productLimit)
+        return try piecewiseSigmoid(z, scaleBits: 2 * encoder.fractionalBits, shape: shape)
+    }
+
+    /// The protocol of `piecewiseSigmoid` for shares `z` at scale `scaleBits` (`f` or `2f`).
+    private func piecewiseSigmoid(_ z: [UInt64], scaleBits: Int, shape: [Int]) throws(SecretSharingError) -> SecretTensor {
+        let table = PiecewiseSigmoid.table
+        let count = z.count
+        let thresholds = table.thresholds
+        let f = encoder.fractionalBits
+        let isFirst = index == 0
+        let total = count * thresholds.count
+        // z - t_j for every threshold and element (the comparison's inputs), at z's scale.
+        var shifted = [UInt64](repeating: 0, count: total)
+        for (j, t) in thresholds.enumerated() {
+            let tEnc = UInt64(bitPattern: Int64(t)) &<< UInt64(scaleBits)
+            for i in 0..<count { shifted[j * count + i] = isFirst ? z[i] &- tEnc : z[i] }
+        }
+        // The comparison runs first; x (when z is untruncated), x² and x³ ride in its first
+        // rounds (values outside [-10, 10] may wrap; see above).
+        let powers = try ridingPowers(scaleBits == f ? z : nil, untruncated: scaleBits == f ? nil : z)
+        let packed = try mostSignificantBitXOR(shifted, riders: powers.riders)
+        // D_j = P_(j-1)(x) - P_j(x) at scale f, from the truncated pieces (exact differences, so
+        // they telescope exactly).
+        let pieces = powers.state.pieces
+        let m = thresholds.count - 1  // the number of pieces
+        var differences = [UInt64](repeating: 0, count: total)
+        let unit = isFirst ? UInt64(1) << UInt64(f) : 0
+        for j in 0...m {
+            for i in 0..<count {
+                let lower = j == 0 ? 0 : pieces[(j - 1) * count + i]
+                let upper = j == m ? unit : pieces[j * count + i]
+                differences[j * count + i] = lower &- upper
+            }
+        }
+        // The bits [x < t_j] become arithmetic with the products [x < t_j]·D_j in the same round.
+        let (_, products) = try bitsToArithmetic(packed, count: total, multiplying: differences)
+        var sum = [UInt64](repeating: unit, count: count)
+        for j in 0...m {
+            for i in 0..<count { sum[i] &+= products[j * count + i] }
+        }
+        return SecretTensor(shape: shape, share: sum, bound: 1 + 1e-3)
+    }
+}
+
+extension Party {
+    /// The powers `x²` and `x³` (truncated to scale `f`), computed by riders of a comparison's
+    /// rounds: the square pair's opening (round 0), the truncation of `x²` (1), the product
+    /// `x²·x` (2) and its truncation (3); with `.localTwoParty` the truncations are local and
+    /// the product rides in round 1. The results are in `state` once those rounds have run.
+    ///
+    /// Given `untruncated` (scale `2f`) instead of `x`, a first rider truncates it to `x` (with
+    /// dealer truncation; a local truncation needs no round) and the others follow one round later.
+    func ridingPowers(_ given: [UInt64]?, untruncated: [UInt64]? = nil) throws(SecretSharingError) -> (state: RiddenPowers, riders: [Rider]) {
+        let state = RiddenPowers()
+        let local = truncation == .localTwoParty
+        let f = encoder.fractionalBits
+        var lead: [Rider] = []
+        if let given {
+            state.x = given
+        } else if let raw = untruncated {
+            if local {
+                state.x = try truncate(raw, shift: f, method: .localTwoParty)
+            } else {
+                var pairs: TruncationPairs?
+                lead = [Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+                    let t = try self.provider.truncationPairs(count: raw.count, shift: f)
+                    pairs = t
+                    return self.truncationMask(raw, pairs: t)
+                }, opened: { (c: [UInt64]) throws(SecretSharingError) in
+                    state.x = self.finishTruncation(opened: c, shift: f, pairs: pairs!)
+                })]
+            }
+        }
+        let count = (given ?? untruncated ?? []).count
+        let isFirst = index == 0
+        var squareRaw: [UInt64] = []
+        var squareTruncation: TruncationPairs?
+        var cubeRaw: [UInt64] = []
+        var cubeTruncation: TruncationPairs?
+        var pairs: SquarePairs?
+        var triples: BeaverTriples?
+        let square = Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+            let p = try self.provider.squarePairs(count: count)
+            pairs = p
+            return Ring.subtract(state.x, p.a)
+        }, opened: { (e: [UInt64]) throws(SecretSharingError) in
+            let p = pairs!
+            var z = [UInt64](repeating: 0, count: count)
+            for i in 0..<count {
+                z[i] = p.c[i] &+ 2 &* e[i] &* p.a[i]
+                if isFirst { z[i] &+= e[i] &* e[i] }
+            }
+            if local {
+                state.square = try self.truncate(z, shift: f, method: .localTwoParty)
+            } else {
+                squareRaw = z
+            }
+        })
+        let truncateSquare = Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+            let t = try self.provider.truncationPairs(count: count, shift: f)
+            squareTruncation = t
+            return self.truncationMask(squareRaw, pairs: t)
+        }, opened: { (c: [UInt64]) throws(SecretSharingError) in
+            state.square = self.finishTruncation(opened: c, shift: f, pairs: squareTruncation!)
+        })
+        let product = Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+            let t = try self.provider.multiplicationTriples(count: count)
+            triples = t
+            var masked = Ring.subtract(state.square, t.a)
+            masked.append(contentsOf: Ring.subtract(state.x, t.b))
+            return masked
+        }, opened: { (o: [UInt64]) throws(SecretSharingError) in
+            let t = triples!
+            var z = [UInt64](repeating: 0, count: count)
+            for i in 0..<count {
+                let e = o[i], g = o[count + i]
+                z[i] = t.c[i] &+ e &* t.b[i] &+ g &* t.a[i]
+                if isFirst { z[i] &+= e &* g }
+            }
+            if local {
+                state.cube = try self.truncate(z, shift: f, method: .localTwoParty)
+            } else {
+                cubeRaw = z
+            }
+        })
+        let truncateCube = Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+            let t = try self.provider.truncationPairs(count: count, shift: f)
+            cubeTruncation = t
+            return self.truncationMask(cubeRaw, pairs: t)
+        }, opened: { (c: [UInt64]) throws(SecretSharingError) in
+            state.cube = self.finishTruncation(opened: c, shift: f, pairs: cubeTruncation!)
+        })
+        // Every piece P_j(x) at scale f + q from the coefficient integers, truncated by q
+        // (always dealer-assisted: the values sit at 46 bits).
+        let q = PiecewiseSigmoid.coefficientBits
+        var pieceTruncation: TruncationPairs?
+        let pieces = Rider(words: { () throws(SecretSharingError) -> [UInt64] in
+            let coefficients = PiecewiseSigmoid.table.encodedPieces
+            var raw = [UInt64](repeating: 0, count: coefficients.count * count)
+            state.x.withUnsafeBufferPointer { px in
+                state.square.withUnsafeBufferPointer { p2 in
+                    state.cube.withUnsafeBufferPointer { p3 in
+                        for (j, c) in coefficients.enumerated() {
+                            let c0 = c[0] &<< UInt64(f)
+                            for i in 0..<count {
+                                var v = c[1] &* px[i] &+ c[2] &* p2[i] &+ c[3] &* p3[i]
+                                if isFirst { v &+= c0 }
+                                raw[j * count + i] = v
+                            }
+                        }
+                    }
+                }
+            }
+            let t = try self.provider.truncationPairs(count: raw.count, shift: q)
+            pieceTruncation = t
+            return self.truncationMask(raw, pairs: t)
+        }, opened: { (c: [UInt64]) throws(SecretSharingError) in
+            state.pieces = self.finishTruncation(opened: c, shift: q, pairs: pieceTruncation!)
+        })
+        return (state, lead + (local ? [square, product] : [square, truncateSquare, product, truncateCube]) + [pieces])
+    }
+}
+
+/// Where `ridingPowers`' riders leave `x`, `x²`, `x³` and the pieces `P_j(x)` (scale `f`,
+/// piece-major).
+final class RiddenPowers {
+    var pieces: [UInt64] = []
+    var x: [UInt64] = []
+    var square: [UInt64] = []
+    var cube: [UInt64] = []
+}
+
+/// The pieces of `Party.piecewiseSigmoid`, derived once with IEEE-754 basic operations only.
+public enum PiecewiseSigmoid {
+    /// Thresholds reach `±reach`, one unit apart.
+    public static let reach = 10
+    /// Fractional bits of the coefficients.
+    public static let coefficientBits = 30
+
+    public struct Table: Sendable {
+        /// `t_j = -reach + j`, `j = 0…2·reach`.
+        public var thresholds: [Int]
+        /// The monomial coefficients of `P_j` (`j = 0..<2·reach`), in `x`.
+        public var pieces: [[Double]]
+        /// The coefficients of each `P_j` rounded to `coefficientBits` fractional bits (ring
+        /// elements).
+        public var encodedPieces: [[UInt64]]
+    }
+
+    public static let table: Table = {
+        let thresholds = Array(-reach...reach)
+        var pieces: [[Double]] = []
+        // The four Chebyshev nodes of [-1/2, 1/2]: ±cos(π/8)/2, ±cos(3π/8)/2.
+        let a = (2 + 2.0.squareRoot()).squareRoot() / 4, b = (2 - 2.0.squareRoot()).squareRoot() / 4
+        let nodes = [-a, -b, b, a]
+        for j in 0..<(2 * reach) {
+            let c = Double(-reach + j) + 0.5
+            // Newton's divided differences in t = x - c, then monomials in t, then in x.
+            var dd = nodes.map { logistic(c + $0) }
+            for level in 1..<4 {
+                for i in stride(from: 3, through: level, by: -1) {
+                    dd[i] = (dd[i] - dd[i - 1]) / (nodes[i] - nodes[i - level])
+                }
+            }
+            // p(t) = dd0 + (t - n0)(dd1 + (t - n1)(dd2 + (t - n2)·dd3)), expanded by Horner's
+            // rule into coefficients in t, lowest first.
+            var poly = [dd[3]]
+            for i in stride(from: 2, through: 0, by: -1) {
+                var next = [Double](repeating: 0, count: poly.count + 1)
+                for (k, v) in poly.enumerated() {
+                    next[k + 1] += v
+                    next[k] -= v * nodes[i]
+                }
+                next[0] += dd[i]
+                poly = next
+            }
+            // In x: t = x - c.
+            let (b0, b1, b2, b3) = (poly[0], poly[1], poly[2], poly[3])
+            pieces.append([
+                b0 - b1 * c + b2 * c * c - b3 * c * c * c,
+                b1 - 2 * b2 * c + 3 * b3 * c * c,
+                b2 - 3 * b3 * c,
+                b3,
+            ])
+        }
+        let scale = Double(UInt64(1) << UInt64(coefficientBits))
+        func encoded(_ p: [Double]) -> [UInt64] { p.map { UInt64(bitPattern: Int64(($0 * scale).rounded())) } }
+        return Table(thresholds: thresholds, pieces: pieces, encodedPieces: pieces.map(encoded))
+    }()
+
+    /// `1/(1 + e^-x)` with `exp` by a fixed series: `e^y = (Σ_{k<24} (y/64)^k/k!)^64`, summed in a
+    /// fixed order. Relative error below `1e-14` for `|y| ≤ 11`; bit-identical on every IEEE-754
+    /// machine (basic operations only).
+    public static func logistic(_ x: Double) -> Double {
+        let y = -x / 64
+        var term = 1.0, sum = 1.0
+        for k in 1..<24 {
+            term = term * y / Double(k)
+            sum += term
+        }
+        for _ in 0..<6 { sum = sum * sum }
+        return 1 / (1 + sum)
+    }
+}

@@ -120,6 +120,43 @@ extension Party {
             bound: b + encoder.resolution)
     }
 
+    /// The matrix product `x·y` revealed to `receivers` (nil elsewhere), with its truncation
+    /// done in the clear: the untruncated ring product (scale `2f`) is opened to the receivers,
+    /// who divide by `2^(2f)` and round once. One round less than `reveal(matmul(x, y), to:)`
+    /// and no truncation error: each element is the exact `Σ_k x_k·y_k` of the encoded inputs,
+    /// rounded to the nearest `Double`. Opening the product before truncation reveals nothing
+    /// more than its value: the receivers learn the same sum. Refused when `k·bx·by ≥ 2^(62-2f)`.
+    /// Throws `boundViolated` when an opened value exceeds its bound, as `reveal` does.
+    /// - Cost: `matmul`'s opening, then the product's opening to the receivers (two network
+    ///   latencies; counted as 1 round, one run of receives); `(n-1)·8·(mk + kn)` bytes per
+    ///   party plus `|receivers \ {self}|·8·mn`.
+    public func revealMatmul(_ x: SecretTensor, _ y: SecretTensor, to receivers: Set<Int>) throws(SecretSharingError) -> [Double]? {
+        precondition(x.shape.count == 2 && y.shape.count == 2 && x.shape[1] == y.shape[0],
+                     "matmul: shapes \(x.shape) and \(y.shape) do not chain")
+        let b = Double(x.shape[1]) * x.bound * y.bound
+        try check("matmul", bound: b, limit: encoder.productLimit)
+        guard let sum = try open(try matrixProduct(x, y), to: receivers) else { return nil }
+        let scale = encoder.scale * encoder.scale
+        let slack = b + 4 * encoder.resolution
+        var values = [Double](repeating: 0, count: sum.count)
+        for i in 0..<sum.count {
+            let v = Double(Int64(bitPattern: sum[i])) / scale
+            guard abs(v) <= slack else { throw .boundViolated(operation: "reveal", value: v, bound: b) }
+            values[i] = v
+        }
+        return values
+    }
+
+    /// Shares of the untruncated product `x·y` (scale `2f`) and its bound, with `matmul`'s
+    /// overflow check: for a consumer that truncates it on its own schedule.
+    func untruncatedMatmul(_ x: SecretTensor, _ y: SecretTensor) throws(SecretSharingError) -> (share: [UInt64], bound: Double) {
+        precondition(x.shape.count == 2 && y.shape.count == 2 && x.shape[1] == y.shape[0],
+                     "matmul: shapes \(x.shape) and \(y.shape) do not chain")
+        let b = Double(x.shape[1]) * x.bound * y.bound
+        try check("matmul", bound: b, limit: encoder.productLimit)
+        return (try matrixProduct(x, y), b)
+    }
+
     /// `s·(x·y)` for a public real `s` with a single truncation: the ring product (scale `2f`)
     /// is multiplied by `s` encoded at `f` bits and truncated once by `2f` — one round less than
     /// `multiply(matmul(x, y), byScalar: s)`, and no intermediate rounding. Used for gradient

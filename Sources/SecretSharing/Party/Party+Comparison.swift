@@ -4,12 +4,12 @@ extension Party {
     /// Bitwise AND of XOR-shared packed words with packed Beaver triples: open `d = x ⊕ a` and
     /// `e = y ⊕ b`, then `z = c ⊕ (d & b) ⊕ (e & a) ⊕ (d & e)` (the last term by party 0).
     /// - Cost: 1 round, `(n-1)·8·2·count` bytes per party.
-    func andShares(_ x: [UInt64], _ y: [UInt64]) throws(SecretSharingError) -> [UInt64] {
+    func andShares(_ x: [UInt64], _ y: [UInt64], rider: Rider? = nil) throws(SecretSharingError) -> [UInt64] {
         let count = x.count
         let t = try provider.binaryTriples(count: count)
         var masked = Ring.xor(x, t.a)
         masked.append(contentsOf: Ring.xor(y, t.b))
-        let opened = try channel.openXOR(masked)
+        let opened = try exchange(masked, combiningByXOR: true, rider: rider)
         let isFirst = index == 0
         defer {
             channel.recycle(masked)
@@ -65,11 +65,14 @@ extension Party {
 
     /// Steps 1–2 of `mostSignificantBit`: XOR shares of `msb(x)`, packed 64 to a word.
     /// - Cost: 7 rounds.
-    func mostSignificantBitXOR(_ x: [UInt64]) throws(SecretSharingError) -> [UInt64] {
+    ///
+    /// `riders[i]`, when given, travels in round `i` (`i < 7`): see `Rider`.
+    func mostSignificantBitXOR(_ x: [UInt64], riders: [Rider] = []) throws(SecretSharingError) -> [UInt64] {
+        precondition(riders.count <= 7, "the comparison has 7 rounds to carry riders, not \(riders.count)")
         let count = x.count
         let eda = try provider.edaBits(count: count)
         let maskedX = Ring.add(x, eda.arithmetic)
-        let c = try channel.openAdditive(maskedX)
+        let c = try exchange(maskedX, combiningByXOR: false, rider: riders.first)
         channel.recycle(maskedX)
         defer {
             channel.recycle(c)
@@ -101,7 +104,8 @@ extension Party {
                 left[i / perWord] |= (pHi | (pHi << uh)) << shift
                 right[i / perWord] |= (gLo | (pLo << uh)) << shift
             }
-            let t = try andShares(left, right)
+            let level = 6 - h.trailingZeroBitCount  // 1…6
+            let t = try andShares(left, right, rider: level < riders.count ? riders[level] : nil)
             for i in 0..<count {
                 let part = t[i / perWord] >> UInt64((i % perWord) * chunk)
                 let gHi = (g[i] >> uh) & mask
@@ -119,6 +123,36 @@ extension Party {
             packed[i >> 6] |= bit << UInt64(i & 63)
         }
         return packed
+    }
+
+    /// One round that opens `main` (summed, or XORed with `combiningByXOR`) and carries `rider`'s
+    /// additive opening in the same message: returns `main`'s opening and hands the rider its own.
+    /// - Cost: 1 round, `(n-1)·8·(main.count + rider's words)` bytes per party.
+    func exchange(_ main: [UInt64], combiningByXOR: Bool, rider: Rider?) throws(SecretSharingError) -> [UInt64] {
+        guard let rider else {
+            return combiningByXOR ? try channel.openXOR(main) : try channel.openAdditive(main)
+        }
+        let side = try rider.words()
+        let split = main.count
+        var message = main
+        message.append(contentsOf: side)
+        for p in 0..<partyCount where p != index { try channel.send(message, to: p) }
+        var sum = message
+        for p in 0..<partyCount where p != index {
+            let m = try channel.receive(from: p)
+            guard m.count == message.count else {
+                throw .malformedMessage(from: p, expected: message.count, received: m.count)
+            }
+            if combiningByXOR {
+                for i in 0..<split { sum[i] ^= m[i] }
+            } else {
+                for i in 0..<split { sum[i] &+= m[i] }
+            }
+            for i in split..<sum.count { sum[i] &+= m[i] }
+            channel.recycle(m)
+        }
+        try rider.opened(Array(sum[split...]))
+        return Array(sum[0..<split])
     }
 
     /// Moves bit `i` to bit `rev₆(i)`, the 6-bit reversal of the index `i` (an involution,
@@ -321,4 +355,15 @@ extension Party {
     public func argmax(_ x: SecretTensor) throws(SecretSharingError) -> SecretTensor {
         try maxWithIndex(x).argmax
     }
+}
+
+
+/// An additive opening that travels in another protocol's round, so that independent work shares
+/// its messages (one network round trip for both): `words()` gives this party's words to open,
+/// called just before the round's message is sent; `opened(_:)` receives their sum over all
+/// parties when the round's answers are in. `mostSignificantBitXOR(_:riders:)` carries one rider
+/// per round; every party must give the same riders (the same word counts) in the same rounds.
+struct Rider {
+    var words: () throws(SecretSharingError) -> [UInt64]
+    var opened: ([UInt64]) throws(SecretSharingError) -> Void
 }

@@ -10,13 +10,53 @@ extension Party {
     /// (which reveals that power of two, nothing more).
     ///
     /// Every party calls this with the same `shape` and `owner`; only the owner passes `values`.
-    /// - Cost: 1 round; the owner sends `(n-1)·8·(count+1)` bytes.
+    ///
+    /// With pairwise keys (`establishPairwiseKeys`) and a `bound` every party passes (public,
+    /// agreed beforehand), nothing is sent: each other party's share is the next `count` words
+    /// of the keystream it shares with the owner, who keeps `encode(x) - Σ` of them.
+    /// - Cost: 1 round; the owner sends `(n-1)·8·(count+1)` bytes. With pairwise keys and a
+    ///   bound: none.
     public func share(
         _ values: [Double]?, shape: [Int], owner: Int, bound: Double? = nil
     ) throws(SecretSharingError) -> SecretTensor {
         let count = shape.reduce(1, *)
         guard (0..<partyCount).contains(owner) else {
             throw .invalidArgument("owner \(owner) is not a party of \(partyCount)")
+        }
+        if let bound, hasPairwiseKeys {
+            guard bound.isFinite, bound > 0 else {
+                throw .invalidArgument("the declared bound \(bound) must be positive and finite")
+            }
+            guard index == owner else {
+                return SecretTensor(shape: shape, share: pairwise[owner].words(count), bound: bound)
+            }
+            guard let values, values.count == count else {
+                throw .invalidArgument(
+                    "the owner must pass \(count) values for shape \(shape), got \(values?.count ?? 0)")
+            }
+            var maxAbs = 0.0
+            for v in values { maxAbs = Swift.max(maxAbs, abs(v)) }
+            guard maxAbs <= bound else {
+                throw .invalidArgument("a value of magnitude \(maxAbs) exceeds the declared bound \(bound)")
+            }
+            var own = try encoder.encode(values)
+            for p in 0..<partyCount where p != owner {
+                own.withUnsafeMutableBufferPointer { o in
+                    var g = pairwise[p]
+                    var block = [UInt64](repeating: 0, count: Swift.min(count, 4096))
+                    var start = 0
+                    while start < count {
+                        let n = Swift.min(block.count, count - start)
+                        block.withUnsafeMutableBufferPointer { b in
+                            g.fill(UnsafeMutableBufferPointer(rebasing: b[0..<n]))
+                            for i in 0..<n { o[start + i] &-= b[i] }
+                        }
+                        start += n
+                    }
+                    pairwise[p] = g
+                }
+            }
+            return SecretTensor(shape: shape, share: own, bound: bound)
         }
         if index == owner {
             guard let values, values.count == count else {
@@ -33,8 +73,7 @@ extension Party {
                 }
                 publicBound = bound
             } else {
-                publicBound = maxAbs == 0 ? encoder.resolution : Swift.max(
-                    encoder.resolution, Double(sign: .plus, exponent: maxAbs.exponent + 1, significand: 1))
+                publicBound = self.publicBound(of: values)
             }
             var own = encoded
             for p in 0..<partyCount where p != owner {
@@ -55,6 +94,16 @@ extension Party {
             }
             return SecretTensor(shape: shape, share: message, bound: publicBound)
         }
+    }
+
+    /// The public bound `share` gives values when none is declared: the smallest power of two
+    /// `≥ max |x_i|` (at least the resolution), which reveals that power of two and nothing more.
+    /// An owner may announce it before sharing, so that the sharing itself sends nothing.
+    public func publicBound(of values: [Double]) -> Double {
+        var maxAbs = 0.0
+        for v in values { maxAbs = Swift.max(maxAbs, abs(v)) }
+        return maxAbs == 0 ? encoder.resolution : Swift.max(
+            encoder.resolution, Double(sign: .plus, exponent: maxAbs.exponent + 1, significand: 1))
     }
 
     /// A public tensor as a (trivially) shared secret: party 0 holds the encoding, others zero.
@@ -93,12 +142,24 @@ extension Party {
     /// a party.
     /// - Cost: 1 round at a receiver (none elsewhere); `|receivers \ {self}|·8·count` bytes.
     public func reveal(_ x: SecretTensor, to receivers: Set<Int>) throws(SecretSharingError) -> [Double]? {
+        guard let sum = try open(x.share, to: receivers) else { return nil }
+        let values = encoder.decode(sum)
+        let slack = x.bound + 4 * encoder.resolution
+        for v in values where abs(v) > slack {
+            throw .boundViolated(operation: "reveal", value: v, bound: x.bound)
+        }
+        return values
+    }
+
+    /// The sum of every party's `share`, at the parties in `receivers` only (nil elsewhere).
+    /// - Cost: 1 round at a receiver (none elsewhere); `|receivers \ {self}|·8·count` bytes.
+    func open(_ share: [UInt64], to receivers: Set<Int>) throws(SecretSharingError) -> [UInt64]? {
         for r in receivers where !(0..<partyCount).contains(r) {
             throw .invalidArgument("output receiver \(r) is not a party of \(partyCount)")
         }
-        for r in receivers.sorted() where r != index { try channel.send(x.share, to: r) }
+        for r in receivers.sorted() where r != index { try channel.send(share, to: r) }
         guard receivers.contains(index) else { return nil }
-        var sum = x.share
+        var sum = share
         for p in 0..<partyCount where p != index {
             let message = try channel.receive(from: p)
             guard message.count == sum.count else {
@@ -106,12 +167,7 @@ extension Party {
             }
             Ring.addInPlace(&sum, message)
         }
-        let values = encoder.decode(sum)
-        let slack = x.bound + 4 * encoder.resolution
-        for v in values where abs(v) > slack {
-            throw .boundViolated(operation: "reveal", value: v, bound: x.bound)
-        }
-        return values
+        return sum
     }
 
     /// Opens secret bits to every party.

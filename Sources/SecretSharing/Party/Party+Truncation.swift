@@ -64,22 +64,34 @@ extension Party {
 
     /// The dealer-assisted truncation of `z` with the given pairs.
     private func truncate(_ z: consuming [UInt64], shift d: Int, pairs: TruncationPairs) throws(SecretSharingError) -> [UInt64] {
-        let shift = UInt64(d)
+        let masked = truncationMask(z, pairs: pairs)
+        let c = try channel.openAdditive(masked)
+        defer {
+            channel.recycle(masked)
+            channel.recycle(c)
+            provider.recycle([pairs.r, pairs.rHigh, pairs.wrap])
+        }
+        return finishTruncation(opened: c, shift: d, pairs: pairs)
+    }
+
+    /// The first half of a dealer-assisted truncation: the words every party opens,
+    /// `z + r` (and `2^62` at party 0). See `truncate(_:shift:)`.
+    func truncationMask(_ z: [UInt64], pairs: TruncationPairs) -> [UInt64] {
         var masked = Ring.add(z, pairs.r)
         if index == 0 {
             masked.withUnsafeMutableBufferPointer { p in
                 for i in 0..<p.count { p[i] &+= UInt64(1) << 62 }
             }
         }
-        let c = try channel.openAdditive(masked)
+        return masked
+    }
+
+    /// The second half: this party's share of the truncated value from the opened `c`.
+    func finishTruncation(opened c: [UInt64], shift d: Int, pairs: TruncationPairs) -> [UInt64] {
+        let shift = UInt64(d)
         let offset = UInt64(1) << (62 - shift)
         let isFirst = index == 0
-        defer {
-            channel.recycle(masked)
-            channel.recycle(c)
-            provider.recycle([pairs.r, pairs.rHigh, pairs.wrap])
-        }
-        return [UInt64](unsafeUninitializedCapacity: z.count) { out, n in
+        return [UInt64](unsafeUninitializedCapacity: c.count) { out, n in
             c.withUnsafeBufferPointer { pc in
                 pairs.rHigh.withUnsafeBufferPointer { ph in
                     pairs.wrap.withUnsafeBufferPointer { pw in
@@ -94,7 +106,7 @@ extension Party {
                     }
                 }
             }
-            n = z.count
+            n = c.count
         }
     }
 }

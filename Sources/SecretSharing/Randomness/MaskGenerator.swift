@@ -73,6 +73,16 @@ public struct MaskGenerator: RandomNumberGenerator, Sendable {
     /// A generator with the given key (a key drawn by `drawKey` from a secure generator).
     init(key: SIMD8<UInt32>) { self.key = key }
 
+    /// A generator keyed by four words drawn from a secure generator (a pairwise key).
+    init(keyWords w: [UInt64]) {
+        var k = SIMD8<UInt32>()
+        for i in 0..<4 {
+            k[2 * i] = UInt32(truncatingIfNeeded: w[i])
+            k[2 * i + 1] = UInt32(truncatingIfNeeded: w[i] >> 32)
+        }
+        self.key = k
+    }
+
     /// A fresh 256-bit key drawn from `generator` (for a party's seed-compressed shares).
     static func drawKey(from generator: inout MaskGenerator) -> SIMD8<UInt32> {
         var k = SIMD8<UInt32>()
