@@ -103,6 +103,7 @@ let package = Package(
             dependencies: ["AttackMetrics", "ModelAccess", "Tensors", "LabRandom"]),
         .target(
             name: "Evasion", dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
+        .target(name: "ModelExtraction", dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
         .target(
             name: "Poisoning", dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
         .target(
@@ -153,7 +154,7 @@ let package = Package(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets",
                            "ExperimentSpecs", "ExperimentStore", "ExperimentRunning", "ExperimentKinds", "ExperimentReports",
-                           "BigIntegerModule", "Paillier", "AttackMetrics", "DriftDetection", "ModelAccess", "MembershipInference",
+                           "BigIntegerModule", "Paillier", "AttackMetrics", "DriftDetection", "ModelAccess", "ModelExtraction", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
                            "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork", "FederatedNetwork"]),
         .executableTarget(
@@ -171,6 +172,7 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["NetworkTestSupport", "Transport"]),
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "DriftDetectionTests", dependencies: ["DriftDetection", "LabRandom"]),
+        .testTarget(name: "ModelExtractionTests", dependencies: ["ModelExtraction", "ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"]),
         .testTarget(name: "ModelAccessTests", dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
         .testTarget(
             name: "ThreatTrainingTests",

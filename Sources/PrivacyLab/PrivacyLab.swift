@@ -17,6 +17,7 @@
 @_exported import LabRandom
 @_exported import MembershipInference
 @_exported import ModelAccess
+@_exported import ModelExtraction
 @_exported import ModelImport
 @_exported import ModelInversion
 @_exported import MPCNetwork
