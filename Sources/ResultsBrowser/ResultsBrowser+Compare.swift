@@ -9,7 +9,8 @@ extension ResultsBrowser {
     enum Plot: String {
         /// The trials' ROC curves overlaid, log-log.
         case roc
-        /// A metric against a parameter (any spec key), one line per run.
+        /// A metric against a parameter (any spec key), one line per run (one line in all when
+        /// each run gives one trial).
         case metric
     }
 
@@ -87,6 +88,8 @@ extension ResultsBrowser {
                 let name = "\(item.run.name) (\(item.run.id))"
                 if let i = byRun.firstIndex(where: { $0.0 == name }) { byRun[i].1.append((x, y)) } else { byRun.append((name, [(x, y)])) }
             }
+            // One trial per run: one line through all of them (a line per run would be a dot each).
+            if byRun.count > 1 && byRun.allSatisfy({ $0.1.count == 1 }) { byRun = [(metric, byRun.flatMap(\.1))] }
             for (name, points) in byRun {
                 let sorted = points.sorted { $0.0 < $1.0 }
                 lines.append(Series(name: name, x: sorted.map(\.0), y: sorted.map(\.1), xLabel: parameter, yLabel: metric))

@@ -13,7 +13,7 @@ import Foundation
 /// | `/` | runs and their trials, filtered by `kind`, `name`, `run`, `param` and `metric` conditions (`TrialFilter`), with the metric `columns` asked for |
 /// | `/trial?run=ID&index=N` | one trial: its run and spec, parameters, metrics with bootstrap intervals, figures and artifacts |
 /// | `/compare?t=ID/N&t=…&plot=roc` | the selected trials' ROC curves overlaid (log-log), and their metrics side by side |
-/// | `/compare?t=…&plot=metric&metric=M&parameter=P` | a metric against a parameter, one line per run |
+/// | `/compare?t=…&plot=metric&metric=M&parameter=P` | a metric against a parameter, a line per run (one line when each run gives one trial) |
 ///
 /// `respond` is a pure function of the request and the store, so every page and every refusal is
 /// tested without a socket; `ResultsServer` puts it behind HTTP. The browser serves no files:

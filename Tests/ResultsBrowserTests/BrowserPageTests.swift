@@ -123,7 +123,9 @@ struct BrowserPageTests {
         let page = browser.get("/compare?t=\(ids[0])/0&t=\(ids[1])/0&plot=metric&metric=lira.auc&parameter=model.epochs")
         #expect(page.status == 200)
         #expect(page.text.contains("lira.auc against model.epochs"))
+        // One trial per run: one line through both points, at epochs 30 and 10.
         #expect(occurrences(of: "<circle", in: page.text) == 2)
+        #expect(occurrences(of: "<polyline", in: page.text) == 1)
         #expect(!page.text.contains("id=\"skipped\""))
         // A key no trial has plots nothing and says so.
         let none = browser.get("/compare?t=\(ids[0])/0&plot=metric&metric=lira.auc&parameter=no.such.key")
