@@ -52,12 +52,17 @@ extension ResultsBrowser {
         }
         let resolver = ParameterResolver()
         var rows: [BrowsedTrial] = []
-        for run in runs {
+        var truncated = false
+        scan: for run in runs {
             let trials = try read { () throws(StoreError) in try store.trials(runID: run.id) }
             for trial in trials {
                 let item = BrowsedTrial(run: run, trial: trial)
                 guard query.parameterFilters.allSatisfy({ $0.accepts(resolver.value($0.key, of: item)) }),
                       query.metricFilters.allSatisfy({ f in f.accepts(item.metric(f.key).map { "\($0)" }) }) else { continue }
+                guard rows.count < Self.maximumRows else {
+                    truncated = true
+                    break scan
+                }
                 rows.append(item)
             }
         }
@@ -85,6 +90,9 @@ extension ResultsBrowser {
         var body = "<h1>Runs and trials</h1>\n"
         body += "<p class=\"muted\" id=\"summary\">\(rows.count) trial\(rows.count == 1 ? "" : "s") of \(runs.count) run\(runs.count == 1 ? "" : "s")"
         body += " (store <code>\(html(store.url.lastPathComponent))</code>, read-only)\(filterSummary(query))</p>\n"
+        if truncated {
+            body += "<p class=\"error\" id=\"truncated\">Only the first \(Self.maximumRows) matching trials are shown: narrow the filters.</p>\n"
+        }
         if mode.isServed {
             body += filterForm(query, kinds: kinds)
             body += "<div class=\"actions\">\(exportLinks(request))</div>\n"

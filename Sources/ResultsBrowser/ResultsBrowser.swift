@@ -24,6 +24,8 @@ public struct ResultsBrowser: Sendable {
 
     /// The most runs a listing reads (`limit` may ask for fewer or more, up to this).
     public static let maximumRuns = 5000
+    /// The most trial rows a listing shows (the page says when it stops there).
+    public static let maximumRows = 5000
     /// The most trials a comparison takes.
     public static let maximumCompared = 64
     /// The metric columns a listing shows when none are asked for.
