@@ -24,6 +24,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        // The HTTP server of `privacy-lab ui` (ResultsBrowser). No traits: the lab needs neither
+        // swift-configuration nor full Foundation in it, and a smaller build keeps CI short.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
     ],
     targets: [
         // MARK: Layer 0 — C libraries, reached only from layer 1 with `internal import`.
@@ -144,19 +149,27 @@ let package = Package(
             ]),
         .target(name: "ExperimentReports", dependencies: ["ExperimentRunning", "ExperimentSpecs", "ExperimentStore", "Codecs"]),
 
+        // MARK: Layer 10 — the results browser: stored runs and trials as local web pages
+        // (`privacy-lab ui`), drawn with the reports' figures, served by Hummingbird.
+        .target(
+            name: "ResultsBrowser",
+            dependencies: ["ExperimentReports", "ExperimentStore", "ExperimentSpecs", "Codecs",
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Logging", package: "swift-log")]),
+
         // The fingerprint of the sources every result is keyed by (see Plugins/CodeFingerprint).
         .executableTarget(name: "privacy-lab-fingerprint", path: "Plugins/CodeFingerprintTool"),
         .plugin(name: "CodeFingerprint", capability: .buildTool(), dependencies: ["privacy-lab-fingerprint"],
                 path: "Plugins/CodeFingerprint"),
 
-        // MARK: Layers 10 and 11 — the umbrella and the command-line tool.
+        // MARK: Layers 11 and 12 — the umbrella and the command-line tool.
         .target(
             name: "PrivacyLab",
             dependencies: ["LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets",
                            "ExperimentSpecs", "ExperimentStore", "ExperimentRunning", "ExperimentKinds", "ExperimentReports",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "DriftDetection", "ModelAccess", "ModelExtraction", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
-                           "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork", "FederatedNetwork"]),
+                           "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork", "FederatedNetwork", "ResultsBrowser"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -194,6 +207,10 @@ let package = Package(
             name: "ExperimentReportsTests",
             dependencies: ["TestSupport", "ExperimentTestSupport", "ExperimentReports", "ExperimentRunning", "ExperimentSpecs", "ExperimentStore",
                            "ExperimentKinds", "Codecs"]),
+        .testTarget(
+            name: "ResultsBrowserTests",
+            dependencies: ["TestSupport", "ExperimentTestSupport", "ResultsBrowser", "ExperimentReports", "ExperimentRunning",
+                           "ExperimentSpecs", "ExperimentStore", "ExperimentKinds", "Codecs"]),
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["TestSupport", "NeuralNetworks", "Tensors", "LabRandom", "Datasets"],
             resources: [.copy("Fixtures")]),

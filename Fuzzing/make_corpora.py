@@ -212,9 +212,19 @@ def notebook_seeds():
           "| metric | value |\n<!-- privacy-lab:end -->\n\n```privacy-lab\nversion: 1\nname: b\nkind: train\n```\n")
 
 
+# -- results browser requests -------------------------------------------------------------------
+
+def http_seeds():
+    write("fuzz-http", "listing", "GET\n/?kind=membership-inference&name=quick&param=model.epochs%3E%3D10%3B+seed%3D8&metric=lira.auc%3E0.6&columns=*.auc")
+    write("fuzz-http", "trial", "GET\n/trial?run=r-20261207-1&index=0&format=csv")
+    write("fuzz-http", "compare", "HEAD\n/compare?t=r-1/0&t=r-2/3&plot=metric&metric=lira.auc&parameter=seed&logx=1")
+    write("fuzz-http", "hostile", "GET\n/%2e%2e/%zz/..%2f?%C3=%ff&format=html")
+    write("fuzz-http", "method", "POST\n/")
+
+
 if __name__ == "__main__":
     shutil.rmtree(CORPUS, ignore_errors=True)
-    for make in [specs, idx_seeds, pgm_seeds, csv_seeds, npy_seeds, safetensors_seeds, phe_seeds, notebook_seeds]:
+    for make in [specs, idx_seeds, pgm_seeds, csv_seeds, npy_seeds, safetensors_seeds, phe_seeds, notebook_seeds, http_seeds]:
         make()
     for folder in sorted(CORPUS.iterdir()):
         files = list(folder.iterdir())

@@ -12,7 +12,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The targets that may import each third-party module (docs/ARCHITECTURE.md, rule 3).
 THIRD_PARTY = {"ArgumentParser": {"privacy-lab"}, "Yams": {"ExperimentSpecs", "MPCNetwork"}, "GRDB": {"ExperimentStore"},
                "Crypto": {"Codecs", "Federated", "Transport"},
-               "NIOCore": {"Transport"}, "NIOPosix": {"Transport"}, "NIOSSL": {"Transport"}, "NIOTLS": {"Transport"}, "X509": {"Transport"}}
+               "NIOCore": {"Transport"}, "NIOPosix": {"Transport"}, "NIOSSL": {"Transport"}, "NIOTLS": {"Transport"}, "X509": {"Transport"},
+               "Hummingbird": {"ResultsBrowser"}, "HTTPTypes": {"ResultsBrowser"}, "Logging": {"ResultsBrowser"}}
 SYSTEM = {"Foundation", "FoundationEssentials", "Glibc", "Darwin", "Musl", "Dispatch", "Synchronization", "Testing", "XCTest"}
 IMPORT = re.compile(r"^\s*(?:@_exported\s+|@testable\s+|@preconcurrency\s+)*(?:(?:public|internal|package|private|fileprivate)\s+)?import\s+(?:(?:struct|class|enum|func|protocol|typealias|var|let)\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.M)
 

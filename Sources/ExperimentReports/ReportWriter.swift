@@ -72,36 +72,14 @@ public enum ReportWriter {
         var names: [String] = []
         for outcome in outcomes { for s in outcome.series where !names.contains(s.name) { names.append(s.name) } }
         for name in names {
-            var lines: [Series] = []
-            for (trial, outcome) in zip(trials, outcomes) {
-                for s in outcome.series where s.name == name && !s.x.isEmpty {
-                    var labelled = s
-                    let p = ResultRendering.parameterValues(trial)
-                    let trialLabel = p.isEmpty ? (trials.count == 1 ? nil : "trial \(trial.index)") : p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: " ")
-                    labelled.name = [s.label, trialLabel].compactMap { $0 }.joined(separator: " ")
-                    if labelled.name.isEmpty { labelled.name = name }
-                    // ROC legends carry the curve's AUC and TPR at 0.1% FPR.
-                    if s.logX && s.logY, let part = s.label,
-                       let auc = trial.metrics.first(where: { $0.name == "\(part).auc" })?.value,
-                       let tpr = trial.metrics.first(where: { $0.name == "\(part).tpr@0.001" })?.value {
-                        labelled.name += " (AUC \(String(format: "%.3f", auc)), TPR@0.1% \(ResultRendering.format(tpr)))"
-                    }
-                    lines.append(labelled)
-                }
+            let curves = zip(trials, outcomes).map { trial, outcome in
+                let p = ResultRendering.parameterValues(trial)
+                let label = p.isEmpty ? (trials.count == 1 ? nil : "trial \(trial.index)") : p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: " ")
+                return OverlaidTrial(trial: trial, outcome: outcome, label: label)
             }
-            guard let first = lines.first else { continue }
+            guard let svg = overlayFigure(name: name, title: "\(run.name): \(name)", subtitle: runSubtitle, trials: curves) else { continue }
             let file = "\(figurePrefix)-\(slug(name)).svg"
-            let isROC = first.logX && first.logY
-            let title = "\(run.name): \(name)", subtitle = runSubtitle
-            if name.hasSuffix("robustness_curve") {
-                figures.append((file, Figures.robustnessCurve(title: title, subtitle: subtitle, series: lines, xLabel: first.xLabel)))
-            } else {
-                // The FPR resolution floor: below 1/(non-members) the ROC has no points.
-                let nonMembers = trials.compactMap { t in t.metrics.first { $0.name.hasSuffix(".non_members") }?.value }.max()
-                let marker = isROC ? nonMembers.flatMap { $0 >= 1 ? Figures.Marker(x: 1 / $0, label: "FPR floor 1/\(Int($0))") : nil } : nil
-                figures.append((file, Figures.linePlot(title: title, subtitle: subtitle, series: lines, xLabel: first.xLabel, yLabel: first.yLabel,
-                                                       logX: first.logX, logY: first.logY, diagonal: isROC, marker: marker)))
-            }
+            figures.append((file, svg))
             md += "![\(name)](\(file))\n\n"
         }
         // Each metric against a single swept numeric parameter.
@@ -156,6 +134,56 @@ public enum ReportWriter {
             }
         }
         return (md, figures)
+    }
+
+    /// A trial whose curves a figure overlays, and the label its curves carry in the legend
+    /// (`nil`: the curve's own label alone).
+    public struct OverlaidTrial: Sendable {
+        public var trial: TrialRecord
+        public var outcome: TrialOutcome
+        public var label: String?
+        public init(trial: TrialRecord, outcome: TrialOutcome, label: String?) {
+            self.trial = trial
+            self.outcome = outcome
+            self.label = label
+        }
+    }
+
+    /// The figure (SVG) of the curves named `name` (`membership.roc`, `target.loss_curve`) that
+    /// the trials stored, overlaid on shared axes; `nil` when none of them stored such a curve.
+    ///
+    /// Each curve's legend is its own label followed by its trial's; a ROC curve (log-log) also
+    /// shows its AUC and TPR at 0.1% FPR and the FPR floor 1/(non-members) below which it has no
+    /// points, with the diagonal of a random guess. Robustness curves get a fixed [0, 1] axis.
+    /// Reports (one run's trials) and the results browser (trials of several runs) draw their
+    /// overlays with it.
+    public static func overlayFigure(name: String, title: String, subtitle: String?, trials: [OverlaidTrial]) -> String? {
+        var lines: [Series] = []
+        for entry in trials {
+            let trial = entry.trial
+            for s in entry.outcome.series where s.name == name && !s.x.isEmpty {
+                var labelled = s
+                labelled.name = [s.label, entry.label].compactMap { $0 }.joined(separator: " ")
+                if labelled.name.isEmpty { labelled.name = name }
+                // ROC legends carry the curve's AUC and TPR at 0.1% FPR.
+                if s.logX && s.logY, let part = s.label,
+                   let auc = trial.metrics.first(where: { $0.name == "\(part).auc" })?.value,
+                   let tpr = trial.metrics.first(where: { $0.name == "\(part).tpr@0.001" })?.value {
+                    labelled.name += " (AUC \(String(format: "%.3f", auc)), TPR@0.1% \(ResultRendering.format(tpr)))"
+                }
+                lines.append(labelled)
+            }
+        }
+        guard let first = lines.first else { return nil }
+        let isROC = first.logX && first.logY
+        if name.hasSuffix("robustness_curve") {
+            return Figures.robustnessCurve(title: title, subtitle: subtitle, series: lines, xLabel: first.xLabel)
+        }
+        // The FPR resolution floor: below 1/(non-members) the ROC has no points.
+        let nonMembers = trials.compactMap { t in t.trial.metrics.first { $0.name.hasSuffix(".non_members") }?.value }.max()
+        let marker = isROC ? nonMembers.flatMap { $0 >= 1 ? Figures.Marker(x: 1 / $0, label: "FPR floor 1/\(Int($0))") : nil } : nil
+        return Figures.linePlot(title: title, subtitle: subtitle, series: lines, xLabel: first.xLabel, yLabel: first.yLabel,
+                                logX: first.logX, logY: first.logY, diagonal: isROC, marker: marker)
     }
 
     /// The image grids the trials stored (artifacts whose role is `image-grid/<name>/<columns>`,

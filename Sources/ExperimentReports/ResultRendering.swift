@@ -50,7 +50,8 @@ public enum ResultRendering {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func csvField(_ s: String) -> String {
+    /// A CSV field: quoted (inner quotes doubled) when it holds a comma, a quote or a newline.
+    public static func csvField(_ s: String) -> String {
         s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
@@ -152,14 +153,14 @@ public enum ResultRendering {
         return out.joined(separator: "\n") + "\n"
     }
 
-    static func orderedParameterNames(_ trials: [TrialRecord]) -> [String] {
+    public static func orderedParameterNames(_ trials: [TrialRecord]) -> [String] {
         var names: [String] = []
         for trial in trials { for key in parameterValues(trial).keys.sorted() where !names.contains(key) { names.append(key) } }
         return names
     }
 
     /// The swept parameters of a trial as display text.
-    static func parameterValues(_ trial: TrialRecord) -> [String: String] {
+    public static func parameterValues(_ trial: TrialRecord) -> [String: String] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(trial.parameters.utf8)) as? [String: Any] else { return [:] }
         var result: [String: String] = [:]
         for (key, value) in object {

@@ -77,21 +77,35 @@ public actor ArtifactCache {
 
 
     /// The bytes of the stored artifact `key`, or `nil` when it is unknown, missing, not a
-    /// regular file, or no longer has the size and SHA-256 recorded when it was written.
+    /// regular file, outside the store's artifacts folder, or no longer has the size and SHA-256
+    /// recorded when it was written.
     ///
-    /// Every reader of artifacts (the cache, reports, notebooks) goes through this check, so a
-    /// file changed on disk is never parsed: its size is checked before it is read (a sparse
-    /// 20 GB file is not loaded) and its digest before it is used.
+    /// Every reader of artifacts (the cache, reports, notebooks, the results browser) goes
+    /// through this check, so a file changed on disk is never parsed: its size is checked before
+    /// it is read (a sparse 20 GB file is not loaded) and its digest before it is used. A
+    /// recorded path that leaves the artifacts folder (`../`, an absolute path, a symbolic link
+    /// to elsewhere) is never read: a store copied from someone else cannot point its readers at
+    /// the reader's own files.
     public static func verifiedData(key: String, store: ResultStore) throws -> Data? {
         let row = try store.access { db in
             try Row.fetchOne(db, sql: "SELECT path, byte_count, sha256 FROM artifacts WHERE key = ?", arguments: [key])
         }
         guard let row, let path = row["path"] as String?, let byteCount = row["byte_count"] as Int?,
               let digest = row["sha256"] as String?, byteCount >= 0 else { return nil }
-        let url = store.artifactsDirectory.appendingPathComponent(path)
+        guard let url = confinedURL(path, in: store.artifactsDirectory) else { return nil }
         guard let bytes = try? InputFile.read(url, maximumBytes: byteCount), bytes.count == byteCount,
               SHA256.hash(bytes).hex == digest else { return nil }
         return Data(bytes)
+    }
+
+    /// The file at `relative` inside `folder`, with symbolic links resolved, or `nil` when it
+    /// lies outside the folder (after resolving the folder's own links too).
+    static func confinedURL(_ relative: String, in folder: URL) -> URL? {
+        guard !relative.isEmpty, !relative.hasPrefix("/"), !relative.contains("\0") else { return nil }
+        let root = folder.resolvingSymlinksInPath().standardizedFileURL.path
+        let resolved = folder.appendingPathComponent(relative).resolvingSymlinksInPath().standardizedFileURL
+        guard resolved.path.hasPrefix(root.hasSuffix("/") ? root : root + "/") else { return nil }
+        return resolved
     }
 
     private func save(_ data: Data, key: String, kind: String, fileExtension: String) throws {

@@ -217,6 +217,27 @@ extension ResultStore {
     }
 }
 
+/// What the store records of an artifact (its file is `path` inside the artifacts folder).
+public struct ArtifactRecord: Sendable, Equatable {
+    public var key: String
+    public var kind: String
+    public var byteCount: Int
+    public var sha256: String
+    public var createdAt: Date
+}
+
+extension ResultStore {
+    /// The record of the artifact `key`, or `nil` when the store has none.
+    public func artifactRecord(key: String) throws(StoreError) -> ArtifactRecord? {
+        try access { db in
+            try Row.fetchOne(db, sql: "SELECT key, kind, byte_count, sha256, created_at FROM artifacts WHERE key = ?", arguments: [key]).map {
+                ArtifactRecord(key: $0["key"], kind: $0["kind"], byteCount: $0["byte_count"], sha256: $0["sha256"],
+                               createdAt: Date(timeIntervalSince1970: $0["created_at"]))
+            }
+        }
+    }
+}
+
 extension ResultStore {
     /// The runs with `running` replaced by `crashed` where the worker running them is dead or
     /// unknown: what a reader sees of a crash before a writer records it (`reapDeadWorkers`).

@@ -228,6 +228,15 @@ extension ResultStore {
         try write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [identifier]) }
     }
 
+    /// Records an artifact row as a store written elsewhere might hold it, `path` relative to the
+    /// artifacts folder and not checked (tests of readers that must stay inside that folder).
+    public func recordArtifactForTesting(key: String, kind: String, path: String, byteCount: Int, sha256: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO artifacts (key, kind, path, byte_count, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [key, kind, path, byteCount, sha256, Date().timeIntervalSince1970])
+        }
+    }
+
     /// Registers a worker as another process would (tests of liveness).
     public func insertWorkerForTesting(id: String, host: String? = nil, pid: Int32, heartbeat: Date) throws(StoreError) {
         try write { db in

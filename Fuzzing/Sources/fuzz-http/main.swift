@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzHTTP (see FuzzHTTP.swift).
+import FuzzSupport
+
+runFuzzer(fuzzHTTP)
