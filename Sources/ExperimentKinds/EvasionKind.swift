@@ -42,6 +42,11 @@ import ThreatTraining
 /// the image; it adds `square.median_queries@ε` and `square.mean_queries@ε` (its loss is its own
 /// margin of probabilities, whatever `attack.losses` says).
 ///
+/// `hop_skip_jump` is HopSkipJump (L2), decision-based: it reads only predicted labels, runs
+/// `attack.steps` rounds within `attack.queries` queries per input, and one run serves every ε (an
+/// input counts as broken at ε when its closest adversarial input lies within ε); it adds
+/// `hop_skip_jump.median_distance`, `.median_queries` and `.mean_queries`.
+///
 /// `detector: {method: knn, k: 5, false_positive_rate: 0.05, reference: 1000}` judges the inputs
 /// with `DriftDetection`'s k-NN outlier score, its threshold set on `reference` training rows:
 /// `detector.clean_flagged` on the clean inputs and `<attack>.detected@ε` on each budget's
@@ -57,7 +62,10 @@ public enum EvasionKind: ExperimentKind {
     public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles + (p.model.imported?.inputFiles ?? []) }
     public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
-    public enum MethodName: String, SpecEnum { case fgsm, pgd, square }
+    public enum MethodName: String, SpecEnum {
+        case fgsm, pgd, square
+        case hopSkipJump = "hop_skip_jump"
+    }
     public enum NormName: String, SpecEnum { case linf, l2 }
     public enum LossName: String, SpecEnum {
         case crossEntropy = "cross-entropy"
@@ -169,6 +177,7 @@ extension EvasionKind.AttackSpec {
             queries: try r.optional("queries", default: 1000, in: 1...1_000_000),
             squareFraction: try r.optional("square_fraction", default: 0.05, in: 0.0001...1))
         if methods.contains(.square) && spec.norm != .linf { throw r.error("norm", "the Square Attack here is the L∞ one; use norm: linf") }
+        if methods.contains(.hopSkipJump) && spec.norm != .l2 { throw r.error("norm", "HopSkipJump here is the L2 one; use norm: l2") }
         try r.finish()
         return spec
     }
@@ -280,6 +289,33 @@ extension EvasionKind {
                         metrics.append(Metric(part: part, "median_queries@\(p.attack.epsilons[index])", queries[queries.count / 2]))
                         metrics.append(Metric(part: part, "mean_queries@\(p.attack.epsilons[index])", queries.reduce(0, +) / Double(queries.count)))
                     }
+                    curve = RobustnessCurve(results: results)
+                case .hopSkipJump:
+                    // Decision-based: one run per input finds its closest adversarial input from labels
+                    // alone; a budget ε counts the inputs it brought within ε (L2).
+                    let attack = HopSkipJump(iterations: p.attack.steps, maximumQueries: p.attack.queries, domain: domain)
+                    let run = attack.run(x, labels: y, goal: goal, model: model, random: random)
+                    let clean = model.predictedLabels(for: x)
+                    let cleanCorrect = (0..<y.count).map { clean[$0] == y[$0] }
+                    var results: [RobustnessResult] = []
+                    for (index, epsilon) in epsilons.enumerated() {
+                        let within = run.distances.map { $0 <= epsilon }
+                        let chosen = Tensor(shape: x.shape, scalars: (0..<y.count).flatMap { i -> ArraySlice<Float> in
+                            let d = x.scalarCount / y.count
+                            return within[i] ? run.adversarial.scalars[i * d..<(i + 1) * d] : x.scalars[i * d..<(i + 1) * d]
+                        })
+                        observe?(index, chosen)
+                        let predicted = model.predictedLabels(for: chosen)
+                        let adversarialCorrect = (0..<y.count).map { predicted[$0] == y[$0] }
+                        let success = (0..<y.count).map { i in goal.target(i).map { predicted[i] == $0 } ?? !(cleanCorrect[i] && adversarialCorrect[i]) }
+                        results.append(RobustnessResult(norm: .l2, epsilon: epsilon, cleanCorrect: cleanCorrect, adversarialCorrect: adversarialCorrect,
+                                                        success: success, perturbationNorms: PerturbationNorm.l2.perExample(withoutGradients { chosen - x })))
+                    }
+                    let found = run.distances.filter { $0.isFinite && $0 > 0 }.sorted()
+                    metrics.append(Metric(part: part, "median_distance", found.isEmpty ? .infinity : Double(found[found.count / 2])))
+                    let queries = run.queries.map(Double.init).sorted()
+                    metrics.append(Metric(part: part, "median_queries", queries[queries.count / 2]))
+                    metrics.append(Metric(part: part, "mean_queries", queries.reduce(0, +) / Double(queries.count)))
                     curve = RobustnessCurve(results: results)
                 case .pgd:
                     let pgd = ProjectedGradientDescent(norm: norm(p.attack.norm), epsilon: 0, stepSize: Float(p.attack.stepSize),

@@ -112,6 +112,22 @@ struct EvasionKindTests {
         #expect { _ = try runner.plan(specText: l2, file: "e.yaml", overrides: []) } throws: { "\($0)".contains("attack.norm: the Square Attack here is the L∞ one") }
     }
 
+    @Test("HopSkipJump from labels alone: robust accuracy falls as ε grows, with its distances and queries")
+    func hopSkipJump() async throws {
+        let w = try Workspace()
+        let spec = Self.evasion.replacingOccurrences(of: "methods: [fgsm, pgd], epsilons: [0, 0.05, 0.15], steps: 8, step_size: 0.02, losses: [cross-entropy, margin]",
+                                                     with: "methods: [hop_skip_jump], norm: l2, epsilons: [0, 1, 3, 100], steps: 6, queries: 1500, examples: 20")
+        let summary = try await runner.run(specURL: try w.write("h.yaml", spec), options: w.options(jobs: 1))
+        let m = Dictionary(uniqueKeysWithValues: summary.trials[0].metrics.map { ($0.name, $0.value) })
+        let clean = try #require(m["target.clean_accuracy"])
+        #expect(m["hop_skip_jump.robust_accuracy@0.0"] == clean)
+        let curve = [1.0, 3.0, 100.0].map { m["hop_skip_jump.robust_accuracy@\($0)"]! }
+        #expect(curve[0] >= curve[1] && curve[1] >= curve[2] && curve[2] < clean - 0.5)
+        #expect(m["hop_skip_jump.median_distance"]! > 0 && m["hop_skip_jump.mean_queries"]! <= 1500)
+        let linf = spec.replacingOccurrences(of: "norm: l2", with: "norm: linf")
+        #expect { _ = try runner.plan(specText: linf, file: "e.yaml", overrides: []) } throws: { "\($0)".contains("attack.norm: HopSkipJump here is the L2 one") }
+    }
+
     @Test("a poisoning trial reports removal TPR/FPR per filter and accuracy recovered")
     func poisoningFilters() async throws {
         let w = try Workspace()
