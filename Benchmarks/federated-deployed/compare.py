@@ -343,14 +343,15 @@ def report(args, ours, masked, flower, loads, version, baseline=None):
         lines.append("")
     if ours and masked:
         sec = [s for s in masked["secagg_server_seconds"] if s is not None]
-        sent = [b for b in masked["secagg_client_bytes"] if b is not None]
+        # Per round: the bytes each client sent in the protocol (a list, one per client).
+        sent = [b for r in masked["secagg_client_bytes"] if r for b in (r if isinstance(r, list) else [r])]
         lines += [
             "Secure aggregation (PrivacyLab, pairwise masking, Bonawitz et al.'s four steps with the server as relay):",
             "",
             f"- overhead per round, end to end: {(masked['seconds'] - ours['seconds']) / rounds:.3f} s "
             f"({masked['seconds']:.1f} s against {ours['seconds']:.1f} s over {rounds} rounds)",
             f"- server time in the protocol per round (`secagg_server_seconds`, mean): {sum(sec) / max(1, len(sec)):.3f} s",
-            f"- bytes a client sends per round in the protocol (`secagg_client_bytes_sent`, mean): {sum(sent) / max(1, len(sent)):,.0f}",
+            f"- bytes a client sends per round in the protocol (`secagg_client_bytes_sent`, mean over clients and rounds): {sum(sent) / max(1, len(sent)):,.0f}",
             f"- same model either way: final accuracy {ours['final_accuracy']:.4f} plaintext, {masked['final_accuracy']:.4f} masked",
             "",
         ]
@@ -406,11 +407,11 @@ def main():
     flower = None if args.skip_flower else run_flower(args.flower_venv, work, args.clients, args.flower_rounds or args.rounds, sampler, log)
     loads.append(load_average())
     sampler.stopping.set()
+    with open(os.path.join(os.path.dirname(args.out), "results.json"), "w") as f:
+        json.dump({"ours": ours, "masked": masked, "flower": flower, "baseline": baseline, "loads": loads, "args": vars(args)}, f, indent=1)
     text = report(args, ours, masked, flower, loads, openblas_core(binary), baseline)
     with open(args.out, "w") as f:
         f.write(text)
-    with open(os.path.join(os.path.dirname(args.out), "results.json"), "w") as f:
-        json.dump({"ours": ours, "masked": masked, "flower": flower, "baseline": baseline, "loads": loads, "args": vars(args)}, f, indent=1)
     print(text)
     shutil.rmtree(work, ignore_errors=True)
 
