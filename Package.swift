@@ -232,7 +232,8 @@ let package = Package(
         .testTarget(name: "MPCNetworkTests", dependencies: ["NetworkTestSupport", "MPCNetwork", "Transport", "SecretSharing", "Datasets", "LabRandom", "Codecs"]),
         .testTarget(
             name: "FederatedNetworkTests",
-            dependencies: ["NetworkTestSupport", "FederatedNetwork", "Federated", "ExperimentKinds", "Transport", "LabRandom"]),
+            dependencies: ["NetworkTestSupport", "FederatedNetwork", "Federated", "ExperimentKinds", "ExperimentRunning", "Datasets", "Transport",
+                           "LabRandom"]),
         .testTarget(name: "SecretSharingTests", dependencies: ["SecretSharing", "Datasets", "LabRandom", "RingArithmetic"]),
         .testTarget(name: "RingArithmeticTests", dependencies: ["RingArithmetic", "LabRandom"]),
         .testTarget(

@@ -182,12 +182,33 @@ public enum IDXImageLoader {
 
     static func load(
         images: URL, labels: URL, classCount: Int = 10, classNames: [String]?,
-        pixelScaling: PixelScaling, reader: FileReader
+        pixelScaling: PixelScaling, reader: FileReader, rows: [Int]? = nil
     ) throws(DatasetError) -> LabeledData {
         let labelBytes = try reader.read(labels)
         let imageBytes = try reader.read(images)
         return try load(imageBytes: imageBytes, imagesFile: images.path, labelBytes: labelBytes, labelsFile: labels.path,
-                        classCount: classCount, classNames: classNames, pixelScaling: pixelScaling, reader: reader)
+                        classCount: classCount, classNames: classNames, pixelScaling: pixelScaling, reader: reader, rows: rows)
+    }
+
+    /// Every label of a label file (magic 2049), checked to lie in `0..<classCount`, without
+    /// reading any image.
+    static func labels(_ url: URL, classCount: Int, reader: FileReader) throws(DatasetError) -> [Int32] {
+        let bytes = try IDX.inflate(try reader.read(url), file: url.path, reader: reader, dimensionCount: 1, what: "labels")
+        let header = try IDX.parseHeader(bytes, file: url.path, dimensionCount: 1, what: "labels")
+        return try convertLabels(bytes, header: header, count: header.dimensions[0], file: url.path, classCount: classCount)
+    }
+
+    /// The header of a 3-D image file (n × rows × columns), read without inflating its pixels.
+    static func imageHeader(_ url: URL, reader: FileReader) throws(DatasetError) -> IDX.Header {
+        let raw = try reader.read(url)
+        guard Gzip.hasMagic(raw) else { return try IDX.parseHeader(raw, file: url.path, dimensionCount: 3, what: "pixels") }
+        let prefix: [UInt8]
+        do {
+            prefix = try raw.withUnsafeBytes { bytes throws(GzipError) in try Gzip.decompressedPrefix(bytes, count: 16) }
+        } catch {
+            throw DatasetError(.malformed, file: url.path, "gzip: \(error)")
+        }
+        return try IDX.parseHeaderFields(prefix, file: url.path, dimensionCount: 3)
     }
 
     /// Parses the bytes of an image file and its label file (raw or gzip, as `load(images:labels:)`
@@ -201,13 +222,15 @@ public enum IDXImageLoader {
                  classCount: classCount, classNames: classNames, pixelScaling: pixelScaling, reader: .plain)
     }
 
+    /// With `rows` (strictly increasing sample indices), only those samples, in that order: the
+    /// pixels of the others are inflated and dropped as they stream by, never stored.
     static func load(
         imageBytes: [UInt8], imagesFile: String, labelBytes rawLabels: [UInt8], labelsFile: String, classCount: Int,
-        classNames: [String]?, pixelScaling: PixelScaling, reader: FileReader
+        classNames: [String]?, pixelScaling: PixelScaling, reader: FileReader, rows selected: [Int]? = nil
     ) throws(DatasetError) -> LabeledData {
         let labelBytes = try IDX.inflate(rawLabels, file: labelsFile, reader: reader, dimensionCount: 1, what: "labels")
         let label = try IDX.parseHeader(labelBytes, file: labelsFile, dimensionCount: 1, what: "labels")
-        let (image, features) = try readPixels(imageBytes, file: imagesFile, reader: reader, pixelScaling: pixelScaling)
+        let (image, features) = try readPixels(imageBytes, file: imagesFile, reader: reader, pixelScaling: pixelScaling, rows: selected)
         let n = image.dimensions[0], rows = image.dimensions[1], columns = image.dimensions[2]
         guard label.dimensions[0] == n else {
             throw DatasetError(.mismatch, file: labelsFile,
@@ -216,12 +239,22 @@ public enum IDXImageLoader {
         guard rows > 0, columns > 0 else {
             throw DatasetError(.malformed, file: imagesFile, "expected positive image sizes, found \(rows)×\(columns)")
         }
-        // Labels: check range while converting.
+        var outLabels = try convertLabels(labelBytes, header: label, count: n, file: labelsFile, classCount: classCount)
+        if let selected { outLabels = selected.map { outLabels[$0] } }
+        return LabeledData(
+            unchecked: features, sampleShape: [1, rows, columns], labels: outLabels, classCount: classCount,
+            classNames: classNames, featureNames: nil)
+    }
+
+    /// The first `count` labels after the header as class indices, each checked to lie in
+    /// `0..<classCount`.
+    static func convertLabels(_ labelBytes: [UInt8], header: IDX.Header, count n: Int, file: String,
+                              classCount: Int) throws(DatasetError) -> [Int32] {
         var outLabels = [Int32](repeating: 0, count: n)
         var badIndex = -1
         labelBytes.withUnsafeBufferPointer { src in
             outLabels.withUnsafeMutableBufferPointer { dst in
-                let base = src.baseAddress! + label.offset
+                let base = src.baseAddress! + header.offset
                 for i in 0..<n {
                     let v = base[i]
                     if Int(v) >= classCount { badIndex = i; break }
@@ -230,12 +263,10 @@ public enum IDXImageLoader {
             }
         }
         if badIndex >= 0 {
-            throw DatasetError(.malformed, file: labelsFile, location: "byte offset \(label.offset + badIndex)",
-                               "expected a label in 0..<\(classCount) for sample \(badIndex), found \(labelBytes[label.offset + badIndex])")
+            throw DatasetError(.malformed, file: file, location: "byte offset \(header.offset + badIndex)",
+                               "expected a label in 0..<\(classCount) for sample \(badIndex), found \(labelBytes[header.offset + badIndex])")
         }
-        return LabeledData(
-            unchecked: features, sampleShape: [1, rows, columns], labels: outLabels, classCount: classCount,
-            classNames: classNames, featureNames: nil)
+        return outLabels
     }
 
     /// Reads a 3-D image file's header and its pixels as floats.
@@ -243,13 +274,26 @@ public enum IDXImageLoader {
     /// A gzip file is inflated in pieces of 256 KiB that are converted to floats as they come,
     /// so the decompressed bytes are never held whole (one large allocation, the floats, instead
     /// of two). A raw file is read and converted.
+    ///
+    /// With `rows` (strictly increasing sample indices below the file's count), only the pixels
+    /// of those samples are kept, in that order; the rest stream by.
     static func readPixels(
-        _ raw: [UInt8], file: String, reader: FileReader, pixelScaling: PixelScaling
+        _ raw: [UInt8], file: String, reader: FileReader, pixelScaling: PixelScaling, rows: [Int]? = nil
     ) throws(DatasetError) -> (IDX.Header, [Float]) {
         let divisor: Float = pixelScaling == .unitInterval ? 255 : 1
         guard Gzip.hasMagic(raw) else {
             let header = try IDX.parseHeader(raw, file: file, dimensionCount: 3, what: "pixels")
-            return (header, convertPixels(raw, offset: header.offset, count: header.elementCount, divisor: divisor))
+            guard let rows else { return (header, convertPixels(raw, offset: header.offset, count: header.elementCount, divisor: divisor)) }
+            try checkRows(rows, header: header, file: file)
+            let width = header.dimensions[1] * header.dimensions[2]
+            let features = [Float](unsafeUninitializedCapacity: rows.count * width) { out, initialized in
+                raw.withUnsafeBufferPointer { src in
+                    var picker = RowPicker(rows: rows, width: width, out: out.baseAddress!, divisor: divisor)
+                    picker.take(src.baseAddress! + header.offset, start: 0, count: header.elementCount)
+                }
+                initialized = rows.count * width
+            }
+            return (header, features)
         }
         let prefix: [UInt8]
         do {
@@ -273,10 +317,14 @@ public enum IDXImageLoader {
             try IDX.checkPayload(found: found - header.offset, header: header, file: file, what: "pixels")
             throw DatasetError(.malformed, file: file, "expected at most \(raw.count &* 1032) decompressed bytes from \(raw.count) compressed bytes, found \(found)")
         }
+        if let rows { try checkRows(rows, header: header, file: file) }
+        let width = header.dimensions[1] * header.dimensions[2]
+        let kept = rows.map { $0.count * width } ?? count
         var produced = 0        // decompressed bytes seen, header included
         var failure: GzipError?
-        let features = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+        let features = [Float](unsafeUninitializedCapacity: kept) { out, initialized in
             let o = out.baseAddress!
+            var picker = rows.map { RowPicker(rows: $0, width: width, out: o, divisor: divisor) }
             raw.withUnsafeBytes { bytes in
                 do {
                     // Past the announced size, inflating stops (a gzip bomb costs nothing more).
@@ -287,8 +335,13 @@ public enum IDXImageLoader {
                         let start = produced + skip - header.offset   // pixel index of p[skip]
                         let usable = max(0, min(piece.count - skip, count - start))
                         if usable > 0 {
-                            let s = p + skip, d = o + start
-                            for i in 0..<usable { d[i] = Float(s[i]) / divisor }
+                            let s = p + skip
+                            if picker != nil {
+                                picker!.take(s, start: start, count: usable)
+                            } else {
+                                let d = o + start
+                                for i in 0..<usable { d[i] = Float(s[i]) / divisor }
+                            }
                         }
                         produced += piece.count
                     }
@@ -296,12 +349,56 @@ public enum IDXImageLoader {
                     failure = (error as? GzipError) ?? .zlibFailure(code: 0, reason: "\(error)")
                 }
             }
-            initialized = count
+            // A short stream leaves rows unset; the payload check below then throws.
+            if let picker, picker.next < picker.rows.count {
+                (o + picker.next * width).initialize(repeating: 0, count: kept - picker.next * width)
+            }
+            initialized = kept
         }
         if case .outputTooLarge? = failure { throw IDX.payloadGoesOn(header, file: file, what: "pixels") }
         if let failure { throw DatasetError(.malformed, file: file, "gzip: \(failure)") }
         try IDX.checkPayload(found: produced - header.offset, header: header, file: file, what: "pixels")
         return (header, features)
+    }
+
+    /// Refuses a row selection that is not strictly increasing within the file's samples.
+    static func checkRows(_ rows: [Int], header: IDX.Header, file: String) throws(DatasetError) {
+        let n = header.dimensions[0]
+        var previous = -1
+        for r in rows {
+            guard r > previous, r < n else {
+                throw DatasetError(.invalidArgument, file: file,
+                                   "row selection: expected strictly increasing sample indices in 0..<\(n), found \(r) after \(previous)")
+            }
+            previous = r
+        }
+    }
+
+    /// Keeps the pixels of chosen samples as the pixels stream by in order: `rows` strictly
+    /// increasing, sample `rows[j]` written as floats to `out[j * width ..< (j + 1) * width]`.
+    struct RowPicker {
+        let rows: [Int]
+        let width: Int
+        let out: UnsafeMutablePointer<Float>
+        let divisor: Float
+        /// The first chosen sample not yet complete.
+        var next = 0
+
+        /// Takes `count` pixels starting at pixel index `start` of the payload.
+        mutating func take(_ source: UnsafePointer<UInt8>, start: Int, count: Int) {
+            let end = start + count
+            while next < rows.count {
+                let rowStart = rows[next] * width, rowEnd = rowStart + width
+                if rowStart >= end { return }
+                let low = Swift.max(rowStart, start), high = Swift.min(rowEnd, end)
+                if low < high {
+                    let d = out + next * width + (low - rowStart), s = source + (low - start)
+                    for i in 0..<(high - low) { d[i] = Float(s[i]) / divisor }
+                }
+                guard rowEnd <= end else { return }
+                next += 1
+            }
+        }
     }
 
     /// Bytes → floats divided by `divisor` (exactly as `x / 255` rounds), in one vectorisable pass.

@@ -107,12 +107,12 @@ public struct FederatedDeploymentSpec: Sendable {
             limits: TransportLimits(maximumFrameBytes: frame, connectTimeout: connect, receiveTimeout: receive), clientIdleTimeout: idle)
     }
 
-    /// The run prepared as every node prepares it. BLAS runs on one thread in every role, as in
-    /// the simulation's workers (the same products, bit for bit).
-    func setup(dataDirectory: URL, workers: Int, forcedDropouts: [Int: Set<Int>] = [:]) async throws -> FederatedKind.Setup {
+    /// The run prepared as every node prepares it, with the data `node` needs. BLAS runs on one
+    /// thread in every role, as in the simulation's workers (the same products, bit for bit).
+    func setup(dataDirectory: URL, workers: Int, node: FederatedKind.Node, forcedDropouts: [Int: Set<Int>] = [:]) async throws -> FederatedKind.Setup {
         BLAS.threadCount = 1
         var setup = try await FederatedKind.prepare(parameters, dataDirectory: dataDirectory, datasets: DatasetCache(), random: LabRandom(seed: seed),
-                                                    workers: workers)
+                                                    workers: workers, node: node)
         setup.simulation.configuration.forcedDropouts = forcedDropouts
         return setup
     }
@@ -150,7 +150,7 @@ public struct FederatedDeploymentSpec: Sendable {
     /// `afterRound` is called with each finished round's index once its state is written.
     public func runServer(dataDirectory: URL, log: @escaping @Sendable (String) -> Void,
                           afterRound: (@Sendable (Int) -> Void)? = nil) async throws -> Outcome {
-        let setup = try await self.setup(dataDirectory: dataDirectory, workers: 1)
+        let setup = try await self.setup(dataDirectory: dataDirectory, workers: 1, node: .server)
         let aggregates = AggregateLog()
         let rounds = parameters.federation.rounds
         let history = try await Self.serve(setup.strategy, setup: setup, deployment: deployment, key: runKey, log: log, afterRound: afterRound,
@@ -174,7 +174,7 @@ public struct FederatedDeploymentSpec: Sendable {
     /// Runs client `k` until the server ends the run.
     public func runClient(_ k: Int, dataDirectory: URL, fault: FederatedClient.Fault? = nil, pause: @escaping @Sendable () -> Void = {},
                           log: @escaping @Sendable (String) -> Void) async throws {
-        let setup = try await self.setup(dataDirectory: dataDirectory, workers: 1)
+        let setup = try await self.setup(dataDirectory: dataDirectory, workers: 1, node: .client(k))
         try FederatedClient.run(client: k, simulation: setup.simulation, strategy: setup.strategy, random: setup.random,
                                 deployment: deployment, fault: fault, pause: pause, log: log)
     }
@@ -182,7 +182,7 @@ public struct FederatedDeploymentSpec: Sendable {
     /// The simulation of the same spec in this process, told `forcedDropouts` (round → clients):
     /// the reference a deployed run must match bit for bit.
     public func simulate(dataDirectory: URL, forcedDropouts: [Int: Set<Int>] = [:], workers: Int = 1) async throws -> Outcome {
-        let setup = try await self.setup(dataDirectory: dataDirectory, workers: workers, forcedDropouts: forcedDropouts)
+        let setup = try await self.setup(dataDirectory: dataDirectory, workers: workers, node: .simulation, forcedDropouts: forcedDropouts)
         let aggregates = AggregateLog()
         let history = try await FederatedKind.runOpened(setup.strategy, setup: setup, observer: { aggregates.record($0) }, progress: nil)
         return Outcome(history: history, aggregates: aggregates.all)

@@ -286,27 +286,58 @@ extension FederatedKind {
         try await prepare(p, dataDirectory: context.dataDirectory, datasets: context.datasets, random: context.random, workers: context.workers)
     }
 
+    /// Which node of a run a setup is for, and so which data it holds.
+    public enum Node: Sendable, Equatable {
+        /// The simulation: every client's data and the test part.
+        case simulation
+        /// A deployed server: the test part only (it evaluates; clients train).
+        case server
+        /// Deployed client k: its own training examples only.
+        case client(Int)
+    }
+
     /// `prepare(_:context:)` outside a runner (a deployed server or client): data from
     /// `dataDirectory`, every draw from `random`.
-    public static func prepare(_ p: Parameters, dataDirectory: URL, datasets: DatasetCache, random: LabRandom, workers: Int) async throws -> Setup {
-        let (train, test) = try await p.data.load(from: dataDirectory, cache: datasets, random: random)
+    ///
+    /// A deployed `node` holds only its data when the dataset can be read by rows
+    /// (`DataSpec.openRows`) and no backdoor threat needs the whole training part's range: a
+    /// client its own examples (its partition list renumbered 0..<m, the other clients' lists
+    /// empty), the server none. Every value it computes is the simulation's, bit for bit.
+    public static func prepare(_ p: Parameters, dataDirectory: URL, datasets: DatasetCache, random: LabRandom, workers: Int,
+                               node: Node = .simulation) async throws -> Setup {
+        let rows = node == .simulation || p.threat.attack == .backdoor ? nil : try p.data.openRows(from: dataDirectory, random: random)
+        var train: LabeledData, test: LabeledData
+        let trainLabels: [Int32]
+        if let rows {
+            trainLabels = rows.trainLabels
+            train = rows.emptyTrain
+            test = node == .server ? try rows.test(rows: Array(0..<rows.testCount)) : rows.emptyTrain
+        } else {
+            (train, test) = try await p.data.load(from: dataDirectory, cache: datasets, random: random)
+            trainLabels = train.labels
+        }
         var partitionRandom = random.stream("partition")
         let n = p.federation.clients
-        guard n <= train.count else {
-            throw DataSpecError("federation.clients: \(n) clients need at least as many training examples, got \(train.count)")
+        guard n <= trainLabels.count else {
+            throw DataSpecError("federation.clients: \(n) clients need at least as many training examples, got \(trainLabels.count)")
         }
-        let partition: FederatedPartition
+        var partition: FederatedPartition
         switch p.federation.partition {
         case .iid:
-            partition = FederatedPartitioner.iid(count: train.count, clients: n, using: &partitionRandom)
+            partition = FederatedPartitioner.iid(count: trainLabels.count, clients: n, using: &partitionRandom)
         case .dirichlet:
-            partition = try FederatedPartitioner.dirichletLabelSkew(labels: train.labels, classCount: train.classCount, clients: n,
+            partition = try FederatedPartitioner.dirichletLabelSkew(labels: trainLabels, classCount: train.classCount, clients: n,
                                                                     alpha: p.federation.alpha, minimumPerClient: 1, using: &partitionRandom)
         case .shards:
-            guard n * p.federation.shardsPerClient <= train.count else {
-                throw DataSpecError("federation.shards_per_client: \(n) × \(p.federation.shardsPerClient) shards exceed the \(train.count) training examples")
+            guard n * p.federation.shardsPerClient <= trainLabels.count else {
+                throw DataSpecError("federation.shards_per_client: \(n) × \(p.federation.shardsPerClient) shards exceed the \(trainLabels.count) training examples")
             }
-            partition = FederatedPartitioner.shards(labels: train.labels, clients: n, shardsPerClient: p.federation.shardsPerClient, using: &partitionRandom)
+            partition = FederatedPartitioner.shards(labels: trainLabels, clients: n, shardsPerClient: p.federation.shardsPerClient, using: &partitionRandom)
+        }
+        if let rows, case let .client(k) = node, partition.clients.indices.contains(k) {
+            // Client k's examples, in the order of its list, and the list renumbered to them.
+            train = try rows.train(rows: partition.clients[k])
+            partition = FederatedPartition(clients: partition.clients.indices.map { $0 == k ? Array(0..<train.count) : [] })
         }
         let layers = try p.model.layers(inputShape: train.sampleShape, classes: train.classCount)
         let model = try Sequential(inputShape: train.sampleShape, layers: layers, random: random.stream("model/init"))

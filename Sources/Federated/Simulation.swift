@@ -373,7 +373,9 @@ public struct FederatedSimulation: Sendable {
     func trainClient(_ client: Int, round: Int, local: LocalTraining, global: [Float], layout: ParameterLayout,
                      attack: ClientAttack?, random: LabRandom) throws -> (ClientResult, Float)? {
         let stream = random.stream("round/\(round)/client/\(client)")
-        var data = train.subset(partition.clients[client])
+        // A deployed client holds only its own examples (its list is then 0..<count): no copy.
+        let own = partition.clients[client]
+        var data = own.elementsEqual(0..<train.count) ? train : train.subset(own)
         switch attack {
         case .labelFlipping:
             let classes = Int32(data.classCount)

@@ -1,7 +1,10 @@
+import Datasets
 import ExperimentKinds
+import ExperimentRunning
 import Federated
 import FederatedNetwork
 import Foundation
+import LabRandom
 import NetworkTestSupport
 import Testing
 
@@ -24,14 +27,14 @@ final class Deployment {
     /// Writes a spec: synthetic data, a small MLP, `clients` clients, `rounds` rounds, and
     /// `extra` YAML lines (strategy, secure aggregation, threat, dp).
     func spec(clients: Int, rounds: Int, perRound: String? = nil, extra: String = "", host: String = "127.0.0.1", receiveTimeout: Double = 20,
-              state: Bool = false, name: String = "spec.yaml") throws -> String {
+              state: Bool = false, name: String = "spec.yaml", data: String? = nil, maxFrame: Int = 65536) throws -> String {
         let port = freePorts(1)[0]
         var text = """
         version: 1
         name: fl-test
         kind: federated
         seed: 5
-        data: {dataset: synthetic-gaussian, samples: \(60 * clients), features: 10, classes: 3, separation: 3}
+        data: \(data ?? "{dataset: synthetic-gaussian, samples: \(60 * clients), features: 10, classes: 3, separation: 3}")
         model: {architecture: mlp, hidden: [8]}
         federation: {clients: \(clients), \(perRound ?? "clients_per_round: \(clients)"), rounds: \(rounds)}
         local: {epochs: 1, batch_size: 16, learning_rate: 0.1}
@@ -43,7 +46,7 @@ final class Deployment {
           ca: certs/ca.pem
           server: {address: "\(host):\(port)", certificate: certs/server.pem, key: certs/server-key.pem}
           clients: {certificates: certs}
-          limits: {connect_timeout: 20, receive_timeout: \(receiveTimeout), idle_timeout: 60, max_frame_bytes: 65536}
+          limits: {connect_timeout: 20, receive_timeout: \(receiveTimeout), idle_timeout: 60, max_frame_bytes: \(maxFrame)}
 
         """
         if state { text += "  state: state.json\n" }
@@ -84,9 +87,9 @@ final class Deployment {
     }
 
     /// The simulation of the spec at `path` (with `overrides`) told `dropouts`.
-    func simulate(_ path: String, overrides: [String] = [], dropouts: [Int: Set<Int>] = [:]) async throws -> FederatedDeploymentSpec.Outcome {
+    func simulate(_ path: String, overrides: [String] = [], dropouts: [Int: Set<Int>] = [:], data: URL? = nil) async throws -> FederatedDeploymentSpec.Outcome {
         try await FederatedDeploymentSpec.load(path, overrides: overrides)
-            .simulate(dataDirectory: URL(fileURLWithPath: w.path), forcedDropouts: dropouts)
+            .simulate(dataDirectory: data ?? URL(fileURLWithPath: w.path), forcedDropouts: dropouts)
     }
 
     /// Runs the server and `clients` clients to the end (each with its extra arguments).
@@ -99,6 +102,9 @@ final class Deployment {
         return server
     }
 }
+
+/// The reference data folder from `PRIVACY_LAB_DATA` (nil skips the MNIST deployments).
+let referenceData: URL? = ProcessInfo.processInfo.environment["PRIVACY_LAB_DATA"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
 
 @Suite("Federated learning deployed (processes)", .serialized)
 struct DeploymentTests {
@@ -122,6 +128,51 @@ struct DeploymentTests {
         #expect(Deployment.aggregates(deployed) == simulated.aggregates)
         #expect(Deployment.failures(deployed).isEmpty)
         for k in 0..<4 { #expect(d.children[1 + k].finish(within: 10).status == 0, "client \(k): \(d.children[1 + k].errors)") }
+    }
+
+    @Test("MNIST, each node reading only its rows: the deployed run ends with the simulation's model bit for bit",
+          .enabled(if: referenceData != nil, "PRIVACY_LAB_DATA is not set: the MNIST deployment needs ../shared/data"),
+          arguments: ["secure_aggregation: {protocol: masking}", "strategy: {name: median}\nthreat: {attack: label-flip, fraction: 0.34}"])
+    func mnistMatchesSimulation(extra: String) async throws {
+        let d = try Deployment(clients: 3)
+        let path = try d.spec(clients: 3, rounds: 2, extra: extra, data: "{dataset: mnist, limit: 900, test_limit: 300}",
+                              maxFrame: 1 << 20)
+        let server = try d.runAll(path, clients: 3)
+        let (status, finished) = server.finish(within: 120)
+        #expect(finished && status == 0, "\(server.errors)")
+        let deployed = try Deployment.outcome(server)
+        #expect(Deployment.failures(deployed).isEmpty)
+        let simulated = try await d.simulate(path, data: referenceData!)
+        #expect(deployed["parameters_sha256"] as? String == simulated.parametersSHA256)
+        // (Through JSON text the accuracy may come back one ulp off; the model's digest is exact.)
+        #expect(abs((deployed["final_accuracy"] as? Double ?? -1) - (simulated.history.finalAccuracy ?? -2)) < 1e-12)
+        for k in 0..<3 { #expect(d.children[1 + k].finish(within: 10).status == 0, "client \(k): \(d.children[1 + k].errors)") }
+    }
+
+    @Test("a deployed client holds only its own examples, the server none: each the simulation's rows bit for bit",
+          .enabled(if: referenceData != nil, "PRIVACY_LAB_DATA is not set: the MNIST deployment needs ../shared/data"))
+    func nodesHoldOnlyTheirRows() async throws {
+        let d = try Deployment(clients: 4)
+        let path = try d.spec(clients: 4, rounds: 1, data: "{dataset: mnist, limit: 2000, test_limit: 500}")
+        let spec = try FederatedDeploymentSpec.load(path, overrides: ["federation.partition=dirichlet", "federation.alpha=0.5"])
+        let random = LabRandom(seed: spec.seed)
+        func prepare(_ node: FederatedKind.Node) async throws -> FederatedKind.Setup {
+            try await FederatedKind.prepare(spec.parameters, dataDirectory: referenceData!, datasets: DatasetCache(), random: random,
+                                            workers: 1, node: node)
+        }
+        let whole = try await prepare(.simulation)
+        #expect(whole.simulation.train.count == 2000)
+        let server = try await prepare(.server)
+        #expect(server.simulation.train.count == 0)
+        #expect(server.simulation.partition == whole.simulation.partition)
+        #expect(server.simulation.test == whole.simulation.test)
+        for k in 0..<4 {
+            let client = try await prepare(.client(k))
+            let own = whole.simulation.partition.clients[k]
+            #expect(client.simulation.train == whole.simulation.train.subset(own))
+            #expect(client.simulation.partition.clients[k] == Array(0..<own.count))
+            #expect(client.simulation.test.count == 0)
+        }
     }
 
     @Test("a client killed mid-round after sending its shares is recovered: the aggregate is the survivors' plaintext sum")
