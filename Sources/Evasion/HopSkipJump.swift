@@ -107,7 +107,7 @@ public struct HopSkipJump: Sendable, Hashable {
                         var u = (0..<d).map { _ in Float(stream.nextNormal()) }
                         let norm = max(1e-12, u.reduce(0) { $0 + $1 * $1 }.squareRoot())
                         for k in 0..<d { u[k] /= norm }
-                        let probe = (0..<d).map { clamp(current[$0] + delta * u[$0]) }
+                        let probe = (0..<d).map { domain.clamp(current[$0] + delta * u[$0]) }
                         // The direction actually taken after clipping.
                         directions.append((0..<d).map { (probe[$0] - current[$0]) / max(delta, 1e-12) })
                         rows.append(probe)
@@ -124,11 +124,11 @@ public struct HopSkipJump: Sendable, Hashable {
                     for k in 0..<d { gradient[k] /= gNorm }
                     // A geometric step along it: halve until the step lands on the adversarial side.
                     var step = dist / Float(t).squareRoot()
-                    var moved = (0..<d).map { clamp(current[$0] + step * gradient[$0]) }
+                    var moved = (0..<d).map { domain.clamp(current[$0] + step * gradient[$0]) }
                     while try !adversarial([moved])[0] {
                         step /= 2
                         if step < 1e-6 { moved = current; break }
-                        moved = (0..<d).map { clamp(current[$0] + step * gradient[$0]) }
+                        moved = (0..<d).map { domain.clamp(current[$0] + step * gradient[$0]) }
                     }
                     current = try boundary(from: original, towards: moved, threshold: theta, adversarial: adversarial)
                     record(current)
@@ -158,8 +158,6 @@ public struct HopSkipJump: Sendable, Hashable {
         }
         return blend(high)
     }
-
-    private func clamp(_ v: Float) -> Float { min(domain.upper, max(domain.lower, v)) }
 
     static func distance(_ a: [Float], _ b: [Float]) -> Float {
         zip(a, b).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()

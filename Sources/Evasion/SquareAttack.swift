@@ -73,8 +73,7 @@ public struct SquareAttack: EvasionAttack, Hashable {
         let (c, h, w) = sample.count == 3 ? (sample[0], sample[1], sample[2]) : (1, 1, sample.reduce(1, *))
         let size = c * h * w
         let x = inputs.scalars
-        let lower = domain.lower, upper = domain.upper
-        func clip(_ v: Float) -> Float { min(upper, max(lower, v)) }
+        let clip = domain.clamp
         let classes = model.classCount
 
         /// The margin loss of each row of probabilities: < 0 once the attack has succeeded.

@@ -45,6 +45,9 @@ public struct InputDomain: Sendable, Hashable, Codable {
     public static let unitInterval = InputDomain(lower: 0, upper: 1)
     /// No clipping.
     public static let unbounded = InputDomain(lower: -.greatestFiniteMagnitude, upper: .greatestFiniteMagnitude)
+
+    /// `value` moved into [lower, upper].
+    @inlinable public func clamp(_ value: Float) -> Float { min(upper, max(lower, value)) }
 }
 
 /// What the attacker wants.

@@ -105,9 +105,7 @@ public enum DriftKind: ExperimentKind {
         if let bad = shifted.first(where: { $0 >= width }) {
             throw DataSpecError("shift.features: feature \(bad) does not exist in rows of \(width) features")
         }
-        func rows(_ data: LabeledData, _ indices: [Int]) -> [Double] {
-            indices.flatMap { i in data.features[i * width..<(i + 1) * width].map(Double.init) }
-        }
+        func rows(_ data: LabeledData, _ indices: [Int]) -> [Double] { data.doubleRows(indices) }
         var referenceStream = context.random.stream("reference")
         let reference = rows(train, Array(referenceStream.permutation(train.count).prefix(p.test.referenceSize)))
         let ks = p.test.methods.contains(.ks)
@@ -170,5 +168,14 @@ public enum DriftKind: ExperimentKind {
             ]
         }
         return TrialOutcome(metrics: metrics)
+    }
+}
+
+extension LabeledData {
+    /// The features of rows `indices`, in that order, as Doubles row-major (what the drift and
+    /// outlier tests take).
+    func doubleRows(_ indices: [Int]) -> [Double] {
+        let width = featureCount
+        return indices.flatMap { i in features[i * width..<(i + 1) * width].map(Double.init) }
     }
 }

@@ -300,9 +300,9 @@ extension EvasionKind {
                     var results: [RobustnessResult] = []
                     for (index, epsilon) in epsilons.enumerated() {
                         let within = run.distances.map { $0 <= epsilon }
+                        let d = x.scalarCount / y.count
                         let chosen = Tensor(shape: x.shape, scalars: (0..<y.count).flatMap { i -> ArraySlice<Float> in
-                            let d = x.scalarCount / y.count
-                            return within[i] ? run.adversarial.scalars[i * d..<(i + 1) * d] : x.scalars[i * d..<(i + 1) * d]
+                            within[i] ? run.adversarial.scalars[i * d..<(i + 1) * d] : x.scalars[i * d..<(i + 1) * d]
                         })
                         observe?(index, chosen)
                         let predicted = model.predictedLabels(for: chosen)
@@ -400,8 +400,7 @@ extension EvasionKind {
         }
         var draw = context.random.stream("detector/reference")
         let rows = Array(draw.permutation(train.count).prefix(spec.reference))
-        let width = train.featureCount
-        let reference = rows.flatMap { i in train.features[i * width..<(i + 1) * width].map(Double.init) }
-        return try KNNOutlierDetector(reference: reference, features: width, k: spec.k, falsePositiveRate: spec.falsePositiveRate)
+        return try KNNOutlierDetector(reference: train.doubleRows(rows), features: train.featureCount, k: spec.k,
+                                      falsePositiveRate: spec.falsePositiveRate)
     }
 }
