@@ -60,6 +60,8 @@ let package = Package(
         .target(name: "AttackMetrics", dependencies: ["LabRandom"]),
         // Drift of input distributions: per-feature Kolmogorov–Smirnov and kernel MMD tests.
         .target(name: "DriftDetection", dependencies: ["LabRandom"]),
+        // Stateful detectors of query-based attacks (Chen et al.'s k-NN, Blacklight, PRADA).
+        .target(name: "QueryDetection", dependencies: ["Codecs"]),
         .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
         .target(name: "SecretSharing", dependencies: ["LabRandom", "RingArithmetic"]),
 
@@ -146,6 +148,7 @@ let package = Package(
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
                 "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors",
                 "ModelImport", "ThreatTraining", "DriftDetection", "FederatedNetwork", "Transport",
+                "QueryDetection",
             ]),
         .target(name: "ExperimentReports", dependencies: ["ExperimentRunning", "ExperimentSpecs", "ExperimentStore", "Codecs"]),
 
@@ -169,7 +172,8 @@ let package = Package(
                            "ExperimentSpecs", "ExperimentStore", "ExperimentRunning", "ExperimentKinds", "ExperimentReports",
                            "BigIntegerModule", "Paillier", "AttackMetrics", "DriftDetection", "ModelAccess", "ModelExtraction", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
-                           "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork", "FederatedNetwork", "ResultsBrowser"]),
+                           "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork", "FederatedNetwork", "ResultsBrowser",
+                           "QueryDetection"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -184,7 +188,8 @@ let package = Package(
         .target(name: "NetworkTestSupport", dependencies: ["Transport"], path: "Tests/NetworkTestSupport"),
         .testTarget(name: "TransportTests", dependencies: ["NetworkTestSupport", "Transport"]),
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
-        .testTarget(name: "DriftDetectionTests", dependencies: ["DriftDetection", "LabRandom"]),
+        .testTarget(name: "DriftDetectionTests", dependencies: ["DriftDetection", "LabRandom", "TestSupport"]),
+        .testTarget(name: "QueryDetectionTests", dependencies: ["QueryDetection", "LabRandom", "TestSupport"]),
         .testTarget(name: "ModelExtractionTests", dependencies: ["ModelExtraction", "ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"]),
         .testTarget(name: "ModelAccessTests", dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
         .testTarget(

@@ -26,6 +26,7 @@
 @_exported import Paillier
 @_exported import Poisoning
 @_exported import PrivacyAccounting
+@_exported import QueryDetection
 @_exported import ResultsBrowser
 @_exported import RingArithmetic
 @_exported import SecretSharing

@@ -2,38 +2,7 @@ import DriftDetection
 import Foundation
 import LabRandom
 import Testing
-
-/// A Python with SciPy named by PRIVACY_LAB_PYTHON, when there is one.
-enum SciPy {
-    static let python: String? = {
-        guard let path = ProcessInfo.processInfo.environment["PRIVACY_LAB_PYTHON"], !path.isEmpty else { return nil }
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: path)
-        probe.arguments = ["-c", "import scipy.stats, numpy"]
-        probe.standardOutput = FileHandle.nullDevice
-        probe.standardError = FileHandle.nullDevice
-        guard (try? probe.run()) != nil else { return nil }
-        probe.waitUntilExit()
-        return probe.terminationStatus == 0 ? path : nil
-    }()
-
-    /// Runs `script` with `input` on its standard input; returns its standard output's numbers.
-    static func run(_ script: String, input: String) throws -> [Double] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python!)
-        process.arguments = ["-c", script]
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
-    }
-}
+import TestSupport
 
 /// Normal rows [rows × features], shifted by `shift` in every feature.
 func normalRows(_ rows: Int, _ features: Int, shift: Double = 0, seed: UInt64) -> [Double] {
