@@ -2,7 +2,7 @@
 /// `factor × factor` pixels (fewer features, less sensitive to the pixel-level noise an attack adds).
 public enum QueryEncoder: Sendable, Equatable {
     case identity(width: Int)
-    /// Images of `height × width × channels` (channels last, as the lab's tensors), averaged over
+    /// Images of `channels × height × width` (channels first, as the lab's tensors), averaged over
     /// `factor × factor` blocks; a partial block at the right or bottom edge averages what it holds.
     case averagePooling(height: Int, width: Int, channels: Int, factor: Int)
 
@@ -45,9 +45,9 @@ public enum QueryEncoder: Sendable, Equatable {
                     for ch in 0..<c {
                         var s: Float = 0, n = 0
                         for y in (oy * f)..<min(h, oy * f + f) {
-                            for x in (ox * f)..<min(w, ox * f + f) { s += query[(y * w + x) * c + ch]; n += 1 }
+                            for x in (ox * f)..<min(w, ox * f + f) { s += query[(ch * h + y) * w + x]; n += 1 }
                         }
-                        out[(oy * ow + ox) * c + ch] = s / Float(n)
+                        out[(ch * oh + oy) * ow + ox] = s / Float(n)
                     }
                 }
             }

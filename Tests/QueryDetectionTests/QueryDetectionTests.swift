@@ -129,6 +129,11 @@ struct StatefulKNNTests {
         var out = [Float](repeating: 0, count: 4)
         image.withUnsafeBufferPointer { q in out.withUnsafeMutableBufferPointer { encoder.encode(q, into: $0) } }
         #expect(out == [3, 4.5, 7.5, 9])
+        // Two channels, channels first: each channel pooled on its own.
+        let two = QueryEncoder.averagePooling(height: 2, width: 2, channels: 2, factor: 2)
+        var pooled = [Float](repeating: 0, count: 2)
+        [Float]([1, 2, 3, 4, 10, 20, 30, 40]).withUnsafeBufferPointer { q in pooled.withUnsafeMutableBufferPointer { two.encode(q, into: $0) } }
+        #expect(pooled == [2.5, 25])
     }
 
     @Test("bad settings and streams get one clear error")
