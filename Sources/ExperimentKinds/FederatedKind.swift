@@ -277,8 +277,10 @@ extension FederatedKind {
         public var simulation: FederatedSimulation
         public var strategy: any AggregationStrategy
         public var random: LabRandom
-        public var train: LabeledData
-        public var test: LabeledData
+        /// The simulation's training examples (not a second copy).
+        public var train: LabeledData { simulation.train }
+        /// The simulation's test examples (rebuilt from its evaluation tensor on each call).
+        public var test: LabeledData { simulation.test }
     }
 
     /// Loads the data, partitions it, builds the model, strategy, threat and aggregation mode.
@@ -400,7 +402,7 @@ extension FederatedKind {
                                                    aggregation: aggregation, evaluateEvery: p.federation.evaluateEvery)
         let simulation = FederatedSimulation(architecture: model, train: train, partition: partition, test: test,
                                              configuration: configuration, threat: threat)
-        return Setup(simulation: simulation, strategy: strategy, random: random, train: train, test: test)
+        return Setup(simulation: simulation, strategy: strategy, random: random)
     }
 
     public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {

@@ -58,6 +58,33 @@ public struct LocalTraining: Sendable, Equatable, Hashable {
     /// Returns nil when the loss became non-finite (the client reports a failure).
     public func train(architecture: Sequential, layout: ParameterLayout, global: [Float], inputs: Tensor, labels: [Int],
                       random: LabRandom) throws -> Outcome? {
+        try train(architecture: architecture, layout: layout, global: global, exampleCount: inputs.shape[0], labels: labels,
+                  random: random) { rows in inputs.gatheringRows(rows) }
+    }
+
+    /// `train(…inputs:…)` on examples stored as flat row-major `features` of `sampleShape` each,
+    /// bit for bit: each mini-batch's rows are copied from the array, so the examples are never
+    /// held a second time as one tensor.
+    public func train(architecture: Sequential, layout: ParameterLayout, global: [Float], features: [Float], sampleShape: [Int],
+                      labels: [Int], random: LabRandom) throws -> Outcome? {
+        let width = sampleShape.reduce(1, *)
+        precondition(features.count == labels.count * width,
+                     "LocalTraining.train: \(features.count) features do not fill \(labels.count) examples of shape \(sampleShape)")
+        return try train(architecture: architecture, layout: layout, global: global, exampleCount: labels.count, labels: labels,
+                         random: random) { rows in
+            Tensor(shape: [rows.count] + sampleShape) { out in
+                features.withUnsafeBufferPointer { source in
+                    for (r, row) in rows.enumerated() {
+                        (out.baseAddress! + r * width).update(from: source.baseAddress! + row * width, count: width)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The one local training loop, the inputs of a mini-batch given by `batchInputs(rows)`.
+    private func train(architecture: Sequential, layout: ParameterLayout, global: [Float], exampleCount: Int, labels: [Int],
+                       random: LabRandom, batchInputs: ([Int]) -> Tensor) throws -> Outcome? {
         let start = layout.tensors(from: global)
         var model = try Sequential(inputShape: architecture.inputShape, layers: architecture.layers, parameters: start)
         var optimizer: any Optimizer = SGD(momentum: momentum)
@@ -68,9 +95,9 @@ public struct LocalTraining: Sendable, Equatable, Hashable {
         let mu = proximalMu
         let trained: TrainingHistory?
         do {
-            trained = try loop.run(&model, exampleCount: inputs.shape[0], optimizer: &optimizer) {
+            trained = try loop.run(&model, exampleCount: exampleCount, optimizer: &optimizer) {
                 model, batch, dropout throws(TrainingError) in
-                let (loss, gradients) = model.lossAndGradients(inputs.gatheringRows(batch.rows), labels: batch.rows.map { labels[$0] },
+                let (loss, gradients) = model.lossAndGradients(batchInputs(batch.rows), labels: batch.rows.map { labels[$0] },
                                                                training: true, random: &dropout)
                 return MiniBatchLoss(loss: loss, gradients: gradients)
             } transformGradients: { gradients, model, _ in

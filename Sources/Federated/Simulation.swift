@@ -168,23 +168,37 @@ public struct FederatedHistory: Sendable {
 ///
 /// Memory: one global vector, the round's k client updates (what a robust strategy needs), and
 /// one model per worker while training; the N clients' data stay as index lists into one
-/// dataset.
+/// dataset, and the test examples are held once, as the tensor the evaluation reads.
 public struct FederatedSimulation: Sendable {
     public let architecture: Sequential
     public let train: LabeledData
     public let partition: FederatedPartition
-    public let test: LabeledData
     public var configuration: FederatedConfiguration
     public var threat: ThreatModel?
+    /// The test examples' features, `[count] + sampleShape`: the only copy of them.
+    let testInputs: Tensor
+    /// The test examples' labels.
+    let testLabels: [Int32]
+    /// What else `test` gives back: the sample shape, classes and names.
+    let testDescription: (sampleShape: [Int], classCount: Int, classNames: [String]?, featureNames: [String]?)
 
     public init(architecture: Sequential, train: LabeledData, partition: FederatedPartition, test: LabeledData,
                 configuration: FederatedConfiguration, threat: ThreatModel? = nil) {
         self.architecture = architecture
         self.train = train
         self.partition = partition
-        self.test = test
+        self.testInputs = test.featureTensor
+        self.testLabels = test.labels
+        self.testDescription = (test.sampleShape, test.classCount, test.classNames, test.featureNames)
         self.configuration = configuration
         self.threat = threat
+    }
+
+    /// The test examples (rebuilt from the evaluation's tensor on each call).
+    public var test: LabeledData {
+        let d = testDescription
+        return LabeledData(features: testInputs.scalars, sampleShape: d.sampleShape, labels: testLabels, classCount: d.classCount,
+                           classNames: d.classNames, featureNames: d.featureNames)
     }
 
     /// Runs all rounds with `strategy` from the initial parameters of `architecture`, every
@@ -213,7 +227,7 @@ public struct FederatedSimulation: Sendable {
         var global = layout.flatten(architecture.parameters)
         let malicious = maliciousClients(random: random)
         let maliciousSet = Set(malicious)
-        let evaluation = Evaluation(test: test, threat: threat)
+        let evaluation = Evaluation(simulation: self)
         var records: [RoundRecord] = []
         var first = 0
         if let resume {
@@ -391,8 +405,9 @@ public struct FederatedSimulation: Sendable {
             break
         }
         guard data.count > 0 else { return (ClientResult(client: client, exampleCount: 0, update: [Float](repeating: 0, count: layout.count)), 0) }
-        guard let outcome = try local.train(architecture: architecture, layout: layout, global: global, inputs: data.featureTensor,
-                                            labels: data.intLabels, random: stream) else { return nil }
+        // Mini-batches are copied from the examples' array: no second copy of them as a tensor.
+        guard let outcome = try local.train(architecture: architecture, layout: layout, global: global, features: data.features,
+                                            sampleShape: data.sampleShape, labels: data.intLabels, random: stream) else { return nil }
         var update = outcome.parameters
         update.withUnsafeMutableBufferPointer { u in
             global.withUnsafeBufferPointer { g in
@@ -422,10 +437,12 @@ struct Evaluation: Sendable {
     let triggered: Tensor?
     let backdoorTarget: Int
 
-    init(test: LabeledData, threat: ThreatModel?) {
-        inputs = test.featureTensor
-        labels = test.intLabels
-        if let threat, case let .backdoor(b) = threat.attack {
+    /// The simulation's test tensor itself (shared, not copied) and its labels.
+    init(simulation: FederatedSimulation) {
+        inputs = simulation.testInputs
+        labels = simulation.testLabels.map { Int($0) }
+        if let threat = simulation.threat, case let .backdoor(b) = threat.attack {
+            let test = simulation.test
             let victims = (0..<test.count).filter { Int(test.labels[$0]) != b.targetLabel }
             triggered = victims.isEmpty ? nil : b.trigger.stamped(test.subset(victims)).featureTensor
             backdoorTarget = b.targetLabel

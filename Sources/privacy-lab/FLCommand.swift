@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import PrivacyLab
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `privacy-lab fl`: federated learning deployed over mutually authenticated TLS.
 struct FLCommand: AsyncParsableCommand {
@@ -35,6 +38,22 @@ struct FLCommand: AsyncParsableCommand {
         }
     }
 
+    /// A deployed node's allocator policy: buffers of 1 MiB or more (a node's examples, the
+    /// evaluation's activations, inflated file pieces) are mapped on their own and returned to
+    /// the system when freed. glibc's default raises that threshold to the largest buffer freed
+    /// so far, after which such buffers come from the heap and its freed pages stay resident
+    /// for the rest of the run. Small buffers (mini-batches, messages) are unaffected; no value
+    /// computed changes.
+    static func returnLargeBuffersToTheSystem() {
+        #if canImport(Glibc)
+        // mallopt(M_MMAP_THRESHOLD, …) from <malloc.h>, which the Glibc module does not
+        // export: looked up in the C library by name (M_MMAP_THRESHOLD is -3 there).
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "mallopt") else { return }
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 1 << 20)
+        #endif
+    }
+
     /// Options every role shares.
     struct Common: ParsableArguments {
         @Argument(help: "The run's YAML spec (a federated spec with a deployment: section), the same file at every node.")
@@ -64,6 +83,7 @@ struct FLCommand: AsyncParsableCommand {
         var testPauseAfterRound: Int?
 
         func run() async throws {
+            FLCommand.returnLargeBuffersToTheSystem()
             let spec = try common.load()
             let pauseRound = testPauseAfterRound.map { $0 - 1 }
             let outcome = try await spec.runServer(dataDirectory: common.location.resolve().url, log: { line in
@@ -107,6 +127,7 @@ struct FLCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            FLCommand.returnLargeBuffersToTheSystem()
             let spec = try common.load()
             let k = client
             try await spec.runClient(

@@ -65,4 +65,24 @@ struct LocalTrainingIdentityTests {
         #expect(outcome.parameters != global)
         #expect(outcome.loss.bitPattern == expected.loss.bitPattern && outcome.steps == expected.steps && outcome.steps == 15)
     }
+
+    @Test("training on examples held as a flat array (mini-batches copied from it) is bit-identical to training on their tensor",
+          arguments: [0, 0.1] as [Float])
+    func flatFeatures(_ mu: Float) throws {
+        var random = LabRandom(seed: 41)
+        let x = Tensor(shape: [29, 2, 3]) { random.fillNormal($0, mean: 0, standardDeviation: 1) }
+        let labels = (0..<29).map { ($0 * 7) % 4 }
+        let architecture = try Sequential(inputShape: [2, 3], layers: [.flatten, .dense(inputs: 6, outputs: 8), .relu, .dropout(rate: 0.25),
+                                                                       .dense(inputs: 8, outputs: 4)], random: LabRandom(seed: 42))
+        let layout = ParameterLayout(model: architecture)
+        let global = layout.flatten(architecture.parameters)
+        let local = LocalTraining(epochs: 2, batchSize: 6, learningRate: 0.05, momentum: 0.5, proximalMu: mu)
+        let fromTensor = try #require(try local.train(architecture: architecture, layout: layout, global: global, inputs: x, labels: labels,
+                                                      random: LabRandom(seed: 43)))
+        let fromArray = try #require(try local.train(architecture: architecture, layout: layout, global: global, features: x.scalars,
+                                                     sampleShape: [2, 3], labels: labels, random: LabRandom(seed: 43)))
+        #expect(fromArray.parameters.map(\.bitPattern) == fromTensor.parameters.map(\.bitPattern))
+        #expect(fromArray.parameters != global)
+        #expect(fromArray.loss.bitPattern == fromTensor.loss.bitPattern && fromArray.steps == fromTensor.steps && fromArray.steps == 10)
+    }
 }

@@ -22,6 +22,15 @@ struct SimulationTests {
         #expect(last < first)
     }
 
+    @Test("the simulation gives back the test examples it holds as its evaluation tensor, features, labels and classes")
+    func testExamplesRoundTrip() throws {
+        let problem = Problem.patterns()
+        let simulation = problem.simulation(FederatedConfiguration(rounds: 1, sampling: .fixed(count: 2), local: local))
+        #expect(simulation.test == problem.test)
+        #expect(simulation.test.features.map(\.bitPattern) == problem.test.features.map(\.bitPattern))
+        #expect(simulation.test.count == 80)
+    }
+
     @Test("the history is bit-identical whatever the number of parallel clients")
     func deterministicAcrossJobs() async throws {
         let problem = try Problem.gaussian(alpha: 0.3)
