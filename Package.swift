@@ -160,6 +160,14 @@ let package = Package(
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "Logging", package: "swift-log")]),
 
+        // A model served over HTTP (`privacy-lab serve`): tokens, rate limits, budgets, output
+        // policies, detectors and the query log, behind Hummingbird.
+        .target(
+            name: "ModelServing",
+            dependencies: ["ModelAccess", "QueryDetection", "Codecs", "Tensors",
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Logging", package: "swift-log")]),
+
         // The fingerprint of the sources every result is keyed by (see Plugins/CodeFingerprint).
         .executableTarget(name: "privacy-lab-fingerprint", path: "Plugins/CodeFingerprintTool"),
         .plugin(name: "CodeFingerprint", capability: .buildTool(), dependencies: ["privacy-lab-fingerprint"],
@@ -173,7 +181,7 @@ let package = Package(
                            "BigIntegerModule", "Paillier", "AttackMetrics", "DriftDetection", "ModelAccess", "ModelExtraction", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
                            "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork", "FederatedNetwork", "ResultsBrowser",
-                           "QueryDetection"]),
+                           "QueryDetection", "ModelServing"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -190,6 +198,7 @@ let package = Package(
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "DriftDetectionTests", dependencies: ["DriftDetection", "LabRandom", "TestSupport"]),
         .testTarget(name: "QueryDetectionTests", dependencies: ["QueryDetection", "LabRandom", "TestSupport"]),
+        .testTarget(name: "ModelServingTests", dependencies: ["ModelServing", "ModelAccess", "Tensors", "Codecs", "TestSupport"]),
         .testTarget(name: "ModelExtractionTests", dependencies: ["ModelExtraction", "ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"]),
         .testTarget(name: "ModelAccessTests", dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
         .testTarget(

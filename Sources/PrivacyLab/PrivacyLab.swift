@@ -20,6 +20,7 @@
 @_exported import ModelExtraction
 @_exported import ModelImport
 @_exported import ModelInversion
+@_exported import ModelServing
 @_exported import MPCNetwork
 @_exported import FederatedNetwork
 @_exported import NeuralNetworks

@@ -2,58 +2,7 @@ import ExperimentStore
 import Foundation
 import ResultsBrowser
 import Testing
-
-/// A raw HTTP exchange over a loopback TCP socket: the bytes given are sent as they are (so
-/// malformed requests can be), and everything the server sends until it closes is returned.
-/// Receiving gives up after 30 s without data, so a server that hangs fails the test.
-func exchange(port: Int, _ request: [UInt8], address: String = "127.0.0.1") throws -> (status: Int?, head: String, body: String) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EIO) }
-    defer { close(fd) }
-    var timeout = timeval(tv_sec: 30, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    let host = address
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr(host)
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-    var sent = 0
-    while sent < request.count {
-        let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if n <= 0 { break }  // The server may close before reading everything (an oversized request).
-        sent += n
-    }
-    var received: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n <= 0 { break }
-        received += buffer[..<n]
-    }
-    let text = String(decoding: received, as: UTF8.self)
-    let parts = text.components(separatedBy: "\r\n\r\n")
-    let head = parts.first ?? ""
-    let status = head.split(separator: " ").dropFirst().first.flatMap { Int($0) }
-    return (status, head, parts.dropFirst().joined(separator: "\r\n\r\n"))
-}
-
-/// `GET target` with `Connection: close` and the given Host.
-func get(port: Int, _ target: String, host: String? = nil, method: String = "GET", extra: String = "") throws -> (status: Int?, head: String, body: String) {
-    try exchange(port: port, Array("\(method) \(target) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nConnection: close\r\n\(extra)\r\n".utf8))
-}
-
-/// Runs blocking work (the socket calls above) on a thread of its own: the in-process server
-/// answers on the cooperative pool, which is as wide as the machine has cores, and tests
-/// blocking its threads in `recv` would leave none to answer them.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
+import TestSupport
 
 /// Runs `body` against a server on a free loopback port, then stops the server.
 func withServer<T>(_ server: ResultsServer, _ body: (Int) async throws -> T) async throws -> T {

@@ -1,0 +1,219 @@
+import Codecs
+import Foundation
+import ModelAccess
+import ModelServing
+import Tensors
+import Testing
+import TestSupport
+
+/// A fixed linear softmax over 4 features and 3 classes: class k scores feature k (k < 3).
+struct TinyModel: ProbabilityAccess {
+    var classCount: Int { 3 }
+    func probabilities(for inputs: Tensor) -> Tensor {
+        let n = inputs.shape[0], x = inputs.scalars
+        var out = [Float](repeating: 0, count: n * 3)
+        for i in 0..<n {
+            let z = (0..<3).map { 4 * x[i * 4 + $0] }
+            let m = z.max()!, e = z.map { exp($0 - m) }, s = e.reduce(0, +)
+            for k in 0..<3 { out[i * 3 + k] = e[k] / s }
+        }
+        return Tensor(shape: [n, 3], scalars: out)
+    }
+    func predictedLabels(for inputs: Tensor) -> [Int] {
+        let p = probabilities(for: inputs).scalars
+        return (0..<inputs.shape[0]).map { i in (0..<3).max { p[i * 3 + $0] < p[i * 3 + $1] }! }
+    }
+}
+
+let served = ServedModel(model: TinyModel(), inputShape: [4], name: "tiny")
+let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+func predictBody(_ rows: [[Float]]) -> [UInt8] {
+    Array("{\"inputs\":[\(rows.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }.joined(separator: ","))]}".utf8)
+}
+
+func predict(_ service: ModelService, _ secret: String?, _ rows: [[Float]], at time: Date = t0) async -> ServiceResponse {
+    await service.respond(ServiceRequest(method: "POST", path: "/v1/predict", authorization: secret.map { "Bearer " + $0 },
+                                         body: predictBody(rows), time: time))
+}
+
+func json(_ r: ServiceResponse) throws -> [String: Any] {
+    try #require(JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any])
+}
+
+@Suite("Served model: tokens, policies, limits, detectors and the query log")
+struct ModelServiceTests {
+    /// Tokens for each policy, and their secrets.
+    static func registry(_ extra: [ServingToken] = []) throws -> (TokenRegistry, [String: String]) {
+        var secrets: [String: String] = [:], tokens: [ServingToken] = []
+        for (id, policy, rate, burst, budget, detector) in [
+            ("full", OutputPolicy.probabilities, 1000.0, 100, 1000, ServingToken.DetectorChoice.none),
+            ("label", .label, 1000, 100, 1000, .none), ("top2", .topK(2), 1000, 100, 1000, .none),
+            ("round1", .rounded(decimals: 1), 1000, 100, 1000, .none),
+            ("slow", .probabilities, 1, 2, 1000, .none), ("small", .probabilities, 1000, 100, 3, .none),
+            ("watched", .probabilities, 1000, 100, 1000, .blacklight),
+        ] {
+            let (secret, token) = try TokenRegistry.newToken(id: id, ratePerSecond: rate, burst: burst, budget: budget, expires: nil,
+                                                             output: policy, detector: detector)
+            secrets[id] = secret
+            tokens.append(token)
+        }
+        let (secret, expired) = try TokenRegistry.newToken(id: "expired", ratePerSecond: 10, burst: 10, budget: 10,
+                                                           expires: t0.addingTimeInterval(-1), output: .probabilities, detector: .none)
+        secrets["expired"] = secret
+        return (try TokenRegistry(tokens: tokens + [expired] + extra), secrets)
+    }
+
+    @Test("a token is found by its secret alone; the tokens file holds only digests; bad tokens files are refused by name")
+    func tokens() throws {
+        let (registry, secrets) = try Self.registry()
+        #expect(registry.authenticate(secrets["label"]!)?.id == "label")
+        #expect(registry.authenticate(secrets["label"]! + "x") == nil)
+        #expect(registry.authenticate("") == nil)
+        let text = String(decoding: registry.fileText(), as: UTF8.self)
+        for secret in secrets.values { #expect(!text.contains(secret)) }
+        let folder = makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("tokens.json")
+        try registry.fileText().write(to: file)
+        #expect(try TokenRegistry(contentsOf: file).tokens.map(\.id) == registry.tokens.map(\.id).sorted())
+        for (content, expected) in [("{}", "not a tokens file"), ("[{\"id\":\"a\"}]", "missing 'sha256'"),
+                                    ("[{\"id\":\"a b\",\"sha256\":\"\(String(repeating: "0", count: 64))\",\"rate_per_second\":1,\"burst\":1,\"budget\":1,\"output\":\"label\",\"detector\":\"none\"}]", "token id 'a b'"),
+                                    ("[{\"id\":\"a\",\"sha256\":\"00\",\"rate_per_second\":1,\"burst\":1,\"budget\":1,\"output\":\"label\",\"detector\":\"none\"}]", "sha256 must be 64 hex digits"),
+                                    ("[{\"id\":\"a\",\"sha256\":\"\(String(repeating: "0", count: 64))\",\"rate_per_second\":1,\"burst\":1,\"budget\":1,\"output\":\"top_k:0\",\"detector\":\"none\"}]", "K must be a whole number")] {
+            try Data(content.utf8).write(to: file)
+            #expect { _ = try TokenRegistry(contentsOf: file) } throws: { "\($0)".contains(expected) }
+        }
+        #expect(throws: ServingError.self) { try TokenRegistry(tokens: registry.tokens + [registry.tokens[0]]) }
+    }
+
+    @Test("each token sees what its output policy lets through, for every row")
+    func policies() async throws {
+        let (registry, secrets) = try Self.registry()
+        let service = try ModelService(served: served, registry: registry, log: nil)
+        let rows: [[Float]] = [[0.9, 0.1, 0.5, 0], [0, 0.2, 0.8, 0]]
+        let full = try json(await predict(service, secrets["full"], rows))["predictions"] as! [[String: Any]]
+        #expect(full.map { $0["label"] as! Int } == [0, 2])
+        let p0 = full[0]["probabilities"] as! [Double]
+        #expect(p0.count == 3 && abs(p0.reduce(0, +) - 1) < 1e-6)
+        let label = try json(await predict(service, secrets["label"], rows))["predictions"] as! [[String: Any]]
+        #expect(label.map { $0["label"] as! Int } == [0, 2] && label.allSatisfy { $0["probabilities"] == nil && $0["classes"] == nil })
+        let top = try json(await predict(service, secrets["top2"], rows))["predictions"] as! [[String: Any]]
+        #expect(top[0]["classes"] as! [Int] == [0, 2] && (top[0]["probabilities"] as! [Double]).count == 2)
+        #expect((top[0]["probabilities"] as! [Double])[0] == p0[0])
+        let rounded = try json(await predict(service, secrets["round1"], rows))["predictions"] as! [[String: Any]]
+        for (r, f) in zip(rounded[0]["probabilities"] as! [Double], p0) {
+            #expect(abs(r - f) <= 0.05 + 1e-9 && abs(r * 10 - (r * 10).rounded()) < 1e-9)
+        }
+    }
+
+    @Test("missing, unknown and expired tokens get 401; malformed bodies 400; a drained bucket 429 with Retry-After; a spent budget 403")
+    func refusals() async throws {
+        let (registry, secrets) = try Self.registry()
+        let service = try ModelService(served: served, registry: registry, log: nil)
+        let row: [[Float]] = [[0.1, 0.2, 0.3, 0.4]]
+        let none = await predict(service, nil, row)
+        #expect(none.status == 401 && none.headers["WWW-Authenticate"] != nil)
+        #expect(await predict(service, "plt_wrong", row).status == 401)
+        #expect(await predict(service, secrets["expired"], row).text.contains("expired"))
+        for (body, expected) in [("not json", "the body must be JSON"), ("{\"inputs\": []}", "send 1…1024 rows"),
+                                 ("{\"inputs\": [[1, 2, 3]]}", "a row has 4 values"), ("{\"inputs\": [[1, 2, 3, 1e39]]}", "the body must be JSON"),
+                                 ("{\"inputs\": \"x\"}", "the body must be JSON")] {
+            let r = await service.respond(ServiceRequest(method: "POST", path: "/v1/predict", authorization: "Bearer " + secrets["full"]!,
+                                                         body: Array(body.utf8), time: t0))
+            #expect(r.status == 400 && r.text.contains(expected), "\(body): \(r.text)")
+        }
+        let tooMany = await predict(service, secrets["full"], Array(repeating: row[0], count: 1025))
+        #expect(tooMany.status == 400)
+        // Rate 1/s, burst 2: two queries pass, the third waits a second.
+        #expect(await predict(service, secrets["slow"], row + row).status == 200)
+        let limited = await predict(service, secrets["slow"], row)
+        #expect(limited.status == 429 && limited.headers["Retry-After"] == "1")
+        #expect(await predict(service, secrets["slow"], row, at: t0.addingTimeInterval(1)).status == 200)
+        #expect(await predict(service, secrets["slow"], row + row + row).text.contains("exceed this token's burst"))
+        // Budget 3.
+        #expect(await predict(service, secrets["small"], row + row).status == 200)
+        let spent = await predict(service, secrets["small"], row + row)
+        #expect(spent.status == 403 && spent.text.contains("2 of 3 queries used"))
+        #expect(await predict(service, secrets["small"], row).status == 200)
+        #expect(await predict(service, secrets["small"], row).status == 403)
+        #expect(await service.used("small") == 3)
+        // Routes and methods.
+        #expect(await service.respond(ServiceRequest(method: "GET", path: "/v1/predict")).status == 405)
+        #expect(await service.respond(ServiceRequest(method: "GET", path: "/nope")).status == 404)
+        #expect(await service.respond(ServiceRequest(method: "GET", path: "/v1/health")).status == 200)
+        let api = try json(await service.respond(ServiceRequest(method: "GET", path: "/openapi.json")))
+        #expect(api["openapi"] as? String == "3.1.0")
+    }
+
+    @Test("a client probing one input is blocked by its Blacklight detector and stays blocked, also after a restart from the log; the log has one line per request")
+    func detectorAndLog() async throws {
+        let (registry, secrets) = try Self.registry()
+        let folder = makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let logURL = folder.appendingPathComponent("queries.log")
+        let service = try ModelService(served: served, registry: registry, log: try QueryLog(url: logURL, keepsInputs: true))
+        // Distinct inputs pass; the same input again is flagged (Blacklight's windows all match).
+        #expect(await predict(service, secrets["watched"], [[0.1, 0.5, 0.9, 0.3]]).status == 200)
+        #expect(await predict(service, secrets["watched"], [[0.7, 0.2, 0.0, 1.0]]).status == 200)
+        let flagged = await predict(service, secrets["watched"], [[0.1, 0.5, 0.9, 0.3]])
+        #expect(flagged.status == 403 && flagged.text.contains("blocked"))
+        #expect(await predict(service, secrets["watched"], [[0.3, 0.3, 0.3, 0.3]]).status == 403)
+        // An unwatched client may repeat itself.
+        #expect(await predict(service, secrets["full"], [[0.1, 0.5, 0.9, 0.3]]).status == 200)
+        #expect(await predict(service, secrets["full"], [[0.1, 0.5, 0.9, 0.3]]).status == 200)
+        #expect(await predict(service, nil, [[0.1, 0.5, 0.9, 0.3]]).status == 401)
+
+        let entries = try QueryLog.read(logURL)
+        #expect(entries.map(\.status) == [200, 200, 403, 403, 200, 200, 401])
+        #expect(entries.map(\.token) == ["watched", "watched", "watched", "watched", "full", "full", nil])
+        #expect(entries.map(\.flagged) == [false, false, true, false, false, false, false])
+        #expect(entries[0].inputSHA256 == SHA256.hash(predictBody([[0.1, 0.5, 0.9, 0.3]])).hex)
+        let attributes = try FileManager.default.attributesOfItem(atPath: logURL.path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        // The admitted inputs replay as each client's stream.
+        let streams = try QueryLog.streams(entries, inputs: URL(fileURLWithPath: logURL.path + ".inputs"), width: 4)
+        #expect(streams["watched"] == [0.1, 0.5, 0.9, 0.3, 0.7, 0.2, 0.0, 1.0, 0.1, 0.5, 0.9, 0.3])
+        #expect(streams["full"]?.count == 8)
+
+        // A restarted server reads the log back: the budget used and the block carry over.
+        let restarted = try ModelService(served: served, registry: registry, log: try QueryLog(url: logURL), history: entries)
+        #expect(await restarted.used("full") == 2)
+        #expect(await restarted.used("watched") == 3)
+        #expect(await predict(restarted, secrets["watched"], [[0.9, 0.9, 0.9, 0.9]]).status == 403)
+        // A line cut short by a crash is ignored; a corrupt line is named.
+        let handle = try FileHandle(forWritingTo: logURL)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"time\":\"2027".utf8))
+        try handle.close()
+        #expect(try QueryLog.read(logURL).count == entries.count + 1)
+        try Data("garbage\n".utf8).write(to: logURL)
+        #expect { _ = try QueryLog.read(logURL) } throws: { "\($0)".contains("line 1 is not a query-log entry") }
+    }
+
+    @Test("over real HTTP: predictions, 401, 413 for an oversized body, and malformed requests, and the server keeps serving")
+    func http() async throws {
+        let (registry, secrets) = try Self.registry()
+        let service = try ModelService(served: served, registry: registry, log: nil)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task { try await ModelServer(service: service, host: "127.0.0.1", port: 0).run(stopOnSignals: false) { continuation.yield($0) } }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        defer { task.cancel() }
+        func post(_ body: String, token: String?) async throws -> (status: Int?, head: String, body: String) {
+            let auth = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+            let request = "POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n\(auth)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            return try await onThread { try exchange(port: port, Array(request.utf8)) }
+        }
+        let ok = try await post("{\"inputs\":[[0.9,0.1,0.5,0]]}", token: secrets["full"])
+        #expect(ok.status == 200 && ok.body.contains("\"label\":0"))
+        #expect(try await post("{\"inputs\":[[0.9,0.1,0.5,0]]}", token: nil).status == 401)
+        #expect(try await post("{\"inputs\":[[0.9,0.1]]}", token: secrets["full"]).status == 400)
+        let huge = "{\"inputs\":[[" + String(repeating: "0,", count: 5_000_000) + "0]]}"
+        #expect(try await post(huge, token: secrets["full"]).status == 413)
+        #expect(try await onThread { try exchange(port: port, Array("NOT HTTP\r\n\r\n".utf8)) }.status == 400)
+        #expect(try await onThread { try get(port: port, "/v1/health") }.status == 200)
+        task.cancel()
+        _ = await task.result
+    }
+}
