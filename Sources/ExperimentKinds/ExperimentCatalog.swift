@@ -15,5 +15,6 @@ public enum ExperimentCatalog {
         AnyExperimentKind(PoisoningKind.self),
         AnyExperimentKind(BackdoorKind.self),
         AnyExperimentKind(DriftKind.self),
+        AnyExperimentKind(ExtractionKind.self),
     ]
 }
