@@ -26,7 +26,8 @@ import ThreatTraining
 /// transfer_data: {dataset: fashion-mnist, limit: 3000}          # optional knockoff pool (its training part)
 /// extraction: {victim_examples: 2000, methods: [knockoff, jacobian], budgets: [100, 300, 1000],
 ///              targets: probabilities, sampling: random, round_size: 50, bandit_rate: 0.5,
-///              seed_size: 100, lambda: 0.1, sign_flip_period: 3, reservoir_start: 3, reservoir_size: 400}
+///              seed_size: 100, lambda: 0.1, sign_flip_period: 3, reservoir_start: 3, reservoir_size: 400,
+///              clip: [0, 1]}                                   # the input domain
 /// outputs: [full, top-1, round-1, label-only]
 /// membership: {examples: 300, attack_epochs: 40}               # optional
 /// transfer_attack: {epsilon: 0.2, steps: 20, step_size: 0.02, examples: 300}   # optional
@@ -42,17 +43,17 @@ import ThreatTraining
 /// augmentation starts from `seed_size` pool rows and stops at the largest budget.
 ///
 /// Output policies (`OutputPolicy`): `full`, `top-k` (renormalised), `top-k-raw` (not),
-/// `round-d` (d decimals), `label-only`. For each policy P, part `output.P` reports the utility of
+/// `round-d` (d decimals), `label-only`. For each policy P, part `output/P` reports the utility of
 /// the hardened answers on the test part: `accuracy` (of their argmax), `ece` (expected
 /// calibration error, 15 bins, of the renormalised top probability) and `brier`. For each method
-/// M, parts `M.P` report `fidelity@b` (agreement with the victim's unhardened labels on the test
+/// M, parts `M/P` report `fidelity@b` (agreement with the victim's unhardened labels on the test
 /// part), `accuracy@b` (test accuracy) and `queries@b` (the queries the surrogate of budget b
 /// used: Jacobian's rounds grow by steps, so it is the last round within b), and `queries` (all
 /// the victim answered, counted by `QueryCountingModel`).
 ///
 /// `membership` audits `examples` of the victim's training rows against as many held-out rows:
-/// `mia-confidence.P` scores each by the hardened probability of its true class, and
-/// `mia-stolen-shadow.P` runs Shokri et al.'s shadow attack (`ShadowModelAttack`, attack models of
+/// `mia-confidence/P` scores each by the hardened probability of its true class, and
+/// `mia-stolen-shadow/P` runs Shokri et al.'s shadow attack (`ShadowModelAttack`, attack models of
 /// `attack_epochs`) with the stolen model of the first method's largest budget under P as the
 /// shadow model: its IN records are up to `examples` of its queries, its OUT records the second
 /// held-out rows, grouped by its own predicted class; both sides' outputs are hardened by P.
@@ -60,8 +61,8 @@ import ThreatTraining
 ///
 /// `transfer_attack` runs L∞ PGD (no random start) on the first `examples` test rows against each
 /// method's largest-budget stolen model under each policy, and reports on the victim
-/// `transfer-M.P.success` (the share of the inputs the victim classified correctly that it
-/// misclassifies after the attack) and `transfer-M.P.surrogate_success` (the same on the stolen
+/// `transfer-M/P.success` (the share of the inputs the victim classified correctly that it
+/// misclassifies after the attack) and `transfer-M/P.surrogate_success` (the same on the stolen
 /// model itself); `transfer-whitebox.success` attacks the victim with its own gradients.
 public enum ExtractionKind: ExperimentKind {
     public static let name = "extraction"
@@ -86,6 +87,9 @@ public enum ExtractionKind: ExperimentKind {
         public var signFlipPeriod: Int?
         public var reservoirStart: Int?
         public var reservoirSize: Int?
+        /// The input domain [lower, upper]: Jacobian's new points and the transfer attack's
+        /// inputs are clipped to it.
+        public var clip: [Double]
     }
 
     public struct MembershipSpec: Sendable, Equatable {
@@ -175,7 +179,9 @@ extension ExtractionKind.ExtractionSpec {
             reservoirStart: try r.optional("reservoir_start").map { (v: Int) throws(SpecError) -> Int in
                 guard v >= 0 else { throw r.error("reservoir_start", "σ must be ≥ 0, got \(v)") }; return v },
             reservoirSize: try r.optional("reservoir_size").map { (v: Int) throws(SpecError) -> Int in
-                guard v >= 1 else { throw r.error("reservoir_size", "κ must be ≥ 1, got \(v)") }; return v })
+                guard v >= 1 else { throw r.error("reservoir_size", "κ must be ≥ 1, got \(v)") }; return v },
+            clip: try r.optional("clip", default: [0, 1]))
+        guard spec.clip.count == 2, spec.clip[0] < spec.clip[1] else { throw r.error("clip", "expected [lower, upper] with lower < upper, got \(spec.clip)") }
         if (spec.reservoirStart == nil) != (spec.reservoirSize == nil) {
             throw r.error(spec.reservoirStart == nil ? "reservoir_size" : "reservoir_start",
                           "reservoir sampling needs both reservoir_start (σ) and reservoir_size (κ)")
@@ -244,9 +250,9 @@ extension ExtractionKind {
         var finalStolen: [MethodName: [OutputPolicy: StolenModel<Sequential>]] = [:]
         for policy in p.outputs {
             let hardened = HardenedModel(victim, policy: policy)
-            metrics += utilityMetrics(hardened, inputs: xTest, labels: yTest, part: "output.\(policy)")
+            metrics += utilityMetrics(hardened, inputs: xTest, labels: yTest, part: "output/\(policy)")
             for method in e.methods {
-                let part = "\(method.rawValue).\(policy)"
+                let part = "\(method.rawValue)/\(policy)"
                 context.progress("\(part): stealing with budgets \(e.budgets)")
                 let counted = QueryCountingModel(hardened)
                 let random = context.random.stream("extraction/\(part)")
@@ -261,7 +267,8 @@ extension ExtractionKind {
                     let seed = poolInputs.gatheringRows(Array(draw.permutation(pool.count).prefix(e.seedSize)))
                     let reservoir = e.reservoirStart.map { JacobianAugmentation.Reservoir(startRound: $0, size: e.reservoirSize!) }
                     stolen = try JacobianAugmentation(rounds: maximumJacobianRounds, lambda: Float(e.lambda), signFlipPeriod: e.signFlipPeriod,
-                                                      reservoir: reservoir, maximumQueries: largest, targets: targets)
+                                                      reservoir: reservoir, maximumQueries: largest, targets: targets,
+                                                      lower: Float(e.clip[0]), upper: Float(e.clip[1]))
                         .extract(counted, seed: seed, recipe: recipe, random: random)
                 }
                 var fidelities: [Double] = [], budgetsReached: [Double] = []
@@ -289,7 +296,8 @@ extension ExtractionKind {
         if let t = p.transferAttack {
             let n = min(t.examples, test.count)
             let x = batchRows(xTest, 0..<n), y = Array(yTest.prefix(n))
-            let pgd = ProjectedGradientDescent(norm: .linf, epsilon: Float(t.epsilon), stepSize: Float(t.stepSize), steps: t.steps)
+            let pgd = ProjectedGradientDescent(norm: .linf, epsilon: Float(t.epsilon), stepSize: Float(t.stepSize), steps: t.steps,
+                                               domain: InputDomain(lower: Float(e.clip[0]), upper: Float(e.clip[1])))
             func success(_ adversarial: Tensor, on model: Sequential) -> Double {
                 let clean = model.predictedLabels(for: x), after = model.predictedLabels(for: adversarial)
                 let correct = (0..<n).filter { clean[$0] == y[$0] }
@@ -310,8 +318,8 @@ extension ExtractionKind {
                 for policy in p.outputs {
                     let surrogate = finalStolen[method]![policy]!.model
                     let adversarial = attack(surrogate, stream: "transfer/\(method.rawValue).\(policy)")
-                    metrics += [Metric(part: "transfer-\(method.rawValue).\(policy)", "success", success(adversarial, on: victim)),
-                                Metric(part: "transfer-\(method.rawValue).\(policy)", "surrogate_success", success(adversarial, on: surrogate))]
+                    metrics += [Metric(part: "transfer-\(method.rawValue)/\(policy)", "success", success(adversarial, on: victim)),
+                                Metric(part: "transfer-\(method.rawValue)/\(policy)", "surrogate_success", success(adversarial, on: surrogate))]
                 }
             }
         }
@@ -378,7 +386,7 @@ extension ExtractionKind {
             context.progress("membership inference under \(policy)")
             let answers = HardenedModel(victim, policy: policy).probabilities(for: audited)
             let c = victim.classCount
-            try report((0..<labels.count).map { Double(answers.scalars[$0 * c + labels[$0]]) }, part: "mia-confidence.\(policy)")
+            try report((0..<labels.count).map { Double(answers.scalars[$0 * c + labels[$0]]) }, part: "mia-confidence/\(policy)")
             // The stolen model as Shokri et al.'s shadow: IN = its queries, OUT = held-out rows never audited.
             let shadow = shadows[policy]!
             let inCount = min(m.examples, shadow.trainingInputs.shape[0])
@@ -392,7 +400,7 @@ extension ExtractionKind {
                 shadowLogits: [logLikelihoods(hardenedShadow.probabilities(for: observed))], shadowLabels: shadow.model.predictedLabels(for: observed),
                 shadowMembership: shadowMembership, options: options, trainer: ShadowModelAttack.NetworkTrainer(),
                 random: context.random.stream("membership/\(policy)"))
-            try report(scores, part: "mia-stolen-shadow.\(policy)")
+            try report(scores, part: "mia-stolen-shadow/\(policy)")
         }
         return metrics
     }
