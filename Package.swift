@@ -146,7 +146,7 @@ let package = Package(
             dependencies: [
                 "ExperimentRunning", "ExperimentSpecs", "ExperimentStore",
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
-                "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors",
+                "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors", "ModelExtraction",
                 "ModelImport", "ThreatTraining", "DriftDetection", "FederatedNetwork", "Transport",
                 "QueryDetection",
             ]),

@@ -16,5 +16,6 @@ public enum ExperimentCatalog {
         AnyExperimentKind(BackdoorKind.self),
         AnyExperimentKind(DriftKind.self),
         AnyExperimentKind(QueryDetectionKind.self),
+        AnyExperimentKind(ExtractionKind.self),
     ]
 }

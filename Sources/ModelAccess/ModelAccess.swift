@@ -238,3 +238,17 @@ extension LogitGradientAccess where Self: DifferentiableModel {
         return (values, gradients(of: outputs, withRespectTo: [x], seed: lossGradient(values))[0])
     }
 }
+
+// MARK: - Training on soft targets
+
+/// A training recipe that can also learn from target distributions (a victim's probability
+/// vectors, a teacher's softened outputs): what model extraction from probabilities needs.
+///
+/// Laws: as `TrainingRecipe` (a function of its arguments; every random choice from `random`);
+/// the loss is the cross-entropy −Σⱼ tⱼ log softmax(z)ⱼ averaged over examples, so one-hot
+/// targets train as `train(inputs:labels:random:)` does.
+public protocol SoftTargetTrainingRecipe: TrainingRecipe {
+    /// Trains a fresh model on `inputs` with target rows `targets` [N, classes], each
+    /// non-negative and summing to 1.
+    func train(inputs: Tensor, targets: Tensor, random: LabRandom) throws -> Model
+}
