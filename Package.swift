@@ -63,6 +63,7 @@ let package = Package(
         // Stateful detectors of query-based attacks (Chen et al.'s k-NN, Blacklight, PRADA).
         .target(name: "QueryDetection", dependencies: ["Codecs"]),
         .target(name: "ModelAccess", dependencies: ["Tensors", "LabRandom"]),
+        .target(name: "ModelEndpoint", dependencies: ["ModelAccess", "Tensors"]),
         .target(name: "SecretSharing", dependencies: ["LabRandom", "RingArithmetic"]),
 
         // MARK: Layer 2 — mechanisms.
@@ -148,7 +149,7 @@ let package = Package(
                 "LabRandom", "Tensors", "NeuralNetworks", "Codecs", "Datasets", "AttackMetrics", "ModelAccess",
                 "MembershipInference", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Paillier", "Evasion", "Poisoning", "Backdoors", "ModelExtraction",
                 "ModelImport", "ThreatTraining", "DriftDetection", "FederatedNetwork", "Transport",
-                "QueryDetection",
+                "QueryDetection", "ModelEndpoint",
             ]),
         .target(name: "ExperimentReports", dependencies: ["ExperimentRunning", "ExperimentSpecs", "ExperimentStore", "Codecs"]),
 
@@ -181,7 +182,7 @@ let package = Package(
                            "BigIntegerModule", "Paillier", "AttackMetrics", "DriftDetection", "ModelAccess", "ModelExtraction", "MembershipInference",
                            "SecretSharing", "PrivacyAccounting", "DPTraining", "ModelInversion", "Federated", "Evasion", "Poisoning", "Backdoors",
                            "ModelImport", "RingArithmetic", "ThreatTraining", "Transport", "MPCNetwork", "FederatedNetwork", "ResultsBrowser",
-                           "QueryDetection", "ModelServing"]),
+                           "QueryDetection", "ModelServing", "ModelEndpoint"]),
         .executableTarget(
             name: "privacy-lab",
             dependencies: [
@@ -198,7 +199,8 @@ let package = Package(
         .testTarget(name: "LabRandomTests", dependencies: ["LabRandom"], resources: [.copy("Vectors")]),
         .testTarget(name: "DriftDetectionTests", dependencies: ["DriftDetection", "LabRandom", "TestSupport"]),
         .testTarget(name: "QueryDetectionTests", dependencies: ["QueryDetection", "LabRandom", "TestSupport"]),
-        .testTarget(name: "ModelServingTests", dependencies: ["ModelServing", "ModelAccess", "Tensors", "Codecs", "TestSupport"]),
+        .testTarget(name: "ModelServingTests", dependencies: ["ModelServing", "ModelEndpoint", "ModelAccess", "Tensors", "Codecs", "LabRandom",
+                                                             "NeuralNetworks", "TestSupport", "NetworkTestSupport"]),
         .testTarget(name: "ModelExtractionTests", dependencies: ["ModelExtraction", "ModelAccess", "NeuralNetworks", "Tensors", "LabRandom"]),
         .testTarget(name: "ModelAccessTests", dependencies: ["ModelAccess", "Tensors", "LabRandom"]),
         .testTarget(

@@ -8,6 +8,7 @@ import Foundation
 import LabRandom
 import MembershipInference
 import ModelAccess
+import ModelEndpoint
 import ModelExtraction
 import NeuralNetworks
 import Tensors
@@ -64,6 +65,16 @@ import ThreatTraining
 /// `transfer-M/P.success` (the share of the inputs the victim classified correctly that it
 /// misclassifies after the attack) and `transfer-M/P.surrogate_success` (the same on the stolen
 /// model itself); `transfer-whitebox.success` attacks the victim with its own gradients.
+///
+/// A live victim: `victim: {endpoint: "http://HOST:PORT", token_env: VAR}` (`EndpointSpec`)
+/// steals the model behind a prediction endpoint (`privacy-lab serve`) over HTTP instead of
+/// training one. Then `surrogate` is required, the whole training part is the attacker's pool
+/// (`victim_examples` is not used), part `victim` reports `test_accuracy` and `test_queries` (the
+/// endpoint's answers on the test part, which fidelity compares against), each policy hardens
+/// the endpoint's answers further (a label-only token stays label-only), `membership` and the
+/// white-box transfer baseline are refused (the victim's training rows and gradients are not
+/// known), and an endpoint that stops answering (budget spent, client blocked) fails the trial
+/// with its refusal and the number of queries it answered.
 public enum ExtractionKind: ExperimentKind {
     public static let name = "extraction"
     public static let summary = "steal a victim (Knockoff, Jacobian augmentation) under output hardening; fidelity and accuracy vs queries; stolen models as shadows and surrogates"
@@ -106,7 +117,9 @@ public enum ExtractionKind: ExperimentKind {
 
     public struct Parameters: Sendable {
         public var data: DataSpec
-        public var victim: ModelSpec
+        /// The victim's model section, or nil for a victim behind `endpoint`.
+        public var victim: ModelSpec?
+        public var endpoint: EndpointSpec?
         public var surrogate: ModelSpec
         public var transferData: DataSpec?
         public var extraction: ExtractionSpec
@@ -117,8 +130,20 @@ public enum ExtractionKind: ExperimentKind {
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
         let data = try DataSpec.decode(body.section("data"))
-        let victim = try ModelSpec.decode(body.section("victim"), for: data)
-        let surrogate = body.contains("surrogate") ? try ModelSpec.decode(body.section("surrogate"), for: data) : victim
+        let victimSection = try body.section("victim")
+        var victim: ModelSpec?, endpoint: EndpointSpec?
+        if victimSection.contains("endpoint") {
+            endpoint = try EndpointSpec.decode(victimSection)
+            guard body.contains("surrogate") else {
+                throw body.error("victim", "names an endpoint, whose architecture the lab does not know: give the stolen model's in surrogate")
+            }
+            for key in ["membership"] where body.contains(key) {
+                throw body.error(key, "audits the victim's training rows, which the lab does not know for a victim behind an endpoint")
+            }
+        } else {
+            victim = try ModelSpec.decode(victimSection, for: data)
+        }
+        let surrogate = body.contains("surrogate") ? try ModelSpec.decode(body.section("surrogate"), for: data) : victim!
         let transferData = body.contains("transfer_data") ? try DataSpec.decode(body.section("transfer_data")) : nil
         let extraction = try ExtractionSpec.decode(body.section("extraction"))
         var outputs: [OutputPolicy] = [.full]
@@ -150,7 +175,7 @@ public enum ExtractionKind: ExperimentKind {
                                                 examples: try t.optional("examples", default: 300, in: 1...100_000))
             try t.finish()
         }
-        return Parameters(data: data, victim: victim, surrogate: surrogate, transferData: transferData, extraction: extraction,
+        return Parameters(data: data, victim: victim, endpoint: endpoint, surrogate: surrogate, transferData: transferData, extraction: extraction,
                           outputs: outputs, membership: membership, transferAttack: transferAttack)
     }
 }
@@ -201,6 +226,10 @@ extension ExtractionKind {
     public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {
         let (train, test) = try await p.data.load(from: context.dataDirectory, cache: context.datasets, random: context.random)
         let e = p.extraction
+        if let endpoint = p.endpoint {
+            return try await runAgainstEndpoint(p, endpoint, train: train, test: test, context: context)
+        }
+        guard let victimSpec = p.victim else { throw DataSpecError("victim: a model section or an endpoint is required") }
         guard train.count > e.victimExamples else {
             throw DataSpecError("extraction.victim_examples: \(e.victimExamples) rows asked for the victim, the training part has \(train.count) (the rest is the attacker's pool)")
         }
@@ -233,12 +262,72 @@ extension ExtractionKind {
         }
 
         context.progress("training the victim on \(victimRows.count) rows")
-        let trained = try await TargetModel.train(data: p.data, model: p.victim, train: victimRows, stream: "victim", context: context,
+        let trained = try await TargetModel.train(data: p.data, model: victimSpec, train: victimRows, stream: "victim", context: context,
                                                   role: "victim-model")
         let victim = trained.model
         var metrics = trained.metrics(train: victimRows, test: test, part: "victim")
         let xTest = test.featureTensor, yTest = test.intLabels
         let victimTestLabels = victim.predictedLabels(for: xTest)
+        let (stolenMetrics, series, finalStolen) = try steal(victim, p, train: train, pool: pool, test: test,
+                                                             victimTestLabels: victimTestLabels, context: context)
+        metrics += stolenMetrics
+        if let m = p.membership {
+            metrics += try membershipMetrics(m, victim: victim, victimRows: victimRows, heldOut: heldOut, outputs: p.outputs,
+                                             shadows: finalStolen[e.methods[0]]!, context: context)
+        }
+        if let t = p.transferAttack {
+            metrics += transferMetrics(t, p, victim: victim, whitebox: victim, test: test, stolen: finalStolen, context: context)
+        }
+        return TrialOutcome(metrics: metrics, series: series, artifacts: [])
+    }
+
+    /// A trial against a victim behind a prediction endpoint (see the kind's documentation).
+    static func runAgainstEndpoint(_ p: Parameters, _ endpoint: EndpointSpec, train: LabeledData, test: LabeledData,
+                                   context: TrialContext) async throws -> TrialOutcome {
+        var pool = train
+        if let transfer = p.transferData {
+            pool = try await transfer.load(from: context.dataDirectory, cache: context.datasets, random: context.random.stream("transfer-data")).train
+        }
+        let victim = try endpoint.connect()
+        let width = train.sampleShape.reduce(1, *)
+        guard victim.inputShape.reduce(1, *) == width, pool.sampleShape == train.sampleShape else {
+            throw EndpointError("\(endpoint.url.absoluteString) takes inputs of shape \(victim.inputShape), the data's rows have shape \(train.sampleShape)\(pool.sampleShape == train.sampleShape ? "" : " and transfer_data's \(pool.sampleShape)")")
+        }
+        guard victim.classCount == train.classCount else {
+            throw EndpointError("\(endpoint.url.absoluteString) answers \(victim.classCount) classes, the data has \(train.classCount)")
+        }
+        let e = p.extraction
+        if e.methods.contains(.knockoff) && pool.count < e.budgets.last! {
+            throw DataSpecError("extraction.budgets: the knockoff pool has \(pool.count) inputs, fewer than the largest budget \(e.budgets.last!)")
+        }
+        if e.methods.contains(.jacobian) && pool.count < e.seedSize {
+            throw DataSpecError("extraction.seed_size: \(e.seedSize) seed inputs asked, the pool has \(pool.count)")
+        }
+        context.progress("asking \(endpoint.url.absoluteString) (output \(victim.output)) about the \(test.count) test inputs")
+        let victimTestLabels = victim.predictedLabels(for: test.featureTensor)
+        try victim.checkNotRefused("the victim's test answers")
+        var metrics = [Metric(part: "victim", "test_accuracy", ExtractionMetrics.agreement(victimTestLabels, test.intLabels)),
+                       Metric(part: "victim", "test_queries", Double(victim.queries))]
+        let (stolenMetrics, series, finalStolen) = try steal(victim, p, train: train, pool: pool, test: test,
+                                                             victimTestLabels: victimTestLabels, context: context)
+        try victim.checkNotRefused("extraction")
+        metrics += stolenMetrics
+        if let t = p.transferAttack {
+            metrics += transferMetrics(t, p, victim: victim, whitebox: nil, test: test, stolen: finalStolen, context: context)
+            try victim.checkNotRefused("the transfer attacks")
+        }
+        metrics.append(Metric(part: "victim", "endpoint_queries", Double(victim.queries)))
+        return TrialOutcome(metrics: metrics, series: series, artifacts: [])
+    }
+
+    /// Steals `victim` with every method under every output policy: the metrics and series of
+    /// each `M/P` part (and `output/P`), and each method's largest-budget stolen model per policy.
+    static func steal(_ victim: some ProbabilityAccess, _ p: Parameters, train: LabeledData, pool: LabeledData, test: LabeledData,
+                      victimTestLabels: [Int], context: TrialContext) throws
+        -> (metrics: [Metric], series: [Series], stolen: [MethodName: [OutputPolicy: StolenModel<Sequential>]]) {
+        let e = p.extraction
+        let largest = e.budgets.last!
+        let xTest = test.featureTensor, yTest = test.intLabels
         let recipe = SequentialRecipe(inputShape: train.sampleShape,
                                       layers: try p.surrogate.layers(inputShape: train.sampleShape, classes: train.classCount),
                                       configuration: p.surrogate.training)
@@ -246,6 +335,7 @@ extension ExtractionKind {
         let poolInputs = pool.featureTensor
 
         var series: [Series] = []
+        var metrics: [Metric] = []
         // The stolen model of each method's largest budget, per policy.
         var finalStolen: [MethodName: [OutputPolicy: StolenModel<Sequential>]] = [:]
         for policy in p.outputs {
@@ -289,41 +379,47 @@ extension ExtractionKind {
             }
         }
 
-        if let m = p.membership {
-            metrics += try membershipMetrics(m, victim: victim, victimRows: victimRows, heldOut: heldOut, outputs: p.outputs,
-                                             shadows: finalStolen[e.methods[0]]!, context: context)
+        return (metrics, series, finalStolen)
+    }
+
+    /// The transfer attacks of `transfer_attack` (see the kind's documentation): PGD on each
+    /// stolen model, judged by `victim`'s labels; with `whitebox`, the victim's own gradients too.
+    static func transferMetrics(_ t: TransferAttackSpec, _ p: Parameters, victim: some LabelAccess, whitebox: Sequential?, test: LabeledData,
+                                stolen finalStolen: [MethodName: [OutputPolicy: StolenModel<Sequential>]], context: TrialContext) -> [Metric] {
+        let e = p.extraction
+        let xTest = test.featureTensor, yTest = test.intLabels
+        var metrics: [Metric] = []
+        let n = min(t.examples, test.count)
+        let x = batchRows(xTest, 0..<n), y = Array(yTest.prefix(n))
+        let pgd = ProjectedGradientDescent(norm: .linf, epsilon: Float(t.epsilon), stepSize: Float(t.stepSize), steps: t.steps,
+                                           domain: InputDomain(lower: Float(e.clip[0]), upper: Float(e.clip[1])))
+        func success(_ adversarial: Tensor, on model: some LabelAccess) -> Double {
+            let clean = model.predictedLabels(for: x), after = model.predictedLabels(for: adversarial)
+            let correct = (0..<n).filter { clean[$0] == y[$0] }
+            return correct.isEmpty ? 0 : Double(correct.filter { after[$0] != y[$0] }.count) / Double(correct.count)
         }
-        if let t = p.transferAttack {
-            let n = min(t.examples, test.count)
-            let x = batchRows(xTest, 0..<n), y = Array(yTest.prefix(n))
-            let pgd = ProjectedGradientDescent(norm: .linf, epsilon: Float(t.epsilon), stepSize: Float(t.stepSize), steps: t.steps,
-                                               domain: InputDomain(lower: Float(e.clip[0]), upper: Float(e.clip[1])))
-            func success(_ adversarial: Tensor, on model: Sequential) -> Double {
-                let clean = model.predictedLabels(for: x), after = model.predictedLabels(for: adversarial)
-                let correct = (0..<n).filter { clean[$0] == y[$0] }
-                return correct.isEmpty ? 0 : Double(correct.filter { after[$0] != y[$0] }.count) / Double(correct.count)
+        func attack(_ model: Sequential, stream: String) -> Tensor {
+            var chunks: [Float] = []
+            for start in stride(from: 0, to: n, by: 100) {
+                let r = start..<min(n, start + 100)
+                chunks += pgd.perturb(batchRows(x, r), labels: Array(y[r]), goal: .untargeted, model: model,
+                                      random: context.random.stream("\(stream)/\(start)")).scalars
             }
-            func attack(_ model: Sequential, stream: String) -> Tensor {
-                var chunks: [Float] = []
-                for start in stride(from: 0, to: n, by: 100) {
-                    let r = start..<min(n, start + 100)
-                    chunks += pgd.perturb(batchRows(x, r), labels: Array(y[r]), goal: .untargeted, model: model,
-                                          random: context.random.stream("\(stream)/\(start)")).scalars
-                }
-                return Tensor(shape: x.shape, scalars: chunks)
-            }
-            context.progress("transfer attacks: PGD ε = \(t.epsilon) on \(n) test inputs")
-            metrics.append(Metric(part: "transfer-whitebox", "success", success(attack(victim, stream: "transfer/whitebox"), on: victim)))
-            for method in e.methods {
-                for policy in p.outputs {
-                    let surrogate = finalStolen[method]![policy]!.model
-                    let adversarial = attack(surrogate, stream: "transfer/\(method.rawValue).\(policy)")
-                    metrics += [Metric(part: "transfer-\(method.rawValue)/\(policy)", "success", success(adversarial, on: victim)),
-                                Metric(part: "transfer-\(method.rawValue)/\(policy)", "surrogate_success", success(adversarial, on: surrogate))]
-                }
+            return Tensor(shape: x.shape, scalars: chunks)
+        }
+        context.progress("transfer attacks: PGD ε = \(t.epsilon) on \(n) test inputs")
+        if let whitebox {
+            metrics.append(Metric(part: "transfer-whitebox", "success", success(attack(whitebox, stream: "transfer/whitebox"), on: whitebox)))
+        }
+        for method in e.methods {
+            for policy in p.outputs {
+                let surrogate = finalStolen[method]![policy]!.model
+                let adversarial = attack(surrogate, stream: "transfer/\(method.rawValue).\(policy)")
+                metrics += [Metric(part: "transfer-\(method.rawValue)/\(policy)", "success", success(adversarial, on: victim)),
+                            Metric(part: "transfer-\(method.rawValue)/\(policy)", "surrogate_success", success(adversarial, on: surrogate))]
             }
         }
-        return TrialOutcome(metrics: metrics, series: series, artifacts: [])
+        return metrics
     }
 
     /// Accuracy, expected calibration error (15 equal-width bins of the renormalised top

@@ -160,6 +160,11 @@ public struct ImportedModelSpec: Sendable, Equatable {
         guard let url = members else {
             throw ImportedModelInputError(file: "spec", field: "model.members", message: "is required to audit an imported model")
         }
+        return try Self.readMembers(url, records: records)
+    }
+
+    /// The membership mask of a members file (`model.members`): one 0/1 per record, both present.
+    public static func readMembers(_ url: URL, records: Int) throws(ImportedModelInputError) -> [Bool] {
         func failure(_ message: String) -> ImportedModelInputError {
             ImportedModelInputError(file: url.path, field: "model.members", message: message)
         }

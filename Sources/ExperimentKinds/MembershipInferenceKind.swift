@@ -64,7 +64,9 @@ import ThreatTraining
 public enum MembershipInferenceKind: ExperimentKind {
     public static let name = "membership-inference"
     public static let summary = "train (or load from PyTorch) a target, train reference models; run membership-inference attacks; report TPR at low FPR"
-    public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles + (p.model.imported?.inputFiles ?? []) }
+    public static func inputFiles(of p: Parameters) -> [URL] {
+        p.data.inputFiles + (p.model.imported?.inputFiles ?? []) + (p.model.endpoint?.members.map { [$0] } ?? [])
+    }
     public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public typealias MethodName = MembershipAttackName
@@ -108,16 +110,20 @@ public enum MembershipInferenceKind: ExperimentKind {
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
         var data = try DataSpec.decode(body.section("data"))
         let model = try ModelSpec.decode(body.section("model"), for: data, imports: .audited)
-        if model.imported != nil {
+        if model.imported != nil || model.endpoint != nil {
             data = try ImportedModelSpec.data(data, section: body.section("data"), keepsEveryRecord: true)
             if body.contains("privacy") {
-                throw body.error("privacy", "trains the target with DP-SGD, but model.checkpoint names a target trained outside the lab; "
+                throw body.error("privacy", "trains the target with DP-SGD, but model.\(model.endpoint == nil ? "checkpoint" : "endpoint") names a target trained outside the lab; "
                                  + "audit a DP model by training it in the lab (model without checkpoint) or remove privacy")
             }
         }
         let r = try body.section("attack")
         let methods: [MethodName] = try r.optional("methods", default: [.loss, .lira])
         guard !methods.isEmpty else { throw r.error("methods", "needs at least one attack") }
+        if model.endpoint != nil, let bad = methods.first(where: { $0 == .shadow || $0.rawValue.hasPrefix("lira") || $0.rawValue.hasPrefix("rmia") }) {
+            throw r.error("methods", "'\(bad.rawValue)' trains reference or shadow models of the target's architecture, which the lab does not know for a target "
+                          + "behind model.endpoint; use loss, confidence, entropy, modified_entropy or label_only")
+        }
         let online: Bool = try r.optional("online", default: true)
         if !online, let bad = methods.first(where: { $0 == .lira || $0 == .liraGlobal || $0 == .rmia }) {
             let offline = bad == .liraGlobal ? "lira_offline_global" : "\(bad.rawValue)_offline"
@@ -187,6 +193,7 @@ public enum MembershipInferenceKind: ExperimentKind {
 
     public static func run(_ p: Parameters, context: TrialContext) async throws -> TrialOutcome {
         if let imported = p.model.imported { return try await runImported(p, imported, context: context) }
+        if let endpoint = p.model.endpoint { return try await runEndpoint(p, endpoint, context: context) }
         let (population, test) = try await p.data.load(from: context.dataDirectory, cache: context.datasets, random: context.random)
         let n = population.count
         let members = p.attack.members ?? n / 4

@@ -56,6 +56,9 @@ public struct ModelSpec: Sendable, Equatable {
     /// A model trained outside the lab (`checkpoint`), when the section names one; the
     /// architecture fields above then keep their defaults and mean nothing.
     public var imported: ImportedModelSpec?
+    /// A model behind a prediction endpoint (`endpoint`, `EndpointSpec`), when the section names
+    /// one; nothing is built or trained, and the other fields keep their defaults.
+    public var endpoint: EndpointSpec?
     /// The canonical JSON of the section, for cache keys.
     public var canonical: String
 
@@ -65,6 +68,17 @@ public struct ModelSpec: Sendable, Equatable {
     ///   by default `checkpoint` is an error naming it.
     public static func decode(_ reader: SpecReader, for data: DataSpec? = nil,
                               imports: ImportedModelSpec.Use = .refused) throws(SpecError) -> ModelSpec {
+        if reader.contains("endpoint") {
+            guard imports != .refused else {
+                throw reader.error("endpoint", "names a model behind a prediction endpoint, but this kind trains its own model; an endpoint can be "
+                                   + "the target of membership-inference (threshold and label_only attacks), evasion (black-box methods) and extraction (victim)")
+            }
+            let endpoint = try EndpointSpec.decode(reader, members: imports == .audited)
+            var spec = try ModelSpec.decode(SpecReader(SpecNode(.null), file: reader.file, path: reader.path))
+            spec.endpoint = endpoint
+            spec.canonical = reader.node.canonicalJSON
+            return spec
+        }
         let imported = ImportedModelSpec.keys.contains(where: reader.contains)
             ? try ImportedModelSpec.decode(reader, use: imports) : nil
         let architecture: Architecture = try reader.optional("architecture", default: .mlp)

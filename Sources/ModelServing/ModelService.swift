@@ -100,7 +100,11 @@ public actor ModelService {
 
     static func detector(_ token: ServingToken, width: Int) -> Blacklight? {
         guard token.detector == .blacklight else { return nil }
-        return try? Blacklight(inputWidth: width, window: min(50, width), top: 50, threshold: 25)
+        // Blacklight's MNIST setting (windows of 50 values, the 50 largest window hashes, 25 in
+        // common flag a query); inputs with fewer windows keep half of theirs in common.
+        let window = min(50, width)
+        let top = min(50, width - window + 1)
+        return try? Blacklight(inputWidth: width, window: window, top: top, threshold: max(1, min(25, top / 2)))
     }
 
     /// Queries admitted so far for a token (its budget's use).
@@ -116,7 +120,7 @@ public actor ModelService {
             switch authenticate(r) {
             case let .failure(response): return response
             case let .success(token):
-                return .json(200, "{\"name\":\(JSONText.string(served.name)),\"input_shape\":\(served.inputShape),\"classes\":\(served.model.classCount),\"output\":\(JSONText.string(token.output.text))}")
+                return .json(200, "{\"name\":\(JSONText.string(served.name)),\"input_shape\":\(served.inputShape),\"classes\":\(served.model.classCount),\"output\":\(JSONText.string(token.output.description))}")
             }
         case ("POST", "/v1/predict"):
             return await predict(r)
@@ -227,7 +231,7 @@ public actor ModelService {
             }
             out += "}"
         }
-        out += "],\"output\":\(JSONText.string(token.output.text))}"
+        out += "],\"output\":\(JSONText.string(token.output.description))}"
         return logged(r, token: token.id, rows: rows, inputs: flat, .json(200, out))
     }
 }

@@ -18,7 +18,7 @@ enum OpenAPIDocument {
             "probabilities":{"type":"array","items":{"type":"number"}}}},
           "PredictResponse":{"type":"object","required":["predictions","output"],"properties":{
             "predictions":{"type":"array","items":{"$ref":"#/components/schemas/Prediction"}},
-            "output":{"type":"string","description":"The token's output policy: probabilities, label, top_k:K or round:D."}}}}},
+            "output":{"type":"string","description":"The token's output policy: full, label-only, top-K (renormalised), top-K-raw or round-D."}}}}},
         "paths":{
          "/v1/health":{"get":{"summary":"Liveness","responses":{"200":{"description":"The server answers."}}}},
          "/v1/model":{"get":{"summary":"The served model's input shape and classes","security":[{"bearer":[]}],

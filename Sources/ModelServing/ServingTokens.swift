@@ -1,5 +1,6 @@
 import Codecs
 import Foundation
+public import ModelAccess
 
 /// What a client may do with a served model: who it is, how fast and how much it may ask, until
 /// when, what it sees of the answers, and whether a detector watches its queries.
@@ -31,8 +32,35 @@ public struct ServingToken: Codable, Sendable, Equatable {
         case ratePerSecond = "rate_per_second"
     }
 
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        sha256 = try c.decode(String.self, forKey: .sha256)
+        ratePerSecond = try c.decode(Double.self, forKey: .ratePerSecond)
+        burst = try c.decode(Int.self, forKey: .burst)
+        budget = try c.decode(Int.self, forKey: .budget)
+        expires = try c.decodeIfPresent(Date.self, forKey: .expires)
+        let name = try c.decode(String.self, forKey: .output)
+        do { output = try OutputPolicy(serving: name) } catch {
+            throw DecodingError.dataCorruptedError(forKey: .output, in: c, debugDescription: error.description)
+        }
+        detector = try c.decode(DetectorChoice.self, forKey: .detector)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(sha256, forKey: .sha256)
+        try c.encode(ratePerSecond, forKey: .ratePerSecond)
+        try c.encode(burst, forKey: .burst)
+        try c.encode(budget, forKey: .budget)
+        try c.encodeIfPresent(expires, forKey: .expires)
+        try c.encode(output.description, forKey: .output)
+        try c.encode(detector, forKey: .detector)
+    }
+
     public init(id: String, sha256: String, ratePerSecond: Double = 10, burst: Int = 100, budget: Int = 10_000,
-                expires: Date? = nil, output: OutputPolicy = .probabilities, detector: DetectorChoice = .none) {
+                expires: Date? = nil, output: OutputPolicy = .full, detector: DetectorChoice = .none) {
         self.id = id
         self.sha256 = sha256
         self.ratePerSecond = ratePerSecond
@@ -55,7 +83,6 @@ public struct ServingToken: Codable, Sendable, Equatable {
         }
         guard (1...1_000_000).contains(burst) else { throw ServingError("token \(id): burst must be 1…1000000, got \(burst)") }
         guard budget >= 0 else { throw ServingError("token \(id): budget must be ≥ 0, got \(budget)") }
-        try output.validate(token: id)
     }
 }
 

@@ -21,6 +21,7 @@
 @_exported import ModelImport
 @_exported import ModelInversion
 @_exported import ModelServing
+@_exported import ModelEndpoint
 @_exported import MPCNetwork
 @_exported import FederatedNetwork
 @_exported import NeuralNetworks

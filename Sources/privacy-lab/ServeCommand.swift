@@ -88,7 +88,7 @@ struct ServeToken: ParsableCommand {
     @Option(help: "The most queries at once.") var burst: Int = 100
     @Option(help: "Queries in all.") var budget: Int = 10_000
     @Option(help: "Expiry, ISO 8601 (e.g. 2027-01-01T00:00:00Z).") var expires: String?
-    @Option(help: "What the client sees: probabilities, label, top_k:K or round:D.") var output: String = "probabilities"
+    @Option(help: "What the client sees: full, label-only, top-K (renormalised), top-K-raw or round-D.") var output: String = "full"
     @Option(help: "The detector watching the client: none or blacklight.") var detector: String = "none"
 
     func run() throws {
@@ -104,7 +104,7 @@ struct ServeToken: ParsableCommand {
         }
         guard let choice = ServingToken.DetectorChoice(rawValue: detector) else { throw CLIError("--detector must be none or blacklight, got '\(detector.prefix(40))'") }
         do {
-            let policy = try OutputPolicy(parsing: output)
+            let policy = try OutputPolicy(serving: output)
             let (secret, token) = try TokenRegistry.newToken(id: id, ratePerSecond: rate, burst: burst, budget: budget, expires: date,
                                                             output: policy, detector: choice)
             let registry = try TokenRegistry(tokens: existing + [token])

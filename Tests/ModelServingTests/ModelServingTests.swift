@@ -1,6 +1,7 @@
 import Codecs
 import Foundation
 import ModelAccess
+import ModelEndpoint
 import ModelServing
 import Tensors
 import Testing
@@ -47,11 +48,11 @@ struct ModelServiceTests {
     static func registry(_ extra: [ServingToken] = []) throws -> (TokenRegistry, [String: String]) {
         var secrets: [String: String] = [:], tokens: [ServingToken] = []
         for (id, policy, rate, burst, budget, detector) in [
-            ("full", OutputPolicy.probabilities, 1000.0, 100, 1000, ServingToken.DetectorChoice.none),
-            ("label", .label, 1000, 100, 1000, .none), ("top2", .topK(2), 1000, 100, 1000, .none),
+            ("full", OutputPolicy.full, 1000.0, 100, 1000, ServingToken.DetectorChoice.none),
+            ("label", .labelOnly, 1000, 100, 1000, .none), ("top2", .topK(2, renormalized: false), 1000, 100, 1000, .none),
             ("round1", .rounded(decimals: 1), 1000, 100, 1000, .none),
-            ("slow", .probabilities, 1, 2, 1000, .none), ("small", .probabilities, 1000, 100, 3, .none),
-            ("watched", .probabilities, 1000, 100, 1000, .blacklight),
+            ("slow", .full, 1, 2, 1000, .none), ("small", .full, 1000, 100, 3, .none),
+            ("watched", .full, 1000, 100, 1000, .blacklight),
         ] {
             let (secret, token) = try TokenRegistry.newToken(id: id, ratePerSecond: rate, burst: burst, budget: budget, expires: nil,
                                                              output: policy, detector: detector)
@@ -59,7 +60,7 @@ struct ModelServiceTests {
             tokens.append(token)
         }
         let (secret, expired) = try TokenRegistry.newToken(id: "expired", ratePerSecond: 10, burst: 10, budget: 10,
-                                                           expires: t0.addingTimeInterval(-1), output: .probabilities, detector: .none)
+                                                           expires: t0.addingTimeInterval(-1), output: .full, detector: .none)
         secrets["expired"] = secret
         return (try TokenRegistry(tokens: tokens + [expired] + extra), secrets)
     }
@@ -78,9 +79,9 @@ struct ModelServiceTests {
         try registry.fileText().write(to: file)
         #expect(try TokenRegistry(contentsOf: file).tokens.map(\.id) == registry.tokens.map(\.id).sorted())
         for (content, expected) in [("{}", "not a tokens file"), ("[{\"id\":\"a\"}]", "missing 'sha256'"),
-                                    ("[{\"id\":\"a b\",\"sha256\":\"\(String(repeating: "0", count: 64))\",\"rate_per_second\":1,\"burst\":1,\"budget\":1,\"output\":\"label\",\"detector\":\"none\"}]", "token id 'a b'"),
-                                    ("[{\"id\":\"a\",\"sha256\":\"00\",\"rate_per_second\":1,\"burst\":1,\"budget\":1,\"output\":\"label\",\"detector\":\"none\"}]", "sha256 must be 64 hex digits"),
-                                    ("[{\"id\":\"a\",\"sha256\":\"\(String(repeating: "0", count: 64))\",\"rate_per_second\":1,\"burst\":1,\"budget\":1,\"output\":\"top_k:0\",\"detector\":\"none\"}]", "K must be a whole number")] {
+                                    ("[{\"id\":\"a b\",\"sha256\":\"\(String(repeating: "0", count: 64))\",\"rate_per_second\":1,\"burst\":1,\"budget\":1,\"output\":\"label-only\",\"detector\":\"none\"}]", "token id 'a b'"),
+                                    ("[{\"id\":\"a\",\"sha256\":\"00\",\"rate_per_second\":1,\"burst\":1,\"budget\":1,\"output\":\"label-only\",\"detector\":\"none\"}]", "sha256 must be 64 hex digits"),
+                                    ("[{\"id\":\"a\",\"sha256\":\"\(String(repeating: "0", count: 64))\",\"rate_per_second\":1,\"burst\":1,\"budget\":1,\"output\":\"top-0\",\"detector\":\"none\"}]", "output 'top-0'")] {
             try Data(content.utf8).write(to: file)
             #expect { _ = try TokenRegistry(contentsOf: file) } throws: { "\($0)".contains(expected) }
         }
@@ -213,6 +214,56 @@ struct ModelServiceTests {
         #expect(try await post(huge, token: secrets["full"]).status == 413)
         #expect(try await onThread { try exchange(port: port, Array("NOT HTTP\r\n\r\n".utf8)) }.status == 400)
         #expect(try await onThread { try get(port: port, "/v1/health") }.status == 200)
+        task.cancel()
+        _ = await task.result
+    }
+
+    @Test("an attack's EndpointModel over real HTTP: the served probabilities under each policy, labels, a spent budget ends the session with a named refusal, a wrong token is refused without showing it")
+    func endpointClient() async throws {
+        let (registry, secrets) = try Self.registry()
+        let service = try ModelService(served: served, registry: registry, log: nil)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task { try await ModelServer(service: service, host: "127.0.0.1", port: 0).run(stopOnSignals: false) { continuation.yield($0) } }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        defer { task.cancel() }
+        let root = try #require(URL(string: "http://127.0.0.1:\(port)"))
+        let rows = Tensor(shape: [5, 4], scalars: (0..<20).map { Float(($0 * 7) % 11) / 10 })
+        let expected = TinyModel().probabilities(for: rows)
+        try await onThread {
+            // Full answers: the model's probabilities, sent over JSON (within float printing), two rows a request.
+            let full = try EndpointModel(url: root, token: secrets["full"]!, rowsPerRequest: 2)
+            #expect(full.classCount == 3 && full.inputShape == [4] && full.output == "full")
+            let p = full.probabilities(for: rows)
+            #expect(p.shape == [5, 3] && zip(p.scalars, expected.scalars).allSatisfy { abs($0 - $1) < 1e-6 })
+            #expect(full.queries == 5 && full.requestCount == 3 && full.refusal == nil)
+            #expect(full.predictedLabels(for: rows) == TinyModel().predictedLabels(for: rows))
+            // Label-only: one-hot rows of the model's labels; top-2: two nonzero entries per row.
+            let label = try EndpointModel(url: root, token: secrets["label"]!)
+            let onehot = label.probabilities(for: rows).scalars
+            for (i, l) in TinyModel().predictedLabels(for: rows).enumerated() {
+                #expect(Array(onehot[i * 3..<(i + 1) * 3]) == (0..<3).map { $0 == l ? 1 : 0 })
+            }
+            let top = try EndpointModel(url: root, token: secrets["top2"]!).probabilities(for: rows).scalars
+            #expect((0..<5).allSatisfy { i in top[i * 3..<(i + 1) * 3].filter { $0 > 0 }.count == 2 })
+            // Budget 3: the first request of 2 rows passes, the next (2 more) is refused with 403,
+            // named with the rows answered before; later queries answer zeros without the network.
+            let small = try EndpointModel(url: root, token: secrets["small"]!, rowsPerRequest: 2)
+            let spent = small.probabilities(for: rows)
+            let refusal = try #require(small.refusal)
+            #expect(refusal.description.contains("after 2 queries") && refusal.description.contains("403"))
+            #expect(spent.scalars[6...].allSatisfy { $0 == 0 } && small.queries == 2)
+            let before = small.requestCount
+            _ = small.probabilities(for: rows)
+            #expect(small.requestCount == before)
+            #expect(throws: EndpointError.self) { try small.checkNotRefused("the attack") }
+            // A wrong token, and a URL that is not an endpoint.
+            let secret = "plt_" + String(repeating: "ab", count: 32)
+            #expect { _ = try EndpointModel(url: root, token: secret) } throws: {
+                "\($0)".contains("401") && !"\($0)".contains(secret)
+            }
+            #expect(throws: EndpointError.self) { _ = try EndpointModel(url: URL(string: "file:///etc/passwd")!, token: secret) }
+        }
         task.cancel()
         _ = await task.result
     }
