@@ -6,6 +6,8 @@ import ExperimentStore
 import Foundation
 import LabRandom
 import ModelAccess
+import ModelExtraction
+import NeuralNetworks
 import QueryDetection
 import Tensors
 
@@ -21,6 +23,8 @@ import Tensors
 /// model: {architecture: mlp, hidden: [128], epochs: 3}
 /// attacks: {methods: [square, hop_skip_jump], inputs: 10, queries: 1000, epsilon: 0.1, steps: 10}
 /// benign: {streams: 10, length: 500}
+/// extraction: {methods: [jacobian, knockoff], clients: 5, queries: 1000, seed_size: 10, lambda: 0.1,
+///              surrogate: {architecture: mlp, hidden: [128], epochs: 20}}      # optional
 /// detectors:
 ///   knn: {k: 50, false_positive_rate: 0.001, calibration: 2000, pooling: 2, capacity: 10000}
 ///   blacklight: {quantization_step: 50, window: 50, top: 50, threshold: 25, value_range: 1}
@@ -44,7 +48,15 @@ import Tensors
 /// the adversarial answers the client had before its first flagged query: what it keeps if blocked
 /// there; ∞ when it had none, the best of all its queries when never flagged) and
 /// `flagged_query_rate`; per detector on benign streams (`knn/benign`) `false_positive_rate`
-/// (clients flagged) and `flagged_query_rate`. A median with
+/// (clients flagged) and `flagged_query_rate`.
+///
+/// `extraction` adds model-stealing clients, the streams PRADA was made for: each of `clients`
+/// attackers steals the model with `jacobian` (Papernot et al.'s augmentation from `seed_size`
+/// training rows, step `lambda`, labels only, at most `queries` queries) or `knockoff` (`queries`
+/// random training rows, their labels), training surrogates of `surrogate` (default: `model`;
+/// required for an imported model). Per method `median_queries` and `median_fidelity` (the final
+/// stolen model's agreement with the target on the test part); per detector and method the
+/// same detection metrics as for the evasion attacks (without the ones about success). A median with
 /// nothing to take it over (no success, no stream flagged) is left out.
 public enum QueryDetectionKind: ExperimentKind {
     public static let name = "query-detection"
@@ -65,6 +77,17 @@ public enum QueryDetectionKind: ExperimentKind {
         public var epsilon: Double
         public var steps: Int
         public var clip: [Double]
+    }
+
+    public enum ExtractionName: String, SpecEnum { case jacobian, knockoff }
+
+    public struct ExtractionSpec: Sendable, Equatable {
+        public var methods: [ExtractionName]
+        public var clients: Int
+        public var queries: Int
+        public var seedSize: Int
+        public var lambda: Double
+        public var surrogate: ModelSpec?
     }
 
     public struct BenignSpec: Sendable, Equatable {
@@ -101,6 +124,7 @@ public enum QueryDetectionKind: ExperimentKind {
         public var knn: KNNSpec?
         public var blacklight: BlacklightSpec?
         public var prada: PRADASpec?
+        public var extraction: ExtractionSpec?
     }
 
     public static func parameters(from body: SpecReader) throws(SpecError) -> Parameters {
@@ -131,6 +155,26 @@ public enum QueryDetectionKind: ExperimentKind {
         if overflow || streamProduct > 100_000_000 {
             throw a.error("queries", "inputs × queries = \(attacks.inputs) × \(attacks.queries) exceeds the 100,000,000 queries a trial replays")
         }
+        var extraction: ExtractionSpec?
+        if body.contains("extraction") {
+            let e = try body.section("extraction")
+            let methods: [ExtractionName] = try e.optional("methods", default: [.jacobian, .knockoff])
+            if methods.isEmpty { throw e.error("methods", "name at least one extraction attack (jacobian, knockoff)") }
+            let surrogate = e.contains("surrogate") ? try ModelSpec.decode(e.section("surrogate"), for: data) : nil
+            if surrogate == nil && model.imported != nil {
+                throw e.error("surrogate", "is required with an imported model: the stolen model's architecture (a model section)")
+            }
+            extraction = ExtractionSpec(methods: methods,
+                                        clients: try e.optional("clients", default: 5, in: 1...1000),
+                                        queries: try e.optional("queries", default: 1000, in: 10...100_000),
+                                        seedSize: try e.optional("seed_size", default: 10, in: 1...100_000),
+                                        lambda: try e.optional("lambda", default: 0.1, in: 1e-6...100),
+                                        surrogate: surrogate)
+            if extraction!.seedSize > extraction!.queries {
+                throw e.error("seed_size", "the seed (\(extraction!.seedSize)) is queried first and cannot exceed queries (\(extraction!.queries))")
+            }
+            try e.finish()
+        }
         var knn: KNNSpec? = nil, blacklight: BlacklightSpec? = nil, prada: PRADASpec? = nil
         let d = try body.section("detectors")
         let named = DetectorName.allCases.filter { d.contains($0.rawValue) }
@@ -159,7 +203,8 @@ public enum QueryDetectionKind: ExperimentKind {
             try s.finish()
         }
         try d.finish()
-        return Parameters(data: data, model: model, attacks: attacks, benign: benign, knn: knn, blacklight: blacklight, prada: prada)
+        return Parameters(data: data, model: model, attacks: attacks, benign: benign, knn: knn, blacklight: blacklight, prada: prada,
+                          extraction: extraction)
     }
 }
 
@@ -207,6 +252,62 @@ extension Tensor {
 }
 
 extension QueryDetectionKind {
+    /// The extraction clients' streams through every detector (see the kind's documentation).
+    static func extractionMetrics<Model: ProbabilityAccess>(_ model: Model, _ p: Parameters, _ e: ExtractionSpec, detectors: [Detector],
+                                                           train: LabeledData, test: LabeledData, clean: [Int],
+                                                           context: TrialContext) throws -> [Metric] {
+        let spec = e.surrogate ?? p.model
+        let recipe = SequentialRecipe(inputShape: train.sampleShape, layers: try spec.layers(inputShape: train.sampleShape, classes: train.classCount),
+                                      configuration: spec.training)
+        guard train.count >= e.queries else {
+            throw DataSpecError("extraction.queries: \(e.queries) pool rows asked per client, the data's training part has \(train.count)")
+        }
+        let pool = train.featureTensor, xTest = test.featureTensor
+        func median(_ v: [Double]) -> Double? {
+            let s = v.sorted()
+            guard !s.isEmpty else { return nil }
+            return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        }
+        var metrics: [Metric] = []
+        for method in e.methods {
+            context.progress("\(method.rawValue): \(e.clients) extraction clients of up to \(e.queries) queries each")
+            var outcomes = [[StreamOutcome]](repeating: [], count: detectors.count)
+            var queries: [Double] = [], fidelities: [Double] = []
+            for c in 0..<e.clients {
+                let recorder = RecordedQueries(model)
+                let random = context.random.stream("extraction/\(method.rawValue)/\(c)")
+                var draw = random.stream("pool")
+                let stolen: StolenModel<Sequential>
+                switch method {
+                case .jacobian:
+                    let seed = pool.gatheringRows(Array(draw.permutation(train.count).prefix(e.seedSize)))
+                    stolen = try JacobianAugmentation(rounds: ExtractionKind.maximumJacobianRounds, lambda: Float(e.lambda), maximumQueries: e.queries,
+                                                      targets: .labels, lower: Float(p.attacks.clip[0]), upper: Float(p.attacks.clip[1]))
+                        .extract(recorder, seed: seed, recipe: recipe, random: random).last!
+                case .knockoff:
+                    let transfer = pool.gatheringRows(Array(draw.permutation(train.count).prefix(e.queries)))
+                    stolen = try KnockoffExtraction(budgets: [e.queries], sampling: .random, targets: .labels)
+                        .extract(recorder, transferSet: transfer, recipe: recipe, random: random).last!
+                }
+                queries.append(Double(recorder.answers.count))
+                let predicted = stolen.model.predictedLabels(for: xTest)
+                fidelities.append(Double(zip(predicted, clean).filter { $0 == $1 }.count) / Double(max(1, clean.count)))
+                for (k, detector) in detectors.enumerated() { outcomes[k].append(try detector.replay(recorder.rows, recorder.answers)) }
+            }
+            let part = method.rawValue
+            metrics.append(Metric(part: part, "median_queries", median(queries)!))
+            metrics.append(Metric(part: part, "median_fidelity", median(fidelities)!))
+            for (k, detector) in detectors.enumerated() {
+                let summary = DetectionSummary(outcomes[k])
+                let dpart = "\(detector.name.rawValue)/\(part)"
+                metrics.append(Metric(part: dpart, "detection_rate", summary.detectionRate))
+                if let m = summary.medianQueriesToDetection { metrics.append(Metric(part: dpart, "median_queries_to_detection", m)) }
+                metrics.append(Metric(part: dpart, "flagged_query_rate", summary.flaggedQueryRate))
+            }
+        }
+        return metrics
+    }
+
     enum Detector {
         case knn(StatefulKNNDetector), blacklight(Blacklight), prada(PRADA)
         var name: DetectorName {
@@ -344,6 +445,10 @@ extension QueryDetectionKind {
                 metrics.append(Metric(part: dpart, "median_perturbation_when_blocked", median(heldWhenBlocked[k])!))
                 metrics.append(Metric(part: dpart, "flagged_query_rate", summary.flaggedQueryRate))
             }
+        }
+
+        if let e = p.extraction {
+            metrics += try extractionMetrics(model, p, e, detectors: detectors, train: train, test: test, clean: clean, context: context)
         }
 
         context.progress("benign: \(p.benign.streams) client streams of \(p.benign.length) distinct test inputs")

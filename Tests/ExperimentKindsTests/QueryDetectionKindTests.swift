@@ -52,6 +52,28 @@ struct QueryDetectionKindTests {
         #expect(one["knn/benign.false_positive_rate"] != nil && one["blacklight/benign.false_positive_rate"] == nil)
     }
 
+    @Test("extraction clients: each method's streams go through every detector; Jacobian augmentation's synthetic queries are flagged by PRADA more often than Knockoff's natural ones, and its stolen model agrees with the target above chance")
+    func extractionClients() async throws {
+        let spec = Self.spec.replacingOccurrences(of: "benign: {streams: 4, length: 40}", with: """
+            benign: {streams: 4, length: 40}
+            extraction: {methods: [jacobian, knockoff], clients: 3, queries: 160, seed_size: 10, lambda: 0.1}
+            """)
+        let m = try await metrics(spec)
+        for method in ["jacobian", "knockoff"] {
+            #expect(try #require(m["\(method).median_queries"]) <= 160)
+            // Ten balanced classes: chance agreement is about 1/10.
+            #expect(try #require(m["\(method).median_fidelity"]) > 0.2, "\(method): \(m.filter { $0.key.contains(method) })")
+            for detector in ["knn", "blacklight", "prada"] {
+                #expect((0...1).contains(try #require(m["\(detector)/\(method).detection_rate"], "\(detector)/\(method)")))
+            }
+        }
+        #expect(m["prada/jacobian.detection_rate"]! > m["prada/knockoff.detection_rate"]!)
+        // An imported target needs the stolen model's architecture.
+        let imported = spec.replacingOccurrences(of: "model: {architecture: mlp, hidden: [32], epochs: 10, batch_size: 32, learning_rate: 0.003}",
+                                                 with: "model: {checkpoint: m.safetensors, layers: l.json}")
+        #expect { _ = try runner.plan(specText: imported, file: "q.yaml", overrides: []) } throws: { "\($0)".contains("surrogate") || "\($0)".contains("m.safetensors") }
+    }
+
     @Test("bad attack, benign and detector sections, and sizes the data cannot give, are named errors")
     func errors() async throws {
         let cases = [
