@@ -3,6 +3,7 @@ import ExperimentSpecs
 import ExperimentStore
 import Foundation
 import Testing
+import TestSupport
 
 /// `privacy-lab ui` in a real browser: headless Chromium (Debian's `chromium`) loads the pages
 /// the command serves for a store the quickstart made, the test checks the DOM Chromium built
