@@ -50,10 +50,19 @@ public struct StoreKey: Sendable, CustomStringConvertible {
     }
 
     /// Writes a new random key to `url` as 64 hex digits and a newline, with mode 0600, through a
-    /// temporary file of that mode renamed into place; an existing file is never replaced.
+    /// temporary file of that mode renamed into place; an existing file is never replaced. A
+    /// missing folder is created with mode 0700.
     /// - Returns: the key written.
     @discardableResult
     public static func generate(writingTo url: URL) throws(StoreKeyError) -> StoreKey {
+        let folder = url.deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: folder.path) {
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw .unwritable(file: url.path, reason: "cannot create its folder: \(error.localizedDescription)")
+            }
+        }
         let secret = SecretKey.random()
         var text = secret.hexDigits() + [0x0A]
         defer { text.zeroize() }

@@ -183,6 +183,11 @@ struct EncryptionTests {
             #expect(key.source == "$PRIVACY_LAB_STORE_KEY")
             #expect(try ArtifactCache.verifiedData(key: id, store: ResultStore(url: store.url, readOnly: true, key: key)) == Data("weights".utf8))
         }
+        // A missing folder is made for the key, readable by its owner only.
+        let nested = w.url.appendingPathComponent("keys/lab/store.key")
+        try StoreKey.generate(writingTo: nested)
+        #expect(stat(nested.deletingLastPathComponent().path, &info) == 0 && info.st_mode & 0o777 == 0o700)
+        #expect(stat(nested.path, &info) == 0 && info.st_mode & 0o777 == 0o600)
         #expect(try StoreKey(environment: [:]) == nil)
         #expect(try StoreKey(environment: [StoreKey.environmentVariable: ""]) == nil)
     }
