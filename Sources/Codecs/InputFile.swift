@@ -46,7 +46,14 @@ public enum InputFile {
     /// - Throws: `InputFileError` when the file is missing, not regular, larger than
     ///   `maximumBytes`, or unreadable.
     public static func read(_ url: URL, maximumBytes: Int) throws(InputFileError) -> [UInt8] {
-        try withOpenFile(url, maximumBytes: maximumBytes) { fd, size, path throws(InputFileError) in
+        try readWithStatus(url, maximumBytes: maximumBytes).bytes
+    }
+
+    /// The whole contents of the regular file at `url` with its permission bits and owner, all
+    /// from one open descriptor (no window between checking a key file's mode and reading it).
+    public static func readWithStatus(_ url: URL, maximumBytes: Int) throws(InputFileError) -> (bytes: [UInt8], mode: mode_t, owner: uid_t) {
+        var info = stat()
+        let bytes = try withOpenFile(url, maximumBytes: maximumBytes, status: &info) { fd, size, path throws(InputFileError) in
             var failure: Int32 = 0
             let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
                 var done = 0
@@ -68,6 +75,7 @@ public enum InputFile {
             }
             return bytes
         }
+        return (bytes, info.st_mode & 0o7777, info.st_uid)
     }
 
     /// The SHA-256 of the regular file at `url`, read in 1 MiB blocks (memory stays bounded
@@ -96,6 +104,12 @@ public enum InputFile {
 
     private static func withOpenFile<T>(_ url: URL, maximumBytes: Int,
                                         _ body: (Int32, Int, String) throws(InputFileError) -> T) throws(InputFileError) -> T {
+        var info = stat()
+        return try withOpenFile(url, maximumBytes: maximumBytes, status: &info, body)
+    }
+
+    private static func withOpenFile<T>(_ url: URL, maximumBytes: Int, status info: inout stat,
+                                        _ body: (Int32, Int, String) throws(InputFileError) -> T) throws(InputFileError) -> T {
         let path = url.path
         // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -105,7 +119,6 @@ public enum InputFile {
             throw InputFileError(.unreadable, path: path, "cannot open: \(String(cString: strerror(code)))")
         }
         defer { close(fd) }
-        var info = stat()
         guard fstat(fd, &info) == 0 else {
             throw InputFileError(.unreadable, path: path, "cannot stat: \(String(cString: strerror(errno)))")
         }

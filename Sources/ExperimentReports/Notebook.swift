@@ -171,7 +171,7 @@ public struct Notebook: Sendable {
                 }
                 throw error
             }
-            let store = try ResultStore(url: options.storeURL)
+            let store = try ResultStore(url: options.storeURL, key: options.storeKey)
             let outcomes = try summary.trials.map { try store.outcome(runID: summary.run.id, index: $0.index) }
             let name = ReportWriter.slug(summary.run.name).isEmpty ? "block" : ReportWriter.slug(summary.run.name)
             prefixes[name, default: 0] += 1

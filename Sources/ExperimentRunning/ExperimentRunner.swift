@@ -31,6 +31,9 @@ public final class ExperimentRunner: Sendable {
         public var overrides: [String] = []
         public var dataDirectory: URL
         public var storeURL: URL
+        /// The key of an encrypted store, or the key that makes a new store encrypted
+        /// (`ResultStore.init(url:readOnly:key:)`).
+        public var storeKey: StoreKey?
         public var jobs: Int
         /// Resume the latest unfinished run of this spec (also done when one exists).
         public var resume = false
@@ -123,7 +126,7 @@ public final class ExperimentRunner: Sendable {
         let store: ResultStore
         let lease: WorkerLease
         do throws(StoreError) {
-            store = try ResultStore(url: options.storeURL)
+            store = try ResultStore(url: options.storeURL, key: options.storeKey)
             lease = try store.registerWorker()
         } catch { throw RunnerError.store(error) }
         defer { lease.end() }

@@ -8,7 +8,8 @@ import GRDB
 /// An artifact's key is the SHA-256 of the canonical JSON of everything that determines it
 /// (`ArtifactKey` in `ExperimentRunning`): its kind, the spec fields it depends on, the seed and
 /// stream it draws from, the input files and the code version. Files are written to a temporary name and renamed into place, then recorded with
-/// their size and digest; a file whose size or digest no longer matches is recomputed.
+/// their size and digest; a file whose size or digest no longer matches is recomputed (in an
+/// encrypted store it is refused as tampered with: see `verifiedData`).
 /// Concurrent requests for the same key within a process wait for one computation; across
 /// processes, the worker that claims the key (`ResultStore.claim`) computes it and the others
 /// wait for the stored file, or take over when that worker dies.
@@ -40,12 +41,13 @@ public actor ArtifactCache {
                     try await Task.sleep(for: Self.pollInterval)
                     if let cached = try self.load(key: key) { return cached }
                 }
-                if let cached = try self.load(key: key) {
+            }
+            // A stored file refused as tampered with releases the claim too.
+            do {
+                if let worker, let cached = try self.load(key: key) {
                     try store.release(claimKey, worker: worker)
                     return cached
                 }
-            }
-            do {
                 let data = try await produce()
                 // A computation stopped by cancellation is not stored.
                 try Task.checkCancellation()
@@ -77,8 +79,16 @@ public actor ArtifactCache {
 
 
     /// The bytes of the stored artifact `key`, or `nil` when it is unknown, missing, not a
-    /// regular file, outside the store's artifacts folder, or no longer has the size and SHA-256
-    /// recorded when it was written.
+    /// regular file, outside the store's artifacts folder, or (in a plain store) no longer has
+    /// the size and SHA-256 recorded when it was written.
+    ///
+    /// In an encrypted store the file holds the artifact sealed under the store's data key,
+    /// bound to `key`; its recorded size and SHA-256 are those of the sealed bytes. A file of
+    /// another size (truncated, grown), another digest (a flipped bit), or that fails GCM's
+    /// check (another artifact's file swapped in with its record, another key's file, a plaintext
+    /// file) throws `StoreError.artifactTampered` naming the file and the artifact: tampering is
+    /// reported, not silently recomputed. A sealed file in a plain store is refused the same way
+    /// (its store's encryption record was removed).
     ///
     /// Every reader of artifacts (the cache, reports, notebooks, the results browser) goes
     /// through this check, so a file changed on disk is never parsed: its size is checked before
@@ -93,9 +103,27 @@ public actor ArtifactCache {
         guard let row, let path = row["path"] as String?, let byteCount = row["byte_count"] as Int?,
               let digest = row["sha256"] as String?, byteCount >= 0 else { return nil }
         guard let url = confinedURL(path, in: store.artifactsDirectory) else { return nil }
-        guard let bytes = try? InputFile.read(url, maximumBytes: byteCount), bytes.count == byteCount,
-              SHA256.hash(bytes).hex == digest else { return nil }
-        return Data(bytes)
+        let bytes: [UInt8]
+        do { bytes = try InputFile.read(url, maximumBytes: byteCount) } catch {
+            // The size is checked before anything is allocated: a grown file is not read.
+            guard store.isEncrypted, error.kind == .tooLarge else { return nil }
+            throw StoreError.artifactTampered(file: url.path, artifact: key, reason: error.reason)
+        }
+        guard bytes.count == byteCount, SHA256.hash(bytes).hex == digest else {
+            guard store.isEncrypted else { return nil }
+            throw StoreError.artifactTampered(file: url.path, artifact: key,
+                                              reason: "its size or SHA-256 is not the one recorded when it was written (\(bytes.count) bytes, \(byteCount) recorded)")
+        }
+        guard let encryption = store.encryption else {
+            // A plaintext artifact never starts with the sealed magic (.npy starts with \x93NUMPY,
+            // safetensors with its header's length).
+            if SealedData.looksSealed(bytes) {
+                throw StoreError.artifactTampered(file: url.path, artifact: key,
+                                                  reason: "it is sealed, but the store has no encryption record (was it removed from the database?)")
+            }
+            return Data(bytes)
+        }
+        return try encryption.open(bytes, key: key, file: url.path)
     }
 
     /// The file at `relative` inside `folder`, with symbolic links resolved, or `nil` when it
@@ -108,20 +136,23 @@ public actor ArtifactCache {
         return resolved
     }
 
+    /// Writes the artifact (sealed first in an encrypted store: no plaintext byte reaches the
+    /// disk, not even in the temporary file) and records its file's size and SHA-256.
     private func save(_ data: Data, key: String, kind: String, fileExtension: String) throws {
+        let stored = store.storedBytes(data, key: key)
         let relative = "\(kind)/\(key).\(fileExtension)"
         let folder = store.artifactsDirectory.appendingPathComponent(kind, isDirectory: true)
         let url = store.artifactsDirectory.appendingPathComponent(relative)
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try OutputFile.write(data, to: url)
+            try OutputFile.write(stored, to: url)
         } catch {
             throw ArtifactError(file: url.path, reason: "cannot write the artifact: \(error)")
         }
-        let digest = SHA256.hash(Array(data)).hex
+        let digest = SHA256.hash(stored).hex
         try store.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO artifacts (key, kind, path, byte_count, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [key, kind, relative, data.count, digest, Date().timeIntervalSince1970])
+                           arguments: [key, kind, relative, stored.count, digest, Date().timeIntervalSince1970])
         }
     }
 

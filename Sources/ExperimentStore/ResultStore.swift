@@ -9,12 +9,17 @@ import GRDB
 /// Several processes may run on one store at once: each registers as a worker and claims what it
 /// computes (`ResultStore+Workers.swift`); opening a store writable marks `crashed` the runs
 /// whose process died.
+///
+/// A store created with a `StoreKey` keeps its artifacts encrypted at rest
+/// (`ResultStore+Encryption.swift`) and opens only with that key.
 public final class ResultStore: Sendable {
     /// The database file.
     public let url: URL
     /// The folder of artifacts (`<store folder>/artifacts`).
     public let artifactsDirectory: URL
     let pool: DatabasePool
+    /// The unlocked data key of an encrypted store; `nil` for a plain one.
+    let encryption: StoreEncryption?
 
     /// Migrations in order; a store that has applied one this list does not know was written by
     /// a newer PrivacyLab and is refused.
@@ -97,13 +102,27 @@ public final class ResultStore: Sendable {
             }
             try db.alter(table: "runs") { t in t.add(column: "worker_id", .text) }
         }),
+        // Encryption at rest: one row, the store's data key sealed under the user's store key,
+        // present only in an encrypted store. An older PrivacyLab refuses a store with this step
+        // (newer schema), so it never writes a plaintext artifact into an encrypted store.
+        ("v3-store-encryption", { db in
+            try db.create(table: "store_encryption") { t in
+                t.primaryKey("id", .integer).check { $0 == 1 }
+                t.column("format", .integer).notNull()
+                t.column("wrapped_key", .blob).notNull()
+                t.column("created_at", .double).notNull()
+            }
+        }),
     ]
 
     /// Opens (creating when absent) the store at `url`, migrating it to the current schema.
+    /// - Parameter key: the store key of an encrypted store; given to a writable open of a new
+    ///   (empty) store, it makes that store encrypted (see `StoreEncryption.open`).
     /// - Throws: `StoreError` naming the file when it is not a PrivacyLab store, is corrupt,
     ///   is locked by another process for longer than the busy timeout, or was written by a
-    ///   newer PrivacyLab.
-    public init(url: URL, readOnly: Bool = false) throws(StoreError) {
+    ///   newer PrivacyLab; when it is encrypted and `key` is missing or wrong; when `key` is
+    ///   given to a writable open of a plain store that already holds results.
+    public init(url: URL, readOnly: Bool = false, key: StoreKey? = nil) throws(StoreError) {
         self.url = url
         self.artifactsDirectory = url.deletingLastPathComponent().appendingPathComponent("artifacts", isDirectory: true)
         // A read-only open creates nothing (no store, no artifacts folder).
@@ -146,6 +165,7 @@ public final class ResultStore: Sendable {
                 // A run left `running` by a process that died is marked `crashed` now.
                 _ = try pool.write { db in try Self.reap(db, now: Date(), timeout: Self.workerTimeout) }
             }
+            encryption = try StoreEncryption.open(pool, key: key, readOnly: readOnly, file: url.path)
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
@@ -199,6 +219,14 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case ambiguous(file: String, prefix: String, matches: [String])
     case io(file: String, reason: String)
     case database(file: String, reason: String)
+    /// An encrypted store opened without its store key.
+    case encryptionKeyRequired(file: String)
+    /// A store key that does not unseal the store's data key.
+    case wrongEncryptionKey(file: String, keySource: String)
+    /// A store key given to a writable open of a plain store that already holds results.
+    case plaintextStore(file: String, keySource: String)
+    /// An artifact file of an encrypted store that fails its size, digest or GCM check.
+    case artifactTampered(file: String, artifact: String, reason: String)
 
     init(database error: DatabaseError, file: String) {
         switch error.resultCode {
@@ -218,6 +246,15 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "\(file): '\(prefix)' starts \(matches.count) run ids; give more of one: \(matches.joined(separator: ", "))"
         case let .io(file, reason): return "\(file): \(reason)"
         case let .database(file, reason): return "\(file): \(reason)"
+        case let .encryptionKeyRequired(file):
+            return "\(file): the store is encrypted at rest; give its key with --store-key-file FILE or in $\(StoreKey.environmentVariable)"
+        case let .wrongEncryptionKey(file, source):
+            return "\(file): the \(source) does not unlock this encrypted store (a wrong key, or its key record was tampered with)"
+        case let .plaintextStore(file, source):
+            return "\(file): this store holds results written without encryption, and a store key was given (\(source)); "
+                + "a store is encrypted from its creation: use a new --store with the key, or open this one without it"
+        case let .artifactTampered(file, artifact, reason):
+            return "\(file): artifact \(artifact) was tampered with or is not sealed under this store's key (wrong key); refused: \(reason)"
         }
     }
 }

@@ -9,6 +9,6 @@ struct PrivacyLabCommand: AsyncParsableCommand {
         abstract: "Attack and defend machine-learning models: reproducible privacy experiments.",
         version: PrivacyLabVersion.description,
         subcommands: [RunCommand.self, RunsCommand.self, ReportCommand.self, NotebookCommand.self, Quickstart.self,
-                      DataCommand.self, DPCommand.self, PaillierCommand.self, MPCCommand.self, FLCommand.self, UICommand.self, ServeCommand.self]
+                      DataCommand.self, DPCommand.self, PaillierCommand.self, MPCCommand.self, FLCommand.self, UICommand.self, ServeCommand.self, StoreCommand.self]
     )
 }

@@ -25,6 +25,7 @@ struct Quickstart: AsyncParsableCommand {
         let runner = ExperimentRunner(kinds: Kinds.all)
         var options = ExperimentRunner.Options(dataDirectory: here.appendingPathComponent("data"), storeURL: storeOptions.url,
                                                jobs: ProcessInfo.processInfo.activeProcessorCount, codeVersion: PrivacyLabVersion.code)
+        options.storeKey = try storeOptions.key()
         options.progress = TerminalProgress()
         let finalOptions = options
         let summary: ExperimentRunner.Summary

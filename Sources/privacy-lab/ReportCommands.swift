@@ -38,9 +38,11 @@ struct NotebookCommand: AsyncParsableCommand {
         func run() async throws {
             configureAllocator()
             let url = URL(fileURLWithPath: file)
+            let storeKey = try storeOptions.key()
             do {
                 let notebook = try Notebook(url: url)
                 var options = ExperimentRunner.Options(dataDirectory: location.resolve().url, storeURL: storeOptions.url, jobs: jobs)
+                options.storeKey = storeKey
                 options.progress = TerminalProgress()
                 let outputs = try await notebook.run(runner: ExperimentRunner(kinds: Kinds.all), options: options,
                                                      figuresDirectory: url.deletingLastPathComponent().appendingPathComponent("figures"))
@@ -70,6 +72,8 @@ struct NotebookCommand: AsyncParsableCommand {
                 let notebook = try Notebook(url: url)
                 var options = ExperimentRunner.Options(dataDirectory: location.resolve().url,
                                                        storeURL: scratch.appendingPathComponent("store.sqlite"), jobs: jobs)
+                // With $PRIVACY_LAB_STORE_KEY set, the scratch store is encrypted like any other.
+                do { options.storeKey = try StoreKey(environment: ProcessInfo.processInfo.environment) } catch { throw CLIError(error.description) }
                 options.progress = TerminalProgress()
                 let fresh = try await notebook.run(runner: ExperimentRunner(kinds: Kinds.all), options: options,
                                                    figuresDirectory: scratch.appendingPathComponent("figures"))

@@ -13,16 +13,31 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .customLong("store"), help: "The results database (default ./runs/privacy-lab.sqlite).")
     var store: String = "runs/privacy-lab.sqlite"
 
+    @Option(name: .customLong("store-key-file"),
+            help: ArgumentHelp("The key file of an encrypted store (mode 0600; `privacy-lab store keygen` writes one). A new store given a key keeps its artifacts encrypted at rest. Default: the key in $\(StoreKey.environmentVariable), if set.",
+                               valueName: "file"))
+    var storeKeyFile: String?
+
     var url: URL { URL(fileURLWithPath: store) }
 
+    /// The store key: from `--store-key-file`, else from `$PRIVACY_LAB_STORE_KEY`, else none.
+    func key() throws -> StoreKey? {
+        do {
+            if let storeKeyFile { return try StoreKey(keyFile: URL(fileURLWithPath: storeKeyFile)) }
+            return try StoreKey(environment: ProcessInfo.processInfo.environment)
+        } catch { throw CLIError(error.description) }
+    }
+
     func open() throws -> ResultStore {
-        do { return try ResultStore(url: url) } catch { throw CLIError(error.description) }
+        let key = try key()
+        do { return try ResultStore(url: url, key: key) } catch { throw CLIError(error.description) }
     }
 
     /// The store for a command that only reads: never created when absent, and usable when the
     /// file is read-only.
     func openReadOnly() throws -> ResultStore {
-        do { return try ResultStore(url: url, readOnly: true) } catch { throw CLIError(error.description) }
+        let key = try key()
+        do { return try ResultStore(url: url, readOnly: true, key: key) } catch { throw CLIError(error.description) }
     }
 }
 
@@ -72,6 +87,7 @@ struct RunCommand: AsyncParsableCommand {
         for spec in specs {
             var options = ExperimentRunner.Options(dataDirectory: location.resolve().url, storeURL: storeOptions.url,
                                                    jobs: jobs, codeVersion: PrivacyLabVersion.code)
+            options.storeKey = try storeOptions.key()
             options.overrides = overrides
             options.reusableCodeVersions = reuseCode
             options.resume = resume
@@ -88,6 +104,7 @@ struct RunCommand: AsyncParsableCommand {
                 let remaining = specs.drop { $0 != spec }
                 var words = ["privacy-lab", "run"] + remaining.map(shellQuoted)
                 words += ["--store", shellQuoted(storeOptions.url.path), "--data-dir", shellQuoted(location.resolve().url.path)]
+                if let keyFile = storeOptions.storeKeyFile { words += ["--store-key-file", shellQuoted(keyFile)] }
                 words += overrides.flatMap { ["--set", shellQuoted($0)] }
                 if jobs != ProcessInfo.processInfo.activeProcessorCount { words += ["--jobs", String(jobs)] }
                 words += reuseCode.flatMap { ["--reuse-code", shellQuoted($0)] }
@@ -291,8 +308,8 @@ extension RunsCommand {
             guard FileManager.default.fileExists(atPath: storeOptions.url.path) else {
                 throw CLIError("\(storeOptions.url.path): no results store")
             }
+            let store = try storeOptions.open()
             do {
-                let store = try ResultStore(url: storeOptions.url)
                 // Resolve every id first: one bad id deletes nothing.
                 let runs = try ids.map { try store.run($0) }
                 for run in runs {
@@ -317,8 +334,8 @@ extension RunsCommand {
                 throw CLIError("\(storeOptions.url.path): no results store")
             }
             let result: ArtifactCollection
+            let store = try storeOptions.open()
             do {
-                let store = try ResultStore(url: storeOptions.url)
                 result = try store.collectGarbage(dryRun: dryRun)
             } catch let error as StoreError { throw CLIError(error.description) }
             if json {

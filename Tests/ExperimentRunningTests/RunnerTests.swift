@@ -53,7 +53,7 @@ struct RunnerTests {
         }
         let url = w.url.appendingPathComponent("s.sqlite")
         let store = try ResultStore(url: url)
-        #expect(try store.appliedMigrations() == ["v1-runs-trials-metrics-artifacts", "v2-workers-claims"])
+        #expect(try store.appliedMigrations() == ["v1-runs-trials-metrics-artifacts", "v2-workers-claims", "v3-store-encryption"])
         try store.recordForeignMigrationForTesting("v99-from-the-future")
         #expect { try ResultStore(url: url) } throws: { error in
             (error as? StoreError)?.description.contains("written by a newer PrivacyLab") == true
