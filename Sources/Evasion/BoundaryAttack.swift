@@ -4,7 +4,7 @@ import Tensors
 
 /// The Boundary attack (L2, untargeted or targeted): a decision-based black-box attack that needs
 /// only the model's predicted labels. It starts from an adversarial input far away (uniform noise,
-/// blended towards the original by bisection) and walks along the decision boundary towards the
+/// blended towards the original by bisection unless `bisectsStart` is false, as in ART) and walks along the decision boundary towards the
 /// original by rejection sampling:
 ///
 /// 1. Orthogonal step: `candidates` proposals x̃ + η, with η ~ N(0, I) scaled to δ·‖x̃ − x‖₂, its
@@ -35,10 +35,14 @@ public struct BoundaryAttack: Sendable, Hashable {
     /// Proposals per trial, and trials per step.
     public var candidates: Int
     public var trials: Int
+    /// Whether the noise start is first blended towards the original (bisection to 0.001 of the
+    /// segment: Foolbox's start, a shorter walk) or used as it is (the paper's and ART's).
+    public var bisectsStart: Bool
     public var domain: InputDomain
 
     public init(iterations: Int = 1000, maximumQueries: Int = 10_000, orthogonalStep: Float = 0.01, towardsStep: Float = 0.01,
-                adaptation: Float = 0.667, candidates: Int = 20, trials: Int = 25, domain: InputDomain = .unitInterval) {
+                adaptation: Float = 0.667, candidates: Int = 20, trials: Int = 25, bisectsStart: Bool = true,
+                domain: InputDomain = .unitInterval) {
         precondition(iterations >= 1 && maximumQueries >= 1 && candidates >= 1 && trials >= 1,
                      "BoundaryAttack: iterations, budget, candidates and trials are ≥ 1")
         precondition(orthogonalStep > 0 && towardsStep > 0 && towardsStep < 1 && adaptation > 0 && adaptation < 1,
@@ -50,6 +54,7 @@ public struct BoundaryAttack: Sendable, Hashable {
         self.adaptation = adaptation
         self.candidates = candidates
         self.trials = trials
+        self.bisectsStart = bisectsStart
         self.domain = domain
     }
 
@@ -102,7 +107,7 @@ public struct BoundaryAttack: Sendable, Hashable {
                 // Blend towards the original: the smallest share of noise that stays adversarial.
                 var low: Float = 0, high: Float = 1
                 func blend(_ a: Float) -> [Float] { zip(original, noise).map { (1 - a) * $0 + a * $1 } }
-                while high - low > 0.001 {
+                while bisectsStart && high - low > 0.001 {
                     let mid = (low + high) / 2
                     if try adversarial([blend(mid)])[0] { high = mid } else { low = mid }
                 }

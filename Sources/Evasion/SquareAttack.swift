@@ -84,26 +84,13 @@ public struct SquareAttack: EvasionAttack, Hashable {
         let size = c * h * w
         let x = inputs.scalars
         let clip = domain.clamp
-        let classes = model.classCount
         if norm == .l2 {
             return runL2(inputs, labels: labels, goal: goal, model: model, random: random)
         }
 
         /// The margin loss of each row of probabilities: < 0 once the attack has succeeded.
         func losses(_ batch: [Float], rows: [Int]) -> [Float] {
-            let p = model.probabilities(for: Tensor(shape: [rows.count] + sample, scalars: batch)).scalars
-            return rows.enumerated().map { r, i in
-                let row = p[r * classes..<(r + 1) * classes]
-                let start = r * classes
-                if let t = goal.target(i) {
-                    var other: Float = -.infinity
-                    for k in 0..<classes where k != t { other = max(other, row[start + k]) }
-                    return other - row[start + t]
-                }
-                var other: Float = -.infinity
-                for k in 0..<classes where k != labels[i] { other = max(other, row[start + k]) }
-                return row[start + labels[i]] - other
-            }
+            Self.marginLosses(batch, rows: rows, sample: sample, labels: labels, goal: goal, model: model)
         }
 
         var stream = random

@@ -108,7 +108,9 @@ do {
                 .run(x, labels: y, goal: .untargeted, model: counted, random: random)
             (adversarial, perExampleQueries) = (run.adversarial, run.queries)
         case "boundary":
-            let run = BoundaryAttack(iterations: options.int("iterations", 100), maximumQueries: options.int("queries", 1_000_000))
+            // ART starts the walk from the noise itself.
+            let run = BoundaryAttack(iterations: options.int("iterations", 100), maximumQueries: options.int("queries", 1_000_000),
+                                     bisectsStart: false)
                 .run(x, labels: y, goal: .untargeted, model: counted, random: random)
             (adversarial, perExampleQueries) = (run.adversarial, run.queries)
         default:

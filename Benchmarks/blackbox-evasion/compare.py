@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Black-box evasion side by side: PrivacyLab's SquareAttack, HopSkipJump and BoundaryAttack against
+ART 1.20.1's on the same MNIST MLP (PrivacyLab trains it and saves safetensors; ART loads the same
+weights), the same first EXAMPLES test images and the same budget. Writes results.json and
+results.md beside this script; every figure in results.md comes from this script's runs.
+
+    swift build --package-path Benchmarks -c release --product privacy-lab-blackbox-bench
+    ART_PYTHON=/work/venv-torch/bin/python PRIVACY_LAB_DATA=/work/shared/data python3 Benchmarks/blackbox-evasion/compare.py
+
+ART_PYTHON names a Python with adversarial-robustness-toolbox==1.20.1, packaging, torch and
+safetensors. Environment: EXAMPLES (100), CASES (comma-separated case names; all by default),
+MODEL (a checkpoint to reuse; else one is trained into a temporary folder). Both tools run
+single-threaded (OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1)); ours first, then ART's, per case.
+"""
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+BENCH = ROOT / "Benchmarks" / ".build" / "release" / "privacy-lab-blackbox-bench"
+PEER = ROOT / "Benchmarks" / "peers" / "art_blackbox.py"
+
+# (case, attack, norm, ε, arguments shared by both tools)
+CASES = [
+    ("square-linf", "square", "linf", 0.3, ["--iterations", "100", "--p-init", "0.3"]),
+    ("square-l2", "square", "l2", 2.0, ["--iterations", "300", "--p-init", "0.3"]),
+    ("hsj-l2", "hop_skip_jump", "l2", 2.0, ["--iterations", "10", "--max-eval", "1000", "--init-eval", "100"]),
+    ("hsj-linf", "hop_skip_jump", "linf", 0.15, ["--iterations", "10", "--max-eval", "1000", "--init-eval", "100"]),
+    ("boundary-l2", "boundary", "l2", 2.0, ["--iterations", "100"]),
+]
+
+
+def load():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
+def run(command, env):
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(map(str, command))} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main():
+    peer = os.environ.get("ART_PYTHON", "/work/venv-torch/bin/python")
+    if not BENCH.exists() or "PRIVACY_LAB_DATA" not in os.environ:
+        sys.exit("build privacy-lab-blackbox-bench and set PRIVACY_LAB_DATA first (see the docstring)")
+    examples = os.environ.get("EXAMPLES", "100")
+    chosen = os.environ.get("CASES")
+    cases = [c for c in CASES if not chosen or c[0] in chosen.split(",")]
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    tmp = tempfile.mkdtemp(prefix="blackbox-bench.")
+    model = os.environ.get("MODEL") or os.path.join(tmp, "mlp.safetensors")
+    trained = None
+    if not os.path.exists(model):
+        trained = run([str(BENCH), "train", "--out", model, "--train", "10000", "--epochs", "5"], env)
+    numpy_blas = subprocess.run([peer, "-c", "import numpy; c = numpy.show_config(mode='dicts'); "
+                                 "print(c.get('Build Dependencies', {}).get('blas', {}).get('name', '?'))"],
+                                capture_output=True, text=True, env=env).stdout.strip()
+    rows = []
+    for name, attack, norm, epsilon, extra in cases:
+        common = ["--model", model, "--attack", attack, "--norm", norm, "--epsilon", str(epsilon), "--examples", examples] + extra
+        before = load()
+        ours = run([str(BENCH), "attack"] + common, env)
+        theirs = run([peer, str(PEER)] + common + ["--data-dir", os.environ["PRIVACY_LAB_DATA"]], env)
+        rows.append({"case": name, "attack": attack, "norm": norm, "epsilon": epsilon, "arguments": extra, "ours": ours, "art": theirs,
+                     "load": [before, load()]})
+        print(f"{name}: ours {ours['seconds']:.2f}s, ART {theirs['seconds']:.2f}s", file=sys.stderr)
+
+    results = {"host": platform.node(), "cores": os.cpu_count(), "examples": int(examples), "trained": trained,
+               "numpy_blas": numpy_blas, "cases": rows}
+    (HERE / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+
+    core = rows[0]["ours"]["openblas_core"] if rows else "?"
+    art_version = rows[0]["art"]["art_version"] if rows else "?"
+    torch_version = rows[0]["art"]["torch"] if rows else "?"
+    out = ["# Black-box evasion: PrivacyLab against ART\n",
+           f"Written by `Benchmarks/blackbox-evasion/compare.py` on {platform.node()} ({os.cpu_count()} cores, shared). "
+           f"ART {art_version} with torch {torch_version} at 1 thread (NumPy BLAS `{numpy_blas}`); PrivacyLab single-threaded, "
+           f"OpenBLAS core `{core}` (openblas_get_corename). The MNIST MLP 784-128-10 was trained by PrivacyLab"
+           + (f" (test accuracy {trained['test_accuracy_2000']:.4f} on the first 2,000 test images)" if trained else "")
+           + f"; both tools attack the same weights on the first {examples} MNIST test images with the same budget. "
+           "One run per tool and case, ours first; load average before and after each case in the last column.\n",
+           "Success rate: the share of the images the model gets right that end misclassified (for the score-based Square "
+           "Attack always within ε; for the decision-based attacks, with an adversarial input at any distance, and within ε "
+           "in the next column). Median perturbation: over those successes, in the attack's norm. Queries: rows the "
+           "model was asked about (for ART, counted by wrapping `predict`), including each tool's first check of the clean "
+           "images. Time: wall seconds of the attack alone.\n",
+           "| case | ε | budget | success ours | success ART | within ε ours | within ε ART | median ‖δ‖ ours | median ‖δ‖ ART | "
+           "queries/image ours | queries/image ART | s ours | s ART | ART / ours | load |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        o, t = r["ours"], r["art"]
+        out.append(f"| {r['case']} | {r['epsilon']} | {' '.join(r['arguments'])} | {o['success_rate']:.3f} | {t['success_rate']:.3f} | "
+                   f"{o['success_rate_within_epsilon']:.3f} | {t['success_rate_within_epsilon']:.3f} | "
+                   f"{o['median_perturbation']:.4f} | {t['median_perturbation']:.4f} | {o['queries_per_image']:.1f} | "
+                   f"{t['queries_per_image']:.1f} | {o['seconds']:.2f} | {t['seconds']:.2f} | {t['seconds'] / o['seconds']:.1f}× | "
+                   f"{r['load'][0]}–{r['load'][1]} |")
+    out.append("")
+    for r in rows:
+        o, t = r["ours"], r["art"]
+        gap = 100 * abs(o["success_rate"] - t["success_rate"])
+        rel = abs(o["median_perturbation"] - t["median_perturbation"]) / max(1e-12, t["median_perturbation"])
+        out.append(f"- {r['case']}: |Δ success| = {gap:.1f} points, median perturbation differs by {100 * rel:.1f}%, "
+                   f"time ratio ART/ours {t['seconds'] / o['seconds']:.1f}× wall, {t['cpu_seconds'] / max(1e-9, o['cpu_seconds']):.1f}× CPU "
+                   f"(target ≥ 2×)")
+    out.append("")
+    (HERE / "results.md").write_text("\n".join(out))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
