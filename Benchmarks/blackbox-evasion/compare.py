@@ -8,8 +8,11 @@ results.md beside this script; every figure in results.md comes from this script
     ART_PYTHON=/work/venv-torch/bin/python PRIVACY_LAB_DATA=/work/shared/data python3 Benchmarks/blackbox-evasion/compare.py
 
 ART_PYTHON names a Python with adversarial-robustness-toolbox==1.20.1, packaging, torch and
-safetensors. Environment: EXAMPLES (100), CASES (comma-separated case names; all by default),
-MODEL (a checkpoint to reuse; else one is trained into a temporary folder). Both tools run
+safetensors. Each case runs with SEEDS (3) seeds per tool, and the table gives the means: the
+attacks are random and the tools draw from different generators, so single runs differ by a few
+images. Environment: EXAMPLES (100), SEEDS (3), CASES (comma-separated case names; all by default),
+MODEL (a checkpoint to reuse; else one is trained into a temporary folder), BENCH (the
+benchmark executable, if built elsewhere). Both tools run
 single-threaded (OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1)); ours first, then ART's, per case.
 """
 import json
@@ -22,7 +25,7 @@ import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-BENCH = ROOT / "Benchmarks" / ".build" / "release" / "privacy-lab-blackbox-bench"
+BENCH = pathlib.Path(os.environ.get("BENCH", ROOT / "Benchmarks" / ".build" / "release" / "privacy-lab-blackbox-bench"))
 PEER = ROOT / "Benchmarks" / "peers" / "art_blackbox.py"
 
 # (case, attack, norm, ε, arguments shared by both tools)
@@ -63,17 +66,35 @@ def main():
     numpy_blas = subprocess.run([peer, "-c", "import numpy; c = numpy.show_config(mode='dicts'); "
                                  "print(c.get('Build Dependencies', {}).get('blas', {}).get('name', '?'))"],
                                 capture_output=True, text=True, env=env).stdout.strip()
+    seeds = int(os.environ.get("SEEDS", "3"))
+
+    def mean(runs, key):
+        return sum(r[key] for r in runs) / len(runs)
+
+    def summary(runs):
+        keys = ["success_rate", "success_rate_within_epsilon", "median_perturbation", "queries_per_image", "seconds", "cpu_seconds"]
+        out = {key: mean(runs, key) for key in keys}
+        out["success_range"] = [min(r["success_rate"] for r in runs), max(r["success_rate"] for r in runs)]
+        out["runs"] = runs
+        for key in ("openblas_core", "art_version", "torch"):
+            if key in runs[0]:
+                out[key] = runs[0][key]
+        return out
+
     rows = []
     for name, attack, norm, epsilon, extra in cases:
         common = ["--model", model, "--attack", attack, "--norm", norm, "--epsilon", str(epsilon), "--examples", examples] + extra
         before = load()
-        ours = run([str(BENCH), "attack"] + common, env)
-        theirs = run([peer, str(PEER)] + common + ["--data-dir", os.environ["PRIVACY_LAB_DATA"]], env)
+        ours_runs, art_runs = [], []
+        for seed in range(1, seeds + 1):
+            ours_runs.append(run([str(BENCH), "attack"] + common + ["--seed", str(seed)], env))
+            art_runs.append(run([peer, str(PEER)] + common + ["--seed", str(seed), "--data-dir", os.environ["PRIVACY_LAB_DATA"]], env))
+        ours, theirs = summary(ours_runs), summary(art_runs)
         rows.append({"case": name, "attack": attack, "norm": norm, "epsilon": epsilon, "arguments": extra, "ours": ours, "art": theirs,
                      "load": [before, load()]})
         print(f"{name}: ours {ours['seconds']:.2f}s, ART {theirs['seconds']:.2f}s", file=sys.stderr)
 
-    results = {"host": platform.node(), "cores": os.cpu_count(), "examples": int(examples), "trained": trained,
+    results = {"host": platform.node(), "cores": os.cpu_count(), "examples": int(examples), "seeds": seeds, "trained": trained,
                "numpy_blas": numpy_blas, "cases": rows}
     (HERE / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
 
@@ -86,18 +107,20 @@ def main():
            f"OpenBLAS core `{core}` (openblas_get_corename). The MNIST MLP 784-128-10 was trained by PrivacyLab"
            + (f" (test accuracy {trained['test_accuracy_2000']:.4f} on the first 2,000 test images)" if trained else "")
            + f"; both tools attack the same weights on the first {examples} MNIST test images with the same budget. "
-           "One run per tool and case, ours first; load average before and after each case in the last column.\n",
+           f"{seeds} seeds per tool and case (the means are shown; success over the seeds in min–max), ours first in each seed; "
+           "load average before and after each case in the last column.\n",
            "Success rate: the share of the images the model gets right that end misclassified (for the score-based Square "
            "Attack always within ε; for the decision-based attacks, with an adversarial input at any distance, and within ε "
            "in the next column). Median perturbation: over those successes, in the attack's norm. Queries: rows the "
            "model was asked about (for ART, counted by wrapping `predict`), including each tool's first check of the clean "
-           "images. Time: wall seconds of the attack alone.\n",
-           "| case | ε | budget | success ours | success ART | within ε ours | within ε ART | median ‖δ‖ ours | median ‖δ‖ ART | "
+           "images. Time: wall seconds of the attack alone, mean per run; the ratio uses them, CPU seconds below.\n",
+           "| case | ε | budget | success ours (min–max) | success ART (min–max) | within ε ours | within ε ART | median ‖δ‖ ours | median ‖δ‖ ART | "
            "queries/image ours | queries/image ART | s ours | s ART | ART / ours | load |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         o, t = r["ours"], r["art"]
-        out.append(f"| {r['case']} | {r['epsilon']} | {' '.join(r['arguments'])} | {o['success_rate']:.3f} | {t['success_rate']:.3f} | "
+        out.append(f"| {r['case']} | {r['epsilon']} | {' '.join(r['arguments'])} | {o['success_rate']:.3f} ({o['success_range'][0]:.3f}–{o['success_range'][1]:.3f}) | "
+                   f"{t['success_rate']:.3f} ({t['success_range'][0]:.3f}–{t['success_range'][1]:.3f}) | "
                    f"{o['success_rate_within_epsilon']:.3f} | {t['success_rate_within_epsilon']:.3f} | "
                    f"{o['median_perturbation']:.4f} | {t['median_perturbation']:.4f} | {o['queries_per_image']:.1f} | "
                    f"{t['queries_per_image']:.1f} | {o['seconds']:.2f} | {t['seconds']:.2f} | {t['seconds'] / o['seconds']:.1f}× | "

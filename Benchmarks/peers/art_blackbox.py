@@ -113,7 +113,7 @@ def main():
                       "success_rate": float(fooled.sum() / max(1, correct.sum())),
                       "success_rate_within_epsilon": float(within.sum() / max(1, correct.sum())),
                       "median_perturbation": float(found[len(found) // 2]) if len(found) else 0.0,
-                      "queries": int(queries), "queries_per_image": queries / len(x), "seconds": seconds, "cpu_seconds": cpu_seconds},
+                      "not_fooled": [int(i) for i in np.flatnonzero(correct & ~fooled)], "queries": int(queries), "queries_per_image": queries / len(x), "seconds": seconds, "cpu_seconds": cpu_seconds},
                      sort_keys=True))
 
 

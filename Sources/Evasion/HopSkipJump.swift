@@ -70,9 +70,13 @@ public struct HopSkipJump: Sendable, Hashable {
             var stream = random.stream("examples/\(i)")
             /// Whether each row is adversarial, counting the queries; throws once the budget is spent.
             func adversarial(_ rows: [[Float]]) throws -> [Bool] {
-                guard spent + rows.count <= maximumQueries else { throw OutOfQueries() }
-                spent += rows.count
-                let predicted = model.predictedLabels(for: Tensor(shape: [rows.count] + sample, scalars: rows.flatMap { $0 }))
+                try adversarialRows(rows.flatMap { $0 }, count: rows.count)
+            }
+            /// The same for `count` rows laid out one after another in `flat`.
+            func adversarialRows(_ flat: [Float], count: Int) throws -> [Bool] {
+                guard spent + count <= maximumQueries else { throw OutOfQueries() }
+                spent += count
+                let predicted = model.predictedLabels(for: Tensor(shape: [count] + sample, scalars: flat))
                 return predicted.map { p in goal.target(i).map { p == $0 } ?? (p != labels[i]) }
             }
             var best: [Float]?
@@ -110,24 +114,37 @@ public struct HopSkipJump: Sendable, Hashable {
                     // The boundary's normal at `current`, from the labels of random probes.
                     let delta = linf ? Float(d) * theta * dist : Float(d).squareRoot() * theta * dist
                     let probes = min(maximumProbes, Int(Float(initialProbes) * Float(t).squareRoot()))
-                    var directions = [[Float]]()
-                    var rows = [[Float]]()
-                    for _ in 0..<probes {
-                        var u = linf ? (0..<d).map { _ in 2 * stream.nextFloat() - 1 } : (0..<d).map { _ in Float(stream.nextNormal()) }
-                        let norm = max(1e-12, u.reduce(0) { $0 + $1 * $1 }.squareRoot())
-                        for k in 0..<d { u[k] /= norm }
-                        let probe = (0..<d).map { domain.clamp(current[$0] + delta * u[$0]) }
-                        // The direction actually taken after clipping.
-                        directions.append((0..<d).map { (probe[$0] - current[$0]) / max(delta, 1e-12) })
-                        rows.append(probe)
+                    // Probes and the directions actually taken after clipping, row after row, in flat
+                    // buffers (the hot loop of the attack: no per-element closures).
+                    var directions = [Float](repeating: 0, count: probes * d)
+                    var rows = [Float](repeating: 0, count: probes * d)
+                    var u = [Float](repeating: 0, count: d)
+                    let probeScale = max(delta, 1e-12)
+                    for r in 0..<probes {
+                        if linf {
+                            for k in 0..<d { u[k] = 2 * stream.nextFloat() - 1 }
+                        } else {
+                            for k in 0..<d { u[k] = Float(stream.nextNormal()) }
+                        }
+                        var squares: Float = 0
+                        for k in 0..<d { squares += u[k] * u[k] }
+                        let norm = max(1e-12, squares.squareRoot())
+                        let row = r * d
+                        for k in 0..<d {
+                            u[k] /= norm
+                            let probe = domain.clamp(current[k] + delta * u[k])
+                            rows[row + k] = probe
+                            directions[row + k] = (probe - current[k]) / probeScale
+                        }
                     }
-                    let signs = try adversarial(rows).map { $0 ? Float(1) : -1 }
+                    let signs = try adversarialRows(rows, count: probes).map { $0 ? Float(1) : -1 }
                     let mean = signs.reduce(0, +) / Float(probes)
                     var gradient = [Float](repeating: 0, count: d)
                     let centred = abs(mean) < 1
-                    for (s, u) in zip(signs, directions) {
+                    for (r, s) in signs.enumerated() {
                         let weight = centred ? s - mean : s
-                        for k in 0..<d { gradient[k] += weight * u[k] }
+                        let row = r * d
+                        for k in 0..<d { gradient[k] += weight * directions[row + k] }
                     }
                     if linf {
                         for k in 0..<d { gradient[k] = gradient[k] > 0 ? 1 : (gradient[k] < 0 ? -1 : 0) }
