@@ -11,7 +11,13 @@ with the same fields as privacy-lab-blackbox-bench.
 
     art_blackbox.py --model mlp.safetensors --attack square|hop_skip_jump|boundary --norm linf|l2
                     [--examples 100] [--epsilon 0.3] [--iterations 100] [--p-init 0.05]
-                    [--max-eval 1000] [--init-eval 100] [--seed 1]
+                    [--max-eval 1000] [--init-eval 100] [--seed 1] [--square-l2-rescale art|paper]
+
+--square-l2-rescale paper is a diagnosis, not the comparison: ART 1.20.1's L2 Square Attack divides the
+new window by (eps_unused^2/c + |delta_W|^2)^(1/2) where the paper (and its authors' code) multiplies
+by it. With `paper`, ART's own `generate` is recompiled from its installed source with that one
+expression turned around (the rewrite must match exactly twice, else the script stops), so the
+effect of this one difference on ART's success rate can be measured.
 """
 import argparse
 import gzip
@@ -43,6 +49,25 @@ class Net(torch.nn.Module):
         return torch.softmax(self.body(x.float()), dim=1)
 
 
+def paper_rescaled_square_attack():
+    """ART's SquareAttack with its L2 window rescaled as in the paper (see the docstring above)."""
+    import inspect
+    import re
+    import textwrap
+
+    import art.attacks.evasion.square_attack as module
+
+    source = textwrap.dedent(inspect.getsource(module.SquareAttack.generate))
+    divided = (r"delta_new /= (np\.sqrt\(np\.sum\(delta_new\*\*2, axis=\((?:2, 3|1, 2)\), keepdims=True\)\)) \* "
+               r"(np\.sqrt\(\s*diff_norm / channels \+ w_norm\*\*2\s*\))")
+    patched, count = re.subn(divided, r"delta_new *= \2 / \1", source)
+    if count != 2:
+        raise SystemExit(f"--square-l2-rescale paper: expected the L2 rescaling twice in ART's SquareAttack.generate, found {count}")
+    namespace = dict(vars(module))
+    exec(compile(patched, module.__file__, "exec"), namespace)
+    return type("PaperRescaledSquareAttack", (module.SquareAttack,), {"generate": namespace["generate"]})
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True)
@@ -57,6 +82,7 @@ def main():
     parser.add_argument("--init-eval", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--queries", type=int, default=0, help="unused: ART has no query budget")
+    parser.add_argument("--square-l2-rescale", choices=["art", "paper"], default="art")
     args = parser.parse_args()
     torch.set_num_threads(1)
     np.random.seed(args.seed)
@@ -88,7 +114,8 @@ def main():
     classifier.predict = counting_predict
     norm = np.inf if args.norm == "linf" else 2
     if args.attack == "square":
-        attack = SquareAttack(classifier, norm=norm, max_iter=args.iterations, eps=args.epsilon, p_init=args.p_init, nb_restarts=1,
+        square = paper_rescaled_square_attack() if args.square_l2_rescale == "paper" else SquareAttack
+        attack = square(classifier, norm=norm, max_iter=args.iterations, eps=args.epsilon, p_init=args.p_init, nb_restarts=1,
                               verbose=False)
     elif args.attack == "hop_skip_jump":
         attack = HopSkipJump(classifier, targeted=False, norm=norm, max_iter=args.iterations, max_eval=args.max_eval,
@@ -111,7 +138,7 @@ def main():
     print(json.dumps({"tool": "art", "art_version": art.__version__, "torch": torch.__version__, "attack": args.attack, "norm": args.norm,
                       "epsilon": args.epsilon, "examples": int(len(x)), "clean_correct": int(correct.sum()),
                       "success_rate": float(fooled.sum() / max(1, correct.sum())),
-                      "success_rate_within_epsilon": float(within.sum() / max(1, correct.sum())),
+                      "success_rate_within_epsilon": float(within.sum() / max(1, correct.sum())), "square_l2_rescale": args.square_l2_rescale,
                       "median_perturbation": float(found[len(found) // 2]) if len(found) else 0.0,
                       "not_fooled": [int(i) for i in np.flatnonzero(correct & ~fooled)], "queries": int(queries), "queries_per_image": queries / len(x), "seconds": seconds, "cpu_seconds": cpu_seconds},
                      sort_keys=True))
