@@ -70,7 +70,7 @@ import ThreatTraining
 /// `target.test_loss` on the test part (its training data are unknown here).
 public enum EvasionKind: ExperimentKind {
     public static let name = "evasion"
-    public static let summary = "train (optionally adversarially or by distillation); attack with FGSM/PGD over ε; report robust accuracy curves"
+    public static let summary = "train (optionally adversarially or by distillation); attack with FGSM/PGD, or black-box (Square, HopSkipJump, Boundary, transfer) within a query budget, over ε; report robust accuracy curves"
     public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles + (p.model.imported?.inputFiles ?? []) }
     public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 

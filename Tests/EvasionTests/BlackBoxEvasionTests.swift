@@ -50,8 +50,13 @@ private func norms(_ a: Tensor, _ b: Tensor, _ norm: PerturbationNorm) -> [Float
     func pattern() {
         let eta = SquareAttack.windowPattern(rows: 6, cols: 6)
         #expect(abs(eta.reduce(0) { $0 + $1 * $1 } - 1) < 1e-5)
-        #expect(abs(eta.reduce(0, +)) < 1e-5)
+        // The lower half (rows 3–5) is the upper half (rows 0–2) negated, entry by entry.
+        for r in 0..<3 { for c in 0..<6 { #expect(eta[(r + 3) * 6 + c] == -eta[r * 6 + c], "row \(r), column \(c)") } }
         #expect(eta[1 * 6 + 3] == eta.max()! && eta[4 * 6 + 3] == eta.min()!)
+        #expect(eta[0] > 0 && eta[0] < eta[1 * 6 + 3])
+        // A wide window splits along its columns instead.
+        let wide = SquareAttack.windowPattern(rows: 3, cols: 8)
+        for r in 0..<3 { for c in 0..<4 { #expect(wide[r * 8 + c + 4] == -wide[r * 8 + c]) } }
         #expect(SquareAttack.windowPattern(rows: 1, cols: 1) == [1])
     }
 }
