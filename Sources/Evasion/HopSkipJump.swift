@@ -116,23 +116,24 @@ public struct HopSkipJump: Sendable, Hashable {
                     let probes = min(maximumProbes, Int(Float(initialProbes) * Float(t).squareRoot()))
                     // Probes and the directions actually taken after clipping, row after row, in flat
                     // buffers (the hot loop of the attack: no per-element closures).
+                    // The raw directions of all probes are drawn in one bulk fill (two values per word).
                     var directions = [Float](repeating: 0, count: probes * d)
                     var rows = [Float](repeating: 0, count: probes * d)
-                    var u = [Float](repeating: 0, count: d)
+                    directions.withUnsafeMutableBufferPointer { raw in
+                        if linf {
+                            stream.fillUniform(raw, low: -1, high: 1)
+                        } else {
+                            stream.fillNormal(raw, mean: 0, standardDeviation: 1)
+                        }
+                    }
                     let probeScale = max(delta, 1e-12)
                     for r in 0..<probes {
-                        if linf {
-                            for k in 0..<d { u[k] = 2 * stream.nextFloat() - 1 }
-                        } else {
-                            for k in 0..<d { u[k] = Float(stream.nextNormal()) }
-                        }
-                        var squares: Float = 0
-                        for k in 0..<d { squares += u[k] * u[k] }
-                        let norm = max(1e-12, squares.squareRoot())
                         let row = r * d
+                        var squares: Float = 0
+                        for k in 0..<d { squares += directions[row + k] * directions[row + k] }
+                        let norm = max(1e-12, squares.squareRoot())
                         for k in 0..<d {
-                            u[k] /= norm
-                            let probe = domain.clamp(current[k] + delta * u[k])
+                            let probe = domain.clamp(current[k] + delta * directions[row + k] / norm)
                             rows[row + k] = probe
                             directions[row + k] = (probe - current[k]) / probeScale
                         }
