@@ -27,6 +27,7 @@ let benchmarks: [(name: String, path: String)] = [
     ("privacy-lab-evasion-bench", "evasion/Sources/privacy-lab-evasion-bench"),
     ("privacy-lab-backdoor-bench", "backdoor/Sources/privacy-lab-backdoor-bench"),
     ("privacy-lab-drift-bench", "drift/Sources/privacy-lab-drift-bench"),
+    ("privacy-lab-blackbox-bench", "blackbox-evasion/Sources/privacy-lab-blackbox-bench"),
 ]
 
 let package = Package(

@@ -54,6 +54,13 @@ public struct RobustnessResult: Sendable, Equatable {
         return Self.fraction(zip(cleanCorrect, success).lazy.filter { $0 && $1 }.count, correct)
     }
 
+    /// The median ‖x′ − x‖ over the fooled, initially correct inputs (the upper median; 0 when
+    /// there are none).
+    public var medianPerturbationNorm: Double {
+        let norms = (0..<count).filter { cleanCorrect[$0] && success[$0] }.map { perturbationNorms[$0] }.sorted()
+        return norms.isEmpty ? 0 : Double(norms[norms.count / 2])
+    }
+
     /// Mean ‖x′ − x‖ over the fooled, initially correct inputs (0 when there are none).
     public var meanPerturbationNorm: Double {
         var total = 0.0, k = 0

@@ -2,12 +2,20 @@ import LabRandom
 import ModelAccess
 import Tensors
 
-/// The Square Attack (L∞): a score-based black-box attack that needs only the model's class
-/// probabilities. It starts from vertical stripes of ±ε, then changes one random square window
-/// per step to a fresh ±ε per channel and keeps the change when the margin loss
-/// p_y − max_{k≠y} p_k (targeted: max_{k≠t} p_k − p_t) falls; the window's area shrinks on a fixed
-/// schedule as the query budget is spent. An example stops, and stops costing queries, once it is
-/// misclassified (reaches its target).
+/// The Square Attack (L∞ or L2): a score-based black-box attack that needs only the model's class
+/// probabilities. Each step proposes a change confined to random square windows and keeps it when
+/// the margin loss p_y − max_{k≠y} p_k (targeted: max_{k≠t} p_k − p_t) falls; the window's area
+/// shrinks on a fixed schedule as the query budget is spent. An example stops, and stops costing
+/// queries, once it is misclassified (reaches its target).
+///
+/// - L∞: starts from vertical stripes of ±ε; a step sets one window to a fresh ±ε per channel.
+/// - L2: starts from a 5 × 5 grid of tiles, each a centred pattern η (concentric squares of
+///   weight Σ_{k ≥ ring} 1/(k+1)², opposite signs on its two halves) with a random sign per channel,
+///   scaled to ‖δ‖₂ = ε. A step picks two windows W₁, W₂ of one size, and per channel replaces δ on
+///   W₁ ∪ W₂ by a new pattern on W₁ alone: η (random sign and orientation) plus δ_{W₁}/‖δ_{W₁}‖,
+///   rescaled to norm (ε_unused²/c + ‖δ_{W₁∪W₂}‖²)^½ with ε_unused² = max(ε² − ‖δ‖², 0), so the
+///   perturbation's mass moves between windows while ‖δ‖₂ stays at ε; then x + δ is clipped into
+///   the domain (which only shrinks ‖δ‖₂) and projected onto the ε-ball against rounding.
 ///
 /// Every query is counted: one per example for the initial stripes and one per step while it is
 /// still being attacked.
@@ -15,7 +23,7 @@ import Tensors
 /// - Paper: M. Andriushchenko, F. Croce, N. Flammarion and M. Hein, "Square Attack: a
 ///   query-efficient black-box adversarial attack via random search", ECCV 2020.
 public struct SquareAttack: EvasionAttack, Hashable {
-    public var norm: PerturbationNorm { .linf }
+    public var norm: PerturbationNorm
     public var epsilon: Float
     /// Queries allowed per example, the initial one included (≥ 1).
     public var maximumQueries: Int
@@ -23,10 +31,12 @@ public struct SquareAttack: EvasionAttack, Hashable {
     public var initialFraction: Float
     public var domain: InputDomain
 
-    public init(epsilon: Float, maximumQueries: Int = 1000, initialFraction: Float = 0.05, domain: InputDomain = .unitInterval) {
+    public init(norm: PerturbationNorm = .linf, epsilon: Float, maximumQueries: Int = 1000, initialFraction: Float = 0.05,
+                domain: InputDomain = .unitInterval) {
         precondition(epsilon >= 0, "SquareAttack: ε must be ≥ 0")
         precondition(maximumQueries >= 1, "SquareAttack: at least one query")
         precondition(initialFraction > 0 && initialFraction <= 1, "SquareAttack: the initial fraction lies in (0, 1]")
+        self.norm = norm
         self.epsilon = epsilon
         self.maximumQueries = maximumQueries
         self.initialFraction = initialFraction
@@ -74,23 +84,13 @@ public struct SquareAttack: EvasionAttack, Hashable {
         let size = c * h * w
         let x = inputs.scalars
         let clip = domain.clamp
-        let classes = model.classCount
+        if norm == .l2 {
+            return runL2(inputs, labels: labels, goal: goal, model: model, random: random)
+        }
 
         /// The margin loss of each row of probabilities: < 0 once the attack has succeeded.
         func losses(_ batch: [Float], rows: [Int]) -> [Float] {
-            let p = model.probabilities(for: Tensor(shape: [rows.count] + sample, scalars: batch)).scalars
-            return rows.enumerated().map { r, i in
-                let row = p[r * classes..<(r + 1) * classes]
-                let start = r * classes
-                if let t = goal.target(i) {
-                    var other: Float = -.infinity
-                    for k in 0..<classes where k != t { other = max(other, row[start + k]) }
-                    return other - row[start + t]
-                }
-                var other: Float = -.infinity
-                for k in 0..<classes where k != labels[i] { other = max(other, row[start + k]) }
-                return row[start + labels[i]] - other
-            }
+            Self.marginLosses(batch, rows: rows, sample: sample, labels: labels, goal: goal, model: model)
         }
 
         var stream = random

@@ -37,15 +37,27 @@ import ThreatTraining
 /// Wagner's evaluation that breaks distillation. `attack.targeted: true` aims every input at the
 /// next class, (y + 1) mod classes; then the fooling rate is the targeted success rate.
 ///
-/// `square` is the Square Attack (L∞), black-box: it reads only probabilities, within
-/// `attack.queries` queries per example (1000) from windows of `attack.square_fraction` (0.05) of
-/// the image; it adds `square.median_queries@ε` and `square.mean_queries@ε` (its loss is its own
-/// margin of probabilities, whatever `attack.losses` says).
+/// The black-box attacks see the model only through `ModelAccess`'s probabilities or labels, and
+/// report their success against the query budget: `attack.query_budgets` (default a quarter, half
+/// and all of `attack.queries`).
 ///
-/// `hop_skip_jump` is HopSkipJump (L2), decision-based: it reads only predicted labels, runs
-/// `attack.steps` rounds within `attack.queries` queries per input, and one run serves every ε (an
-/// input counts as broken at ε when its closest adversarial input lies within ε); it adds
-/// `hop_skip_jump.median_distance`, `.median_queries` and `.mean_queries`.
+/// `square` is the Square Attack (`attack.norm`: linf or l2), score-based: it reads only
+/// probabilities, within `attack.queries` queries per example (1000) from windows of
+/// `attack.square_fraction` (0.05) of the image; it adds per ε `median_queries`, `mean_queries`,
+/// `median_perturbation` and per budget b `success_rate@ε@qb` (its loss is its own margin of
+/// probabilities, whatever `attack.losses` says).
+///
+/// `hop_skip_jump` (HopSkipJump, linf or l2) and `boundary` (the Boundary attack, l2) are
+/// decision-based: they read only predicted labels within `attack.queries` queries per input
+/// (HopSkipJump in `attack.steps` rounds), and one run serves every ε (an input counts as broken at
+/// ε when its closest adversarial input lies within ε); they add `median_distance`,
+/// `median_queries`, `mean_queries` and per budget b `success_rate@qb` and `median_distance@qb`.
+///
+/// `transfer` buys the victim's labels of `attack.transfer_queries` held-out test rows (after the
+/// attacked ones), trains a surrogate of the `model` architecture on them, runs
+/// `attack.transfer_method` (pgd with `attack.steps`, `step_size`, `random_start`, or fgsm) on the
+/// surrogate and sends the result to the victim: it adds `surrogate_queries`, `queries_per_input`
+/// and per ε `success_rate`, `median_perturbation` and `agreement`.
 ///
 /// `detector: {method: knn, k: 5, false_positive_rate: 0.05, reference: 1000}` judges the inputs
 /// with `DriftDetection`'s k-NN outlier score, its threshold set on `reference` training rows:
@@ -58,14 +70,17 @@ import ThreatTraining
 /// `target.test_loss` on the test part (its training data are unknown here).
 public enum EvasionKind: ExperimentKind {
     public static let name = "evasion"
-    public static let summary = "train (optionally adversarially or by distillation); attack with FGSM/PGD over ε; report robust accuracy curves"
+    public static let summary = "train (optionally adversarially or by distillation); attack with FGSM/PGD, or black-box (Square, HopSkipJump, Boundary, transfer) within a query budget, over ε; report robust accuracy curves"
     public static func inputFiles(of p: Parameters) -> [URL] { p.data.inputFiles + (p.model.imported?.inputFiles ?? []) }
     public static func inputFingerprints(of p: Parameters) -> [String] { p.data.inputFingerprints }
 
     public enum MethodName: String, SpecEnum {
         case fgsm, pgd, square
         case hopSkipJump = "hop_skip_jump"
+        case boundary, transfer
     }
+    /// The white-box attack a transfer attack runs on its surrogate.
+    public enum TransferMethodName: String, SpecEnum { case fgsm, pgd }
     public enum NormName: String, SpecEnum { case linf, l2 }
     public enum LossName: String, SpecEnum {
         case crossEntropy = "cross-entropy"
@@ -93,6 +108,12 @@ public enum EvasionKind: ExperimentKind {
         /// The Square Attack's query budget per example and initial window fraction.
         public var queries: Int = 1000
         public var squareFraction: Double = 0.05
+        /// The query budgets (≤ `queries`) at which the black-box attacks' success rate and median
+        /// perturbation are reported: a quarter, half and all of `queries` unless given.
+        public var queryBudgets: [Int] = []
+        /// The transfer attack's victim queries (the labelled attacker set) and its white-box attack.
+        public var transferQueries: Int = 1000
+        public var transferMethod: TransferMethodName = .pgd
     }
 
     public struct DefenceSpec: Sendable, Equatable {
@@ -148,7 +169,12 @@ public enum EvasionKind: ExperimentKind {
             if detector!.k >= detector!.reference { throw d.error("k", "must be smaller than reference (\(detector!.reference)), got \(detector!.k)") }
             try d.finish()
         }
-        return Parameters(data: data, model: model, defence: defence, attack: try AttackSpec.decode(body.section("attack")), detector: detector)
+        let attack = try AttackSpec.decode(body.section("attack"))
+        if attack.methods.contains(.transfer) && model.imported != nil {
+            throw try body.section("attack").error("methods", "transfer trains its surrogate with the architecture of `model`, which a model.checkpoint does not give here; "
+                                                   + "attack a model trained in the lab, or leave transfer out")
+        }
+        return Parameters(data: data, model: model, defence: defence, attack: attack, detector: detector)
     }
 }
 
@@ -175,11 +201,20 @@ extension EvasionKind.AttackSpec {
             batchSize: try r.optional("batch_size", default: 32, in: 1...100_000),
             clip: clip,
             queries: try r.optional("queries", default: 1000, in: 1...1_000_000),
-            squareFraction: try r.optional("square_fraction", default: 0.05, in: 0.0001...1))
-        if methods.contains(.square) && spec.norm != .linf { throw r.error("norm", "the Square Attack here is the L∞ one; use norm: linf") }
-        if methods.contains(.hopSkipJump) && spec.norm != .l2 { throw r.error("norm", "HopSkipJump here is the L2 one; use norm: l2") }
+            squareFraction: try r.optional("square_fraction", default: 0.05, in: 0.0001...1),
+            transferQueries: try r.optional("transfer_queries", default: 1000, in: 1...10_000_000),
+            transferMethod: try r.optional("transfer_method", default: .pgd))
+        var checked = spec
+        let budgets: [Int] = try r.optional("query_budgets", default: [])
+        if let bad = budgets.first(where: { !(1...spec.queries).contains($0) }) {
+            throw r.error("query_budgets", "each budget must lie in [1, queries = \(spec.queries)], got \(bad)")
+        }
+        checked.queryBudgets = budgets.isEmpty
+            ? Array(Set([max(1, spec.queries / 4), max(1, spec.queries / 2), spec.queries])).sorted()
+            : Array(Set(budgets)).sorted()
+        if methods.contains(.boundary) && spec.norm != .l2 { throw r.error("norm", "the Boundary attack is an L2 attack; use norm: l2") }
         try r.finish()
-        return spec
+        return checked
     }
 }
 
@@ -226,7 +261,19 @@ extension EvasionKind {
         }
         let target = try await defendedModel(p, train: train, context: context)
         var metrics = target.metrics(train: train, test: test, part: "target")
-        let (attackMetrics, series) = try attack(target.model, p, evaluated: evaluated, detector: detector, context: context)
+        var transfer: TransferSetting?
+        if p.attack.methods.contains(.transfer) {
+            // The attacker's own data: test rows the attack does not evaluate, labelled by the victim.
+            let held = test.count - evaluated.count
+            guard held >= p.attack.transferQueries else {
+                throw DataSpecError("attack.transfer_queries: \(p.attack.transferQueries) victim queries need as many test rows beyond the \(evaluated.count) attacked "
+                                    + "(attack.examples); the data give \(held): lower transfer_queries or examples, or raise data.test_limit")
+            }
+            let recipe = SequentialRecipe(inputShape: train.sampleShape, layers: try p.model.layers(inputShape: train.sampleShape, classes: train.classCount),
+                                          configuration: p.model.training)
+            transfer = TransferSetting(attackerSet: test.subset(Array(evaluated.count..<(evaluated.count + p.attack.transferQueries))), recipe: recipe)
+        }
+        let (attackMetrics, series) = try attack(target.model, p, evaluated: evaluated, detector: detector, transfer: transfer, context: context)
         metrics += attackMetrics
         var seen = Set<String>()
         metrics = metrics.filter { seen.insert($0.name).inserted }
@@ -237,6 +284,7 @@ extension EvasionKind {
     /// attack and ε, `target.clean_accuracy`, `target.attacked_examples`, and a robustness curve
     /// per attack.
     static func attack<Model: LogitGradientAccess>(_ model: Model, _ p: Parameters, evaluated: LabeledData, detector: KNNOutlierDetector? = nil,
+                                                   transfer: TransferSetting? = nil,
                                                    context: TrialContext) throws -> (metrics: [Metric], series: [Series]) {
         var metrics: [Metric] = []
         let x = evaluated.featureTensor, y = evaluated.intLabels
@@ -273,7 +321,8 @@ extension EvasionKind {
                                             observe: observe)
                 case .square:
                     // Black-box: the attack reads only the probabilities; its queries are reported.
-                    let square = SquareAttack(epsilon: 0, maximumQueries: p.attack.queries, initialFraction: Float(p.attack.squareFraction), domain: domain)
+                    let square = SquareAttack(norm: norm(p.attack.norm), epsilon: 0, maximumQueries: p.attack.queries,
+                                              initialFraction: Float(p.attack.squareFraction), domain: domain)
                     let clean = model.predictedLabels(for: x)
                     var results: [RobustnessResult] = []
                     for (index, epsilon) in epsilons.enumerated() {
@@ -283,40 +332,42 @@ extension EvasionKind {
                         let cleanCorrect = (0..<y.count).map { clean[$0] == y[$0] }
                         let adversarialCorrect = (0..<y.count).map { adversarial[$0] == y[$0] }
                         let success = (0..<y.count).map { i in goal.target(i).map { adversarial[i] == $0 } ?? !(cleanCorrect[i] && adversarialCorrect[i]) }
-                        results.append(RobustnessResult(norm: .linf, epsilon: epsilon, cleanCorrect: cleanCorrect, adversarialCorrect: adversarialCorrect,
-                                                        success: success, perturbationNorms: PerturbationNorm.linf.perExample(withoutGradients { run.adversarial - x })))
+                        let result = RobustnessResult(norm: square.norm, epsilon: epsilon, cleanCorrect: cleanCorrect, adversarialCorrect: adversarialCorrect,
+                                                      success: success, perturbationNorms: square.norm.perExample(withoutGradients { run.adversarial - x }))
+                        results.append(result)
+                        let at = "@\(p.attack.epsilons[index])"
                         let queries = run.queries.map(Double.init).sorted()
-                        metrics.append(Metric(part: part, "median_queries@\(p.attack.epsilons[index])", queries[queries.count / 2]))
-                        metrics.append(Metric(part: part, "mean_queries@\(p.attack.epsilons[index])", queries.reduce(0, +) / Double(queries.count)))
+                        metrics.append(Metric(part: part, "median_queries" + at, queries[queries.count / 2]))
+                        metrics.append(Metric(part: part, "mean_queries" + at, queries.reduce(0, +) / Double(queries.count)))
+                        // Success against the budget: an attacked example stops once it succeeds, so it
+                        // succeeded within b queries when it succeeded having spent at most b.
+                        for budget in p.attack.queryBudgets {
+                            let fooled = (0..<y.count).filter { cleanCorrect[$0] && success[$0] && run.queries[$0] <= budget }
+                            metrics.append(Metric(part: part, "success_rate\(at)@q\(budget)",
+                                                  Double(fooled.count) / Double(max(1, cleanCorrect.filter { $0 }.count))))
+                        }
+                        metrics.append(Metric(part: part, "median_perturbation" + at, result.medianPerturbationNorm))
                     }
                     curve = RobustnessCurve(results: results)
-                case .hopSkipJump:
+                case .hopSkipJump, .boundary:
                     // Decision-based: one run per input finds its closest adversarial input from labels
-                    // alone; a budget ε counts the inputs it brought within ε (L2).
-                    let attack = HopSkipJump(iterations: p.attack.steps, maximumQueries: p.attack.queries, domain: domain)
-                    let run = attack.run(x, labels: y, goal: goal, model: model, random: random)
-                    let clean = model.predictedLabels(for: x)
-                    let cleanCorrect = (0..<y.count).map { clean[$0] == y[$0] }
-                    var results: [RobustnessResult] = []
-                    for (index, epsilon) in epsilons.enumerated() {
-                        let within = run.distances.map { $0 <= epsilon }
-                        let d = x.scalarCount / y.count
-                        let chosen = Tensor(shape: x.shape, scalars: (0..<y.count).flatMap { i -> ArraySlice<Float> in
-                            within[i] ? run.adversarial.scalars[i * d..<(i + 1) * d] : x.scalars[i * d..<(i + 1) * d]
-                        })
-                        observe?(index, chosen)
-                        let predicted = model.predictedLabels(for: chosen)
-                        let adversarialCorrect = (0..<y.count).map { predicted[$0] == y[$0] }
-                        let success = (0..<y.count).map { i in goal.target(i).map { predicted[i] == $0 } ?? !(cleanCorrect[i] && adversarialCorrect[i]) }
-                        results.append(RobustnessResult(norm: .l2, epsilon: epsilon, cleanCorrect: cleanCorrect, adversarialCorrect: adversarialCorrect,
-                                                        success: success, perturbationNorms: PerturbationNorm.l2.perExample(withoutGradients { chosen - x })))
-                    }
-                    let found = run.distances.filter { $0.isFinite && $0 > 0 }.sorted()
-                    metrics.append(Metric(part: part, "median_distance", found.isEmpty ? .infinity : Double(found[found.count / 2])))
-                    let queries = run.queries.map(Double.init).sorted()
-                    metrics.append(Metric(part: part, "median_queries", queries[queries.count / 2]))
-                    metrics.append(Metric(part: part, "mean_queries", queries.reduce(0, +) / Double(queries.count)))
-                    curve = RobustnessCurve(results: results)
+                    // alone; a budget ε counts the inputs it brought within ε (in the attack's norm).
+                    let run = method == .hopSkipJump
+                        ? HopSkipJump(norm: norm(p.attack.norm), iterations: p.attack.steps, maximumQueries: p.attack.queries, domain: domain)
+                            .run(x, labels: y, goal: goal, model: model, random: random)
+                        : BoundaryAttack(iterations: p.attack.queries, maximumQueries: p.attack.queries, domain: domain)
+                            .run(x, labels: y, goal: goal, model: model, random: random)
+                    let (found, decisionCurve) = decisionBased(run, model: model, x: x, y: y, goal: goal, epsilons: epsilons, observe: observe)
+                    metrics += found.map { Metric(part: part, $0.name, $0.value) }
+                    metrics += budgetMetrics(run, clean: decisionCurve.results.first?.cleanCorrect ?? [], budgets: p.attack.queryBudgets)
+                        .map { Metric(part: part, $0.name, $0.value) }
+                    curve = decisionCurve
+                case .transfer:
+                    guard let transfer else { throw DataSpecError("attack.methods: transfer needs a model trained in the lab") }
+                    let (transferCurve, found) = try transferAttack(transfer, victim: model, p, x: x, y: y, goal: goal, domain: domain,
+                                                                   random: random, observe: observe)
+                    metrics += found.map { Metric(part: part, $0.name, $0.value) }
+                    curve = transferCurve
                 case .pgd:
                     let pgd = ProjectedGradientDescent(norm: norm(p.attack.norm), epsilon: 0, stepSize: Float(p.attack.stepSize),
                                                        steps: p.attack.steps, randomStart: p.attack.randomStart, loss: attackLoss, domain: domain)
@@ -388,6 +439,101 @@ extension EvasionKind {
             }
             return TargetModel(model: model, history: record.epochLosses, artifact: artifact)
         }
+    }
+}
+
+// MARK: - Black-box attacks' tables
+
+extension EvasionKind {
+    /// What a transfer attack needs beyond the victim: the attacker's unlabelled rows (labelled by
+    /// the victim, one query each) and the recipe that trains the surrogate on them.
+    struct TransferSetting {
+        var attackerSet: LabeledData
+        var recipe: SequentialRecipe
+    }
+
+    /// The robustness curve of a decision-based run (an input counts as broken at ε when its
+    /// closest adversarial input lies within ε), with `median_distance`, `median_queries` and
+    /// `mean_queries`.
+    static func decisionBased<Model: LabelAccess>(_ run: DecisionBasedResult, model: Model, x: Tensor, y: [Int], goal: AttackGoal, epsilons: [Float],
+                                                  observe: ((Int, Tensor) -> Void)?) -> (metrics: [(name: String, value: Double)], curve: RobustnessCurve) {
+        let clean = model.predictedLabels(for: x)
+        let cleanCorrect = (0..<y.count).map { clean[$0] == y[$0] }
+        let d = x.scalarCount / max(1, y.count)
+        var results: [RobustnessResult] = []
+        for (index, epsilon) in epsilons.enumerated() {
+            let within = run.distances.map { $0 <= epsilon }
+            let chosen = Tensor(shape: x.shape, scalars: (0..<y.count).flatMap { i -> ArraySlice<Float> in
+                within[i] ? run.adversarial.scalars[i * d..<(i + 1) * d] : x.scalars[i * d..<(i + 1) * d]
+            })
+            observe?(index, chosen)
+            let predicted = model.predictedLabels(for: chosen)
+            let adversarialCorrect = (0..<y.count).map { predicted[$0] == y[$0] }
+            let success = (0..<y.count).map { i in goal.target(i).map { predicted[i] == $0 } ?? !(cleanCorrect[i] && adversarialCorrect[i]) }
+            results.append(RobustnessResult(norm: run.norm, epsilon: epsilon, cleanCorrect: cleanCorrect, adversarialCorrect: adversarialCorrect,
+                                            success: success, perturbationNorms: run.norm.perExample(withoutGradients { chosen - x })))
+        }
+        let found = run.distances.filter { $0.isFinite && $0 > 0 }.sorted()
+        let queries = run.queries.map(Double.init).sorted()
+        return ([("median_distance", found.isEmpty ? .infinity : Double(found[found.count / 2])),
+                 ("median_queries", queries[queries.count / 2]),
+                 ("mean_queries", queries.reduce(0, +) / Double(queries.count))],
+                RobustnessCurve(results: results))
+    }
+
+    /// Per query budget b: `success_rate@qb`, the share of the inputs the model got right for which
+    /// an adversarial input was found within b queries, and `median_distance@qb`, the median
+    /// distance (in the attack's norm) of those found (∞ when none).
+    static func budgetMetrics(_ run: DecisionBasedResult, clean: [Bool], budgets: [Int]) -> [(name: String, value: Double)] {
+        let correct = clean.indices.filter { clean[$0] }
+        return budgets.flatMap { budget -> [(name: String, value: Double)] in
+            let reached = run.distances(withinQueries: budget)
+            let found = correct.map { reached[$0] }.filter { $0.isFinite }.sorted()
+            return [("success_rate@q\(budget)", Double(found.count) / Double(max(1, correct.count))),
+                    ("median_distance@q\(budget)", found.isEmpty ? .infinity : Double(found[found.count / 2]))]
+        }
+    }
+
+    /// The transfer attack at every ε: a surrogate trained on the victim's labels of the attacker
+    /// set, FGSM or PGD on it, success judged by the victim. Adds `surrogate_queries` (the victim
+    /// labels bought), `queries_per_input`, and per ε `success_rate`, `median_perturbation` and
+    /// `agreement` (surrogate and victim give the same label to the adversarial input).
+    static func transferAttack<Model: LogitGradientAccess>(_ setting: TransferSetting, victim: Model, _ p: Parameters, x: Tensor, y: [Int],
+                                                           goal: AttackGoal, domain: InputDomain, random: LabRandom,
+                                                           observe: ((Int, Tensor) -> Void)?) throws -> (RobustnessCurve, [(name: String, value: Double)]) {
+        let (surrogate, bought) = try TransferAttack<ProjectedGradientDescent>.trainSurrogate(
+            on: setting.attackerSet.featureTensor, victim: victim, recipe: setting.recipe, random: random.stream("surrogate"))
+        var found: [(name: String, value: Double)] = [("surrogate_queries", Double(bought)), ("queries_per_input", 1)]
+        let clean = victim.predictedLabels(for: x)
+        let cleanCorrect = (0..<y.count).map { clean[$0] == y[$0] }
+        var results: [RobustnessResult] = []
+        let a = p.attack
+        for (index, epsilon) in a.epsilons.enumerated() {
+            let stream = random.stream("epsilons/\(index)")
+            let e = Float(epsilon)
+            let run: (adversarial: Tensor, agreement: Double)
+            switch a.transferMethod {
+            case .fgsm:
+                let r = TransferAttack(FastGradientMethod(norm: norm(a.norm), epsilon: e, domain: domain))
+                    .run(x, labels: y, goal: goal, surrogate: surrogate, victim: victim, random: stream)
+                run = (r.adversarial, r.agreement)
+            case .pgd:
+                let r = TransferAttack(ProjectedGradientDescent(norm: norm(a.norm), epsilon: e, stepSize: Float(a.stepSize), steps: a.steps,
+                                                                randomStart: a.randomStart, domain: domain))
+                    .run(x, labels: y, goal: goal, surrogate: surrogate, victim: victim, random: stream)
+                run = (r.adversarial, r.agreement)
+            }
+            observe?(index, run.adversarial)
+            let predicted = victim.predictedLabels(for: run.adversarial)
+            let adversarialCorrect = (0..<y.count).map { predicted[$0] == y[$0] }
+            let success = (0..<y.count).map { i in goal.target(i).map { predicted[i] == $0 } ?? !(cleanCorrect[i] && adversarialCorrect[i]) }
+            let result = RobustnessResult(norm: norm(a.norm), epsilon: e, cleanCorrect: cleanCorrect, adversarialCorrect: adversarialCorrect,
+                                          success: success, perturbationNorms: norm(a.norm).perExample(withoutGradients { run.adversarial - x }))
+            results.append(result)
+            found += [("success_rate@\(epsilon)", result.foolingRate), ("median_perturbation@\(epsilon)", result.medianPerturbationNorm),
+                      ("agreement@\(epsilon)", run.agreement)]
+        }
+        return (RobustnessCurve(results: results), found)
     }
 }
 

@@ -108,8 +108,15 @@ struct EvasionKindTests {
         #expect(m["square.mean_perturbation@0.3"]! <= 0.3 + 1e-6)
         // At ε = 0 nothing changes: inputs the model gets right cost the whole budget, the others one query.
         #expect(m["square.median_queries@0.0"] == 200 && m["square.median_queries@0.3"]! < 200)
-        let l2 = spec.replacingOccurrences(of: "queries: 200", with: "queries: 200, norm: l2")
-        #expect { _ = try runner.plan(specText: l2, file: "e.yaml", overrides: []) } throws: { "\($0)".contains("attack.norm: the Square Attack here is the L∞ one") }
+        // Success against the query budget only grows with the budget, and ends at the fooling rate.
+        let budgets = [50, 100, 200].map { m["square.success_rate@0.3@q\($0)"]! }
+        #expect(budgets[0] <= budgets[1] && budgets[1] <= budgets[2] && budgets[2] == m["square.fooling_rate@0.3"]!)
+        // The L2 attack: its perturbations stay in the L2 ball.
+        let l2 = spec.replacingOccurrences(of: "epsilons: [0, 0.1, 0.3], queries: 200", with: "epsilons: [0, 1, 3], queries: 100, norm: l2, square_fraction: 0.3")
+        let l2Summary = try await runner.run(specURL: try w.write("s2.yaml", l2), options: w.options(jobs: 1))
+        let l2m = Dictionary(uniqueKeysWithValues: l2Summary.trials[0].metrics.map { ($0.name, $0.value) })
+        #expect(l2m["square.robust_accuracy@3.0"]! < l2m["square.robust_accuracy@1.0"]!)
+        #expect(l2m["square.median_perturbation@3.0"]! > 0 && l2m["square.median_perturbation@3.0"]! <= 3 + 1e-4)
     }
 
     @Test("HopSkipJump from labels alone: robust accuracy falls as ε grows, with its distances and queries")
@@ -124,8 +131,56 @@ struct EvasionKindTests {
         let curve = [1.0, 3.0, 100.0].map { m["hop_skip_jump.robust_accuracy@\($0)"]! }
         #expect(curve[0] >= curve[1] && curve[1] >= curve[2] && curve[2] < clean - 0.5)
         #expect(m["hop_skip_jump.median_distance"]! > 0 && m["hop_skip_jump.mean_queries"]! <= 1500)
-        let linf = spec.replacingOccurrences(of: "norm: l2", with: "norm: linf")
-        #expect { _ = try runner.plan(specText: linf, file: "e.yaml", overrides: []) } throws: { "\($0)".contains("attack.norm: HopSkipJump here is the L2 one") }
+        #expect(m["hop_skip_jump.median_distance@q1500"] == m["hop_skip_jump.median_distance"])
+        #expect(m["hop_skip_jump.median_distance@q375"]! >= m["hop_skip_jump.median_distance@q1500"]!)
+    }
+
+    @Test("the Boundary attack and HopSkipJump in L∞ report success and median distance against the query budget")
+    func decisionBasedBudgets() async throws {
+        let w = try Workspace()
+        let spec = Self.evasion.replacingOccurrences(of: "methods: [fgsm, pgd], epsilons: [0, 0.05, 0.15], steps: 8, step_size: 0.02, losses: [cross-entropy, margin]",
+                                                     with: "methods: [boundary], norm: l2, epsilons: [0, 2, 100], queries: 1000, query_budgets: [100, 1000], examples: 10")
+        let summary = try await runner.run(specURL: try w.write("b.yaml", spec), options: w.options(jobs: 1))
+        let m = Dictionary(uniqueKeysWithValues: summary.trials[0].metrics.map { ($0.name, $0.value) })
+        #expect(m["boundary.median_distance@q100"]! > m["boundary.median_distance@q1000"]!)
+        #expect(m["boundary.success_rate@q1000"]! >= 0.9 && m["boundary.mean_queries"]! <= 1000)
+        #expect(m["boundary.robust_accuracy@100.0"]! < 0.1)
+        let linf = spec.replacingOccurrences(of: "methods: [boundary], norm: l2, epsilons: [0, 2, 100]", with: "methods: [hop_skip_jump], norm: linf, epsilons: [0, 0.1, 1], steps: 5")
+        let linfSummary = try await runner.run(specURL: try w.write("h.yaml", linf), options: w.options(jobs: 1))
+        let l = Dictionary(uniqueKeysWithValues: linfSummary.trials[0].metrics.map { ($0.name, $0.value) })
+        #expect(l["hop_skip_jump.median_distance"]! > 0 && l["hop_skip_jump.median_distance"]! < 1)
+        #expect(l["hop_skip_jump.median_distance@q100"]! >= l["hop_skip_jump.median_distance@q1000"]!)
+        #expect(l["hop_skip_jump.robust_accuracy@1.0"]! < 0.1)
+    }
+
+    @Test("the transfer attack buys the victim's labels, trains a surrogate, and fools the victim more as ε grows")
+    func transfer() async throws {
+        let w = try Workspace()
+        let spec = Self.evasion.replacingOccurrences(of: "methods: [fgsm, pgd], epsilons: [0, 0.05, 0.15], steps: 8, step_size: 0.02, losses: [cross-entropy, margin]",
+                                                     with: "methods: [transfer], epsilons: [0, 0.05, 0.3], steps: 10, step_size: 0.05, examples: 20, transfer_queries: 50")
+        let summary = try await runner.run(specURL: try w.write("t.yaml", spec), options: w.options(jobs: 1))
+        let m = Dictionary(uniqueKeysWithValues: summary.trials[0].metrics.map { ($0.name, $0.value) })
+        #expect(m["transfer.surrogate_queries"] == 50 && m["transfer.queries_per_input"] == 1)
+        #expect(m["transfer.success_rate@0.0"] == 0)
+        #expect(m["transfer.success_rate@0.3"]! > m["transfer.success_rate@0.05"]! && m["transfer.success_rate@0.3"]! > 0.5)
+        #expect(m["transfer.median_perturbation@0.3"]! <= 0.3 + 1e-6)
+        // Too few held-out rows for the queries: one clear error.
+        let short = spec.replacingOccurrences(of: "transfer_queries: 50", with: "transfer_queries: 5000")
+        await #expect { _ = try await runner.run(specURL: try w.write("t2.yaml", short), options: w.options(jobs: 1)) } throws: {
+            "\($0)".contains("attack.transfer_queries: 5000 victim queries need as many test rows")
+        }
+    }
+
+    @Test("bad black-box settings give one clear error naming the field")
+    func badBlackBoxSpecs() throws {
+        func fails(_ attack: String, _ message: String) {
+            let spec = Self.evasion.replacingOccurrences(of: "methods: [fgsm, pgd], epsilons: [0, 0.05, 0.15], steps: 8, step_size: 0.02, losses: [cross-entropy, margin]", with: attack)
+            #expect { _ = try runner.plan(specText: spec, file: "e.yaml", overrides: []) } throws: { "\($0)".contains(message) }
+        }
+        fails("methods: [boundary], norm: linf", "attack.norm: the Boundary attack is an L2 attack")
+        fails("methods: [square], queries: 100, query_budgets: [50, 500]", "attack.query_budgets: each budget must lie in [1, queries = 100], got 500")
+        fails("methods: [transfer], transfer_method: cw", "transfer_method")
+        fails("methods: [transfer], transfer_queries: 0", "transfer_queries")
     }
 
     @Test("a poisoning trial reports removal TPR/FPR per filter and accuracy recovered")
