@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
+        // The Prometheus text format of `privacy-lab serve`'s /metrics (ModelServing only).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: Layer 0 — C libraries, reached only from layer 1 with `internal import`.
@@ -162,12 +164,13 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]),
 
         // A model served over HTTP (`privacy-lab serve`): tokens, rate limits, budgets, output
-        // policies, detectors and the query log, behind Hummingbird.
+        // policies, detectors, the query log, and monitoring (drift of the inputs and predictions,
+        // alerts, Prometheus metrics), behind Hummingbird.
         .target(
             name: "ModelServing",
-            dependencies: ["ModelAccess", "QueryDetection", "Codecs", "Tensors",
+            dependencies: ["ModelAccess", "QueryDetection", "DriftDetection", "Codecs", "Tensors",
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
-                           .product(name: "Logging", package: "swift-log")]),
+                           .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")]),
 
         // The fingerprint of the sources every result is keyed by (see Plugins/CodeFingerprint).
         .executableTarget(name: "privacy-lab-fingerprint", path: "Plugins/CodeFingerprintTool"),

@@ -17,7 +17,7 @@ import PackageDescription
 /// The fuzz targets, one folder each under Sources/.
 let fuzzTargets = [
     "fuzz-spec", "fuzz-set", "fuzz-idx", "fuzz-pgm", "fuzz-csv", "fuzz-npy", "fuzz-safetensors", "fuzz-phe",
-    "fuzz-notebook", "fuzz-http",
+    "fuzz-notebook", "fuzz-http", "fuzz-serve",
 ]
 
 /// libFuzzer without its `main`, from the toolchain that runs this manifest (found beside the

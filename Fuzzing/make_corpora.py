@@ -222,9 +222,41 @@ def http_seeds():
     write("fuzz-http", "method", "POST\n/")
 
 
+# -- served-model requests -------------------------------------------------------------------------
+
+def serve_seeds():
+    # Byte 0: authorization (0 none, 1 + 4k the k-th token, 2 the scrape token, 3 raw), byte 1: method
+    # (0 GET, 1 POST, 2 HEAD, 3 PUT, 4 raw), byte 2: path (0 predict, 1 model, 2 health, 3 openapi, 4 metrics, 5 raw).
+    def seed(name, auth, method, path, body=b"", raw=b""):
+        write("fuzz-serve", name, bytes([auth, method, path]) + raw + (body.encode() if isinstance(body, str) else body))
+
+    def prefixed(text):
+        data = text.encode()
+        return struct.pack("<H", len(data)) + data
+
+    rows = json.dumps({"inputs": [[0.9, 0.1, 0.5, 0.0], [0.0, 0.2, 0.8, 0.0]]})
+    seed("predict-full", 1, 1, 0, rows)
+    seed("predict-label", 1 + 4, 1, 0, rows)
+    seed("predict-watched", 1 + 8, 1, 0, json.dumps({"inputs": [[0.3, 0.3, 0.3, 0.3]]}))
+    seed("predict-slow", 1 + 12, 1, 0, json.dumps({"inputs": [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]}))
+    seed("predict-small", 1 + 16, 1, 0, rows)
+    seed("predict-expired", 1 + 20, 1, 0, rows)
+    seed("predict-bad-width", 1, 1, 0, json.dumps({"inputs": [[1, 2, 3]]}))
+    seed("predict-huge-number", 1, 1, 0, '{"inputs": [[1e39, 0, 0, 0]]}')
+    seed("predict-not-json", 1, 1, 0, '{"inputs": [[1, 2, 3, 4]')
+    seed("model", 1, 0, 1)
+    seed("metrics", 2, 0, 4)
+    seed("metrics-no-token", 0, 0, 4)
+    seed("health", 0, 2, 2)
+    seed("openapi", 0, 0, 3)
+    seed("wrong-method", 1, 3, 0, rows)
+    seed("raw-header", 3, 1, 0, rows, raw=prefixed("Bearer plt_" + "00" * 32))
+    seed("raw-method-path", 0, 4, 5, raw=prefixed("DELETE") + prefixed("/v1/predict/../metrics?x=%00"))
+
+
 if __name__ == "__main__":
     shutil.rmtree(CORPUS, ignore_errors=True)
-    for make in [specs, idx_seeds, pgm_seeds, csv_seeds, npy_seeds, safetensors_seeds, phe_seeds, notebook_seeds, http_seeds]:
+    for make in [specs, idx_seeds, pgm_seeds, csv_seeds, npy_seeds, safetensors_seeds, phe_seeds, notebook_seeds, http_seeds, serve_seeds]:
         make()
     for folder in sorted(CORPUS.iterdir()):
         files = list(folder.iterdir())

@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 # The slower targets (YAML, planning, bignums) first, so that two jobs finish together.
-all=(fuzz-spec fuzz-notebook fuzz-set fuzz-safetensors fuzz-phe fuzz-csv fuzz-npy fuzz-idx fuzz-pgm fuzz-http)
+all=(fuzz-spec fuzz-notebook fuzz-set fuzz-safetensors fuzz-phe fuzz-csv fuzz-npy fuzz-idx fuzz-pgm fuzz-http fuzz-serve)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
 max_len() {

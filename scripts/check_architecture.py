@@ -14,7 +14,7 @@ THIRD_PARTY = {"ArgumentParser": {"privacy-lab"}, "Yams": {"ExperimentSpecs", "M
                "Crypto": {"Codecs", "Federated", "Transport"},
                "NIOCore": {"Transport"}, "NIOPosix": {"Transport"}, "NIOSSL": {"Transport"}, "NIOTLS": {"Transport"}, "X509": {"Transport"},
                "Hummingbird": {"ResultsBrowser", "ModelServing"}, "HTTPTypes": {"ResultsBrowser", "ModelServing"},
-               "Logging": {"ResultsBrowser", "ModelServing"}}
+               "Logging": {"ResultsBrowser", "ModelServing"}, "Prometheus": {"ModelServing"}}
 SYSTEM = {"Foundation", "FoundationEssentials", "FoundationNetworking", "Glibc", "Darwin", "Musl", "Dispatch", "Synchronization", "Testing", "XCTest"}
 IMPORT = re.compile(r"^\s*(?:@_exported\s+|@testable\s+|@preconcurrency\s+)*(?:(?:public|internal|package|private|fileprivate)\s+)?import\s+(?:(?:struct|class|enum|func|protocol|typealias|var|let)\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.M)
 

@@ -58,13 +58,17 @@ public struct ServiceResponse: Sendable, Equatable {
 /// keeps: the HTTP server (`ModelServer`) and the tests call the same `respond`.
 ///
 /// Endpoints: `GET /v1/health` and `GET /openapi.json` (no token), `GET /v1/model` and
-/// `POST /v1/predict` with `{"inputs": [[…], …]}` (a bearer token). Statuses: 400 malformed body
-/// or inputs, 401 no token, an unknown or an expired one, 403 budget exhausted or client blocked,
-/// 404 unknown path, 405 wrong method, 429 over the rate (with `Retry-After`).
+/// `POST /v1/predict` with `{"inputs": [[…], …]}` (a bearer token), and with a monitor
+/// `GET /metrics` (Prometheus; the monitor's scrape token if it has one). Statuses: 400 malformed
+/// body or inputs, 401 no token, an unknown or an expired one, 403 budget exhausted or client
+/// blocked, 404 unknown path, 405 wrong method, 429 over the rate (with `Retry-After`), 503 a
+/// query log that cannot be written.
 public actor ModelService {
     public let served: ServedModel
     public let registry: TokenRegistry
     public let log: QueryLog?
+    /// Metrics, drift of the inputs and predictions, alerts (nil: none, and no `/metrics`).
+    public let monitor: ServingMonitor?
     /// The most rows one request may carry.
     public static let maximumRows = 1024
 
@@ -79,10 +83,15 @@ public actor ModelService {
 
     /// - Parameter history: the entries of an existing query log: each token's admitted queries
     ///   count against its budget again, and a token flagged before stays blocked.
-    public init(served: ServedModel, registry: TokenRegistry, log: QueryLog?, history: [QueryLogEntry] = []) throws(ServingError) {
+    public init(served: ServedModel, registry: TokenRegistry, log: QueryLog?, history: [QueryLogEntry] = [],
+                monitor: ServingMonitor? = nil) throws(ServingError) {
         self.served = served
         self.registry = registry
         self.log = log
+        self.monitor = monitor
+        if let drift = monitor?.drift, drift.width != served.inputWidth || drift.classes != served.model.classCount {
+            throw ServingError("the drift reference has rows of \(drift.width) values and \(drift.classes) classes, the model \(served.inputWidth) and \(served.model.classCount)")
+        }
         for token in registry.tokens where token.detector == .blacklight {
             guard served.inputWidth >= 1 else { throw ServingError("the model takes empty inputs") }
         }
@@ -96,6 +105,7 @@ public actor ModelService {
             clients[token.id] = ClientState(level: Double(token.burst), refilled: .distantPast, used: used[token.id] ?? 0,
                                             blocked: blocked.contains(token.id), detector: Self.detector(token, width: served.inputWidth))
         }
+        monitor?.blocked(registry.tokens.map(\.id).filter(blocked.contains))
     }
 
     static func detector(_ token: ServingToken, width: Int) -> Blacklight? {
@@ -111,6 +121,17 @@ public actor ModelService {
     public func used(_ id: String) -> Int? { clients[id]?.used }
 
     public func respond(_ r: ServiceRequest) async -> ServiceResponse {
+        guard let monitor else { return await route(r) }
+        let start = ContinuousClock.now
+        let response = await route(r)
+        monitor.answered(Endpoint(path: r.path), status: response.status, duration: start.duration(to: .now))
+        return response
+    }
+
+    /// Whether `/metrics` exists: a monitor whose metrics are not closed.
+    private var servesMetrics: Bool { monitor.map { $0.access != .closed } ?? false }
+
+    private func route(_ r: ServiceRequest) async -> ServiceResponse {
         switch (r.method, r.path) {
         case ("GET", "/v1/health"), ("HEAD", "/v1/health"):
             return .json(200, "{\"status\":\"ok\"}")
@@ -124,7 +145,12 @@ public actor ModelService {
             }
         case ("POST", "/v1/predict"):
             return await predict(r)
-        case (_, "/v1/health"), (_, "/openapi.json"), (_, "/v1/model"), (_, "/v1/predict"):
+        case ("GET", "/metrics") where servesMetrics:
+            guard monitor!.mayScrape(r.authorization) else {
+                return .error(401, "/metrics needs the scrape token (Authorization: Bearer <token>)", headers: ["WWW-Authenticate": "Bearer realm=\"privacy-lab-metrics\""])
+            }
+            return ServiceResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: monitor!.exposition())
+        case (_, "/v1/health"), (_, "/openapi.json"), (_, "/v1/model"), (_, "/v1/predict"), (_, "/metrics") where r.path != "/metrics" || servesMetrics:
             return .error(405, "method \(r.method.prefix(16)) is not allowed on \(r.path)", headers: ["Allow": r.path == "/v1/predict" ? "POST" : "GET"])
         default:
             return .error(404, "no such endpoint: \(r.path.prefix(200))")
@@ -216,6 +242,7 @@ public actor ModelService {
         }
         if flagged {
             clients[token.id]?.blocked = true
+            monitor?.flagged(token: token.id, detector: token.detector.rawValue, at: r.time)
             return logged(r, token: token.id, rows: rows, flagged: true, inputs: flat,
                           .error(403, "this client is blocked: its queries were flagged as a query-based attack"))
         }
@@ -232,6 +259,15 @@ public actor ModelService {
             out += "}"
         }
         out += "],\"output\":\(JSONText.string(token.output.description))}"
-        return logged(r, token: token.id, rows: rows, inputs: flat, .json(200, out))
+        let response = logged(r, token: token.id, rows: rows, inputs: flat, .json(200, out))
+        if response.status == 200, let monitor {
+            let labels = (0..<rows).map { i in
+                var best = 0
+                for k in 1..<max(1, classes) where p[i * classes + k] > p[i * classes + best] { best = k }
+                return best
+            }
+            monitor.admitted(token: token.id, rows: flat, labels: labels)
+        }
+        return response
     }
 }

@@ -18,8 +18,15 @@ struct ServeStart: AsyncParsableCommand {
         abstract: "Serve MODEL (a lab checkpoint, or a safetensors file with --layers) until Ctrl-C.",
         discussion: """
             Endpoints: GET /v1/health, GET /openapi.json, GET /v1/model and POST /v1/predict with {"inputs": [[…], …]} \
-            (Authorization: Bearer TOKEN). Every prediction request is appended to the query log; a restarted server \
-            reads the log back, so budgets and blocks carry over. Prints the address on stdout once listening.
+            (Authorization: Bearer TOKEN), and GET /metrics (Prometheus). Every prediction request is appended to the \
+            query log; a restarted server reads the log back, so budgets and blocks carry over. Prints the address on \
+            stdout once listening.
+
+            Monitoring: /metrics is open on a loopback address; with --metrics-token-env it needs that token; on any \
+            other address without one it is off. With --reference, drift of the last --drift-window admitted inputs \
+            (per-feature KS, Bonferroni) and of their predicted classes (chi-squared) is tested every --drift-every \
+            rows. A detector's flag and the start of drift write a JSON alert line to stderr and, with --alert-webhook, \
+            POST it there.
             """)
 
     @Argument(help: "The model: a PrivacyLab checkpoint, or a PyTorch state dict in safetensors form with --layers.")
@@ -36,10 +43,73 @@ struct ServeStart: AsyncParsableCommand {
     var host: String = "127.0.0.1"
     @Option(help: "The port to listen on (0: any free port).")
     var port: Int = 8081
+    @Option(help: "Reference inputs (.npy, rows of the model's input shape, e.g. training rows): monitors drift of the served inputs and predictions.")
+    var reference: String?
+    @Option(help: "The drift window: the last N admitted rows are tested.")
+    var driftWindow: Int = 500
+    @Option(help: "A drift test every N admitted rows (off the request path).")
+    var driftEvery: Int = 100
+    @Option(help: "The level below which a drift p-value raises an alert.")
+    var driftAlpha: Double = 0.01
+    @Option(help: "An http(s) URL to POST alerts to as JSON (asynchronously; failures are counted, the first one logged).")
+    var alertWebhook: String?
+    @Option(help: "The environment variable holding the token GET /metrics requires (Authorization: Bearer …).")
+    var metricsTokenEnv: String?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must lie in 0…65535, got \(port)") }
         guard !host.isEmpty, host.count <= 255 else { throw ValidationError("--host must name an address") }
+        guard (1...100_000).contains(driftWindow) else { throw ValidationError("--drift-window must lie in 1…100000, got \(driftWindow)") }
+        guard (1...driftWindow).contains(driftEvery) else { throw ValidationError("--drift-every must lie in 1…--drift-window, got \(driftEvery)") }
+        guard driftAlpha > 0, driftAlpha < 1 else { throw ValidationError("--drift-alpha must lie in (0, 1), got \(driftAlpha)") }
+        if let alertWebhook {
+            guard let url = URL(string: alertWebhook), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), !(url.host ?? "").isEmpty else {
+                throw ValidationError("--alert-webhook must be an http or https URL")
+            }
+        }
+    }
+
+    /// Who may read /metrics: the scrape token's holder, anyone on a loopback address, else nobody.
+    func metricsAccess() throws -> ServingMonitor.MetricsAccess {
+        if let name = metricsTokenEnv {
+            guard let secret = ProcessInfo.processInfo.environment[name], secret.utf8.count >= 16 else {
+                throw CLIError("--metrics-token-env \(name.prefix(64)): the variable must hold a token of at least 16 characters")
+            }
+            return .token(sha256: SHA256.hash(utf8: secret).bytes)
+        }
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        return loopback ? .open : .closed
+    }
+
+    /// The reference rows of `--reference` and the served model's classes for them.
+    static func driftReference(_ path: String, served: ServedModel, alpha: Double) throws -> DriftReference {
+        let array: NumpyArray
+        do { array = try NumpyArray(npy: try InputFile.read(URL(fileURLWithPath: path), maximumBytes: 1 << 30)) } catch {
+            throw CLIError("--reference \(path): \(error)")
+        }
+        let width = served.inputWidth
+        guard array.dataType.isFloatingPoint || array.dataType == .uint8, array.shape.count >= 2,
+              array.shape.dropFirst().reduce(1, *) == width else {
+            throw CLIError("--reference \(path): need rows of the model's input shape \(served.inputShape) (numbers), got shape \(array.shape) of \(array.dataType.numpyName)")
+        }
+        let rows = array.shape[0]
+        let values = array.floats()
+        guard values.allSatisfy(\.isFinite) else { throw CLIError("--reference \(path): a value is not a finite number") }
+        var labels: [Int] = []
+        let classes = served.model.classCount
+        for start in stride(from: 0, to: rows, by: 256) {
+            let n = min(256, rows - start)
+            let p = served.model.probabilities(for: Tensor(shape: [n] + served.inputShape,
+                                                           scalars: Array(values[start * width..<(start + n) * width]))).scalars
+            for i in 0..<n {
+                var best = 0
+                for k in 1..<max(1, classes) where p[i * classes + k] > p[i * classes + best] { best = k }
+                labels.append(best)
+            }
+        }
+        do { return try DriftReference(inputs: values, width: width, predictions: labels, classes: classes, alpha: alpha) } catch {
+            throw CLIError("--reference \(path): \(error.description)")
+        }
     }
 
     func run() async throws {
@@ -48,11 +118,25 @@ struct ServeStart: AsyncParsableCommand {
         do { registry = try TokenRegistry(contentsOf: URL(fileURLWithPath: tokens)) } catch { throw CLIError(error.description) }
         let logURL = URL(fileURLWithPath: log)
         let history = FileManager.default.fileExists(atPath: logURL.path) ? try QueryLog.read(logURL) : []
-        let service = try ModelService(served: served, registry: registry, log: try QueryLog(url: logURL, keepsInputs: keepInputs), history: history)
+        let drift = try reference.map { try Self.driftReference($0, served: served, alpha: driftAlpha) }
+        let access = try metricsAccess()
+        let monitor: ServingMonitor
+        do {
+            monitor = try ServingMonitor(tokens: registry.tokens.map(\.id), drift: drift,
+                                         schedule: .init(window: driftWindow, every: driftEvery),
+                                         webhook: alertWebhook.flatMap(URL.init(string:)), access: access)
+        } catch { throw CLIError(error.description) }
+        let service = try ModelService(served: served, registry: registry, log: try QueryLog(url: logURL, keepsInputs: keepInputs), history: history,
+                                       monitor: monitor)
+        let metricsNote = switch access {
+        case .open: "metrics at /metrics"
+        case .token: "metrics at /metrics (scrape token)"
+        case .closed: "/metrics off (not a loopback address; give --metrics-token-env)"
+        }
         let shown = host.contains(":") ? "[\(host)]" : host
         do {
             try await ModelServer(service: service, host: host, port: port).run { port in
-                FileHandle.standardOutput.write(Data("privacy-lab serve: \(served.name) at http://\(shown):\(port)/v1/predict, \(registry.tokens.count) tokens, log \(logURL.path) (Ctrl-C stops)\n".utf8))
+                FileHandle.standardOutput.write(Data("privacy-lab serve: \(served.name) at http://\(shown):\(port)/v1/predict, \(registry.tokens.count) tokens, log \(logURL.path), \(metricsNote)\(drift == nil ? "" : ", drift monitored") (Ctrl-C stops)\n".utf8))
             }
         } catch {
             throw CLIError("cannot serve on \(host):\(port): \(error)")

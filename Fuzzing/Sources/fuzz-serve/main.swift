@@ -1,0 +1,4 @@
+// libFuzzer runs fuzzServe (see FuzzServe.swift).
+import FuzzSupport
+
+runFuzzer(fuzzServe)
