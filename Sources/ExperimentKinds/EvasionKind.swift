@@ -7,6 +7,7 @@ import ExperimentStore
 import Foundation
 import LabRandom
 import ModelAccess
+import ModelEndpoint
 import ModelImport
 import NeuralNetworks
 import Tensors
@@ -68,6 +69,12 @@ import ThreatTraining
 /// layers: model-layers.json}` (`ImportedModelSpec`): nothing trains, so a `defence` is an error,
 /// the data are not scaled, and the target is described by `target.test_accuracy` and
 /// `target.test_loss` on the test part (its training data are unknown here).
+///
+/// A model behind a prediction endpoint (`model: {endpoint: "http://HOST:PORT", token_env: VAR}`,
+/// `EndpointSpec`) is attacked over HTTP with the black-box methods only (`square`,
+/// `hop_skip_jump`, `boundary`): part `target` reports `test_accuracy` from its answers and
+/// `endpoint_queries`, the rows it answered for the whole trial; an endpoint that stops answering
+/// fails the trial, naming the refusal.
 public enum EvasionKind: ExperimentKind {
     public static let name = "evasion"
     public static let summary = "train (optionally adversarially or by distillation); attack with FGSM/PGD, or black-box (Square, HopSkipJump, Boundary, transfer) within a query budget, over ε; report robust accuracy curves"
@@ -153,10 +160,11 @@ public enum EvasionKind: ExperimentKind {
         var data = try DataSpec.decode(body.section("data"))
         let model = try ModelSpec.decode(body.section("model"), for: data, imports: .attacked)
         let defence: DefenceSpec = body.contains("defence") ? try DefenceSpec.decode(body.section("defence")) : .none
-        if model.imported != nil {
+        if model.imported != nil || model.endpoint != nil {
             data = try ImportedModelSpec.data(data, section: body.section("data"), keepsEveryRecord: false)
+            let source = model.endpoint == nil ? "model.checkpoint names a model trained outside the lab" : "model.endpoint names a model behind a prediction endpoint"
             if defence.method != .none {
-                throw try body.section("defence").error("method", "\(defence.method.rawValue) trains the model, but model.checkpoint names a model trained outside the lab; "
+                throw try body.section("defence").error("method", "\(defence.method.rawValue) trains the model, but \(source); "
                                                          + "attack it as it is (no defence), or train the defended model in the lab (model without checkpoint)")
             }
         }
@@ -170,6 +178,10 @@ public enum EvasionKind: ExperimentKind {
             try d.finish()
         }
         let attack = try AttackSpec.decode(body.section("attack"))
+        if model.endpoint != nil, let bad = attack.methods.first(where: { $0 == .fgsm || $0 == .pgd || $0 == .transfer }) {
+            throw try body.section("attack").error("methods", "'\(bad.rawValue)' needs \(bad == .transfer ? "the architecture of `model` for its surrogate" : "the model's gradients"), "
+                                                   + "which a model behind model.endpoint does not give; its black-box attacks are square, hop_skip_jump and boundary")
+        }
         if attack.methods.contains(.transfer) && model.imported != nil {
             throw try body.section("attack").error("methods", "transfer trains its surrogate with the architecture of `model`, which a model.checkpoint does not give here; "
                                                    + "attack a model trained in the lab, or leave transfer out")
@@ -249,12 +261,29 @@ extension EvasionKind {
         var evaluated = test
         if let examples = p.attack.examples, examples < test.count { evaluated = test.prefix(examples) }
         let detector = try p.detector.map { d in try knnDetector(d, train: train, context: context) }
+        if let endpoint = p.model.endpoint {
+            // A model behind a prediction endpoint: only its answers, over HTTP.
+            let remote = try endpoint.connect()
+            guard remote.inputShape.reduce(1, *) == test.sampleShape.reduce(1, *), remote.classCount == test.classCount else {
+                throw EndpointError("\(endpoint.url.absoluteString) takes inputs of shape \(remote.inputShape) and answers \(remote.classCount) classes; "
+                                    + "the data's rows have shape \(test.sampleShape) and \(test.classCount) classes")
+            }
+            let labels = remote.predictedLabels(for: test.featureTensor)
+            try remote.checkNotRefused("the target's test accuracy")
+            var metrics = [Metric(part: "target", "test_accuracy", Double(zip(labels, test.intLabels).filter { $0 == $1 }.count) / Double(max(1, test.count)))]
+            let (attackMetrics, series) = try attack(remote, gradients: nil, p, evaluated: evaluated, detector: detector, context: context)
+            try remote.checkNotRefused("the black-box attacks")
+            metrics += attackMetrics
+            metrics.append(Metric(part: "target", "endpoint_queries", Double(remote.queries)))
+            var seen = Set<String>()
+            return TrialOutcome(metrics: metrics.filter { seen.insert($0.name).inserted }, series: series, artifacts: [])
+        }
         if let imported = p.model.imported {
             // A model trained elsewhere: attacked as it is; its training data are unknown here,
             // so only the test part's accuracy and loss describe it.
             let model = try imported.load(for: test, dataDescription: p.data.canonical)
             var metrics = model.testMetrics(test, part: "target")
-            let (attackMetrics, series) = try attack(model, p, evaluated: evaluated, detector: detector, context: context)
+            let (attackMetrics, series) = try attack(model, gradients: model, p, evaluated: evaluated, detector: detector, context: context)
             metrics += attackMetrics
             var seen = Set<String>()
             return TrialOutcome(metrics: metrics.filter { seen.insert($0.name).inserted }, series: series, artifacts: [])
@@ -273,7 +302,7 @@ extension EvasionKind {
                                           configuration: p.model.training)
             transfer = TransferSetting(attackerSet: test.subset(Array(evaluated.count..<(evaluated.count + p.attack.transferQueries))), recipe: recipe)
         }
-        let (attackMetrics, series) = try attack(target.model, p, evaluated: evaluated, detector: detector, transfer: transfer, context: context)
+        let (attackMetrics, series) = try attack(target.model, gradients: target.model, p, evaluated: evaluated, detector: detector, transfer: transfer, context: context)
         metrics += attackMetrics
         var seen = Set<String>()
         metrics = metrics.filter { seen.insert($0.name).inserted }
@@ -282,8 +311,10 @@ extension EvasionKind {
 
     /// Every attack of `p.attack` at every budget on the `evaluated` examples: the metrics per
     /// attack and ε, `target.clean_accuracy`, `target.attacked_examples`, and a robustness curve
-    /// per attack.
-    static func attack<Model: LogitGradientAccess>(_ model: Model, _ p: Parameters, evaluated: LabeledData, detector: KNNOutlierDetector? = nil,
+    /// per attack. White-box attacks (FGSM, PGD, transfer's victim-side checks aside) use
+    /// `gradients`, the same model with its gradients; black-box ones only `model`'s answers.
+    static func attack<Model: ProbabilityAccess>(_ model: Model, gradients: (any LogitGradientAccess)?, _ p: Parameters, evaluated: LabeledData,
+                                                 detector: KNNOutlierDetector? = nil,
                                                    transfer: TransferSetting? = nil,
                                                    context: TrialContext) throws -> (metrics: [Metric], series: [Series]) {
         var metrics: [Metric] = []
@@ -316,7 +347,8 @@ extension EvasionKind {
                 let curve: RobustnessCurve
                 switch method {
                 case .fgsm:
-                    curve = robustnessCurve(of: model, against: FastGradientMethod(norm: norm(p.attack.norm), epsilon: 0, loss: attackLoss, domain: domain),
+                    guard let gradients else { throw DataSpecError("attack.methods: fgsm needs the model's gradients") }
+                    curve = robustnessCurve(of: gradients, against: FastGradientMethod(norm: norm(p.attack.norm), epsilon: 0, loss: attackLoss, domain: domain),
                                             epsilons: epsilons, inputs: x, labels: y, goal: goal, batchSize: p.attack.batchSize, random: random,
                                             observe: observe)
                 case .square:
@@ -369,9 +401,10 @@ extension EvasionKind {
                     metrics += found.map { Metric(part: part, $0.name, $0.value) }
                     curve = transferCurve
                 case .pgd:
+                    guard let gradients else { throw DataSpecError("attack.methods: pgd needs the model's gradients") }
                     let pgd = ProjectedGradientDescent(norm: norm(p.attack.norm), epsilon: 0, stepSize: Float(p.attack.stepSize),
                                                        steps: p.attack.steps, randomStart: p.attack.randomStart, loss: attackLoss, domain: domain)
-                    curve = robustnessCurve(of: model, against: pgd, epsilons: epsilons, inputs: x, labels: y, goal: goal,
+                    curve = robustnessCurve(of: gradients, against: pgd, epsilons: epsilons, inputs: x, labels: y, goal: goal,
                                             batchSize: p.attack.batchSize, random: random, observe: observe)
                 }
                 for (epsilon, result) in zip(p.attack.epsilons, curve.results) {
@@ -498,7 +531,7 @@ extension EvasionKind {
     /// set, FGSM or PGD on it, success judged by the victim. Adds `surrogate_queries` (the victim
     /// labels bought), `queries_per_input`, and per ε `success_rate`, `median_perturbation` and
     /// `agreement` (surrogate and victim give the same label to the adversarial input).
-    static func transferAttack<Model: LogitGradientAccess>(_ setting: TransferSetting, victim: Model, _ p: Parameters, x: Tensor, y: [Int],
+    static func transferAttack<Model: LabelAccess>(_ setting: TransferSetting, victim: Model, _ p: Parameters, x: Tensor, y: [Int],
                                                            goal: AttackGoal, domain: InputDomain, random: LabRandom,
                                                            observe: ((Int, Tensor) -> Void)?) throws -> (RobustnessCurve, [(name: String, value: Double)]) {
         let (surrogate, bought) = try TransferAttack<ProjectedGradientDescent>.trainSurrogate(

@@ -89,6 +89,37 @@ struct ServedTargetProcessTests {
             #expect(auc >= 0 && auc <= 1)
         }
 
+        // Black-box evasion against the same endpoint: the Square Attack (probabilities) and
+        // HopSkipJump (labels), each input's queries answered over HTTP.
+        let evasion = """
+            version: 1
+            name: served-evasion
+            kind: evasion
+            seed: 3
+            data: {dataset: synthetic-gaussian, samples: 1200, features: 20, classes: 4, separation: 3}
+            model: {endpoint: "\(root)", token_env: SERVED_TOKEN}
+            attack: {methods: [square, hop_skip_jump], norm: l2, epsilons: [0, 1, 4], examples: 8, queries: 200,
+                     query_budgets: [100, 200], steps: 3, clip: [-20, 20]}
+            """
+        try evasion.write(toFile: "\(folder)/evasion.yaml", atomically: true, encoding: .utf8)
+        let beforeEvasion = try Self.loggedRows(folder, token: "attacker")
+        let attack = try ChildProcess(["run", "\(folder)/evasion.yaml", "--store", "\(folder)/store.sqlite", "--jobs", "1", "--json"], in: folder,
+                                      name: "evasion", environment: ProcessInfo.processInfo.environment.merging(["SERVED_TOKEN": rich]) { $1 })
+        #expect(attack.finish(within: 600).status == 0, "\(attack.errors)")
+        let attacked = try Self.metrics(attack.output)
+        #expect(Double(try Self.loggedRows(folder, token: "attacker") - beforeEvasion) == (try #require(attacked["target.endpoint_queries"])))
+        for name in ["square.robust_accuracy@4.0", "hop_skip_jump.robust_accuracy@4.0", "hop_skip_jump.success_rate@q200"] {
+            #expect((0...1).contains(try #require(attacked[name], "\(attacked.keys.sorted())")))
+        }
+        // A larger budget never leaves more inputs robust.
+        #expect(attacked["square.robust_accuracy@4.0"]! <= attacked["square.robust_accuracy@1.0"]!)
+        // White-box attacks need gradients an endpoint does not give: a spec error, before any query.
+        try evasion.replacingOccurrences(of: "methods: [square, hop_skip_jump]", with: "methods: [pgd]")
+            .write(toFile: "\(folder)/whitebox.yaml", atomically: true, encoding: .utf8)
+        let whitebox = try ChildProcess(["run", "\(folder)/whitebox.yaml", "--store", "\(folder)/store.sqlite"], in: folder, name: "whitebox",
+                                        environment: ProcessInfo.processInfo.environment.merging(["SERVED_TOKEN": rich]) { $1 })
+        #expect(whitebox.finish(within: 120).status != 0 && whitebox.errors.contains("needs the model's gradients"), "\(whitebox.errors)")
+
         // The poor token's budget runs out mid-run: the run fails naming the refusal.
         try spec("served-extraction-poor").write(toFile: "\(folder)/poor.yaml", atomically: true, encoding: .utf8)
         // (A fresh store: the same trial in the first store would be reused from it, not run.)
