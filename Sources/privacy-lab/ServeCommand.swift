@@ -8,7 +8,7 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve a model over HTTP with per-client tokens, rate limits, query budgets, output policies, detectors and a query log.",
-        subcommands: [ServeStart.self, ServeToken.self],
+        subcommands: [ServeStart.self, ServeToken.self, ServeReplay.self],
         defaultSubcommand: ServeStart.self)
 }
 
@@ -196,6 +196,59 @@ struct ServeToken: ParsableCommand {
             print(secret)
         } catch let error as ServingError {
             throw CLIError(error.description)
+        }
+    }
+}
+
+struct ServeReplay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a query log (kept with --keep-inputs) through the stateful detectors, offline, one stream per client.",
+        discussion: """
+            Every client's admitted queries, in the order they were answered, go through each detector as if it had \
+            watched that client from its first query (Blacklight as `serve --detector blacklight` sets it; PRADA with δ = 0.95). \
+            The model answers the queries again for PRADA, which groups them by label. Prints one line per client and \
+            detector, or JSON with --json.
+            """)
+
+    @Option(help: "The query log written by `serve --keep-inputs` (its inputs are in LOG.inputs).") var log: String
+    @Option(help: "The served model (a PrivacyLab checkpoint, or a safetensors file with --layers).") var model: String
+    @Option(help: "The layer list (JSON) of a safetensors model.") var layers: String?
+    @Option(help: "Detectors, comma-separated: blacklight, prada.") var detectors: String = "blacklight,prada"
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        var names: [QueryLogReplay.DetectorName] = []
+        for part in detectors.split(separator: ",") {
+            guard let name = QueryLogReplay.DetectorName(rawValue: part.trimmingCharacters(in: .whitespaces)) else {
+                throw CLIError("--detectors: '\(part.prefix(40))' is not a detector; use blacklight and/or prada")
+            }
+            if !names.contains(name) { names.append(name) }
+        }
+        guard !names.isEmpty else { throw CLIError("--detectors: name at least one of blacklight, prada") }
+        let served = try ServeStart.loadModel(model, layers: layers)
+        let logURL = URL(fileURLWithPath: log)
+        let reports: [QueryLogReplay.Report]
+        do {
+            reports = try QueryLogReplay.run(try QueryLog.read(logURL), inputs: URL(fileURLWithPath: log + ".inputs"), model: served, detectors: names)
+        } catch let error as ServingError {
+            throw CLIError(error.description)
+        } catch {
+            throw CLIError("\(error)")
+        }
+        if json {
+            let items = reports.map { r -> [String: Any] in
+                var item: [String: Any] = ["token": r.token, "detector": r.detector.rawValue, "queries": r.outcome.queries, "detections": r.outcome.detections]
+                item["first_detection"] = r.outcome.firstDetection ?? NSNull()
+                return item
+            }
+            let data = try JSONSerialization.data(withJSONObject: items, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for r in reports {
+                let flagged = r.outcome.firstDetection.map { "flagged at query \($0), \(r.outcome.detections) queries flagged" } ?? "not flagged"
+                print("\(r.token)\t\(r.detector.rawValue)\t\(r.outcome.queries) queries\t\(flagged)")
+            }
         }
     }
 }

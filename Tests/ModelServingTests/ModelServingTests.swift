@@ -176,6 +176,12 @@ struct ModelServiceTests {
         let streams = try QueryLog.streams(entries, inputs: URL(fileURLWithPath: logURL.path + ".inputs"), width: 4)
         #expect(streams["watched"] == [0.1, 0.5, 0.9, 0.3, 0.7, 0.2, 0.0, 1.0, 0.1, 0.5, 0.9, 0.3])
         #expect(streams["full"]?.count == 8)
+        // Offline, Blacklight watches every client: the unwatched one that repeated itself is flagged
+        // at its second query, the watched one at its third (as it was live); the blocked query was never admitted.
+        let replayed = try QueryLogReplay.run(entries, inputs: URL(fileURLWithPath: logURL.path + ".inputs"), model: served, detectors: [.blacklight, .prada])
+        #expect(replayed.map(\.token) == ["full", "full", "watched", "watched"])
+        #expect(replayed.filter { $0.detector == .blacklight }.map(\.outcome.firstDetection) == [2, 3])
+        #expect(replayed.map(\.outcome.queries) == [2, 2, 3, 3])
 
         // A restarted server reads the log back: the budget used and the block carry over.
         let restarted = try ModelService(served: served, registry: registry, log: try QueryLog(url: logURL), history: entries)
