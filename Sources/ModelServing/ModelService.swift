@@ -61,8 +61,9 @@ public struct ServiceResponse: Sendable, Equatable {
 /// `POST /v1/predict` with `{"inputs": [[…], …]}` (a bearer token), and with a monitor
 /// `GET /metrics` (Prometheus; the monitor's scrape token if it has one). Statuses: 400 malformed
 /// body or inputs, 401 no token, an unknown or an expired one, 403 budget exhausted or client
-/// blocked, 404 unknown path, 405 wrong method, 429 over the rate (with `Retry-After`), 503 a
-/// query log that cannot be written.
+/// blocked, 404 unknown path, 405 wrong method, 429 over the rate (with `Retry-After`), 500 a
+/// model whose answer is not finite (NaN or ∞) for the inputs sent, 503 a query log that cannot
+/// be written. The body is read in one pass (`PredictBody`): exactly `{"inputs": [[…], …]}`.
 public actor ModelService {
     public let served: ServedModel
     public let registry: TokenRegistry
@@ -173,7 +174,6 @@ public actor ModelService {
         return .success(token)
     }
 
-    private struct PredictBody: Decodable { var inputs: [[Float]] }
 
     private func logged(_ r: ServiceRequest, token: String?, rows: Int, flagged: Bool = false, inputs: [Float]? = nil,
                         _ response: ServiceResponse) -> ServiceResponse {
@@ -196,19 +196,19 @@ public actor ModelService {
         if state.blocked {
             return logged(r, token: token.id, rows: 0, .error(403, "this client is blocked: its queries were flagged as a query-based attack"))
         }
-        let body: PredictBody
-        do { body = try JSONDecoder().decode(PredictBody.self, from: Data(r.body)) } catch {
-            return logged(r, token: token.id, rows: 0, .error(400, "the body must be JSON {\"inputs\": [[numbers], …]}: \(TokenRegistry.describe(error))"))
-        }
-        let width = served.inputWidth, rows = body.inputs.count
-        guard rows >= 1, rows <= Self.maximumRows else {
-            return logged(r, token: token.id, rows: 0, .error(400, "inputs: send 1…\(Self.maximumRows) rows, got \(rows)"))
-        }
-        if let bad = body.inputs.firstIndex(where: { $0.count != width }) {
-            return logged(r, token: token.id, rows: 0, .error(400, "inputs[\(bad)]: a row has \(width) values (input shape \(served.inputShape)), got \(body.inputs[bad].count)"))
-        }
-        if let bad = body.inputs.firstIndex(where: { !$0.allSatisfy(\.isFinite) }) {
-            return logged(r, token: token.id, rows: 0, .error(400, "inputs[\(bad)]: a value is not a finite number"))
+        let width = served.inputWidth
+        let rows: Int, flat: [Float]
+        do throws(PredictBody.Failure) {
+            (rows, flat) = try PredictBody.parse(r.body, width: width, maximumRows: Self.maximumRows)
+        } catch {
+            let message: String
+            switch error {
+            case let .syntax(what): message = "the body must be JSON {\"inputs\": [[numbers], …]}: \(what)"
+            case let .rowCount(count, more): message = "inputs: send 1…\(Self.maximumRows) rows, got \(more ? "more" : "\(count)")"
+            case let .rowWidth(index, count, more):
+                message = "inputs[\(index)]: a row has \(width) values (input shape \(served.inputShape)), got \(more ? "more" : "\(count)")"
+            }
+            return logged(r, token: token.id, rows: 0, .error(400, message))
         }
         guard rows <= token.burst else {
             return logged(r, token: token.id, rows: 0, .error(400, "inputs: \(rows) rows exceed this token's burst of \(token.burst)"))
@@ -230,7 +230,6 @@ public actor ModelService {
         state.used += rows
         clients[token.id] = state
 
-        let flat = body.inputs.flatMap { $0 }
         let probabilities = served.model.probabilities(for: Tensor(shape: [rows] + served.inputShape, scalars: flat))
         let classes = served.model.classCount
         var flagged = false
@@ -246,8 +245,14 @@ public actor ModelService {
             return logged(r, token: token.id, rows: rows, flagged: true, inputs: flat,
                           .error(403, "this client is blocked: its queries were flagged as a query-based attack"))
         }
-        var out = "{\"predictions\":["
         let p = probabilities.scalars
+        // A model that overflows on an input (a probability of NaN or ∞) gets no JSON answer it
+        // cannot write; the queries were admitted and count against the budget.
+        if let bad = p.firstIndex(where: { !$0.isFinite }) {
+            return logged(r, token: token.id, rows: rows, inputs: flat,
+                          .error(500, "the model's answer for inputs[\(bad / max(1, classes))] is not a finite number"))
+        }
+        var out = "{\"predictions\":["
         for i in 0..<rows {
             let (label, shown) = token.output.answer(p[i * classes..<(i + 1) * classes])
             if i > 0 { out += "," }

@@ -108,6 +108,44 @@ struct ModelServiceTests {
         }
     }
 
+    @Test("the request body: every JSON number spelling is read as Swift reads it, and each malformed body gets one 400 naming what is wrong")
+    func bodies() async throws {
+        let (registry, secrets) = try Self.registry()
+        let service = try ModelService(served: served, registry: registry, log: nil)
+        func send(_ body: String) async -> ServiceResponse {
+            await service.respond(ServiceRequest(method: "POST", path: "/v1/predict", authorization: "Bearer " + secrets["full"]!,
+                                                 body: Array(body.utf8), time: t0))
+        }
+        let spellings = ["0", "-0", "0.25", "-1.5e-1", "2E-1", "1e+0", "0.30000001192092896", "12345.678", "-0.000001", "1.1754944e-38"]
+        for (k, text) in spellings.enumerated() {
+            let row = ["0.1", text, "0.2", spellings[(k + 3) % spellings.count]]
+            let r = await send("{ \"inputs\" :\n [ [ \(row.joined(separator: " ,\t")) ] ] }")
+            #expect(r.status == 200, "\(text): \(r.text)")
+            let floats = row.map { Float($0)! }
+            let expected = TinyModel().probabilities(for: Tensor(shape: [1, 4], scalars: floats)).scalars.map(Double.init)
+            let got = try json(r)["predictions"] as! [[String: Any]]
+            // The same 32-bit probabilities (the answer's JSON doubles read back to the Float they print).
+            #expect((got[0]["probabilities"] as! [Double]).map { Float($0) } == expected.map { Float($0) }, "\(row)")
+        }
+        // An input the model overflows on: a 500 in JSON, never an answer with NaN in it.
+        let overflow = await send("{\"inputs\":[[3.4028234e38,0,0,0]]}")
+        #expect(overflow.status == 500 && (try? json(overflow)) != nil && overflow.text.contains("not a finite number"))
+        for (body, expected) in [
+            ("{\"inputs\":[[01,0,0,0]]}", "expected ',' or ']'"), ("{\"inputs\":[[1.,0,0,0]]}", "expected digits after '.'"),
+            ("{\"inputs\":[[.5,0,0,0]]}", "expected a number"), ("{\"inputs\":[[+1,0,0,0]]}", "expected a number"),
+            ("{\"inputs\":[[NaN,0,0,0]]}", "expected a number"), ("{\"inputs\":[[1e,0,0,0]]}", "expected an exponent"),
+            ("{\"inputs\":[[1,0,0,0]]} x", "unexpected bytes after the object"), ("{\"inputs\":[[1,0,0,0]],\"x\":1}", "expected '}'"),
+            ("{\"rows\":[[1,0,0,0]]}", "expected the key"), ("{\"inputs\":[[1,0,0,0]", "the body ends"),
+            ("{\"inputs\":[[1,0,0,0,5]]}", "a row has 4 values (input shape [4]), got more"), ("{\"inputs\":[[]]}", "got 0"),
+            ("{\"inputs\":[[" + String(repeating: "1", count: 65) + ",0,0,0]]}", "more than 64 characters"),
+            ("{\"inputs\":[[1e39,0,0,0]]}", "does not fit a 32-bit float"), ("", "expected '{' at byte 0"),
+            ("{\"inputs\":[" + Array(repeating: "[0,0,0,0]", count: 1025).joined(separator: ",") + "]}", "send 1…1024 rows, got more"),
+        ] {
+            let r = await send(body)
+            #expect(r.status == 400 && r.text.contains(expected), "\(body.prefix(60)): \(r.text)")
+        }
+    }
+
     @Test("missing, unknown and expired tokens get 401; malformed bodies 400; a drained bucket 429 with Retry-After; a spent budget 403")
     func refusals() async throws {
         let (registry, secrets) = try Self.registry()

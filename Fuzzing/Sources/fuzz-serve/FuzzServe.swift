@@ -68,7 +68,7 @@ nonisolated(unsafe) var clock = Date(timeIntervalSince1970: 1_800_000_000)
 
 final class Answer: @unchecked Sendable { var response: ServiceResponse? }
 
-let statuses: Set<Int> = [200, 400, 401, 403, 404, 405, 429, 503]
+let statuses: Set<Int> = [200, 400, 401, 403, 404, 405, 429, 500, 503]
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzServe(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
