@@ -54,7 +54,13 @@ let service: ModelService = {
     }
     tokens[2].detector = .blacklight
     let registry = try! TokenRegistry(tokens: tokens)
-    let reference = (0..<64).flatMap { i in (0..<4).map { Float((i * 7 + $0 * 3) % 11) / 10 } }
+    var reference: [Float] = []
+    for i in 0..<64 {
+        for j in 0..<4 {
+            let level: Int = (i * 7 + j * 3) % 11
+            reference.append(Float(level) / 10)
+        }
+    }
     let labels = FuzzModel().predictedLabels(for: Tensor(shape: [64, 4], scalars: reference))
     let drift = try! DriftReference(inputs: reference, width: 4, predictions: labels, classes: 3, alpha: 0.01)
     let monitor = try! ServingMonitor(tokens: registry.tokens.map(\.id), drift: drift, schedule: .init(window: 32, every: 8),
